@@ -1,0 +1,57 @@
+/**
+ * buildApp(deps): the Fastify instance with every option, plugin and route.
+ * It never listens and opens nothing itself: tests and production both build
+ * it from the dependencies they made.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import type { ConnectionService } from './domain/connections/service.js';
+import type { Logger } from './logging/logger.js';
+import { apiKeyHook } from './http/plugins/api-key.js';
+import { installErrorHandling } from './http/plugins/errors.js';
+import { installOpenApi } from './http/plugins/openapi.js';
+import { installValidation } from './http/plugins/validation.js';
+import { connectionRoutes } from './http/routes/connections.js';
+import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
+import { Problem } from './http/schemas/problem.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  readiness: readonly ReadinessCheck[];
+  services: { connections: ConnectionService };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    // Take a caller's request id when it is tame, else make one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installValidation(app);
+  installErrorHandling(app);
+  app.addSchema(Problem);
+  await installOpenApi(app);
+  await app.register(healthRoutes(deps.readiness));
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', apiKeyHook(config.apiKeys));
+    await v1.register(connectionRoutes(deps.services.connections));
+  }, { prefix: '/v1' });
+  return app;
+}

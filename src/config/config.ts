@@ -1,0 +1,132 @@
+/**
+ * The service's configuration: read from the environment only, validated
+ * against one table at start. `loadConfig` is pure (it reads the object it is
+ * given) and returns a frozen, typed config, or throws a ConfigError that
+ * names the first bad variable and says what is expected.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../errors/errors.js';
+import {
+  EnvValueError,
+  parseBoolean,
+  parseEnum,
+  parseInteger,
+  parseKey32,
+  parseList,
+  parseString,
+  parseUrl,
+} from './env-spec.js';
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Keys shorter than this are refused: an API key is a bearer credential. */
+export const MIN_API_KEY_LENGTH = 16;
+
+export interface Config {
+  role: Role;
+  host: string;
+  port: number;
+  publicUrl: URL;
+  logLevel: LogLevel;
+  redis: { url: string; prefix: string };
+  apiKeys: readonly string[];
+  encryption: {
+    key: Buffer;
+    previousKeys: readonly Buffer[];
+    /** True when no ENCRYPTION_KEY was given and the sandbox made one up for this process. */
+    ephemeral: boolean;
+  };
+  http: { bodyLimitBytes: number; requestTimeoutMs: number };
+  outbound: { httpsProxy: URL | undefined; extraCaFile: string | undefined };
+  polling: { minIntervalSeconds: number };
+  webhooks: { allowPrivateNetworks: boolean };
+  shutdownTimeoutMs: number;
+  sandbox: boolean;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+function read<T>(env: Env, name: string, parse: (raw: string) => T): T | undefined;
+function read<T>(env: Env, name: string, parse: (raw: string) => T, fallback: T): T;
+function read<T>(env: Env, name: string, parse: (raw: string) => T, fallback?: T): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (err instanceof EnvValueError) throw new ConfigError(name, err.message);
+    throw err;
+  }
+}
+
+function required<T>(env: Env, name: string, parse: (raw: string) => T, expected: string): T {
+  const value = read(env, name, parse);
+  if (value === undefined) throw new ConfigError(name, `is required: ${expected}`);
+  return value;
+}
+
+function loadApiKeys(env: Env, role: Role): string[] {
+  const keys = read(env, 'API_KEYS', parseList, []);
+  if (role !== 'worker' && keys.length === 0) {
+    throw new ConfigError('API_KEYS', 'is required: one or more comma-separated bearer keys for /v1');
+  }
+  const short = keys.find((key) => key.length < MIN_API_KEY_LENGTH);
+  if (short !== undefined) {
+    throw new ConfigError('API_KEYS', `must hold keys of at least ${MIN_API_KEY_LENGTH} characters each`);
+  }
+  return keys;
+}
+
+function loadEncryption(env: Env, sandbox: boolean): Config['encryption'] {
+  const previousKeys = read(env, 'ENCRYPTION_KEY_PREVIOUS', (raw) => parseList(raw).map(parseKey32), []);
+  const key = sandbox
+    ? read(env, 'ENCRYPTION_KEY', parseKey32)
+    : required(env, 'ENCRYPTION_KEY', parseKey32, '32 random bytes in base64 (openssl rand -base64 32)');
+  if (key) return { key, previousKeys, ephemeral: false };
+  return { key: randomBytes(32), previousKeys, ephemeral: true };
+}
+
+export function loadConfig(env: Env): Config {
+  const sandbox = read(env, 'SANDBOX', parseBoolean, false);
+  const role = read(env, 'ROLE', parseEnum(ROLES), 'all');
+  const port = read(env, 'PORT', parseInteger(0, 65535), 3000);
+  const host = read(env, 'HOST', parseString, '0.0.0.0');
+  const config: Config = {
+    role,
+    host,
+    port,
+    publicUrl: read(env, 'PUBLIC_URL', parseUrl(['http', 'https']), new URL(`http://localhost:${port}`)),
+    logLevel: read(env, 'LOG_LEVEL', parseEnum(LOG_LEVELS), 'info'),
+    redis: {
+      url: read(env, 'REDIS_URL', parseUrl(['redis', 'rediss']), new URL('redis://127.0.0.1:6379')).href,
+      prefix: read(env, 'REDIS_PREFIX', parseRedisPrefix, 'mailsync'),
+    },
+    apiKeys: loadApiKeys(env, role),
+    encryption: loadEncryption(env, sandbox),
+    http: {
+      bodyLimitBytes: read(env, 'HTTP_BODY_LIMIT_BYTES', parseInteger(1024, 64 * 1024 * 1024), 1024 * 1024),
+      requestTimeoutMs: read(env, 'HTTP_REQUEST_TIMEOUT_MS', parseInteger(1000, 600_000), 60_000),
+    },
+    outbound: {
+      httpsProxy: read(env, 'HTTPS_PROXY', parseUrl(['http', 'https'])) ?? read(env, 'https_proxy', parseUrl(['http', 'https'])),
+      extraCaFile: read(env, 'NODE_EXTRA_CA_CERTS', parseString),
+    },
+    polling: { minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30) },
+    webhooks: { allowPrivateNetworks: read(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', parseBoolean, false) },
+    shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', parseInteger(100, 600_000), 10_000),
+    sandbox,
+  };
+  return Object.freeze(config);
+}
+
+/** A Redis key prefix: letters, digits, `-`, `_`, `.`; no braces (the store adds the hash tags). */
+function parseRedisPrefix(raw: string): string {
+  const value = raw.trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
+    throw new EnvValueError('must be 1 to 64 letters, digits, dots, dashes or underscores');
+  }
+  return value;
+}

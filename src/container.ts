@@ -1,0 +1,54 @@
+/**
+ * The dependency graph: every long-lived object the service needs, created
+ * from the config in one place, and closed in reverse order. Tests build the
+ * same graph with their own config (pointing at the sandbox).
+ */
+import type { Config } from './config/config.js';
+import { createCipher, type Cipher } from './crypto/envelope.js';
+import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
+import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
+import type { ReadinessCheck } from './http/routes/health.js';
+import type { Logger } from './logging/logger.js';
+import { JsonStore } from './store/json-store.js';
+import { createKeySpace, type KeySpace } from './store/keys.js';
+
+export interface Dependencies {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  keys: KeySpace;
+  cipher: Cipher;
+  services: { connections: ConnectionService };
+  readiness: ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+export function createDependencies(config: Config, logger: Logger): Dependencies {
+  const redis = createRedis(config.redis.url, 'command', `${config.role}:command`);
+  redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
+  const keys = createKeySpace(config.redis.prefix);
+  const cipher = createCipher(config.encryption.key, config.encryption.previousKeys);
+  const connections = new ConnectionService({
+    store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
+    cipher,
+  });
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'redis',
+      check: async () => {
+        const answer = await redis.ping();
+        return { ok: answer === 'PONG' };
+      },
+    },
+  ];
+  return {
+    config,
+    logger,
+    redis,
+    keys,
+    cipher,
+    services: { connections },
+    readiness,
+    close: () => closeRedis(redis),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Secrets at rest: AES-256-GCM, one self-describing envelope per value.
+ *
+ *   ms1.<keyId>.<iv>.<ciphertext>.<tag>      (base64url parts)
+ *
+ * `keyId` is derived from the key itself (first 8 bytes of its SHA-256), so
+ * rotating needs no bookkeeping: new values are written with the current key;
+ * values written with a key listed in ENCRYPTION_KEY_PREVIOUS still decrypt;
+ * `needsRotation` tells a caller to re-encrypt on its next write.
+ * The associated data binds a ciphertext to where it is stored (for example
+ * `connection:<id>:clientSecret`), so a value copied to another record fails
+ * to decrypt instead of leaking into the wrong place.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { DecryptionError } from '../errors/errors.js';
+
+const VERSION = 'ms1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface Cipher {
+  readonly keyId: string;
+  encrypt(plaintext: string | Buffer, associatedData: string): string;
+  decrypt(envelope: string, associatedData: string): Buffer;
+  decryptText(envelope: string, associatedData: string): string;
+  /** True when the envelope was written with a key other than the current one. */
+  needsRotation(envelope: string): boolean;
+}
+
+export function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update(key).digest().subarray(0, 8).toString('base64url');
+}
+
+export function isEnvelope(value: string): boolean {
+  return value.startsWith(`${VERSION}.`);
+}
+
+export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[] = []): Cipher {
+  for (const key of [currentKey, ...previousKeys]) {
+    if (key.length !== 32) throw new Error('AES-256-GCM keys are 32 bytes');
+  }
+  const keyId = keyIdOf(currentKey);
+  const keys = new Map<string, Buffer>();
+  for (const key of previousKeys) keys.set(keyIdOf(key), key);
+  keys.set(keyId, currentKey);
+
+  function encrypt(plaintext: string | Buffer, associatedData: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', currentKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return [VERSION, keyId, iv.toString('base64url'), body.toString('base64url'), tag.toString('base64url')].join('.');
+  }
+
+  function decrypt(envelope: string, associatedData: string): Buffer {
+    const parts = envelope.split('.');
+    if (parts.length !== 5 || parts[0] !== VERSION) throw new DecryptionError('not an encrypted envelope');
+    const [, id, iv, body, tag] = parts as [string, string, string, string, string];
+    const key = keys.get(id);
+    if (!key) throw new DecryptionError(`no key with id ${id}: set ENCRYPTION_KEY_PREVIOUS to the key it was written with`);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
+    } catch {
+      throw new DecryptionError('envelope failed authentication (damaged, or stored under another record)');
+    }
+  }
+
+  return {
+    keyId,
+    encrypt,
+    decrypt,
+    decryptText: (envelope, associatedData) => decrypt(envelope, associatedData).toString('utf8'),
+    needsRotation: (envelope) => envelope.split('.', 2)[1] !== keyId,
+  };
+}

@@ -1,0 +1,59 @@
+/** Connection schemas: the API contract, and the types derived from it. */
+import { Type, type Static } from 'typebox';
+
+export const Flow = Type.Union([Type.Literal('app_only'), Type.Literal('delegated')], {
+  description: '`app_only`: client credentials (a service principal with mailbox permission). `delegated`: a user signs in.',
+});
+
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Secret = Type.String({ minLength: 1, maxLength: 1024, description: "The client secret's **Value** (not its Secret ID)." });
+const AuthorityHost = Type.String({
+  maxLength: 200,
+  description: 'Identity platform host, for national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn.',
+  examples: ['https://login.microsoftonline.com'],
+});
+
+export const CreateConnectionBody = Type.Object(
+  {
+    name: Name,
+    flow: Flow,
+    tenantId: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()], {
+      description: 'Directory (tenant) ID or a verified domain. Required for app_only and single-tenant apps; empty for a multi-tenant delegated app.',
+    })),
+    clientId: Type.String({ maxLength: 256, description: 'Application (client) ID.' }),
+    clientSecret: Secret,
+    authorityHost: Type.Optional(AuthorityHost),
+    personalAccounts: Type.Optional(Type.Boolean({
+      description: 'Multi-tenant delegated apps only: also accept personal Outlook.com accounts (authority `common`).',
+    })),
+  },
+  { additionalProperties: false },
+);
+export type CreateConnectionInput = Static<typeof CreateConnectionBody>;
+
+export const UpdateConnectionBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    clientSecret: Type.Optional(Secret),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateConnectionInput = Static<typeof UpdateConnectionBody>;
+
+export const ConnectionView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    flow: Flow,
+    tenantId: Type.Union([Type.String(), Type.Null()]),
+    clientId: Type.String(),
+    authorityHost: Type.String(),
+    authority: Type.String({ description: 'The authority URL in use.' }),
+    clientSecretHint: Type.String({ description: 'The last 4 characters of the client secret.' }),
+    secretUpdatedAt: Type.String({ format: 'date-time' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type ConnectionViewT = Static<typeof ConnectionView>;

@@ -1,0 +1,137 @@
+/**
+ * Connections: an Entra app registration (tenant, client id, client secret).
+ * The secret is encrypted before it reaches the store and never leaves the
+ * service; views carry only its last four characters.
+ */
+import type { Cipher } from '../../crypto/envelope.js';
+import { ConflictError, NotFoundError } from '../../errors/errors.js';
+import type { JsonStore } from '../../store/json-store.js';
+import { newId } from '../ids.js';
+import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './schemas.js';
+import { authorityOf, normaliseAuthorityHost, validateCreate, validateSecret } from './validate.js';
+
+export interface ConnectionRecord {
+  id: string;
+  name: string;
+  flow: 'app_only' | 'delegated';
+  tenantId: string | null;
+  clientId: string;
+  authorityHost: string;
+  personalAccounts: boolean;
+  /** AES-256-GCM envelope, associated data `connection:<id>:clientSecret`. */
+  clientSecret: string;
+  clientSecretHint: string;
+  secretUpdatedAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConnectionServiceDeps {
+  store: JsonStore<ConnectionRecord>;
+  cipher: Cipher;
+  now?: () => Date;
+  /** How many mailboxes use a connection; deleting a used connection is refused. */
+  mailboxesUsing?: (connectionId: string) => Promise<number>;
+}
+
+export const secretAad = (id: string): string => `connection:${id}:clientSecret`;
+
+export function toView(record: ConnectionRecord): ConnectionViewT {
+  return {
+    id: record.id,
+    name: record.name,
+    flow: record.flow,
+    tenantId: record.tenantId,
+    clientId: record.clientId,
+    authorityHost: record.authorityHost,
+    authority: authorityOf(record),
+    clientSecretHint: record.clientSecretHint,
+    secretUpdatedAt: record.secretUpdatedAt,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+const hintOf = (secret: string): string => `…${secret.slice(-4)}`;
+
+export class ConnectionService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ConnectionServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async create(input: CreateConnectionInput): Promise<ConnectionViewT> {
+    validateCreate(input);
+    const id = newId('con');
+    const at = this.now().toISOString();
+    const record: ConnectionRecord = {
+      id,
+      name: input.name,
+      flow: input.flow,
+      tenantId: input.tenantId ? input.tenantId : null,
+      clientId: input.clientId.toLowerCase(),
+      authorityHost: normaliseAuthorityHost(input.authorityHost),
+      personalAccounts: input.personalAccounts ?? false,
+      clientSecret: this.deps.cipher.encrypt(input.clientSecret, secretAad(id)),
+      clientSecretHint: hintOf(input.clientSecret),
+      secretUpdatedAt: at,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.deps.store.create(record);
+    return toView(record);
+  }
+
+  async list(): Promise<ConnectionViewT[]> {
+    return (await this.deps.store.list()).map(toView);
+  }
+
+  async get(id: string): Promise<ConnectionViewT> {
+    return toView(await this.record(id));
+  }
+
+  async record(id: string): Promise<ConnectionRecord> {
+    const record = await this.deps.store.get(id);
+    if (!record) throw new NotFoundError('Connection', id);
+    return record;
+  }
+
+  /** The decrypted client secret, for the token adapter only. */
+  async clientSecret(id: string): Promise<string> {
+    const record = await this.record(id);
+    return this.deps.cipher.decryptText(record.clientSecret, secretAad(id));
+  }
+
+  /**
+   * Renames, or rotates the secret. Rotation does not touch cached tokens:
+   * a token issued with the old secret stays valid until it expires, so
+   * mailboxes keep working while the new secret takes over.
+   */
+  async update(id: string, patch: UpdateConnectionInput): Promise<ConnectionViewT> {
+    if (patch.clientSecret !== undefined) validateSecret(patch.clientSecret);
+    const at = this.now().toISOString();
+    const updated = await this.deps.store.update(id, (current) => ({
+      ...current,
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.clientSecret !== undefined
+        ? {
+            clientSecret: this.deps.cipher.encrypt(patch.clientSecret, secretAad(id)),
+            clientSecretHint: hintOf(patch.clientSecret),
+            secretUpdatedAt: at,
+          }
+        : {}),
+      updatedAt: at,
+    }));
+    if (!updated) throw new NotFoundError('Connection', id);
+    return toView(updated);
+  }
+
+  async delete(id: string): Promise<void> {
+    const used = (await this.deps.mailboxesUsing?.(id)) ?? 0;
+    if (used > 0) {
+      throw new ConflictError(`Connection ${id} is used by ${used} mailbox(es).`, 'Delete or move those mailboxes first.');
+    }
+    if (!(await this.deps.store.delete(id))) throw new NotFoundError('Connection', id);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The setup guide's rules for an app registration, and the classic paste
+ * mistakes caught with a hint: pure functions, no I/O.
+ */
+import { ValidationError, type FieldProblem } from '../../errors/errors.js';
+import type { CreateConnectionInput } from './schemas.js';
+
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+interface Problem extends FieldProblem {
+  hint?: string;
+}
+
+function pasteProblem(field: string, value: string, what: string): Problem | undefined {
+  if (value !== value.trim()) {
+    return { field, message: `${what} has leading or trailing whitespace`, hint: `Copy ${what} again without spaces or line breaks.` };
+  }
+  if (/^["'`].*["'`]$/.test(value)) {
+    return { field, message: `${what} is wrapped in quotes`, hint: `Paste ${what} without the surrounding quotes.` };
+  }
+  return undefined;
+}
+
+export function checkClientId(value: string): Problem | undefined {
+  const paste = pasteProblem('/body/clientId', value, 'the Application (client) ID');
+  if (paste) return paste;
+  if (!GUID.test(value)) {
+    return {
+      field: '/body/clientId',
+      message: 'must be a GUID such as 00000000-0000-0000-0000-000000000000',
+      hint: "Copy the Application (client) ID from the app registration's Overview (Essentials section).",
+    };
+  }
+  return undefined;
+}
+
+export function checkTenantId(value: string): Problem | undefined {
+  const paste = pasteProblem('/body/tenantId', value, 'the Directory (tenant) ID');
+  if (paste) return paste;
+  if (value === 'common' || value === 'organizations' || value === 'consumers') {
+    return {
+      field: '/body/tenantId',
+      message: `must be a tenant id or domain, not "${value}"`,
+      hint: 'Leave tenantId empty for a multi-tenant delegated app; the service picks organizations or common.',
+    };
+  }
+  if (!GUID.test(value) && !DOMAIN.test(value)) {
+    return {
+      field: '/body/tenantId',
+      message: 'must be a GUID or a verified domain such as contoso.onmicrosoft.com',
+      hint: "Copy the Directory (tenant) ID from the app registration's Overview (Essentials section).",
+    };
+  }
+  return undefined;
+}
+
+export function checkClientSecret(value: string): Problem | undefined {
+  const paste = pasteProblem('/body/clientSecret', value, 'the client secret');
+  if (paste) return paste;
+  if (GUID.test(value)) {
+    return {
+      field: '/body/clientSecret',
+      message: 'looks like a Secret ID (a GUID), not a secret value',
+      hint: 'In Certificates & secrets, copy the Value column of the client secret, not its Secret ID.',
+    };
+  }
+  if (value.length < 16) {
+    return { field: '/body/clientSecret', message: 'is too short for an Entra client secret', hint: 'Copy the whole Value of the client secret.' };
+  }
+  return undefined;
+}
+
+export function checkAuthorityHost(value: string): Problem | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+    return {
+      field: '/body/authorityHost',
+      message: 'must be an https origin such as https://login.microsoftonline.com',
+    };
+  }
+  return undefined;
+}
+
+function fail(problems: Problem[]): never {
+  const first = problems[0]!;
+  throw new ValidationError(
+    `${first.field.replace('/body/', '')} ${first.message}.`,
+    problems.map(({ field, message }) => ({ field, message })),
+    first.hint,
+  );
+}
+
+export function validateCreate(input: CreateConnectionInput): void {
+  const problems: Problem[] = [];
+  const push = (p: Problem | undefined): void => void (p && problems.push(p));
+  const tenantId = input.tenantId ?? '';
+  push(checkClientId(input.clientId));
+  push(checkClientSecret(input.clientSecret));
+  if (input.authorityHost !== undefined) push(checkAuthorityHost(input.authorityHost));
+  if (tenantId !== '') push(checkTenantId(tenantId));
+  else if (input.flow === 'app_only') {
+    problems.push({
+      field: '/body/tenantId',
+      message: 'is required for app_only connections (client credentials refuse the common and organizations authorities)',
+      hint: "Copy the Directory (tenant) ID from the app registration's Overview.",
+    });
+  }
+  if (input.personalAccounts && (input.flow !== 'delegated' || tenantId !== '')) {
+    problems.push({ field: '/body/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
+  }
+  if (problems.length > 0) fail(problems);
+}
+
+export function validateSecret(secret: string): void {
+  const problem = checkClientSecret(secret);
+  if (problem) fail([problem]);
+}
+
+export function normaliseAuthorityHost(value: string | undefined): string {
+  return value === undefined ? DEFAULT_AUTHORITY_HOST : new URL(value).origin;
+}
+
+/** The authority URL MSAL uses: a tenant for single-tenant apps, else organizations (or common). */
+export function authorityOf(c: { authorityHost: string; tenantId: string | null; personalAccounts?: boolean }): string {
+  const tenant = c.tenantId ?? (c.personalAccounts ? 'common' : 'organizations');
+  return `${c.authorityHost}/${tenant}`;
+}

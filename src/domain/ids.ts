@@ -1,0 +1,14 @@
+/** Opaque ids: a type prefix and 96 random bits, URL-safe. */
+import { randomBytes } from 'node:crypto';
+
+export type IdPrefix = 'con' | 'mbx' | 'whk' | 'snd' | 'dlv';
+
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+}
+
+const ID = /^[a-z]{3}_[A-Za-z0-9_-]{16}$/;
+
+export function isId(value: string, prefix: IdPrefix): boolean {
+  return value.startsWith(`${prefix}_`) && ID.test(value);
+}

@@ -1,0 +1,34 @@
+/**
+ * Bearer API keys for /v1. Keys are compared in constant time: the presented
+ * key and every configured key are hashed to equal-length digests and all of
+ * them are compared, whether or not an earlier one matched.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../../errors/errors.js';
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+export function createApiKeyCheck(keys: readonly string[]): (header: string | undefined) => boolean {
+  const digests = keys.map(digest);
+  return (header) => {
+    const match = /^Bearer[ ]+(\S{1,512})\s*$/i.exec(header ?? '');
+    const presented = digest(match?.[1] ?? '');
+    let ok = false;
+    for (const candidate of digests) ok = timingSafeEqual(candidate, presented) || ok;
+    return ok && match !== null;
+  };
+}
+
+export function apiKeyHook(keys: readonly string[]) {
+  const check = createApiKeyCheck(keys);
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    if (!check(request.headers.authorization)) {
+      throw new UnauthorizedError(
+        request.headers.authorization === undefined
+          ? 'Missing API key: send Authorization: Bearer <key>.'
+          : 'The API key is not valid.',
+      );
+    }
+  };
+}

@@ -1,0 +1,59 @@
+/** /v1/connections: thin handlers over the connection service. */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import {
+  ConnectionView,
+  CreateConnectionBody,
+  UpdateConnectionBody,
+  type CreateConnectionInput,
+  type UpdateConnectionInput,
+} from '../../domain/connections/schemas.js';
+import type { ConnectionService } from '../../domain/connections/service.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+type IdParamsT = { id: string };
+const security = [{ apiKey: [] }];
+const tags = ['connections'];
+
+export function connectionRoutes(service: ConnectionService) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Body: CreateConnectionInput }>('/connections', {
+      schema: {
+        tags, security, summary: 'Register an Entra app registration',
+        body: CreateConnectionBody,
+        response: { 201: ConnectionView, ...problemResponses(400, 401, 413, 415) },
+      },
+    }, async (request, reply) => reply.code(201).send(await service.create(request.body)));
+
+    app.get('/connections', {
+      schema: {
+        tags, security, summary: 'List connections',
+        response: { 200: Type.Object({ items: Type.Array(ConnectionView) }), ...problemResponses(401) },
+      },
+    }, async () => ({ items: await service.list() }));
+
+    app.get<{ Params: IdParamsT }>('/connections/:id', {
+      schema: { tags, security, summary: 'Get a connection', params: IdParams, response: { 200: ConnectionView, ...problemResponses(401, 404) } },
+    }, async (request) => service.get(request.params.id));
+
+    app.patch<{ Params: IdParamsT; Body: UpdateConnectionInput }>('/connections/:id', {
+      schema: {
+        tags, security, summary: 'Rename, or rotate the client secret',
+        description: 'Rotating the secret keeps cached tokens: they stay valid until they expire.',
+        params: IdParams, body: UpdateConnectionBody,
+        response: { 200: ConnectionView, ...problemResponses(400, 401, 404) },
+      },
+    }, async (request) => service.update(request.params.id, request.body));
+
+    app.delete<{ Params: IdParamsT }>('/connections/:id', {
+      schema: {
+        tags, security, summary: 'Delete a connection (409 while mailboxes use it)',
+        params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404, 409) },
+      },
+    }, async (request, reply) => {
+      await service.delete(request.params.id);
+      return reply.code(204).send();
+    });
+  };
+}

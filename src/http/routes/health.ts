@@ -1,0 +1,47 @@
+/** Liveness (the process answers) and readiness (it can do its work). */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<{ ok: boolean; detail?: string }>;
+}
+
+const Check = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
+const Readiness = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), checks: Type.Array(Check) });
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function runCheck(c: ReadinessCheck): Promise<{ name: string; ok: boolean; detail?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<{ ok: boolean; detail: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS);
+    });
+    return { name: c.name, ...(await Promise.race([c.check(), timeout])) };
+  } catch (err) {
+    return { name: c.name, ok: false, detail: err instanceof Error ? err.message : 'failed' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(checks: readonly ReadinessCheck[]) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/health/live', {
+      schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    }, async () => ({ status: 'ok' as const }));
+
+    app.get('/health/ready', {
+      schema: {
+        tags: ['health'],
+        summary: 'Redis is reachable and, in worker roles, the workers are running',
+        response: { 200: Readiness, 503: Readiness },
+      },
+    }, async (_request, reply) => {
+      const results = await Promise.all(checks.map(runCheck));
+      const ok = results.every((r) => r.ok);
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: results });
+    });
+  };
+}

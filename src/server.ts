@@ -1,0 +1,63 @@
+/**
+ * Starts the service in its role: `api` serves HTTP, `worker` runs the
+ * workers, `all` does both in one process. Returns a handle whose close()
+ * stops in order: stop accepting, finish in-flight work, close Redis.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config/config.js';
+import { createDependencies, type Dependencies } from './container.js';
+import type { Logger } from './logging/logger.js';
+import { startHeartbeat } from './roles/heartbeat.js';
+
+export interface RunningService {
+  deps: Dependencies;
+  app: FastifyInstance | undefined;
+  /** http://host:port when the API listens. */
+  url: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const deps = createDependencies(config, logger);
+  await deps.redis.connect();
+  if (config.encryption.ephemeral) {
+    logger.warn('sandbox mode without ENCRYPTION_KEY: secrets are encrypted with a key that dies with this process');
+  }
+  const closers: (() => Promise<void>)[] = [];
+  const runsWorkers = config.role === 'worker' || config.role === 'all';
+  const runsApi = config.role === 'api' || config.role === 'all';
+
+  if (runsWorkers) {
+    const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const heartbeat = startHeartbeat({ redis: deps.redis, key: deps.keys.workers(), workerId, logger });
+    deps.readiness.push(heartbeat.readiness);
+    closers.push(() => heartbeat.stop());
+  }
+
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (runsApi) {
+    app = await buildApp(deps);
+    url = await app.listen({ host: config.host, port: config.port });
+    logger.info({ url, role: config.role }, 'listening');
+    const server = app;
+    closers.unshift(() => server.close());
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    deps,
+    app,
+    url,
+    close: () => {
+      closed ??= (async () => {
+        for (const close of closers) await close();
+        await deps.close();
+      })();
+      return closed;
+    },
+  };
+}
