@@ -55,6 +55,7 @@ export function scrubUrl(url: string): string {
 }
 
 /** JWTs (access and ID tokens) and XOAUTH2 strings that may sit inside an error message. */
+// eslint-disable-next-line no-control-regex -- XOAUTH2 separates its fields with \x01
 const TOKEN_PATTERNS = [/eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g, /auth=Bearer [^\s\x01]+/g];
 
 export function scrubText(text: string): string {

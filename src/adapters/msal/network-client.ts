@@ -85,16 +85,22 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_ABORTED',
 ]);
 
-/** The first string `code` found walking `err`, `err.cause`, … (undici wraps socket errors). */
+/**
+ * The most specific string `code` walking `err`, `err.cause`, …: undici wraps
+ * socket errors (UND_ERR_SOCKET) around the Node error that names the cause.
+ */
 export function causeCode(err: unknown): string | undefined {
+  let first: string | undefined;
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+    if (typeof code === 'string') {
+      if (code !== 'UND_ERR_SOCKET') return code;
+      first ??= code;
+    }
     current = (current as { cause?: unknown }).cause;
   }
-  const top = (err as { code?: unknown } | undefined)?.code;
-  return typeof top === 'string' ? top : undefined;
+  return first;
 }
 
 function kindOf(err: unknown): MsalHttpErrorKind {

@@ -1,0 +1,185 @@
+/**
+ * The imitation's directory: tenants (id + verified domains), app
+ * registrations (secrets, redirect URIs, granted permissions, the tenants
+ * that consented) and users. Plain in-memory maps; tests drive it through
+ * the IdentityServer API.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+export const EXCHANGE_SCOPE_RESOURCE = 'https://outlook.office.com';
+export const DEFAULT_DELEGATED_SCOPES = [
+  `${EXCHANGE_SCOPE_RESOURCE}/IMAP.AccessAsUser.All`,
+  `${EXCHANGE_SCOPE_RESOURCE}/SMTP.Send`,
+];
+
+export interface TenantInput {
+  id: string;
+  domains?: string[];
+}
+
+export interface SecretInput {
+  /** The "Secret ID" the portal shows next to the value (pasting it is a classic mistake). */
+  id: string;
+  value: string;
+  expiresAt?: Date;
+}
+
+export interface AppInput {
+  clientId: string;
+  homeTenantId: string;
+  displayName?: string;
+  multiTenant?: boolean;
+  secrets: SecretInput[];
+  redirectUris?: string[];
+  /** Granted application permissions (the `roles` claim), e.g. IMAP.AccessAsApp, SMTP.SendAsApp. */
+  appRoles?: string[];
+  /** Tenants whose admin granted consent (app-only and delegated); default: the home tenant. */
+  consentedTenants?: string[];
+  /** Delegated permissions, fully qualified (https://outlook.office.com/IMAP.AccessAsUser.All). */
+  delegatedScopes?: string[];
+}
+
+/**
+ * Fields given replace the registered ones. Setting consentedTenants also
+ * forgets the user consents recorded by sign-ins (consent withdrawn).
+ */
+export type AppPatch = Partial<Omit<AppInput, 'clientId'>>;
+
+export interface UserInput {
+  upn: string;
+  oid?: string;
+  tenantId: string;
+  name?: string;
+}
+
+export interface Tenant {
+  id: string;
+  domains: string[];
+}
+
+export interface App {
+  clientId: string;
+  homeTenantId: string;
+  displayName: string;
+  multiTenant: boolean;
+  secrets: SecretInput[];
+  redirectUris: string[];
+  appRoles: string[];
+  consentedTenants: Set<string>;
+  /** Tenants where a user consented at sign-in: delegated permissions only, never app roles. */
+  userConsentedTenants: Set<string>;
+  delegatedScopes: string[];
+}
+
+export interface User {
+  upn: string;
+  oid: string;
+  tenantId: string;
+  name: string;
+}
+
+/** A path's first segment resolved: a real tenant, or one of the multi-tenant aliases. */
+export type TenantRef =
+  | { kind: 'tenant'; segment: string; tenant: Tenant }
+  | { kind: 'common' | 'organizations'; segment: string };
+
+export class Directory {
+  private readonly tenants = new Map<string, Tenant>();
+  private readonly apps = new Map<string, App>();
+  private readonly users = new Map<string, User>();
+
+  addTenant(input: TenantInput): void {
+    this.tenants.set(input.id.toLowerCase(), { id: input.id, domains: (input.domains ?? []).map((d) => d.toLowerCase()) });
+  }
+
+  addApp(input: AppInput): void {
+    this.apps.set(input.clientId.toLowerCase(), {
+      clientId: input.clientId,
+      homeTenantId: input.homeTenantId,
+      displayName: input.displayName ?? 'mailsync',
+      multiTenant: input.multiTenant ?? false,
+      secrets: [...input.secrets],
+      redirectUris: [...(input.redirectUris ?? [])],
+      appRoles: [...(input.appRoles ?? [])],
+      consentedTenants: new Set((input.consentedTenants ?? [input.homeTenantId]).map((t) => t.toLowerCase())),
+      userConsentedTenants: new Set(),
+      delegatedScopes: [...(input.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES)],
+    });
+  }
+
+  updateApp(clientId: string, patch: AppPatch): void {
+    const app = this.app(clientId);
+    if (!app) throw new Error(`no app ${clientId}`);
+    if (patch.homeTenantId !== undefined) app.homeTenantId = patch.homeTenantId;
+    if (patch.displayName !== undefined) app.displayName = patch.displayName;
+    if (patch.multiTenant !== undefined) app.multiTenant = patch.multiTenant;
+    if (patch.secrets !== undefined) app.secrets = [...patch.secrets];
+    if (patch.redirectUris !== undefined) app.redirectUris = [...patch.redirectUris];
+    if (patch.appRoles !== undefined) app.appRoles = [...patch.appRoles];
+    if (patch.consentedTenants !== undefined) {
+      app.consentedTenants = new Set(patch.consentedTenants.map((t) => t.toLowerCase()));
+      app.userConsentedTenants = new Set();
+    }
+    if (patch.delegatedScopes !== undefined) app.delegatedScopes = [...patch.delegatedScopes];
+  }
+
+  addUser(input: UserInput): User {
+    const user: User = {
+      upn: input.upn,
+      oid: input.oid ?? randomUUID(),
+      tenantId: input.tenantId,
+      name: input.name ?? input.upn.split('@')[0] ?? input.upn,
+    };
+    this.users.set(input.upn.toLowerCase(), user);
+    return user;
+  }
+
+  /** Resolves a tenant id, a verified domain, `common` or `organizations` (case-insensitive). */
+  resolveTenant(segment: string): TenantRef | undefined {
+    const key = segment.toLowerCase();
+    if (key === 'common' || key === 'organizations') return { kind: key, segment };
+    const byId = this.tenants.get(key);
+    if (byId) return { kind: 'tenant', segment, tenant: byId };
+    for (const tenant of this.tenants.values()) {
+      if (tenant.domains.includes(key)) return { kind: 'tenant', segment, tenant };
+    }
+    return undefined;
+  }
+
+  tenant(id: string): Tenant | undefined {
+    return this.tenants.get(id.toLowerCase());
+  }
+
+  app(clientId: string): App | undefined {
+    return this.apps.get(clientId.toLowerCase());
+  }
+
+  user(upn: string): User | undefined {
+    return this.users.get(upn.toLowerCase());
+  }
+
+  firstUserOf(tenantId: string): User | undefined {
+    for (const user of this.users.values()) if (user.tenantId.toLowerCase() === tenantId.toLowerCase()) return user;
+    return undefined;
+  }
+
+  /** Admin consent: what client credentials need. */
+  hasAdminConsent(app: App, tenantId: string): boolean {
+    return app.consentedTenants.has(tenantId.toLowerCase());
+  }
+
+  /** Admin or user consent: what delegated tokens need. */
+  hasDelegatedConsent(app: App, tenantId: string): boolean {
+    return this.hasAdminConsent(app, tenantId) || app.userConsentedTenants.has(tenantId.toLowerCase());
+  }
+
+  recordUserConsent(app: App, tenantId: string): void {
+    if (!this.hasAdminConsent(app, tenantId)) app.userConsentedTenants.add(tenantId.toLowerCase());
+  }
+
+  /** The app's service principal object id in a tenant: stable, derived from both ids. */
+  servicePrincipalId(app: App, tenantId: string): string {
+    const hex = createHash('sha256').update(`${app.clientId.toLowerCase()}|${tenantId.toLowerCase()}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  }
+}

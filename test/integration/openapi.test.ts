@@ -1,0 +1,32 @@
+/** The OpenAPI document: valid, complete about security, and committed up to date. */
+import { readFile } from 'node:fs/promises';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { describe, expect, it } from 'vitest';
+import { renderOpenApiDocument } from '../../src/http/openapi-document.js';
+
+type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown> };
+type Doc = { paths: Record<string, Record<string, Operation>> };
+
+describe('openapi/openapi.json', () => {
+  it('matches the route schemas (run `npm run openapi` after changing a route)', async () => {
+    const committed = await readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
+    expect(committed).toBe(await renderOpenApiDocument());
+  });
+
+  it('is a valid OpenAPI document', async () => {
+    const doc = JSON.parse(await renderOpenApiDocument()) as Doc;
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+  });
+
+  it('declares the API key on every /v1 operation, and error responses as problems', async () => {
+    const doc = JSON.parse(await renderOpenApiDocument()) as Doc;
+    const v1 = Object.entries(doc.paths).filter(([path]) => path.startsWith('/v1'));
+    expect(v1.length).toBeGreaterThan(0);
+    for (const [path, methods] of v1) {
+      for (const [method, op] of Object.entries(methods)) {
+        expect(op.security, `${method} ${path}`).toEqual([{ apiKey: [] }]);
+        expect(Object.keys(op.responses ?? {}), `${method} ${path}`).toContain('401');
+      }
+    }
+  });
+});
