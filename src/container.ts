@@ -6,8 +6,10 @@
 import type { Config } from './config/config.js';
 import { createCipher, type Cipher } from './crypto/envelope.js';
 import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
+import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
+import { JobRegistry } from './jobs/registry.js';
 import type { Logger } from './logging/logger.js';
 import { JsonStore } from './store/json-store.js';
 import { createKeySpace, type KeySpace } from './store/keys.js';
@@ -18,6 +20,9 @@ export interface Dependencies {
   redis: Redis;
   keys: KeySpace;
   cipher: Cipher;
+  queues: QueueFactory;
+  /** Background work; started only in worker roles. */
+  jobs: JobRegistry;
   services: { connections: ConnectionService };
   readiness: ReadinessCheck[];
   close(): Promise<void>;
@@ -32,6 +37,8 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
     cipher,
   });
+  const queues = new QueueFactory({ redisUrl: config.redis.url, prefix: keys.queuePrefix, logger, name: config.role });
+  const jobs = new JobRegistry();
   const readiness: ReadinessCheck[] = [
     {
       name: 'redis',
@@ -47,8 +54,14 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     redis,
     keys,
     cipher,
+    queues,
+    jobs,
     services: { connections },
     readiness,
-    close: () => closeRedis(redis),
+    close: async () => {
+      await jobs.stopAll();
+      await queues.close();
+      await closeRedis(redis);
+    },
   };
 }

@@ -34,7 +34,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const heartbeat = startHeartbeat({ redis: deps.redis, key: deps.keys.workers(), workerId, logger });
     deps.readiness.push(heartbeat.readiness);
-    closers.push(() => heartbeat.stop());
+    await deps.jobs.startAll();
+    closers.push(() => deps.jobs.stopAll(), () => heartbeat.stop());
   }
 
   let app: FastifyInstance | undefined;

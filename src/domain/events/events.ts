@@ -1,0 +1,72 @@
+/**
+ * Domain events: what the service announces to the outside (by webhook).
+ * Producers (polling, sending, authorization) publish through the
+ * EventPublisher interface and know nothing of webhooks.
+ *
+ * `id` is the delivery identity a receiver deduplicates on (the
+ * `webhook-id` header): stable across retries, and for `message.received`
+ * derived from (mailbox, folder, uidValidity, uid), so announcing the same
+ * message twice yields the same id.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+export const EVENT_TYPES = [
+  'message.received',
+  'message.sent',
+  'message.failed',
+  'mailbox.error',
+  'mailbox.recovered',
+  'mailbox.authorized',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface ErrorInfo {
+  code: string;
+  detail: string;
+  hint?: string;
+}
+
+export interface EventData {
+  'message.received': {
+    mailboxId: string;
+    email: string;
+    folder: string;
+    uidValidity: number;
+    uid: number;
+    messageId: string | null;
+    subject: string | null;
+    from: string[];
+    to: string[];
+    cc: string[];
+    date: string | null;
+    size: number | null;
+  };
+  'message.sent': { sendId: string; mailboxId: string; messageId: string | null; smtpResponse: string | null };
+  'message.failed': { sendId: string; mailboxId: string; error: ErrorInfo };
+  'mailbox.error': { mailboxId: string; state: string; error: ErrorInfo };
+  'mailbox.recovered': { mailboxId: string; state: string };
+  'mailbox.authorized': { mailboxId: string; email: string };
+}
+
+export interface DomainEvent<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  /** ISO 8601 UTC, when the event happened. */
+  timestamp: string;
+  data: EventData[T];
+}
+
+export interface EventPublisher {
+  /** Durably accepts the event for delivery; publishing the same id twice delivers once per subscription. */
+  publish(event: DomainEvent): Promise<void>;
+}
+
+/** The stable id of a received message's event. */
+export function messageEventId(mailboxId: string, folder: string, uidValidity: number, uid: number): string {
+  const digest = createHash('sha256').update(`${mailboxId}\n${folder}\n${uidValidity}\n${uid}`).digest('base64url');
+  return `msg_${digest.slice(0, 32)}`;
+}
+
+export function newEvent<T extends EventType>(type: T, data: EventData[T], id?: string, at = new Date()): DomainEvent<T> {
+  return { id: id ?? `evt_${randomUUID().replace(/-/g, '')}`, type, timestamp: at.toISOString(), data };
+}
