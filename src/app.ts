@@ -6,7 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import type { MsalGateway } from './adapters/msal/gateway.js';
 import type { ConnectionService } from './domain/connections/service.js';
+import { verifyConnection } from './domain/doctor/verify-connection.js';
+import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
 import { apiKeyHook } from './http/plugins/api-key.js';
 import { installErrorHandling } from './http/plugins/errors.js';
@@ -20,7 +23,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   readiness: readonly ReadinessCheck[];
-  services: { connections: ConnectionService };
+  services: { connections: ConnectionService; tokens: TokenService };
+  msal: MsalGateway;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps.readiness));
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
-    await v1.register(connectionRoutes(deps.services.connections));
+    await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));
   }, { prefix: '/v1' });
   return app;
 }

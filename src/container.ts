@@ -4,14 +4,21 @@
  * same graph with their own config (pointing at the sandbox).
  */
 import type { Config } from './config/config.js';
+import { loadExtraCa } from './config/trust.js';
 import { createCipher, type Cipher } from './crypto/envelope.js';
 import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
+import { MsalGateway } from './adapters/msal/gateway.js';
+import { createMsalNetworkClient } from './adapters/msal/network-client.js';
 import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { JobRegistry } from './jobs/registry.js';
 import type { Logger } from './logging/logger.js';
+import { SingleFlight } from './domain/tokens/single-flight.js';
+import { TokenService } from './domain/tokens/token-service.js';
 import { JsonStore } from './store/json-store.js';
+import { RedisLock } from './store/lock.js';
+import { TokenCacheStore } from './store/token-cache-store.js';
 import { createKeySpace, type KeySpace } from './store/keys.js';
 
 export interface Dependencies {
@@ -23,7 +30,8 @@ export interface Dependencies {
   queues: QueueFactory;
   /** Background work; started only in worker roles. */
   jobs: JobRegistry;
-  services: { connections: ConnectionService };
+  services: { connections: ConnectionService; tokens: TokenService };
+  msal: MsalGateway;
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -36,6 +44,17 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const connections = new ConnectionService({
     store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
     cipher,
+  });
+  const network = createMsalNetworkClient({
+    caPem: loadExtraCa(config.outbound.extraCaFile),
+    ...(config.outbound.httpsProxy ? { proxyUrl: config.outbound.httpsProxy.href } : {}),
+  });
+  const msal = new MsalGateway(network, new TokenCacheStore(redis, keys, cipher), logger);
+  const tokens = new TokenService({
+    gateway: msal,
+    keys,
+    singleFlight: new SingleFlight({ lock: new RedisLock(redis), lockTtlMs: 30_000, maxWaitMs: 35_000 }),
+    credentials: (connectionId) => connections.credentials(connectionId),
   });
   const queues = new QueueFactory({ redisUrl: config.redis.url, prefix: keys.queuePrefix, logger, name: config.role });
   const jobs = new JobRegistry();
@@ -56,12 +75,14 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     cipher,
     queues,
     jobs,
-    services: { connections },
+    services: { connections, tokens },
+    msal,
     readiness,
     close: async () => {
       await jobs.stopAll();
       await queues.close();
       await closeRedis(redis);
+      await network.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   parseString,
   parseUrl,
 } from './env-spec.js';
+import { loadWebhooksConfig, type WebhooksConfig } from './webhooks-config.js';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -42,7 +43,7 @@ export interface Config {
   http: { bodyLimitBytes: number; requestTimeoutMs: number };
   outbound: { httpsProxy: URL | undefined; extraCaFile: string | undefined };
   polling: { minIntervalSeconds: number };
-  webhooks: { allowPrivateNetworks: boolean };
+  webhooks: WebhooksConfig;
   shutdownTimeoutMs: number;
   sandbox: boolean;
 }
@@ -115,7 +116,7 @@ export function loadConfig(env: Env): Config {
       extraCaFile: read(env, 'NODE_EXTRA_CA_CERTS', parseString),
     },
     polling: { minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30) },
-    webhooks: { allowPrivateNetworks: read(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', parseBoolean, false) },
+    webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', parseInteger(100, 600_000), 10_000),
     sandbox,
   };

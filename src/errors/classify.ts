@@ -4,6 +4,7 @@
  * handlers, job processors and the problem renderer all ask `classify`.
  */
 import { AppError } from './errors.js';
+import type { SetupStep } from '../domain/setup/steps.js';
 import type { ErrorCode } from './codes.js';
 
 export interface Classification {
@@ -15,6 +16,8 @@ export interface Classification {
   /** Safe to show a client: for 5xx, a generic sentence, never internals. */
   detail: string;
   hint: string | undefined;
+  /** The setup guide's step that fixes it. */
+  step: SetupStep | undefined;
   fields: Record<string, unknown>;
 }
 
@@ -38,6 +41,36 @@ const POLICIES: Record<ErrorCode, Policy> = {
   dependency_unavailable: { status: 503, title: 'Service unavailable', retryable: true },
   decryption_failed: { status: 500, title: 'Stored data unreadable', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: true },
+  // Microsoft refused the configuration: the user must change something. Jobs
+  // still retry these for a brand-new connection (portal changes take tens of
+  // minutes); that decision is the token service's, not this table's.
+  invalid_client_secret: { status: 422, title: 'Client secret refused', retryable: false },
+  client_secret_expired: { status: 422, title: 'Client secret expired', retryable: false },
+  application_not_found: { status: 422, title: 'Application not found', retryable: false },
+  tenant_not_found: { status: 422, title: 'Tenant not found', retryable: false },
+  tenant_required: { status: 422, title: 'Tenant id required', retryable: false },
+  consent_required: { status: 422, title: 'Consent required', retryable: false },
+  invalid_scope: { status: 422, title: 'Invalid scope', retryable: false },
+  redirect_uri_mismatch: { status: 422, title: 'Redirect URI not registered', retryable: false },
+  refresh_token_expired: { status: 422, title: 'Sign-in expired', retryable: false },
+  grant_revoked: { status: 422, title: 'Sign-in revoked', retryable: false },
+  user_not_in_tenant: { status: 422, title: 'Account not in tenant', retryable: false },
+  malformed_token_request: { status: 502, title: 'Token request refused as malformed', retryable: false },
+  missing_permission: { status: 422, title: 'Permission missing', retryable: false },
+  // Microsoft could not be reached or answered nonsense: try again later.
+  identity_platform_unreachable: { status: 502, title: 'Identity platform unreachable', retryable: true },
+  identity_platform_tls_error: { status: 502, title: 'TLS error reaching the identity platform', retryable: false },
+  identity_platform_timeout: { status: 504, title: 'Identity platform timed out', retryable: true },
+  identity_platform_bad_response: { status: 502, title: 'Unreadable answer from the identity platform', retryable: true },
+  identity_platform_error: { status: 502, title: 'Identity platform error', retryable: true },
+  not_authorized: { status: 409, title: 'Mailbox not authorized', retryable: false },
+  wrong_account: { status: 400, title: 'Wrong account signed in', retryable: false },
+  oauth_state_invalid: { status: 400, title: 'Sign-in link expired or used', retryable: false },
+  oauth_denied: { status: 400, title: 'Sign-in cancelled', retryable: false },
+  // Webhooks: a URL the service will not deliver to; a delivery still being attempted.
+  webhook_url_invalid: { status: 400, title: 'Invalid webhook URL', retryable: false },
+  webhook_target_forbidden: { status: 400, title: 'Webhook target not allowed', retryable: false },
+  delivery_pending: { status: 409, title: 'Delivery still pending', retryable: false },
 };
 
 const GENERIC_5XX_DETAIL = 'The service failed to handle this request. It has been logged.';
@@ -60,7 +93,8 @@ export function policyOf(code: ErrorCode): Policy {
 export function classify(err: unknown): Classification {
   if (err instanceof AppError) {
     const policy = POLICIES[err.code];
-    const exposed = policy.status < 500 || err.code === 'dependency_unavailable';
+    // Upstream failures (502/503/504) are the client's business to know; internal ones are not.
+    const exposed = policy.status < 500 || (policy.status !== 500 && policy.status !== 501);
     return {
       code: err.code,
       status: policy.status,
@@ -68,6 +102,7 @@ export function classify(err: unknown): Classification {
       retryable: policy.retryable,
       detail: exposed ? err.detail : GENERIC_5XX_DETAIL,
       hint: exposed ? err.hint : undefined,
+      step: exposed ? err.step : undefined,
       fields: exposed ? err.fields : {},
     };
   }
@@ -77,5 +112,5 @@ export function classify(err: unknown): Classification {
     }));
   }
   const policy = POLICIES.internal;
-  return { code: 'internal', ...policy, detail: GENERIC_5XX_DETAIL, hint: undefined, fields: {} };
+  return { code: 'internal', ...policy, detail: GENERIC_5XX_DETAIL, hint: undefined, step: undefined, fields: {} };
 }

@@ -13,6 +13,34 @@ export const ERROR_CODES = [
   'dependency_unavailable',
   'decryption_failed',
   'internal',
+  // Tokens and the identity platform (AADSTS meanings in domain/tokens/aadsts.ts)
+  'invalid_client_secret',
+  'client_secret_expired',
+  'application_not_found',
+  'tenant_not_found',
+  'tenant_required',
+  'consent_required',
+  'invalid_scope',
+  'redirect_uri_mismatch',
+  'refresh_token_expired',
+  'grant_revoked',
+  'user_not_in_tenant',
+  'malformed_token_request',
+  'missing_permission',
+  'identity_platform_unreachable',
+  'identity_platform_tls_error',
+  'identity_platform_timeout',
+  'identity_platform_bad_response',
+  'identity_platform_error',
+  // Delegated sign-in
+  'not_authorized',
+  'wrong_account',
+  'oauth_state_invalid',
+  'oauth_denied',
+  // Webhooks
+  'webhook_url_invalid',
+  'webhook_target_forbidden',
+  'delivery_pending',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -4,6 +4,7 @@
  * What an error *means* (HTTP status, retry or give up, title) is decided in
  * one place, `classify.ts`; the classes only carry facts.
  */
+import type { SetupStep } from '../domain/setup/steps.js';
 import type { ErrorCode } from './codes.js';
 
 export interface AppErrorOptions {
@@ -11,6 +12,8 @@ export interface AppErrorOptions {
   detail?: string;
   /** What the user must change, in words from the setup guide. */
   hint?: string;
+  /** The setup guide's step that fixes it. */
+  step?: SetupStep;
   /** Extra public fields for the problem document (e.g. `errors`, `aadstsCode`). */
   fields?: Record<string, unknown>;
   cause?: unknown;
@@ -20,6 +23,7 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly detail: string;
   readonly hint: string | undefined;
+  readonly step: SetupStep | undefined;
   readonly fields: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
@@ -28,6 +32,7 @@ export class AppError extends Error {
     this.code = code;
     this.detail = options.detail ?? message;
     this.hint = options.hint;
+    this.step = options.step;
     this.fields = options.fields ?? {};
   }
 }

@@ -16,16 +16,71 @@ export interface KeySpace {
   connections(): string;
   /** Worker heartbeats: a sorted set of worker ids by last beat (ms). */
   workers(): string;
+  /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
+  tokenCache(partition: string): string;
+  /** The single-flight lock of one token acquisition. */
+  tokenLock(partition: string): string;
+  /** A webhook subscription record (JSON). */
+  webhook(id: string): string;
+  /** Sorted set of webhook subscription ids by creation time. */
+  webhooks(): string;
+  /** Webhook delivery data: see WebhookDeliveryKeys. */
+  readonly webhookDelivery: WebhookDeliveryKeys;
+}
+
+/**
+ * Webhook deliveries are data, not control plane: they live under their own
+ * hash tag `{<prefix>:wh}` so the delivery scripts (which touch a delivery
+ * record, its subscription's indexes and its scheduling sets at once) stay in
+ * one slot, apart from the control plane's.
+ */
+export interface WebhookDeliveryKeys {
+  /** Hash: one delivery's state and its body. */
+  record(deliveryId: string): string;
+  /** Sorted set: a subscription's delivery ids by creation time (ms), for listing. */
+  index(subscriptionId: string): string;
+  /** Sorted set: finished (delivered or failed) delivery ids by finish time (ms), for retention. */
+  finished(subscriptionId: string): string;
+  /** Sorted set: delivery ids holding one of the subscription's in-flight slots, by lease deadline (ms). */
+  slots(subscriptionId: string): string;
+  /** Sorted set: delivery ids waiting for a slot, by the time they may be attempted (ms). */
+  parked(subscriptionId: string): string;
+  /** Hash: delivery id → the ticket of its current admission. */
+  tickets(subscriptionId: string): string;
+  /** Hash: the endpoint's health (consecutive failures, unhealthy, next probe time). */
+  health(subscriptionId: string): string;
+  /** Sorted set: subscription ids by when the sweeper must next look at them (ms). */
+  wakeups(): string;
+  /** Counter that numbers admission tickets. */
+  ticketSeq(): string;
 }
 
 export function createKeySpace(prefix: string): KeySpace {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) throw new Error(`invalid Redis prefix: ${prefix}`);
   const tag = `{${prefix}}`;
+  const wh = `{${prefix}:wh}`;
+  const sub = (id: string, what: string): string => `${wh}:sub:${id}:${what}`;
   return {
     prefix,
     queuePrefix: `{${prefix}:q}`,
     connection: (id) => `${tag}:connection:${id}`,
     connections: () => `${tag}:connections`,
     workers: () => `${tag}:workers`,
+    // Token partitions are independent of each other: each gets its own slot.
+    tokenCache: (partition) => `${prefix}:{tok:${partition}}:cache`,
+    tokenLock: (partition) => `${prefix}:{tok:${partition}}:lock`,
+    webhook: (id) => `${tag}:webhook:${id}`,
+    webhooks: () => `${tag}:webhooks`,
+    webhookDelivery: {
+      record: (id) => `${wh}:delivery:${id}`,
+      index: (id) => sub(id, 'deliveries'),
+      finished: (id) => sub(id, 'finished'),
+      slots: (id) => sub(id, 'slots'),
+      parked: (id) => sub(id, 'parked'),
+      tickets: (id) => sub(id, 'tickets'),
+      health: (id) => sub(id, 'health'),
+      wakeups: () => `${wh}:wakeups`,
+      ticketSeq: () => `${wh}:ticket-seq`,
+    },
   };
 }

@@ -97,10 +97,14 @@ export class ConnectionService {
     return record;
   }
 
-  /** The decrypted client secret, for the token adapter only. */
+  /** The connection with its decrypted client secret, for the token service only. */
+  async credentials(id: string): Promise<{ connection: ConnectionRecord; clientSecret: string }> {
+    const connection = await this.record(id);
+    return { connection, clientSecret: this.deps.cipher.decryptText(connection.clientSecret, secretAad(id)) };
+  }
+
   async clientSecret(id: string): Promise<string> {
-    const record = await this.record(id);
-    return this.deps.cipher.decryptText(record.clientSecret, secretAad(id));
+    return (await this.credentials(id)).clientSecret;
   }
 
   /**

@@ -72,6 +72,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
       instance: request.url.split('?')[0],
       requestId: String(request.id),
       ...(c.hint ? { hint: c.hint } : {}),
+      ...(c.step ? { setupStep: c.step } : {}),
       ...c.fields,
     });
 }

@@ -9,6 +9,8 @@ import {
   type UpdateConnectionInput,
 } from '../../domain/connections/schemas.js';
 import type { ConnectionService } from '../../domain/connections/service.js';
+import { VerifyResult } from '../../domain/doctor/verify-connection.js';
+import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -16,7 +18,7 @@ type IdParamsT = { id: string };
 const security = [{ apiKey: [] }];
 const tags = ['connections'];
 
-export function connectionRoutes(service: ConnectionService) {
+export function connectionRoutes(service: ConnectionService, verify: (connectionId: string) => Promise<VerifyResultT>) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: CreateConnectionInput }>('/connections', {
       schema: {
@@ -45,6 +47,14 @@ export function connectionRoutes(service: ConnectionService) {
         response: { 200: ConnectionView, ...problemResponses(400, 401, 404) },
       },
     }, async (request) => service.update(request.params.id, request.body));
+
+    app.post<{ Params: IdParamsT }>('/connections/:id/verify', {
+      schema: {
+        tags, security, summary: 'Acquire a token now and report what it grants and what is missing',
+        description: 'App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint). Delegated: checks the authority answers.',
+        params: IdParams, response: { 200: VerifyResult, ...problemResponses(401, 404) },
+      },
+    }, async (request) => verify(request.params.id));
 
     app.delete<{ Params: IdParamsT }>('/connections/:id', {
       schema: {

@@ -1,0 +1,170 @@
+/**
+ * The MSAL adapter: the only module that talks to @azure/msal-node.
+ *
+ * A ConfidentialClientApplication is made per call, bound to one cache
+ * partition (so concurrent calls for different mailboxes cannot mix their
+ * caches) and given the authority's metadata (so it makes no discovery
+ * request). Every failure leaves as a typed AppError.
+ */
+import { AppError } from '../../errors/errors.js';
+import { ConfidentialClientApplication, LogLevel, type AuthenticationResult } from '@azure/msal-node';
+import type { Logger } from '../../logging/logger.js';
+import { AuthorityMetadataCache, type OpenIdMetadata } from './authority-metadata.js';
+import { redisCachePlugin, type CachePartitionStore } from './cache-plugin.js';
+import { translateMsalError } from './errors.js';
+import type { MsalNetworkClient } from './network-client.js';
+
+export interface AppCredentials {
+  authority: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TokenResult {
+  accessToken: string;
+  expiresOn: Date;
+  fromCache: boolean;
+  idToken?: string;
+  account?: { homeAccountId: string; username: string; tenantId: string; localAccountId: string };
+}
+
+export interface AuthCodeUrlRequest {
+  redirectUri: string;
+  scopes: string[];
+  state: string;
+  codeChallenge: string;
+  nonce: string;
+  loginHint?: string;
+  prompt?: 'select_account' | 'login' | 'consent' | 'none';
+}
+
+export interface RedeemCodeRequest {
+  redirectUri: string;
+  scopes: string[];
+  code: string;
+  codeVerifier: string;
+  nonce: string;
+}
+
+export class MsalGateway {
+  private readonly metadata: AuthorityMetadataCache;
+
+  constructor(
+    private readonly network: MsalNetworkClient,
+    private readonly cache: CachePartitionStore,
+    private readonly logger: Logger,
+  ) {
+    this.metadata = new AuthorityMetadataCache(network);
+  }
+
+  authorityMetadata(authority: string): Promise<OpenIdMetadata> {
+    return this.metadata.get(authority).catch((err: unknown) => {
+      throw translateMsalError(err, this.network, authority);
+    });
+  }
+
+  private async client(app: AppCredentials, partition: string | undefined): Promise<ConfidentialClientApplication> {
+    const metadata = await this.authorityMetadata(app.authority);
+    return new ConfidentialClientApplication({
+      auth: {
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+        authority: app.authority,
+        knownAuthorities: [new URL(app.authority).host],
+        authorityMetadata: JSON.stringify(metadata),
+      },
+      ...(partition ? { cache: { cachePlugin: redisCachePlugin(this.cache, partition) } } : {}),
+      system: {
+        networkClient: this.network,
+        loggerOptions: {
+          logLevel: LogLevel.Warning,
+          piiLoggingEnabled: false,
+          // MSAL warns "No client info in response" on every client-credentials token; not news.
+          loggerCallback: (level, message, containsPii) => {
+            if (!containsPii && level <= LogLevel.Error) this.logger.warn({ msal: message }, 'msal');
+          },
+        },
+      },
+    });
+  }
+
+  private async run<T>(app: AppCredentials, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw translateMsalError(err, this.network, app.authority);
+    }
+  }
+
+  async clientCredentials(app: AppCredentials, partition: string, scopes: string[], skipCache = false): Promise<TokenResult> {
+    return this.run(app, async () => {
+      const client = await this.client(app, partition);
+      return toResult(await client.acquireTokenByClientCredential({ scopes, skipCache }));
+    });
+  }
+
+  async authCodeUrl(app: AppCredentials, request: AuthCodeUrlRequest): Promise<string> {
+    return this.run(app, async () => {
+      const client = await this.client(app, undefined);
+      return client.getAuthCodeUrl({
+        redirectUri: request.redirectUri,
+        scopes: request.scopes,
+        state: request.state,
+        codeChallenge: request.codeChallenge,
+        codeChallengeMethod: 'S256',
+        nonce: request.nonce,
+        responseMode: 'query',
+        ...(request.loginHint ? { loginHint: request.loginHint } : {}),
+        ...(request.prompt ? { prompt: request.prompt } : {}),
+      });
+    });
+  }
+
+  async redeemCode(app: AppCredentials, partition: string, request: RedeemCodeRequest): Promise<TokenResult> {
+    return this.run(app, async () => {
+      const client = await this.client(app, partition);
+      return toResult(await client.acquireTokenByCode({
+        code: request.code,
+        codeVerifier: request.codeVerifier,
+        redirectUri: request.redirectUri,
+        scopes: request.scopes,
+        nonce: request.nonce,
+      }));
+    });
+  }
+
+  /** A delegated token from the partition's cache, refreshed with its refresh token when needed. */
+  async silent(app: AppCredentials, partition: string, homeAccountId: string, scopes: string[], forceRefresh = false): Promise<TokenResult> {
+    return this.run(app, async () => {
+      const client = await this.client(app, partition);
+      const account = await client.getTokenCache().getAccountByHomeId(homeAccountId);
+      if (!account) {
+        throw new AppError('not_authorized', 'No sign-in is stored for this mailbox.', {
+          hint: 'Sign in as the mailbox user: POST /v1/mailboxes/{id}/authorize.',
+          step: 'user_sign_in',
+        });
+      }
+      return toResult(await client.acquireTokenSilent({ account, scopes, forceRefresh }));
+    });
+  }
+}
+
+function toResult(result: AuthenticationResult | null): TokenResult {
+  if (!result?.accessToken || !result.expiresOn) throw new Error('MSAL returned no access token');
+  return {
+    accessToken: result.accessToken,
+    expiresOn: result.expiresOn,
+    fromCache: result.fromCache,
+    ...(result.idToken ? { idToken: result.idToken } : {}),
+    ...(result.account
+      ? {
+          account: {
+            homeAccountId: result.account.homeAccountId,
+            username: result.account.username,
+            tenantId: result.account.tenantId,
+            localAccountId: result.account.localAccountId,
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Webhook delivery settings, read from the environment like the rest of the
+ * config (see config.ts). Every duration says its unit in its name; the
+ * defaults are the production values, tests shrink the delays.
+ */
+import { ConfigError } from '../errors/errors.js';
+import { parseBoolean, parseInteger } from './env-spec.js';
+
+export interface WebhooksConfig {
+  /** Deliver to loopback, private, link-local… addresses (off: refused, against SSRF). @defaultValue false */
+  allowPrivateNetworks: boolean;
+  /** One attempt's whole budget: connect, send, headers and the bounded body read (ms). @defaultValue 10 000 */
+  timeoutMs: number;
+  retry: {
+    /** Delay after the first failed attempt (ms); it doubles after each further failure. @defaultValue 5 000 */
+    baseDelayMs: number;
+    /** The doubling stops here (ms). @defaultValue 3 600 000 (1 h) */
+    maxDelayMs: number;
+    /** Keep retrying until at least this long after the first attempt (ms); sets the attempt count. @defaultValue 86 400 000 (24 h) */
+    windowMs: number;
+  };
+  /** How long the previous secret still signs after a rotation (s). @defaultValue 86 400 */
+  secretGraceSeconds: number;
+  /** Worker slots for healthy endpoints, per worker process. @defaultValue 128 */
+  concurrency: number;
+  /** Worker slots for endpoints marked unhealthy, per worker process. @defaultValue 16 */
+  probeConcurrency: number;
+  /** Attempts one subscription may have in flight at once (across all workers). @defaultValue 16 */
+  maxInFlightPerSubscription: number;
+  /** Consecutive failed attempts after which an endpoint is unhealthy. @defaultValue 5 */
+  unhealthyAfterFailures: number;
+  /** An unhealthy endpoint gets one attempt at a time, this long after the last failure (ms). @defaultValue 5 000 */
+  probeIntervalMs: number;
+  /** How often each worker process looks for deliveries that became due (ms). @defaultValue 500 */
+  sweepIntervalMs: number;
+  retention: {
+    /** Finished deliveries kept per subscription. @defaultValue 1 000 */
+    count: number;
+    /** Finished deliveries are dropped after this many days. @defaultValue 7 */
+    days: number;
+  };
+}
+
+type Read = <T>(name: string, parse: (raw: string) => T, fallback: T) => T;
+
+const DAY_MS = 86_400_000;
+
+export function loadWebhooksConfig(read: Read): WebhooksConfig {
+  const config: WebhooksConfig = {
+    allowPrivateNetworks: read('WEBHOOK_ALLOW_PRIVATE_NETWORKS', parseBoolean, false),
+    timeoutMs: read('WEBHOOK_TIMEOUT_MS', parseInteger(100, 120_000), 10_000),
+    retry: {
+      baseDelayMs: read('WEBHOOK_RETRY_BASE_MS', parseInteger(1, DAY_MS), 5_000),
+      maxDelayMs: read('WEBHOOK_RETRY_MAX_DELAY_MS', parseInteger(1, DAY_MS), 3_600_000),
+      windowMs: read('WEBHOOK_RETRY_WINDOW_MS', parseInteger(0, 30 * DAY_MS), DAY_MS),
+    },
+    secretGraceSeconds: read('WEBHOOK_SECRET_GRACE_SECONDS', parseInteger(0, 30 * 86_400), 86_400),
+    concurrency: read('WEBHOOK_CONCURRENCY', parseInteger(1, 2_000), 128),
+    probeConcurrency: read('WEBHOOK_PROBE_CONCURRENCY', parseInteger(1, 1_000), 16),
+    maxInFlightPerSubscription: read('WEBHOOK_MAX_IN_FLIGHT', parseInteger(1, 1_000), 16),
+    unhealthyAfterFailures: read('WEBHOOK_UNHEALTHY_AFTER_FAILURES', parseInteger(1, 10_000), 5),
+    probeIntervalMs: read('WEBHOOK_PROBE_INTERVAL_MS', parseInteger(1, DAY_MS), 5_000),
+    sweepIntervalMs: read('WEBHOOK_SWEEP_INTERVAL_MS', parseInteger(10, 60_000), 500),
+    retention: {
+      count: read('WEBHOOK_DELIVERY_RETENTION_COUNT', parseInteger(1, 1_000_000), 1_000),
+      days: read('WEBHOOK_DELIVERY_RETENTION_DAYS', parseInteger(1, 365), 7),
+    },
+  };
+  if (config.retry.maxDelayMs < config.retry.baseDelayMs) {
+    throw new ConfigError('WEBHOOK_RETRY_MAX_DELAY_MS', 'must not be smaller than WEBHOOK_RETRY_BASE_MS');
+  }
+  return config;
+}

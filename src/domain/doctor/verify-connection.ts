@@ -1,0 +1,59 @@
+/**
+ * POST /v1/connections/{id}/verify: acquire a token now and say what it
+ * grants and what is missing. App-only connections get a fresh client
+ * credentials token (skipping every cache, so a just-rotated secret is
+ * really tried); delegated ones, which have no token without a user, check
+ * that the authority answers.
+ */
+import { Type, type Static } from 'typebox';
+import type { MsalGateway } from '../../adapters/msal/gateway.js';
+import type { ConnectionService } from '../connections/service.js';
+import { authorityOf } from '../connections/validate.js';
+import { missingPermission, type Capability } from '../tokens/claims.js';
+import type { TokenService } from '../tokens/token-service.js';
+import { DoctorProblem, problemOf, type DoctorProblemT } from './problem.js';
+
+export const VerifyResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    flow: Type.Union([Type.Literal('app_only'), Type.Literal('delegated')]),
+    authority: Type.String(),
+    roles: Type.Array(Type.String()),
+    scopes: Type.Array(Type.String()),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    problems: Type.Array(DoctorProblem),
+  },
+  { additionalProperties: false },
+);
+export type VerifyResultT = Static<typeof VerifyResult>;
+
+const CAPABILITIES: Capability[] = ['imap', 'smtp'];
+
+export async function verifyConnection(
+  deps: { connections: ConnectionService; tokens: TokenService; msal: MsalGateway },
+  connectionId: string,
+): Promise<VerifyResultT> {
+  const connection = await deps.connections.record(connectionId);
+  const authority = authorityOf(connection);
+  const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, problems: [] };
+  try {
+    if (connection.flow === 'app_only') {
+      const token = await deps.tokens.appToken(connectionId, { fresh: true });
+      result.roles = token.claims.roles;
+      result.scopes = token.claims.scopes;
+      result.expiresAt = token.expiresAt.toISOString();
+      const problems: DoctorProblemT[] = [];
+      for (const capability of CAPABILITIES) {
+        const missing = missingPermission('app_only', token.claims, capability);
+        if (missing) problems.push(problemOf(missing));
+      }
+      result.problems = problems;
+    } else {
+      await deps.msal.authorityMetadata(authority);
+    }
+  } catch (err) {
+    result.problems = [problemOf(err)];
+  }
+  result.ok = result.problems.length === 0;
+  return result;
+}

@@ -1,0 +1,89 @@
+/**
+ * What each AADSTS code from the token endpoint means for the user: a stable
+ * error code, the setup step that fixes it, and a hint in the setup guide's
+ * words. Codes not listed fall back to `identity_platform_error`.
+ */
+import type { ErrorCode } from '../../errors/codes.js';
+import type { SetupStep } from '../setup/steps.js';
+
+export interface AadstsMeaning {
+  code: ErrorCode;
+  step: SetupStep;
+  hint: string;
+}
+
+const RENEW = 'The mailbox user must sign in again: use Renew OAuth connection (POST /v1/mailboxes/{id}/authorize).';
+
+const TABLE: Record<number, AadstsMeaning> = {
+  7000215: {
+    code: 'invalid_client_secret',
+    step: 'client_secret',
+    hint: "The client secret is wrong. In Certificates & secrets, copy the secret's Value (not its Secret ID) and update the connection.",
+  },
+  7000222: {
+    code: 'client_secret_expired',
+    step: 'client_secret',
+    hint: 'The client secret has expired. Create a new client secret and update the connection with its Value (PATCH /v1/connections/{id}).',
+  },
+  700016: {
+    code: 'application_not_found',
+    step: 'tenant_and_client_id',
+    hint: 'No application with this client id exists in the tenant: check the Application (client) ID, and for a single-tenant app the Directory (tenant) ID.',
+  },
+  90002: {
+    code: 'tenant_not_found',
+    step: 'tenant_and_client_id',
+    hint: "The tenant does not exist: copy the Directory (tenant) ID from the app registration's Overview.",
+  },
+  65001: {
+    code: 'consent_required',
+    step: 'admin_consent',
+    hint: 'Consent is missing: in API permissions, Grant admin consent for the tenant.',
+  },
+  70011: {
+    code: 'invalid_scope',
+    step: 'api_permissions',
+    hint: 'The requested scope is not valid: app-only tokens use https://outlook.office365.com/.default; check the Office 365 Exchange Online permissions.',
+  },
+  50011: {
+    code: 'redirect_uri_mismatch',
+    step: 'redirect_uri',
+    hint: "The callback URL is not registered: add the service's callback URL as a Web redirect URI in Authentication.",
+  },
+  500113: {
+    code: 'redirect_uri_mismatch',
+    step: 'redirect_uri',
+    hint: "The app has no redirect URI: add the service's callback URL as a Web redirect URI in Authentication.",
+  },
+  700082: { code: 'refresh_token_expired', step: 'user_sign_in', hint: `The sign-in has expired. ${RENEW}` },
+  70008: { code: 'refresh_token_expired', step: 'user_sign_in', hint: `The sign-in has expired. ${RENEW}` },
+  50173: { code: 'grant_revoked', step: 'user_sign_in', hint: `The sign-in was revoked (for example after a password change). ${RENEW}` },
+  50020: {
+    code: 'user_not_in_tenant',
+    step: 'user_sign_in',
+    hint: "The account that signed in is not in the app's tenant: sign in with an account of the right tenant, or make the app multi-tenant.",
+  },
+  50059: {
+    code: 'tenant_required',
+    step: 'tenant_and_client_id',
+    hint: 'App-only connections need the Directory (tenant) ID; common and organizations are refused for client credentials.',
+  },
+  90014: { code: 'malformed_token_request', step: 'app_registration', hint: 'The token request was malformed; this is a bug in mailsync, please report it.' },
+  900144: { code: 'malformed_token_request', step: 'app_registration', hint: 'The token request was malformed; this is a bug in mailsync, please report it.' },
+  9002313: { code: 'malformed_token_request', step: 'app_registration', hint: 'The token request was malformed; this is a bug in mailsync, please report it.' },
+};
+
+export function meaningOf(aadsts: number): AadstsMeaning | undefined {
+  return TABLE[aadsts];
+}
+
+/** AADSTS codes the table knows, for tests and docs. */
+export function knownAadstsCodes(): number[] {
+  return Object.keys(TABLE).map(Number);
+}
+
+/** The first `AADSTSnnnn` in a text, for answers that carry no `error_codes`. */
+export function aadstsIn(text: string | undefined): number | undefined {
+  const match = /AADSTS(\d{4,8})/.exec(text ?? '');
+  return match ? Number(match[1]) : undefined;
+}

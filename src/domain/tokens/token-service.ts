@@ -1,0 +1,128 @@
+/**
+ * Access tokens for IMAP and SMTP, for app-only and delegated connections.
+ *
+ * - App-only: one token per (authority, client), shared by every mailbox of
+ *   the connection and by every process through MSAL's Redis-backed cache.
+ * - Delegated: one cache partition per mailbox, holding the user's refresh token.
+ * - A process keeps tokens in memory until five minutes before expiry (the
+ *   margin MSAL itself uses), so a poll costs no Redis round trip for its token.
+ * - Acquisitions are single-flight per partition, across processes: N workers
+ *   needing a token at once cause one request to Microsoft.
+ */
+import { createHash } from 'node:crypto';
+import type { AppCredentials, MsalGateway, TokenResult } from '../../adapters/msal/gateway.js';
+import { AppError } from '../../errors/errors.js';
+import type { KeySpace } from '../../store/keys.js';
+import type { ConnectionRecord } from '../connections/service.js';
+import { authorityOf } from '../connections/validate.js';
+import { APP_ONLY_SCOPE, DELEGATED_SCOPES, readClaims, type TokenClaims } from './claims.js';
+import type { SingleFlight } from './single-flight.js';
+
+/** MSAL renews a cached token this long before it expires; so do we. */
+export const RENEWAL_MARGIN_MS = 5 * 60 * 1000;
+const MEMORY_ENTRIES_MAX = 20_000;
+
+export interface AccessToken {
+  accessToken: string;
+  expiresAt: Date;
+  claims: TokenClaims;
+  fromCache: boolean;
+}
+
+export interface DelegatedAccount {
+  homeAccountId: string;
+}
+
+export interface TokenServiceDeps {
+  gateway: MsalGateway;
+  singleFlight: SingleFlight;
+  keys: KeySpace;
+  /** The connection and its decrypted secret. */
+  credentials(connectionId: string): Promise<{ connection: ConnectionRecord; clientSecret: string }>;
+  now?: () => number;
+}
+
+export function appPartition(connection: Pick<ConnectionRecord, 'authorityHost' | 'tenantId' | 'clientId'>): string {
+  const authority = authorityOf({ authorityHost: connection.authorityHost, tenantId: connection.tenantId });
+  return `app:${createHash('sha256').update(`${authority}\n${connection.clientId.toLowerCase()}`).digest('base64url').slice(0, 24)}`;
+}
+
+export const mailboxPartition = (mailboxId: string): string => `mbx:${mailboxId}`;
+
+export class TokenService {
+  private readonly memory = new Map<string, AccessToken>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  private remember(partition: string, token: AccessToken): AccessToken {
+    this.memory.delete(partition);
+    if (this.memory.size >= MEMORY_ENTRIES_MAX) this.memory.delete(this.memory.keys().next().value as string);
+    this.memory.set(partition, token);
+    return token;
+  }
+
+  private fresh(partition: string): AccessToken | undefined {
+    const token = this.memory.get(partition);
+    if (token && token.expiresAt.getTime() - this.now() > RENEWAL_MARGIN_MS) return token;
+    return undefined;
+  }
+
+  /** Forgets a token this process holds (after Exchange refused it), so the next call asks MSAL again. */
+  forget(partition: string): void {
+    this.memory.delete(partition);
+  }
+
+  private async acquire(partition: string, fetch: () => Promise<TokenResult>): Promise<AccessToken> {
+    const cached = this.fresh(partition);
+    if (cached) return { ...cached, fromCache: true };
+    return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => {
+      const again = this.fresh(partition);
+      if (again) return again;
+      const result = await fetch();
+      return this.remember(partition, {
+        accessToken: result.accessToken,
+        expiresAt: result.expiresOn,
+        claims: readClaims(result.accessToken),
+        fromCache: result.fromCache,
+      });
+    });
+  }
+
+  private app(connection: ConnectionRecord, clientSecret: string): AppCredentials {
+    return { authority: authorityOf(connection), clientId: connection.clientId, clientSecret };
+  }
+
+  /** The connection's app-only token. `fresh` skips every cache: the doctor's "acquire now". */
+  async appToken(connectionId: string, options: { fresh?: boolean } = {}): Promise<AccessToken> {
+    const { connection, clientSecret } = await this.deps.credentials(connectionId);
+    if (connection.flow !== 'app_only') {
+      throw new AppError('conflict', `Connection ${connectionId} is delegated: its tokens belong to signed-in mailboxes.`);
+    }
+    const partition = appPartition(connection);
+    const app = this.app(connection, clientSecret);
+    if (options.fresh) {
+      const result = await this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true);
+      return this.remember(partition, { accessToken: result.accessToken, expiresAt: result.expiresOn, claims: readClaims(result.accessToken), fromCache: false });
+    }
+    return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
+  }
+
+  /** A signed-in mailbox's delegated token, refreshed with its stored refresh token when needed. */
+  async delegatedToken(connectionId: string, mailboxId: string, account: DelegatedAccount | undefined, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+    if (!account) {
+      throw new AppError('not_authorized', `Mailbox ${mailboxId} has not been signed in yet.`, {
+        hint: 'Sign in as the mailbox user: POST /v1/mailboxes/{id}/authorize and open the URL in a private browser window.',
+        step: 'user_sign_in',
+      });
+    }
+    const { connection, clientSecret } = await this.deps.credentials(connectionId);
+    const partition = mailboxPartition(mailboxId);
+    if (options.forceRefresh) this.forget(partition);
+    return this.acquire(partition, () =>
+      this.deps.gateway.silent(this.app(connection, clientSecret), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
+    );
+  }
+}
