@@ -9,6 +9,7 @@ import type { Config } from './config/config.js';
 import type { MsalGateway } from './adapters/msal/gateway.js';
 import type { ConnectionService } from './domain/connections/service.js';
 import { verifyConnection } from './domain/doctor/verify-connection.js';
+import type { MailboxService } from './domain/mailboxes/service.js';
 import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
 import { apiKeyHook } from './http/plugins/api-key.js';
@@ -16,6 +17,7 @@ import { installErrorHandling } from './http/plugins/errors.js';
 import { installOpenApi } from './http/plugins/openapi.js';
 import { installValidation } from './http/plugins/validation.js';
 import { connectionRoutes } from './http/routes/connections.js';
+import { mailboxRoutes } from './http/routes/mailboxes.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { Problem } from './http/schemas/problem.js';
 
@@ -23,7 +25,7 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   readiness: readonly ReadinessCheck[];
-  services: { connections: ConnectionService; tokens: TokenService };
+  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService };
   msal: MsalGateway;
 }
 
@@ -56,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
     await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));
+    await v1.register(mailboxRoutes({ mailboxes: deps.services.mailboxes }));
   }, { prefix: '/v1' });
   return app;
 }

@@ -15,7 +15,8 @@ import type { ReadinessCheck } from './http/routes/health.js';
 import { JobRegistry } from './jobs/registry.js';
 import type { Logger } from './logging/logger.js';
 import { SingleFlight } from './domain/tokens/single-flight.js';
-import { TokenService } from './domain/tokens/token-service.js';
+import { mailboxPartition, TokenService } from './domain/tokens/token-service.js';
+import { MailboxService, type MailboxRecord } from './domain/mailboxes/service.js';
 import { JsonStore } from './store/json-store.js';
 import { RedisLock } from './store/lock.js';
 import { TokenCacheStore } from './store/token-cache-store.js';
@@ -30,7 +31,7 @@ export interface Dependencies {
   queues: QueueFactory;
   /** Background work; started only in worker roles. */
   jobs: JobRegistry;
-  services: { connections: ConnectionService; tokens: TokenService };
+  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService };
   msal: MsalGateway;
   readiness: ReadinessCheck[];
   close(): Promise<void>;
@@ -41,20 +42,39 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
   const keys = createKeySpace(config.redis.prefix);
   const cipher = createCipher(config.encryption.key, config.encryption.previousKeys);
-  const connections = new ConnectionService({
+  const connections: ConnectionService = new ConnectionService({
     store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
     cipher,
+    mailboxesUsing: (connectionId): Promise<number> => mailboxes.countForConnection(connectionId),
   });
   const network = createMsalNetworkClient({
     caPem: loadExtraCa(config.outbound.extraCaFile),
     ...(config.outbound.httpsProxy ? { proxyUrl: config.outbound.httpsProxy.href } : {}),
   });
-  const msal = new MsalGateway(network, new TokenCacheStore(redis, keys, cipher), logger);
+  const tokenCache = new TokenCacheStore(redis, keys, cipher);
+  const msal = new MsalGateway(network, tokenCache, logger);
   const tokens = new TokenService({
     gateway: msal,
     keys,
     singleFlight: new SingleFlight({ lock: new RedisLock(redis), lockTtlMs: 30_000, maxWaitMs: 35_000 }),
     credentials: (connectionId) => connections.credentials(connectionId),
+  });
+  const mailboxes: MailboxService = new MailboxService({
+    store: new JsonStore<MailboxRecord>({
+      redis,
+      recordKey: keys.mailbox,
+      indexKey: keys.mailboxes,
+      groupKey: (m) => keys.connectionMailboxes(m.connectionId),
+      uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
+    }),
+    connections,
+    minPollIntervalSeconds: config.polling.minIntervalSeconds,
+    connectionMailboxesKey: keys.connectionMailboxes,
+    // A deleted mailbox's delegated sign-in goes with it.
+    onDeleted: async (mailbox) => {
+      tokens.forget(mailboxPartition(mailbox.id));
+      await tokenCache.delete(mailboxPartition(mailbox.id));
+    },
   });
   const queues = new QueueFactory({ redisUrl: config.redis.url, prefix: keys.queuePrefix, logger, name: config.role });
   const jobs = new JobRegistry();
@@ -75,7 +95,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     cipher,
     queues,
     jobs,
-    services: { connections, tokens },
+    services: { connections, tokens, mailboxes },
     msal,
     readiness,
     close: async () => {

@@ -16,6 +16,13 @@ export interface KeySpace {
   connections(): string;
   /** Worker heartbeats: a sorted set of worker ids by last beat (ms). */
   workers(): string;
+  mailbox(id: string): string;
+  /** Sorted set of mailbox ids by creation time. */
+  mailboxes(): string;
+  /** Set of the mailbox ids of one connection. */
+  connectionMailboxes(connectionId: string): string;
+  /** Claims one address per connection (value: the mailbox id). */
+  mailboxAddress(connectionId: string, email: string): string;
   /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
   tokenCache(partition: string): string;
   /** The single-flight lock of one token acquisition. */
@@ -66,6 +73,10 @@ export function createKeySpace(prefix: string): KeySpace {
     connection: (id) => `${tag}:connection:${id}`,
     connections: () => `${tag}:connections`,
     workers: () => `${tag}:workers`,
+    mailbox: (id) => `${tag}:mailbox:${id}`,
+    mailboxes: () => `${tag}:mailboxes`,
+    connectionMailboxes: (connectionId) => `${tag}:connection:${connectionId}:mailboxes`,
+    mailboxAddress: (connectionId, email) => `${tag}:connection:${connectionId}:address:${email.toLowerCase()}`,
     // Token partitions are independent of each other: each gets its own slot.
     tokenCache: (partition) => `${prefix}:{tok:${partition}}:cache`,
     tokenLock: (partition) => `${prefix}:{tok:${partition}}:lock`,

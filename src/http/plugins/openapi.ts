@@ -27,6 +27,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'connections', description: 'Entra app registrations' },
+        { name: 'mailboxes', description: 'Mailboxes watched and sent from through a connection' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },

@@ -1,0 +1,95 @@
+/** Mailbox schemas: the API contract (api.md, Mailboxes), and the types derived from it. */
+import { Type, type Static } from 'typebox';
+
+const Host = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' });
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+export const ServerOverride = Type.Object(
+  { host: Host, port: Port, secure: Type.Boolean({ description: 'true: implicit TLS; false: STARTTLS (required).' }) },
+  { additionalProperties: false },
+);
+export type ServerOverrideT = Static<typeof ServerOverride>;
+
+export const Folder = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'A folder name (INBOX, Archive/2024) or a special use: \\Sent, \\Junk, \\Drafts, \\Trash, \\Archive.',
+});
+
+export const MailboxState = Type.Union([
+  Type.Literal('active'),
+  Type.Literal('pending_authorization'),
+  Type.Literal('auth_error'),
+  Type.Literal('throttled'),
+  Type.Literal('error'),
+  Type.Literal('paused'),
+]);
+export type MailboxStateT = Static<typeof MailboxState>;
+
+export const CreateMailboxBody = Type.Object(
+  {
+    connectionId: Type.String({ maxLength: 64 }),
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    folders: Type.Optional(Type.Array(Folder, { minItems: 1, maxItems: 20, uniqueItems: true })),
+    pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    imap: Type.Optional(ServerOverride),
+    smtp: Type.Optional(ServerOverride),
+  },
+  { additionalProperties: false },
+);
+export type CreateMailboxInput = Static<typeof CreateMailboxBody>;
+
+export const UpdateMailboxBody = Type.Object(
+  {
+    folders: Type.Optional(Type.Array(Folder, { minItems: 1, maxItems: 20, uniqueItems: true })),
+    pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    imap: Type.Optional(ServerOverride),
+    smtp: Type.Optional(ServerOverride),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMailboxInput = Static<typeof UpdateMailboxBody>;
+
+export const LastError = Type.Object(
+  {
+    code: Type.String(),
+    detail: Type.String(),
+    hint: Type.Optional(Type.String()),
+    setupStep: Type.Optional(Type.String()),
+    at: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type LastErrorT = Static<typeof LastError>;
+
+export const FolderCursor = Type.Object(
+  { uidValidity: Type.Integer(), uidNext: Type.Integer(), lastSeenUid: Type.Integer() },
+  { additionalProperties: false },
+);
+
+export const MailboxView = Type.Object(
+  {
+    id: Type.String(),
+    connectionId: Type.String(),
+    email: Type.String(),
+    flow: Type.Union([Type.Literal('app_only'), Type.Literal('delegated')]),
+    folders: Type.Array(Type.String()),
+    pollIntervalSeconds: Type.Integer(),
+    imap: ServerOverride,
+    smtp: ServerOverride,
+    state: MailboxState,
+    authorizeUrl: Type.Optional(Type.String({ description: 'Delegated mailboxes awaiting sign-in: open it in a private browser window as the mailbox user.' })),
+    account: Type.Union([
+      Type.Object({ username: Type.String(), authorizedAt: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+      Type.Null(),
+    ]),
+    lastPollAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    nextPollAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    lastError: Type.Union([LastError, Type.Null()]),
+    folderState: Type.Record(Type.String(), FolderCursor),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type MailboxViewT = Static<typeof MailboxView>;

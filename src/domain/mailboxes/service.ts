@@ -1,0 +1,174 @@
+/**
+ * Mailboxes: one email account watched and sent from through a connection.
+ * An app-only mailbox is active at once; a delegated one waits for its user
+ * to sign in (pending_authorization). Deleting a mailbox removes every trace
+ * of it, its delegated token cache included; hooks let polling remove its own.
+ */
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
+import type { JsonStore } from '../../store/json-store.js';
+import type { ConnectionService } from '../connections/service.js';
+import { newId } from '../ids.js';
+import type {
+  CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
+} from './schemas.js';
+
+export const DEFAULT_IMAP: ServerOverrideT = { host: 'outlook.office365.com', port: 993, secure: true };
+export const DEFAULT_SMTP: ServerOverrideT = { host: 'smtp.office365.com', port: 587, secure: false };
+export const DEFAULT_POLL_INTERVAL_SECONDS = 60;
+
+export interface DelegatedAccountRecord {
+  homeAccountId: string;
+  username: string;
+  oid: string;
+  tenantId: string;
+  authorizedAt: string;
+}
+
+export interface MailboxRecord {
+  id: string;
+  connectionId: string;
+  flow: 'app_only' | 'delegated';
+  email: string;
+  folders: string[];
+  pollIntervalSeconds: number;
+  imap: ServerOverrideT;
+  smtp: ServerOverrideT;
+  state: MailboxStateT;
+  account: DelegatedAccountRecord | null;
+  lastPollAt: string | null;
+  nextPollAt: string | null;
+  lastError: LastErrorT | null;
+  folderState: Record<string, { uidValidity: number; uidNext: number; lastSeenUid: number }>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MailboxServiceDeps {
+  store: JsonStore<MailboxRecord>;
+  connections: ConnectionService;
+  minPollIntervalSeconds: number;
+  connectionMailboxesKey: (connectionId: string) => string;
+  now?: () => Date;
+  /** Called after a mailbox is gone, to remove what other modules keep for it. */
+  onDeleted?: (mailbox: MailboxRecord) => Promise<void>;
+}
+
+export function toMailboxView(record: MailboxRecord): MailboxViewT {
+  return {
+    id: record.id,
+    connectionId: record.connectionId,
+    email: record.email,
+    flow: record.flow,
+    folders: record.folders,
+    pollIntervalSeconds: record.pollIntervalSeconds,
+    imap: record.imap,
+    smtp: record.smtp,
+    state: record.state,
+    account: record.account ? { username: record.account.username, authorizedAt: record.account.authorizedAt } : null,
+    lastPollAt: record.lastPollAt,
+    nextPollAt: record.nextPollAt,
+    lastError: record.lastError,
+    folderState: record.folderState,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export class MailboxService {
+  private readonly now: () => Date;
+  private readonly deleteHooks: ((mailbox: MailboxRecord) => Promise<void>)[] = [];
+
+  constructor(private readonly deps: MailboxServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    if (deps.onDeleted) this.deleteHooks.push(deps.onDeleted);
+  }
+
+  /** Lets another module (polling, token cache) clean up after a deleted mailbox. */
+  onDeleted(hook: (mailbox: MailboxRecord) => Promise<void>): void {
+    this.deleteHooks.push(hook);
+  }
+
+  private checkInterval(seconds: number): void {
+    if (seconds < this.deps.minPollIntervalSeconds) {
+      throw new ValidationError(
+        `pollIntervalSeconds must be at least ${this.deps.minPollIntervalSeconds}.`,
+        [{ field: '/body/pollIntervalSeconds', message: `must be >= ${this.deps.minPollIntervalSeconds} (POLL_MIN_INTERVAL_SECONDS)` }],
+        'Microsoft throttles mailboxes polled too often; choose a longer interval.',
+      );
+    }
+  }
+
+  async create(input: CreateMailboxInput): Promise<MailboxRecord> {
+    const connection = await this.deps.connections.record(input.connectionId).catch((err: unknown) => {
+      if (err instanceof NotFoundError) {
+        throw new ValidationError(`Connection ${input.connectionId} does not exist.`, [{ field: '/body/connectionId', message: 'no such connection' }]);
+      }
+      throw err;
+    });
+    const pollIntervalSeconds = input.pollIntervalSeconds ?? Math.max(DEFAULT_POLL_INTERVAL_SECONDS, this.deps.minPollIntervalSeconds);
+    this.checkInterval(pollIntervalSeconds);
+    const at = this.now().toISOString();
+    const record: MailboxRecord = {
+      id: newId('mbx'),
+      connectionId: connection.id,
+      flow: connection.flow,
+      email: input.email.toLowerCase(),
+      folders: input.folders ?? ['INBOX'],
+      pollIntervalSeconds,
+      imap: input.imap ?? DEFAULT_IMAP,
+      smtp: input.smtp ?? DEFAULT_SMTP,
+      state: connection.flow === 'app_only' ? 'active' : 'pending_authorization',
+      account: null,
+      lastPollAt: null,
+      nextPollAt: null,
+      lastError: null,
+      folderState: {},
+      createdAt: at,
+      updatedAt: at,
+    };
+    const result = await this.deps.store.create(record);
+    if (result === 'taken') {
+      throw new ConflictError(`${record.email} is already a mailbox of connection ${connection.id}.`);
+    }
+    return record;
+  }
+
+  async list(): Promise<MailboxRecord[]> {
+    return this.deps.store.list(10_000);
+  }
+
+  async get(id: string): Promise<MailboxRecord> {
+    const record = await this.deps.store.get(id);
+    if (!record) throw new NotFoundError('Mailbox', id);
+    return record;
+  }
+
+  async update(id: string, patch: UpdateMailboxInput): Promise<MailboxRecord> {
+    if (patch.pollIntervalSeconds !== undefined) this.checkInterval(patch.pollIntervalSeconds);
+    return this.change(id, (current) => ({ ...current, ...patch }));
+  }
+
+  /** Applies a change made by the service itself (state, cursors, sign-in). */
+  async change(id: string, change: (current: MailboxRecord) => MailboxRecord): Promise<MailboxRecord> {
+    const updated = await this.deps.store.update(id, (current) => ({ ...change(current), updatedAt: this.now().toISOString() }));
+    if (!updated) throw new NotFoundError('Mailbox', id);
+    return updated;
+  }
+
+  async markAuthorized(id: string, account: Omit<DelegatedAccountRecord, 'authorizedAt'>): Promise<MailboxRecord> {
+    return this.change(id, (current) => {
+      if (current.flow !== 'delegated') throw new AppError('conflict', `Mailbox ${id} uses an app-only connection.`);
+      return { ...current, account: { ...account, authorizedAt: this.now().toISOString() }, state: 'active', lastError: null };
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    const record = await this.get(id);
+    if (!(await this.deps.store.delete(id))) throw new NotFoundError('Mailbox', id);
+    for (const hook of this.deleteHooks) await hook(record);
+  }
+
+  async countForConnection(connectionId: string): Promise<number> {
+    return (await this.deps.store.groupMembers(this.deps.connectionMailboxesKey(connectionId))).length;
+  }
+}

@@ -1,0 +1,62 @@
+/** /v1/mailboxes: thin handlers over the mailbox service. */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import {
+  CreateMailboxBody, MailboxView, UpdateMailboxBody, type CreateMailboxInput, type MailboxViewT, type UpdateMailboxInput,
+} from '../../domain/mailboxes/schemas.js';
+import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+type IdParamsT = { id: string };
+const security = [{ apiKey: [] }];
+const tags = ['mailboxes'];
+
+export interface MailboxRouteDeps {
+  mailboxes: MailboxService;
+  /** The sign-in URL for a delegated mailbox (the OAuth module provides it). */
+  authorizeUrl?: (mailbox: MailboxRecord) => Promise<string>;
+}
+
+export function mailboxRoutes(deps: MailboxRouteDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Body: CreateMailboxInput }>('/mailboxes', {
+      schema: {
+        tags, security, summary: 'Add a mailbox',
+        description: 'App-only mailboxes are active at once. Delegated ones answer pending_authorization with an authorizeUrl for the mailbox user. Mail already in the folders is not announced.',
+        body: CreateMailboxBody,
+        response: { 201: MailboxView, ...problemResponses(400, 401, 409, 413, 415) },
+      },
+    }, async (request, reply) => {
+      const mailbox = await deps.mailboxes.create(request.body);
+      const view: MailboxViewT = toMailboxView(mailbox);
+      if (mailbox.state === 'pending_authorization' && deps.authorizeUrl) view.authorizeUrl = await deps.authorizeUrl(mailbox);
+      return reply.code(201).send(view);
+    });
+
+    app.get('/mailboxes', {
+      schema: { tags, security, summary: 'List mailboxes', response: { 200: Type.Object({ items: Type.Array(MailboxView) }), ...problemResponses(401) } },
+    }, async () => ({ items: (await deps.mailboxes.list()).map(toMailboxView) }));
+
+    app.get<{ Params: IdParamsT }>('/mailboxes/:id', {
+      schema: { tags, security, summary: 'Get a mailbox and its state', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
+    }, async (request) => toMailboxView(await deps.mailboxes.get(request.params.id)));
+
+    app.patch<{ Params: IdParamsT; Body: UpdateMailboxInput }>('/mailboxes/:id', {
+      schema: {
+        tags, security, summary: 'Change folders, interval or server overrides',
+        params: IdParams, body: UpdateMailboxBody, response: { 200: MailboxView, ...problemResponses(400, 401, 404) },
+      },
+    }, async (request) => toMailboxView(await deps.mailboxes.update(request.params.id, request.body)));
+
+    app.delete<{ Params: IdParamsT }>('/mailboxes/:id', {
+      schema: {
+        tags, security, summary: 'Delete a mailbox and every trace of it',
+        params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404) },
+      },
+    }, async (request, reply) => {
+      await deps.mailboxes.delete(request.params.id);
+      return reply.code(204).send();
+    });
+  };
+}
