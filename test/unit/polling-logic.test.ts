@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { advance, planFolder } from '../../src/domain/polling/cursor.js';
+import { backoffDelayMs, firstPollAt, nextPollAt, phaseOf, throttleDelayMs } from '../../src/domain/polling/schedule.js';
+import { transition } from '../../src/domain/polling/transitions.js';
+
+describe('folder plan', () => {
+  it('takes a baseline for a new folder and announces nothing', () => {
+    expect(planFolder(undefined, { uidValidity: 7, uidNext: 42 })).toEqual({
+      kind: 'baseline', reason: 'new', cursor: { uidValidity: 7, uidNext: 42, lastSeenUid: 41 },
+    });
+  });
+
+  it('re-baselines when UIDVALIDITY changes', () => {
+    const plan = planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 8, uidNext: 3 });
+    expect(plan).toEqual({ kind: 'baseline', reason: 'uidvalidity_changed', cursor: { uidValidity: 8, uidNext: 3, lastSeenUid: 2 } });
+  });
+
+  it('fetches above the last announced UID when UIDNEXT moved', () => {
+    expect(planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 7, uidNext: 45 })).toMatchObject({ kind: 'fetch', fromUid: 42 });
+  });
+
+  it('does nothing when UIDNEXT did not move', () => {
+    expect(planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 7, uidNext: 42 }).kind).toBe('unchanged');
+  });
+
+  it('advances monotonically', () => {
+    const c = advance({ uidValidity: 1, uidNext: 10, lastSeenUid: 9 }, 12, 13);
+    expect(c).toEqual({ uidValidity: 1, uidNext: 13, lastSeenUid: 12 });
+    expect(advance(c, 11, 13).lastSeenUid).toBe(12);
+  });
+});
+
+describe('schedule', () => {
+  it('spreads mailboxes over the interval by id', () => {
+    const phases = Array.from({ length: 1000 }, (_, i) => phaseOf(`mbx_${i}`, 60_000));
+    expect(Math.min(...phases)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...phases)).toBeLessThan(60_000);
+    const buckets = new Array(6).fill(0);
+    for (const p of phases) buckets[Math.floor(p / 10_000)]++;
+    for (const b of buckets) expect(b).toBeGreaterThan(100); // ~167 each
+    expect(phaseOf('mbx_1', 60_000)).toBe(phaseOf('mbx_1', 60_000));
+    expect(firstPollAt('mbx_1', 60_000, 1000)).toBe(1000 + phaseOf('mbx_1', 60_000));
+  });
+
+  it('keeps the rhythm and never schedules in the past', () => {
+    expect(nextPollAt(60_000, 60_000, 61_000)).toBe(120_000);
+    const late = nextPollAt(60_000, 60_000, 250_000);
+    expect(late).toBeGreaterThan(250_000);
+    expect(late).toBeLessThanOrEqual(310_000);
+    expect(late % 60_000).toBe(0);
+  });
+
+  it('backs off exponentially with jitter, capped, not below the interval', () => {
+    expect(backoffDelayMs(1, 1000, () => 0)).toBe(2500);
+    expect(backoffDelayMs(3, 1000, () => 1)).toBe(20_000);
+    expect(backoffDelayMs(30, 1000, () => 1)).toBe(15 * 60_000);
+    expect(backoffDelayMs(1, 60_000, () => 0)).toBe(60_000);
+  });
+
+  it("honours Exchange's suggested backoff", () => {
+    expect(throttleDelayMs(299_961, 60_000)).toBe(329_957);
+    expect(throttleDelayMs(undefined, 1000)).toBe(66_000); // no suggestion: a minute, plus slack
+  });
+});
+
+describe('state transitions', () => {
+  const error = { code: 'imap_auth_failed', detail: 'x' };
+  it('announces an error once, and the recovery', () => {
+    expect(transition('active', { kind: 'auth_error', error })).toEqual({ state: 'auth_error', event: { type: 'mailbox.error', error } });
+    expect(transition('auth_error', { kind: 'auth_error', error })).toEqual({ state: 'auth_error', event: undefined });
+    expect(transition('auth_error', { kind: 'ok' })).toEqual({ state: 'active', event: { type: 'mailbox.recovered' } });
+    expect(transition('active', { kind: 'ok' })).toEqual({ state: 'active', event: undefined });
+    expect(transition('auth_error', { kind: 'throttled', error }).event?.type).toBe('mailbox.error');
+  });
+});
