@@ -9,6 +9,8 @@ import type { Config } from './config/config.js';
 import type { MsalGateway } from './adapters/msal/gateway.js';
 import type { ConnectionService } from './domain/connections/service.js';
 import { verifyConnection } from './domain/doctor/verify-connection.js';
+import { diagnoseMailbox } from './domain/doctor/diagnose-mailbox.js';
+import type { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
 import type { MailboxService } from './domain/mailboxes/service.js';
 import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
@@ -18,15 +20,30 @@ import { installOpenApi } from './http/plugins/openapi.js';
 import { installValidation } from './http/plugins/validation.js';
 import { connectionRoutes } from './http/routes/connections.js';
 import { mailboxRoutes } from './http/routes/mailboxes.js';
+import { mailboxPollingRoutes } from './http/routes/mailbox-polling.js';
+import type { PollScheduler } from './jobs/polling/scheduler.js';
+import { mailboxDoctorRoutes } from './http/routes/mailbox-doctor.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { Problem } from './http/schemas/problem.js';
+import { metricsRoute } from './http/routes/metrics.js';
+import type { Metrics } from './observability/metrics.js';
+import { webhookRoutes, type WebhookRouteServices } from './http/routes/webhooks.js';
+import { oauthRoutes } from './http/routes/oauth.js';
+import { publicOAuthRoutes } from './http/routes/oauth-public.js';
+import type { OAuth } from './wiring/oauth.js';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   readiness: readonly ReadinessCheck[];
-  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService };
+  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService; mailboxTokens: MailboxTokens };
   msal: MsalGateway;
+  metrics: Metrics;
+  /** CAs for IMAP and SMTP TLS (the mailbox doctor). */
+  trust: { ca: readonly string[] };
+  webhooks: WebhookRouteServices;
+  oauth: OAuth;
+  polling: { scheduler: PollScheduler };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,10 +72,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(Problem);
   await installOpenApi(app);
   await app.register(healthRoutes(deps.readiness));
+  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys) : undefined));
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
     await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));
-    await v1.register(mailboxRoutes({ mailboxes: deps.services.mailboxes }));
+    await v1.register(mailboxRoutes({ mailboxes: deps.services.mailboxes, authorizeUrl: (mailbox) => deps.oauth.delegated.authorizeUrlFor(mailbox) }));
+    await v1.register(mailboxPollingRoutes(deps.services.mailboxes, deps.polling.scheduler));
+    await v1.register(oauthRoutes(deps.oauth));
+    await v1.register(mailboxDoctorRoutes((id) => diagnoseMailbox(
+      { mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger }, id)));
+    await v1.register(webhookRoutes(deps.webhooks));
   }, { prefix: '/v1' });
+  // Browsers reach the OAuth callback and the sign-in start without an API key: a sibling
+  // scope, outside the hook above, and documented with `security: []`.
+  await app.register(publicOAuthRoutes(deps.oauth), { prefix: '/v1' });
   return app;
 }

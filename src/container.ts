@@ -4,7 +4,7 @@
  * same graph with their own config (pointing at the sandbox).
  */
 import type { Config } from './config/config.js';
-import { loadExtraCa } from './config/trust.js';
+import { loadExtraCa, mailServerCa } from './config/trust.js';
 import { createCipher, type Cipher } from './crypto/envelope.js';
 import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
 import { MsalGateway } from './adapters/msal/gateway.js';
@@ -13,6 +13,7 @@ import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { JobRegistry } from './jobs/registry.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Logger } from './logging/logger.js';
 import { SingleFlight } from './domain/tokens/single-flight.js';
 import { mailboxPartition, TokenService } from './domain/tokens/token-service.js';
@@ -21,6 +22,11 @@ import { JsonStore } from './store/json-store.js';
 import { RedisLock } from './store/lock.js';
 import { TokenCacheStore } from './store/token-cache-store.js';
 import { createKeySpace, type KeySpace } from './store/keys.js';
+import type { EventPublisher } from './domain/events/events.js';
+import { createWebhooks, type Webhooks } from './wiring/webhooks.js';
+import { createOAuth, type OAuth } from './wiring/oauth.js';
+import { createPolling, type Polling } from './wiring/polling.js';
+import { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
 
 export interface Dependencies {
   config: Config;
@@ -31,9 +37,25 @@ export interface Dependencies {
   queues: QueueFactory;
   /** Background work; started only in worker roles. */
   jobs: JobRegistry;
-  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService };
+  services: {
+    connections: ConnectionService;
+    tokens: TokenService;
+    mailboxes: MailboxService;
+    /** A mailbox's token, with failures recorded on the mailbox (polling, sending and the doctor use it). */
+    mailboxTokens: MailboxTokens;
+  };
   msal: MsalGateway;
+  /** CAs trusted for IMAP and SMTP TLS: Node's roots plus NODE_EXTRA_CA_CERTS, read once (see config/trust.ts). */
+  trust: { ca: readonly string[] };
+  /** Delegated mailbox authorization, the Microsoft sign-in provider and their callback. */
+  oauth: OAuth;
+  /** Webhook subscriptions, the delivery log and the delivery jobs. */
+  webhooks: Webhooks;
+  polling: Polling;
+  /** Where producers announce domain events (delivered by webhook). */
+  events: EventPublisher;
   readiness: ReadinessCheck[];
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -41,14 +63,16 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const redis = createRedis(config.redis.url, 'command', `${config.role}:command`);
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
   const keys = createKeySpace(config.redis.prefix);
+  const metrics = createMetrics();
   const cipher = createCipher(config.encryption.key, config.encryption.previousKeys);
   const connections: ConnectionService = new ConnectionService({
     store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
     cipher,
     mailboxesUsing: (connectionId): Promise<number> => mailboxes.countForConnection(connectionId),
   });
+  const extraCa = loadExtraCa(config.outbound.extraCaFile);
   const network = createMsalNetworkClient({
-    caPem: loadExtraCa(config.outbound.extraCaFile),
+    caPem: extraCa,
     ...(config.outbound.httpsProxy ? { proxyUrl: config.outbound.httpsProxy.href } : {}),
   });
   const tokenCache = new TokenCacheStore(redis, keys, cipher);
@@ -58,6 +82,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     keys,
     singleFlight: new SingleFlight({ lock: new RedisLock(redis), lockTtlMs: 30_000, maxWaitMs: 35_000 }),
     credentials: (connectionId) => connections.credentials(connectionId),
+    metrics,
   });
   const mailboxes: MailboxService = new MailboxService({
     store: new JsonStore<MailboxRecord>({
@@ -78,6 +103,15 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   });
   const queues = new QueueFactory({ redisUrl: config.redis.url, prefix: keys.queuePrefix, logger, name: config.role });
   const jobs = new JobRegistry();
+  const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });
+  jobs.register(webhooks.jobs);
+  const polling = createPolling({
+    config, redis, keys, queues, mailboxes, tokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+  });
+  jobs.register(polling.jobs);
+  const oauth = createOAuth({
+    config, redis, keys, cipher, msal, network, tokenCache, connections, mailboxes, tokens, events: webhooks.publisher, logger,
+  });
   const readiness: ReadinessCheck[] = [
     {
       name: 'redis',
@@ -95,12 +129,19 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     cipher,
     queues,
     jobs,
-    services: { connections, tokens, mailboxes },
+    services: { connections, tokens, mailboxes, mailboxTokens: new MailboxTokens({ mailboxes, tokens }) },
     msal,
+    trust: { ca: mailServerCa(extraCa) },
+    oauth,
+    webhooks,
+    polling,
+    events: webhooks.publisher,
     readiness,
+    metrics,
     close: async () => {
       await jobs.stopAll();
       await queues.close();
+      await webhooks.close();
       await closeRedis(redis);
       await network.close();
     },

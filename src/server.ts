@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { redisSettingWarnings } from './adapters/redis/settings.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
 import { createDependencies, type Dependencies } from './container.js';
@@ -23,6 +24,7 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const deps = createDependencies(config, logger);
   await deps.redis.connect();
+  for (const warning of await redisSettingWarnings(deps.redis)) logger.warn({ redis: config.redis.prefix }, warning);
   if (config.encryption.ephemeral) {
     logger.warn('sandbox mode without ENCRYPTION_KEY: secrets are encrypted with a key that dies with this process');
   }

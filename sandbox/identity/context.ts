@@ -2,7 +2,7 @@
  * State shared by the endpoint handlers, and the reply shapes they return
  * (the server turns a Reply into HTTP).
  */
-import type { SandboxPki } from '../pki.js';
+import type { SandboxPki, SigningKey } from '../pki.js';
 import { entraError, type ErrorParams } from './aadsts.js';
 import type { Directory } from './directory.js';
 import type { Faults } from './faults.js';
@@ -18,6 +18,8 @@ export interface IdentityState {
   /** undefined: no override; null: use login_hint. */
   signInAs: string | null;
   denyConsent: boolean;
+  /** Signs ID tokens instead of the published key (a forged ID token); undefined: the published key. */
+  idTokenSigningKey?: SigningKey | undefined;
 }
 
 export type Reply =

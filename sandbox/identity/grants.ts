@@ -147,7 +147,7 @@ async function userTokens(
     body.refresh_token = state.grants.issueRefreshToken({ clientId: app.clientId, upn: user.upn, tenantId: user.tenantId, scopes });
   }
   if (lower.has('openid')) {
-    body.id_token = await mintIdToken(state.pki.signingKey, {
+    body.id_token = await mintIdToken(state.idTokenSigningKey ?? state.pki.signingKey, {
       issuer: v2Issuer(state.baseUrl, user.tenantId),
       tenantId: user.tenantId,
       clientId: app.clientId,

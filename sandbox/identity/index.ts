@@ -11,7 +11,7 @@
  * for instance discovery and fails with endpoints_resolution_error.
  */
 import type { AddressInfo } from 'node:net';
-import type { SandboxPki } from '../pki.js';
+import type { SandboxPki, SigningKey } from '../pki.js';
 import { catalogue, type AadstsEntry } from './aadsts.js';
 import type { IdentityState } from './context.js';
 import { Directory, type AppInput, type AppPatch, type TenantInput, type User, type UserInput } from './directory.js';
@@ -47,6 +47,8 @@ export interface IdentityServer {
   /** The user's refresh tokens issued so far answer AADSTS700082. */
   expireRefreshTokens(upn: string): void;
   setAccessTokenLifetime(seconds: number): void;
+  /** ID tokens are signed with this key, which the JWKS does not publish (a forged ID token); null: the published key again. */
+  signIdTokensWith(key: SigningKey | null): void;
   /** Authorization codes issued so far become older by `ms` (AADSTS70008 past 10 minutes). */
   ageAuthCodes(ms: number): void;
   /** The app's service principal object id in a tenant (the `oid` of its app-only tokens). */
@@ -107,6 +109,9 @@ export async function startIdentity(opts: { pki: SandboxPki; port?: number; host
     expireRefreshTokens: (upn) => state.grants.expireUser(upn),
     setAccessTokenLifetime: (seconds) => {
       state.accessTokenLifetimeSeconds = seconds;
+    },
+    signIdTokensWith: (key) => {
+      state.idTokenSigningKey = key ?? undefined;
     },
     ageAuthCodes: (ms) => state.grants.ageCodes(ms),
     servicePrincipalId: (clientId, tenantId) => {

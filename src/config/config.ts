@@ -16,6 +16,7 @@ import {
   parseString,
   parseUrl,
 } from './env-spec.js';
+import { loadLoginConfig, type LoginConfig } from './login-config.js';
 import { loadWebhooksConfig, type WebhooksConfig } from './webhooks-config.js';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -42,9 +43,22 @@ export interface Config {
   };
   http: { bodyLimitBytes: number; requestTimeoutMs: number };
   outbound: { httpsProxy: URL | undefined; extraCaFile: string | undefined };
-  polling: { minIntervalSeconds: number };
+  polling: {
+    minIntervalSeconds: number;
+    /** Polls one worker process runs at once. */
+    concurrency: number;
+    /** Keep IMAP sessions open between polls for mailboxes polled at least this often (s); 0 disables. */
+    keepSessionsUnderSeconds: number;
+    /** Listen with IMAP IDLE on kept sessions, for new mail within about a second. */
+    idle: boolean;
+    /** Most IMAP sessions one worker process keeps open. */
+    maxSessions: number;
+  };
   webhooks: WebhooksConfig;
+  /** The Microsoft sign-in provider (LOGIN_RETURN_TO_ALLOWLIST). */
+  login: LoginConfig;
   shutdownTimeoutMs: number;
+  metrics: { requireApiKey: boolean };
   sandbox: boolean;
 }
 
@@ -115,9 +129,17 @@ export function loadConfig(env: Env): Config {
       httpsProxy: read(env, 'HTTPS_PROXY', parseUrl(['http', 'https'])) ?? read(env, 'https_proxy', parseUrl(['http', 'https'])),
       extraCaFile: read(env, 'NODE_EXTRA_CA_CERTS', parseString),
     },
-    polling: { minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30) },
+    polling: {
+      minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30),
+      concurrency: read(env, 'POLL_CONCURRENCY', parseInteger(1, 1000), 50),
+      keepSessionsUnderSeconds: read(env, 'POLL_KEEP_SESSIONS_UNDER_SECONDS', parseInteger(0, 3600), 300),
+      idle: read(env, 'POLL_IDLE', parseBoolean, true),
+      maxSessions: read(env, 'IMAP_MAX_SESSIONS', parseInteger(1, 100_000), 2000),
+    },
     webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
+    login: loadLoginConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', parseInteger(100, 600_000), 10_000),
+    metrics: { requireApiKey: read(env, 'METRICS_REQUIRE_API_KEY', parseBoolean, false) },
     sandbox,
   };
   return Object.freeze(config);

@@ -67,10 +67,39 @@ const POLICIES: Record<ErrorCode, Policy> = {
   wrong_account: { status: 400, title: 'Wrong account signed in', retryable: false },
   oauth_state_invalid: { status: 400, title: 'Sign-in link expired or used', retryable: false },
   oauth_denied: { status: 400, title: 'Sign-in cancelled', retryable: false },
+  // The sign-in provider: switched off, a returnTo outside LOGIN_RETURN_TO_ALLOWLIST, an ID token
+  // that fails verification (signature, issuer, audience, nonce, expiry), an unknown or used login code.
+  sign_in_disabled: { status: 403, title: 'Sign-in disabled', retryable: false },
+  return_to_not_allowed: { status: 400, title: 'Return address not allowed', retryable: false },
+  id_token_invalid: { status: 400, title: 'Sign-in could not be verified', retryable: false },
+  login_code_invalid: { status: 400, title: 'Login code invalid', retryable: false },
   // Webhooks: a URL the service will not deliver to; a delivery still being attempted.
   webhook_url_invalid: { status: 400, title: 'Invalid webhook URL', retryable: false },
   webhook_target_forbidden: { status: 400, title: 'Webhook target not allowed', retryable: false },
   delivery_pending: { status: 409, title: 'Delivery still pending', retryable: false },
+  // Mail servers. A refusal the user must fix is a 422 and not retried; a server
+  // that is down, busy or throttling is a 502/503 and retried later. IMAP's
+  // "User is authenticated but not connected" is retried: Exchange says it both
+  // for a missing mailbox permission and under throttling, and a new setup's
+  // permission can take tens of minutes to apply (the hint names both causes).
+  // SMTP's transient/permanent split is classifySmtpFailure's; these agree with it.
+  imap_auth_failed: { status: 422, title: 'IMAP login refused', retryable: false },
+  imap_not_connected: { status: 502, title: 'IMAP mailbox not connected', retryable: true },
+  imap_throttled: { status: 503, title: 'IMAP throttled', retryable: true },
+  imap_unreachable: { status: 502, title: 'IMAP server unreachable', retryable: true },
+  imap_tls_error: { status: 502, title: 'TLS error reaching the IMAP server', retryable: false },
+  imap_folder_not_found: { status: 422, title: 'Folder not found', retryable: false },
+  imap_error: { status: 502, title: 'IMAP command failed', retryable: true },
+  smtp_auth_disabled: { status: 422, title: 'SMTP AUTH disabled', retryable: false },
+  smtp_auth_blocked: { status: 422, title: 'SMTP AUTH blocked by policy', retryable: false },
+  smtp_auth_failed: { status: 422, title: 'SMTP login refused', retryable: false },
+  smtp_send_as_denied: { status: 422, title: 'Not allowed to send as this address', retryable: false },
+  smtp_recipient_rejected: { status: 422, title: 'Recipient rejected', retryable: false },
+  smtp_message_too_large: { status: 422, title: 'Message too large', retryable: false },
+  smtp_rejected: { status: 422, title: 'Message rejected', retryable: false },
+  smtp_throttled: { status: 503, title: 'SMTP submission throttled', retryable: true },
+  smtp_unavailable: { status: 502, title: 'SMTP server unavailable', retryable: true },
+  smtp_tls_error: { status: 502, title: 'TLS error reaching the SMTP server', retryable: false },
 };
 
 const GENERIC_5XX_DETAIL = 'The service failed to handle this request. It has been logged.';

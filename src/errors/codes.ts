@@ -37,10 +37,33 @@ export const ERROR_CODES = [
   'wrong_account',
   'oauth_state_invalid',
   'oauth_denied',
+  // The Microsoft sign-in provider
+  'sign_in_disabled',
+  'return_to_not_allowed',
+  'id_token_invalid',
+  'login_code_invalid',
   // Webhooks
   'webhook_url_invalid',
   'webhook_target_forbidden',
   'delivery_pending',
+  // Mail servers: IMAP (adapters/imap/errors.ts) and SMTP (adapters/smtp/failure.ts)
+  'imap_auth_failed',
+  'imap_not_connected',
+  'imap_throttled',
+  'imap_unreachable',
+  'imap_tls_error',
+  'imap_folder_not_found',
+  'imap_error',
+  'smtp_auth_disabled',
+  'smtp_auth_blocked',
+  'smtp_auth_failed',
+  'smtp_send_as_denied',
+  'smtp_recipient_rejected',
+  'smtp_message_too_large',
+  'smtp_rejected',
+  'smtp_throttled',
+  'smtp_unavailable',
+  'smtp_tls_error',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -23,14 +23,24 @@ export interface KeySpace {
   connectionMailboxes(connectionId: string): string;
   /** Claims one address per connection (value: the mailbox id). */
   mailboxAddress(connectionId: string, email: string): string;
+  /** Sorted set: mailbox id → when its next poll is due (ms). The poll schedule's source of truth. */
+  pollDue(): string;
+  /** Held while one worker polls one mailbox. */
+  pollLock(mailboxId: string): string;
   /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
   tokenCache(partition: string): string;
   /** The single-flight lock of one token acquisition. */
   tokenLock(partition: string): string;
+  /** A sign-in in progress (encrypted, 10 min, taken once), by the SHA-256 of its OAuth `state`. */
+  oauthState(stateDigest: string): string;
+  /** A verified sign-in awaiting POST /v1/login/exchange (encrypted, 60 s, taken once), by the SHA-256 of its code. */
+  loginCode(codeDigest: string): string;
   /** A webhook subscription record (JSON). */
   webhook(id: string): string;
   /** Sorted set of webhook subscription ids by creation time. */
   webhooks(): string;
+  /** Counter bumped by every change to a webhook subscription: readers cache until it moves. */
+  webhooksVersion(): string;
   /** Webhook delivery data: see WebhookDeliveryKeys. */
   readonly webhookDelivery: WebhookDeliveryKeys;
 }
@@ -74,14 +84,20 @@ export function createKeySpace(prefix: string): KeySpace {
     connections: () => `${tag}:connections`,
     workers: () => `${tag}:workers`,
     mailbox: (id) => `${tag}:mailbox:${id}`,
+    pollDue: () => `${tag}:poll:due`,
+    pollLock: (mailboxId) => `${prefix}:{mbx:${mailboxId}}:poll-lock`,
     mailboxes: () => `${tag}:mailboxes`,
     connectionMailboxes: (connectionId) => `${tag}:connection:${connectionId}:mailboxes`,
     mailboxAddress: (connectionId, email) => `${tag}:connection:${connectionId}:address:${email.toLowerCase()}`,
     // Token partitions are independent of each other: each gets its own slot.
     tokenCache: (partition) => `${prefix}:{tok:${partition}}:cache`,
     tokenLock: (partition) => `${prefix}:{tok:${partition}}:lock`,
+    // One-time records are read and deleted alone (GETDEL): no hash tag, so they spread over a cluster.
+    oauthState: (digest) => `${prefix}:oauth-state:${digest}`,
+    loginCode: (digest) => `${prefix}:login-code:${digest}`,
     webhook: (id) => `${tag}:webhook:${id}`,
     webhooks: () => `${tag}:webhooks`,
+    webhooksVersion: () => `${tag}:webhooks:version`,
     webhookDelivery: {
       record: (id) => `${wh}:delivery:${id}`,
       index: (id) => sub(id, 'deliveries'),

@@ -161,3 +161,20 @@ describe.skipIf(process.env.REDIS_URL !== undefined)('readiness follows Redis', 
     }
   });
 });
+
+describe.skipIf(process.env.REDIS_URL !== undefined)('Redis settings', () => {
+  it('warns at start when Redis may evict job state or loses it on restart', async () => {
+    const own = await startRedis();
+    const port = await freePort();
+    const s = run(testEnv(own.url, { PORT: String(port), HOST: '127.0.0.1' }));
+    try {
+      await waitForListening(s);
+      // The sandbox Redis runs without AOF; the default policy noeviction is fine.
+      expect(s.stdout()).toContain('without AOF persistence');
+      expect(s.stdout()).not.toContain('maxmemory-policy');
+    } finally {
+      s.child.kill('SIGKILL');
+      await own.stop();
+    }
+  });
+});

@@ -180,3 +180,18 @@ describe('one token per connection, shared by every process', () => {
     }
   });
 });
+
+describe('metrics', () => {
+  it('counts token lookups by result, with bounded labels', async () => {
+    const id = await createConnection();
+    await t.deps.services.tokens.appToken(id);
+    await t.deps.services.tokens.appToken(id);
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/mailsync_token_requests_total\{result="hit",code=""\} [1-9]/);
+    expect(res.body).toMatch(/mailsync_token_requests_total\{result="error",code="invalid_client_secret"\} [1-9]/);
+    expect(res.body).not.toContain(id);
+    expect(res.body).not.toContain(DAEMON.clientId);
+  });
+});

@@ -93,6 +93,13 @@ export function translateMsalError(err: unknown, network: MsalNetworkClient, aut
         cause: err,
       });
     }
+    if (err.errorCode === 'nonce_mismatch') {
+      // MSAL compares the ID token's nonce with the one the sign-in sent: a response to another sign-in.
+      return new AppError('id_token_invalid', "The ID token's nonce does not match this sign-in (a response to another sign-in).", {
+        hint: 'Start the sign-in again from the beginning, in one browser tab.',
+        cause: err,
+      });
+    }
     if (err.errorCode === 'missing_tenant_id_error') {
       const meaning = meaningOf(50059)!;
       return new AppError(meaning.code, 'Client credentials need a tenant id.', { hint: meaning.hint, step: meaning.step, cause: err });

@@ -114,13 +114,21 @@ export class MsalGateway {
         codeChallengeMethod: 'S256',
         nonce: request.nonce,
         responseMode: 'query',
-        ...(request.loginHint ? { loginHint: request.loginHint } : {}),
         ...(request.prompt ? { prompt: request.prompt } : {}),
+        // MSAL drops loginHint when prompt is select_account (msal-common Authorize.ts: "AAD will throw
+        // if prompt=select_account is passed with an account hint"); we want both: the account picker,
+        // with the mailbox's address suggested. Sent as an extra parameter, so MSAL leaves it alone.
+        ...(request.loginHint
+          ? request.prompt === 'select_account'
+            ? { extraQueryParameters: { login_hint: request.loginHint } }
+            : { loginHint: request.loginHint }
+          : {}),
       });
     });
   }
 
-  async redeemCode(app: AppCredentials, partition: string, request: RedeemCodeRequest): Promise<TokenResult> {
+  /** Redeems an authorization code into a cache partition; without one, the tokens are not kept (sign-in only). */
+  async redeemCode(app: AppCredentials, partition: string | undefined, request: RedeemCodeRequest): Promise<TokenResult> {
     return this.run(app, async () => {
       const client = await this.client(app, partition);
       return toResult(await client.acquireTokenByCode({

@@ -63,7 +63,15 @@ export const LastError = Type.Object(
 export type LastErrorT = Static<typeof LastError>;
 
 export const FolderCursor = Type.Object(
-  { uidValidity: Type.Integer(), uidNext: Type.Integer(), lastSeenUid: Type.Integer() },
+  {
+    uidValidity: Type.Integer(),
+    uidNext: Type.Integer(),
+    lastSeenUid: Type.Integer(),
+    uidValidityChangedAt: Type.Optional(Type.String({
+      format: 'date-time',
+      description: 'When the folder last changed UIDVALIDITY: mailsync then took a new baseline without announcing the folder again.',
+    })),
+  },
   { additionalProperties: false },
 );
 

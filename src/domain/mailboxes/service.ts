@@ -38,7 +38,9 @@ export interface MailboxRecord {
   lastPollAt: string | null;
   nextPollAt: string | null;
   lastError: LastErrorT | null;
-  folderState: Record<string, { uidValidity: number; uidNext: number; lastSeenUid: number }>;
+  folderState: Record<string, { uidValidity: number; uidNext: number; lastSeenUid: number; uidValidityChangedAt?: string }>;
+  /** Consecutive failed polls (for the back-off); not part of the view. */
+  failures?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -51,6 +53,19 @@ export interface MailboxServiceDeps {
   now?: () => Date;
   /** Called after a mailbox is gone, to remove what other modules keep for it. */
   onDeleted?: (mailbox: MailboxRecord) => Promise<void>;
+}
+
+/**
+ * What other modules (polling) learn of a mailbox's life. A listener that
+ * fails fails the request: a mailbox whose poll could not be scheduled is
+ * caught by the poll sweeper anyway, so listeners may be best-effort inside.
+ */
+export interface MailboxListener {
+  created?(mailbox: MailboxRecord): Promise<void>;
+  authorized?(mailbox: MailboxRecord): Promise<void>;
+  paused?(mailbox: MailboxRecord): Promise<void>;
+  resumed?(mailbox: MailboxRecord): Promise<void>;
+  deleted?(mailbox: MailboxRecord): Promise<void>;
 }
 
 export function toMailboxView(record: MailboxRecord): MailboxViewT {
@@ -76,16 +91,20 @@ export function toMailboxView(record: MailboxRecord): MailboxViewT {
 
 export class MailboxService {
   private readonly now: () => Date;
-  private readonly deleteHooks: ((mailbox: MailboxRecord) => Promise<void>)[] = [];
+  private readonly listeners: MailboxListener[] = [];
 
   constructor(private readonly deps: MailboxServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-    if (deps.onDeleted) this.deleteHooks.push(deps.onDeleted);
+    if (deps.onDeleted) this.listeners.push({ deleted: deps.onDeleted });
   }
 
-  /** Lets another module (polling, token cache) clean up after a deleted mailbox. */
-  onDeleted(hook: (mailbox: MailboxRecord) => Promise<void>): void {
-    this.deleteHooks.push(hook);
+  /** Lets another module follow mailboxes being created, signed in, paused, resumed and deleted. */
+  listen(listener: MailboxListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async notify(event: keyof MailboxListener, mailbox: MailboxRecord): Promise<void> {
+    for (const listener of this.listeners) await listener[event]?.(mailbox);
   }
 
   private checkInterval(seconds: number): void {
@@ -130,6 +149,7 @@ export class MailboxService {
     if (result === 'taken') {
       throw new ConflictError(`${record.email} is already a mailbox of connection ${connection.id}.`);
     }
+    await this.notify('created', record);
     return record;
   }
 
@@ -156,16 +176,38 @@ export class MailboxService {
   }
 
   async markAuthorized(id: string, account: Omit<DelegatedAccountRecord, 'authorizedAt'>): Promise<MailboxRecord> {
-    return this.change(id, (current) => {
+    const updated = await this.change(id, (current) => {
       if (current.flow !== 'delegated') throw new AppError('conflict', `Mailbox ${id} uses an app-only connection.`);
-      return { ...current, account: { ...account, authorizedAt: this.now().toISOString() }, state: 'active', lastError: null };
+      // A renewed sign-in clears an auth_error; a paused mailbox stays paused until resumed.
+      const state = current.state === 'paused' ? 'paused' : 'active';
+      return { ...current, account: { ...account, authorizedAt: this.now().toISOString() }, state, lastError: null };
     });
+    await this.notify('authorized', updated);
+    return updated;
+  }
+
+  /** Stops polling the mailbox until it is resumed. */
+  async pause(id: string): Promise<MailboxRecord> {
+    const updated = await this.change(id, (current) => ({ ...current, state: 'paused', nextPollAt: null }));
+    await this.notify('paused', updated);
+    return updated;
+  }
+
+  /** Polls again: active, or waiting for its user's sign-in when it has none. */
+  async resume(id: string): Promise<MailboxRecord> {
+    const updated = await this.change(id, (current) => ({
+      ...current,
+      state: current.flow === 'delegated' && !current.account ? 'pending_authorization' : current.state === 'paused' ? 'active' : current.state,
+      failures: 0,
+    }));
+    await this.notify('resumed', updated);
+    return updated;
   }
 
   async delete(id: string): Promise<void> {
     const record = await this.get(id);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError('Mailbox', id);
-    for (const hook of this.deleteHooks) await hook(record);
+    await this.notify('deleted', record);
   }
 
   async countForConnection(connectionId: string): Promise<number> {

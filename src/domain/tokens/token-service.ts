@@ -12,6 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { AppCredentials, MsalGateway, TokenResult } from '../../adapters/msal/gateway.js';
 import { AppError } from '../../errors/errors.js';
+import { classify } from '../../errors/classify.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { ConnectionRecord } from '../connections/service.js';
 import { authorityOf } from '../connections/validate.js';
@@ -39,6 +41,7 @@ export interface TokenServiceDeps {
   keys: KeySpace;
   /** The connection and its decrypted secret. */
   credentials(connectionId: string): Promise<{ connection: ConnectionRecord; clientSecret: string }>;
+  metrics?: Pick<Metrics, 'tokenRequests'>;
   now?: () => number;
 }
 
@@ -75,20 +78,35 @@ export class TokenService {
     this.memory.delete(partition);
   }
 
+  private count(result: 'hit' | 'miss' | 'error', code = ''): void {
+    this.deps.metrics?.tokenRequests.inc({ result, code });
+  }
+
+  /** Asks MSAL (its Redis cache first, then Microsoft) and remembers the answer. */
+  private async fetch(partition: string, fetch: () => Promise<TokenResult>): Promise<AccessToken> {
+    let result: TokenResult;
+    try {
+      result = await fetch();
+    } catch (err) {
+      this.count('error', classify(err).code);
+      throw err;
+    }
+    this.count(result.fromCache ? 'hit' : 'miss');
+    return this.remember(partition, {
+      accessToken: result.accessToken,
+      expiresAt: result.expiresOn,
+      claims: readClaims(result.accessToken),
+      fromCache: result.fromCache,
+    });
+  }
+
   private async acquire(partition: string, fetch: () => Promise<TokenResult>): Promise<AccessToken> {
     const cached = this.fresh(partition);
-    if (cached) return { ...cached, fromCache: true };
-    return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => {
-      const again = this.fresh(partition);
-      if (again) return again;
-      const result = await fetch();
-      return this.remember(partition, {
-        accessToken: result.accessToken,
-        expiresAt: result.expiresOn,
-        claims: readClaims(result.accessToken),
-        fromCache: result.fromCache,
-      });
-    });
+    if (cached) {
+      this.count('hit');
+      return { ...cached, fromCache: true };
+    }
+    return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => this.fresh(partition) ?? this.fetch(partition, fetch));
   }
 
   private app(connection: ConnectionRecord, clientSecret: string): AppCredentials {
@@ -103,10 +121,7 @@ export class TokenService {
     }
     const partition = appPartition(connection);
     const app = this.app(connection, clientSecret);
-    if (options.fresh) {
-      const result = await this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true);
-      return this.remember(partition, { accessToken: result.accessToken, expiresAt: result.expiresOn, claims: readClaims(result.accessToken), fromCache: false });
-    }
+    if (options.fresh) return this.fetch(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true));
     return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
   }
 

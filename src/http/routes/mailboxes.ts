@@ -30,7 +30,13 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     }, async (request, reply) => {
       const mailbox = await deps.mailboxes.create(request.body);
       const view: MailboxViewT = toMailboxView(mailbox);
-      if (mailbox.state === 'pending_authorization' && deps.authorizeUrl) view.authorizeUrl = await deps.authorizeUrl(mailbox);
+      if (mailbox.state === 'pending_authorization' && deps.authorizeUrl) {
+        // The mailbox exists either way: when Microsoft cannot be asked now, POST /v1/mailboxes/{id}/authorize gives the URL later.
+        view.authorizeUrl = await deps.authorizeUrl(mailbox).catch((err: unknown) => {
+          request.log.warn({ err, mailboxId: mailbox.id }, 'authorize URL not available yet');
+          return undefined;
+        });
+      }
       return reply.code(201).send(view);
     });
 

@@ -1,0 +1,105 @@
+/**
+ * The IMAP commands a poll needs, on top of an authenticated session:
+ * STATUS (inherited), folder resolution by special use, fetching the
+ * envelopes of UIDs above a cursor, and IDLE notifications of new mail.
+ */
+import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
+import { ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
+
+export interface EnvelopeSummary {
+  uid: number;
+  messageId: string | null;
+  subject: string | null;
+  from: string[];
+  to: string[];
+  cc: string[];
+  date: string | null;
+  size: number | null;
+}
+
+/** Longest subject or address list kept in an event; hostile servers send anything. */
+const MAX_TEXT = 998;
+const MAX_ADDRESSES = 100;
+
+function addresses(list: MessageAddressObject[] | undefined): string[] {
+  return (list ?? [])
+    .slice(0, MAX_ADDRESSES)
+    .map((a) => (a.address ?? '').slice(0, 320))
+    .filter((a) => a !== '');
+}
+
+function text(value: string | undefined): string | null {
+  return value === undefined || value === null ? null : String(value).slice(0, MAX_TEXT);
+}
+
+function summary(message: FetchMessageObject): EnvelopeSummary {
+  const envelope = message.envelope;
+  const date = envelope?.date instanceof Date && !Number.isNaN(envelope.date.getTime()) ? envelope.date.toISOString() : null;
+  return {
+    uid: message.uid,
+    messageId: text(envelope?.messageId),
+    subject: text(envelope?.subject),
+    from: addresses(envelope?.from),
+    to: addresses(envelope?.to),
+    cc: addresses(envelope?.cc),
+    date,
+    size: typeof message.size === 'number' ? message.size : null,
+  };
+}
+
+export class PollSession extends ImapSession {
+  private folders: ImapFolder[] | undefined;
+  private selected: string | undefined;
+
+  /** The path of a folder given by name (`INBOX`, `Archive/2024`) or special use (`\Sent`). */
+  async resolveFolder(nameOrUse: string): Promise<string | undefined> {
+    if (nameOrUse.toUpperCase() === 'INBOX') return 'INBOX';
+    this.folders ??= await this.listFolders();
+    if (nameOrUse.startsWith('\\')) {
+      return this.folders.find((f) => f.specialUse?.toLowerCase() === nameOrUse.toLowerCase())?.path;
+    }
+    return this.folders.find((f) => f.path === nameOrUse)?.path;
+  }
+
+  /**
+   * Envelopes of the messages with UID >= fromUid, ascending, at most `limit`.
+   * `n:*` always includes the highest message even when its UID is below n
+   * (RFC 3501), so results below `fromUid` are dropped.
+   */
+  async fetchFrom(path: string, fromUid: number, limit: number): Promise<EnvelopeSummary[]> {
+    return this.run(`FETCH ${path}`, async (client) => {
+      if (this.selected !== path) {
+        await client.mailboxOpen(path, { readOnly: true });
+        this.selected = path;
+      }
+      const out: EnvelopeSummary[] = [];
+      for await (const message of client.fetch(`${fromUid}:*`, { uid: true, envelope: true, size: true }, { uid: true })) {
+        if (message.uid >= fromUid && out.length < limit) out.push(summary(message));
+      }
+      return out.sort((a, b) => a.uid - b.uid);
+    });
+  }
+
+  private newMail: (() => void) | undefined;
+
+  /** Calls `listener` (the last one given) when the server reports new mail in the selected folder. */
+  onNewMail(listener: () => void): void {
+    if (!this.newMail) this.client.on('exists', () => this.newMail?.());
+    this.newMail = listener;
+  }
+
+  /** Selects a folder and starts IDLE on it (imapflow keeps idling between commands). */
+  async idleOn(path: string): Promise<void> {
+    await this.run(`IDLE ${path}`, async (client) => {
+      if (this.selected !== path) {
+        await client.mailboxOpen(path, { readOnly: true });
+        this.selected = path;
+      }
+      void client.idle().catch(() => undefined);
+    });
+  }
+}
+
+export function createPollSession(options: ImapSessionOptions): PollSession {
+  return new PollSession(options);
+}

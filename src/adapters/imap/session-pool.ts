@@ -1,0 +1,110 @@
+/**
+ * Authenticated IMAP sessions kept open between polls, one per mailbox, so a
+ * poll costs a STATUS round trip instead of a TLS handshake and a login.
+ *
+ * - A session is reused only while the token it logged in with has more than
+ *   `renewBeforeMs` to live; after that it is closed and a new one logs in
+ *   with a fresh token (Exchange sessions do not outlive their token for long).
+ * - Sessions idle longer than `idleMs` are closed; the pool holds at most
+ *   `maxOpen` and closes the least recently used one to make room.
+ * - A session that failed is dropped, never handed out again.
+ */
+import type { PollSession } from './poll-session.js';
+
+export interface PooledToken {
+  accessToken: string;
+  expiresAt: Date;
+}
+
+interface Entry {
+  session: PollSession;
+  tokenExpiresAt: number;
+  lastUsed: number;
+  busy: boolean;
+}
+
+export interface SessionPoolOptions {
+  maxOpen: number;
+  idleMs: number;
+  renewBeforeMs: number;
+  now?: () => number;
+  /** Told when the number of open sessions changes. */
+  onSize?: (size: number) => void;
+}
+
+export class SessionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: SessionPoolOptions) {
+    this.now = options.now ?? Date.now;
+    this.sweeper = setInterval(() => this.closeIdle(), Math.max(1_000, Math.min(options.idleMs, 30_000)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A usable pooled session for `key`, or a new one from `open`. The caller must `release` it. */
+  async acquire(key: string, token: PooledToken, open: () => Promise<PollSession>): Promise<{ session: PollSession; reused: boolean }> {
+    const entry = this.entries.get(key);
+    if (entry && !entry.busy && entry.session.usable && entry.tokenExpiresAt - this.now() > this.options.renewBeforeMs) {
+      entry.busy = true;
+      entry.lastUsed = this.now();
+      return { session: entry.session, reused: true };
+    }
+    if (entry && !entry.busy) this.drop(key);
+    const session = await open();
+    return { session, reused: false };
+  }
+
+  /** Gives a session back: kept when it is healthy and `keep` is true, closed otherwise. */
+  release(key: string, session: PollSession, token: PooledToken, keep: boolean): void {
+    const current = this.entries.get(key);
+    if (!keep || !session.usable) {
+      if (current?.session === session) this.drop(key);
+      else void session.logout();
+      return;
+    }
+    if (current && current.session !== session) this.drop(key);
+    this.entries.delete(key);
+    this.entries.set(key, { session, tokenExpiresAt: token.expiresAt.getTime(), lastUsed: this.now(), busy: false });
+    while (this.entries.size > this.options.maxOpen) {
+      const oldest = [...this.entries.entries()].find(([, e]) => !e.busy);
+      if (!oldest) break;
+      this.drop(oldest[0]);
+    }
+    this.options.onSize?.(this.entries.size);
+  }
+
+  /** The pooled (idle) session of a key, for IDLE listening; undefined when none is open. */
+  peek(key: string): PollSession | undefined {
+    const entry = this.entries.get(key);
+    return entry && !entry.busy ? entry.session : undefined;
+  }
+
+  drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    void entry.session.logout();
+    this.options.onSize?.(this.entries.size);
+  }
+
+  closeIdle(): void {
+    const cutoff = this.now() - this.options.idleMs;
+    for (const [key, entry] of this.entries) {
+      if (!entry.busy && (entry.lastUsed < cutoff || !entry.session.usable)) this.drop(key);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    const sessions = [...this.entries.values()].map((e) => e.session);
+    this.entries.clear();
+    await Promise.all(sessions.map((s) => s.logout()));
+    this.options.onSize?.(0);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * One authenticated IMAP session over XOAUTH2: the only code that imports
+ * imapflow. An ImapFlow instance cannot reconnect, and Exchange gives no
+ * token refresh callback, so a session is single use: create a new one with
+ * a fresh token to reconnect.
+ *
+ * Every failure leaves as an AppError from translateImapError. The polling
+ * engineer extends this class with more commands (fetch envelopes, IDLE):
+ * wrap each one in `run()` so its failures are translated the same way.
+ */
+import { ImapFlow, type ListResponse } from 'imapflow';
+import type { AppError } from '../../errors/errors.js';
+import type { Logger } from '../../logging/logger.js';
+import { libraryLogger, oauthSecrets } from '../../logging/library-logger.js';
+import { translateImapError, type ImapErrorContext } from './errors.js';
+
+export interface ImapTimeouts {
+  /** DNS, TCP and TLS handshake together, in ms. @defaultValue 15 000 */
+  connectMs: number;
+  /** Wait for the server's greeting, in ms. @defaultValue 15 000 */
+  greetingMs: number;
+  /**
+   * Socket inactivity, in ms. imapflow also caps a throttling back-off it
+   * waits out itself at half of it. @defaultValue 60 000
+   */
+  socketMs: number;
+}
+
+export const DEFAULT_IMAP_TIMEOUTS: Readonly<ImapTimeouts> = Object.freeze({ connectMs: 15_000, greetingMs: 15_000, socketMs: 60_000 });
+
+export interface ImapSessionOptions {
+  host: string;
+  port: number;
+  /** true: implicit TLS (993). false: STARTTLS, required: a token never crosses the wire in clear. */
+  secure: boolean;
+  /** The mailbox address (for a shared mailbox, the shared mailbox's own address). */
+  user: string;
+  accessToken: string;
+  /** Every CA to trust. Replaces Node's roots, so include them (see config/trust.ts). */
+  ca: readonly string[];
+  logger: Logger;
+  timeouts?: Partial<ImapTimeouts> | undefined;
+  /** Only words the error hints; the login is the same. */
+  flow?: 'app_only' | 'delegated' | undefined;
+  /** Start IDLE whenever the session is idle (imapflow's auto-IDLE). @defaultValue false */
+  autoIdle?: boolean | undefined;
+}
+
+export interface ImapFolder {
+  path: string;
+  name: string;
+  delimiter: string;
+  /** `\Inbox`, `\Sent`, `\Junk`, … as the server (or imapflow's name matching) says. */
+  specialUse: string | undefined;
+  flags: string[];
+  subscribed: boolean;
+}
+
+export interface ImapFolderStatus {
+  path: string;
+  messages: number;
+  uidNext: number;
+  /** UIDVALIDITY is a 32-bit unsigned number: safe as a JS number. */
+  uidValidity: number;
+}
+
+/** A LOGOUT that takes longer than this is abandoned and the socket closed. */
+const LOGOUT_WAIT_MS = 2_000;
+
+export class ImapSession {
+  protected readonly client: ImapFlow;
+  protected readonly context: ImapErrorContext;
+  private readonly log: Logger;
+
+  constructor(options: ImapSessionOptions) {
+    const timeouts = { ...DEFAULT_IMAP_TIMEOUTS, ...options.timeouts };
+    this.log = options.logger.child({ component: 'imap', imapHost: `${options.host}:${options.port}` });
+    this.context = { host: options.host, port: options.port, user: options.user, flow: options.flow };
+    this.client = new ImapFlow({
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      doSTARTTLS: options.secure ? undefined : true,
+      auth: { user: options.user, accessToken: options.accessToken },
+      tls: { ca: [...options.ca], minVersion: 'TLSv1.2' },
+      // imapflow's logger, at debug, with the token cut out; raw socket logging stays off.
+      logger: libraryLogger(this.log, oauthSecrets(options.user, options.accessToken)),
+      logRaw: false,
+      emitLogs: false,
+      disableAutoIdle: !options.autoIdle,
+      connectionTimeout: timeouts.connectMs,
+      greetingTimeout: timeouts.greetingMs,
+      socketTimeout: timeouts.socketMs,
+    });
+    // Socket errors after connect() are emitted, not thrown: without a listener they would crash the process.
+    this.client.on('error', (err: unknown) => this.log.debug({ err: translateImapError(err, this.context) }, 'imap connection error'));
+  }
+
+  /** True while the session is connected and authenticated. */
+  get usable(): boolean {
+    return this.client.usable;
+  }
+
+  /** Runs an imapflow call, translating its failure. Every command of this class goes through it. */
+  protected async run<T>(operation: string, call: (client: ImapFlow) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.client);
+    } catch (err) {
+      throw this.translate(err, operation);
+    }
+  }
+
+  protected translate(err: unknown, operation: string): AppError {
+    return translateImapError(err, { ...this.context, operation });
+  }
+
+  /** Connects, upgrades to TLS, and logs in with XOAUTH2. */
+  async connect(): Promise<void> {
+    await this.run('login', (client) => client.connect());
+  }
+
+  /** Every folder (LIST), with its special use. */
+  async listFolders(): Promise<ImapFolder[]> {
+    const listed = await this.run('LIST', (client) => client.list());
+    return listed.map((entry: ListResponse) => ({
+      path: entry.path,
+      name: entry.name,
+      delimiter: entry.delimiter,
+      specialUse: entry.specialUse,
+      flags: [...entry.flags],
+      subscribed: entry.subscribed,
+    }));
+  }
+
+  /** STATUS of one folder, by its path (resolve special uses with listFolders first). */
+  async status(path: string): Promise<ImapFolderStatus> {
+    const operation = `STATUS ${path}`;
+    const status = await this.run(operation, (client) => client.status(path, { messages: true, uidNext: true, uidValidity: true }));
+    // imapflow answers false (instead of throwing) for some refusals.
+    if (status === false) throw this.translate({ responseText: 'the server refused STATUS', path }, operation);
+    return {
+      path: status.path,
+      messages: status.messages ?? 0,
+      uidNext: status.uidNext ?? 0,
+      uidValidity: status.uidValidity === undefined ? 0 : Number(status.uidValidity),
+    };
+  }
+
+  /** A polite LOGOUT, bounded in time; never throws. Closes the socket in any case. */
+  async logout(): Promise<void> {
+    if (!this.client.usable) {
+      this.close();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.client.logout(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, LOGOUT_WAIT_MS);
+        }),
+      ]);
+    } catch (err) {
+      this.log.debug({ err: this.translate(err, 'LOGOUT') }, 'imap logout failed');
+    } finally {
+      clearTimeout(timer);
+      this.close();
+    }
+  }
+
+  /** Drops the connection at once (idempotent). */
+  close(): void {
+    try {
+      this.client.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export function createImapSession(options: ImapSessionOptions): ImapSession {
+  return new ImapSession(options);
+}

@@ -1,0 +1,66 @@
+/** OAuth and sign-in schemas: the API contract of the authorize, callback, login and exchange routes. */
+import { Type, type Static } from 'typebox';
+
+export const AuthorizeResult = Type.Object(
+  {
+    authorizeUrl: Type.String({
+      description: "Microsoft's sign-in page for the mailbox user. Open it in a private browser window; it works once, within 10 minutes.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * What Microsoft may put on the redirect: a code or an error, the state, and
+ * a few informational fields. Bounded so garbage is a 400 page, not work.
+ */
+export const CallbackQuery = Type.Object(
+  {
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+    state: Type.Optional(Type.String({ maxLength: 128 })),
+    error: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' })),
+    error_description: Type.Optional(Type.String({ maxLength: 4096 })),
+    error_uri: Type.Optional(Type.String({ maxLength: 2048 })),
+    error_subcode: Type.Optional(Type.String({ maxLength: 128 })),
+    session_state: Type.Optional(Type.String({ maxLength: 256 })),
+    client_info: Type.Optional(Type.String({ maxLength: 4096 })),
+    iss: Type.Optional(Type.String({ maxLength: 512 })),
+    correlation_id: Type.Optional(Type.String({ maxLength: 128 })),
+    trace_id: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+export type CallbackQueryT = Static<typeof CallbackQuery>;
+
+export const LoginParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+export const LoginQuery = Type.Object(
+  {
+    returnTo: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'Where to send the browser back with `?code=…`: an absolute URL under an origin or prefix of LOGIN_RETURN_TO_ALLOWLIST.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type LoginQueryT = Static<typeof LoginQuery>;
+
+export const LoginExchangeBody = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 128, description: 'The `code` the browser brought back to returnTo.' }) },
+  { additionalProperties: false },
+);
+export type LoginExchangeBodyT = Static<typeof LoginExchangeBody>;
+
+const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
+
+export const LoginClaimsView = Type.Object(
+  {
+    oid: Type.String({ description: "The user's object id in their tenant: the stable key for this person." }),
+    tid: Type.String({ description: "The user's tenant id." }),
+    email: Nullable('The email claim, when the account has one.'),
+    name: Nullable('Display name.'),
+    preferredUsername: Nullable('The sign-in name (usually the UPN). Not unique over time: key accounts by tid + oid.'),
+  },
+  { additionalProperties: false },
+);

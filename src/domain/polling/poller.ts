@@ -1,0 +1,155 @@
+/**
+ * One poll of one mailbox: a token, a session, and per folder a STATUS that
+ * decides whether anything needs fetching. New messages are announced in UID
+ * order, each *before* the cursor moves past it: a poll interrupted anywhere
+ * (a killed worker, a Redis command failing halfway) announces again at most
+ * the messages after the last saved cursor, with the same event ids, which
+ * the event publisher and receivers deduplicate. Nothing is ever skipped.
+ */
+import { classify } from '../../errors/classify.js';
+import { AppError } from '../../errors/errors.js';
+import { messageEventId, newEvent, type ErrorInfo, type EventPublisher } from '../events/events.js';
+import type { MailboxRecord } from '../mailboxes/service.js';
+import type { AccessToken } from '../tokens/token-service.js';
+import { advance, planFolder, type FolderCursor, type FolderStatus } from './cursor.js';
+
+export interface EnvelopeSummary {
+  uid: number;
+  messageId: string | null;
+  subject: string | null;
+  from: string[];
+  to: string[];
+  cc: string[];
+  date: string | null;
+  size: number | null;
+}
+
+/** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
+export interface MailSession {
+  resolveFolder(nameOrUse: string): Promise<string | undefined>;
+  status(path: string): Promise<FolderStatus & { path: string }>;
+  fetchFrom(path: string, fromUid: number, limit: number): Promise<EnvelopeSummary[]>;
+}
+
+export interface PollerPorts {
+  token(mailbox: MailboxRecord): Promise<AccessToken>;
+  /** A logged-in session (reused or new); `done` gives it back, keeping it when the poll went well. */
+  session(mailbox: MailboxRecord, token: AccessToken): Promise<{ session: MailSession; done(keep: boolean): void }>;
+  /** Saves one folder's cursor on the mailbox. */
+  saveCursor(mailboxId: string, folder: string, cursor: FolderCursor & { uidValidityChangedAt?: string }): Promise<void>;
+  events: EventPublisher;
+  now(): Date;
+}
+
+export interface PollOptions {
+  /** Messages announced per folder per poll at most; the rest wait for the next poll (bounded memory). */
+  maxMessagesPerFolder: number;
+  /** Envelopes fetched per round trip. */
+  batchSize: number;
+}
+
+export type PollResult =
+  | { kind: 'ok'; announced: number; more: boolean; rebaselined: string[] }
+  | { kind: 'auth_error' | 'error'; error: ErrorInfo; cause: unknown }
+  | { kind: 'throttled'; error: ErrorInfo; retryAfterMs: number | undefined; cause: unknown };
+
+const AUTH_CODES: ReadonlySet<string> = new Set(['imap_auth_failed', 'imap_not_connected', 'not_authorized', 'missing_permission']);
+
+export function errorInfo(err: unknown): ErrorInfo {
+  const c = classify(err);
+  return { code: c.code, detail: c.detail, ...(c.hint ? { hint: c.hint } : {}) };
+}
+
+/** Which state a failure puts the mailbox in. Token refusals and IMAP login refusals are auth errors. */
+export function failureResult(err: unknown): PollResult {
+  const c = classify(err);
+  const error = errorInfo(err);
+  if (c.code === 'imap_throttled') {
+    const retryAfterMs = (err as { fields?: { retryAfterMs?: unknown } }).fields?.retryAfterMs;
+    return { kind: 'throttled', error, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined, cause: err };
+  }
+  if (AUTH_CODES.has(c.code) || (c.status === 422 && !c.retryable)) return { kind: 'auth_error', error, cause: err };
+  return { kind: 'error', error, cause: err };
+}
+
+export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, options: PollOptions): Promise<PollResult> {
+  let token: AccessToken;
+  try {
+    token = await ports.token(mailbox);
+  } catch (err) {
+    return failureResult(err);
+  }
+  let lease: { session: MailSession; done(keep: boolean): void };
+  try {
+    lease = await ports.session(mailbox, token);
+  } catch (err) {
+    return failureResult(err);
+  }
+  let healthy = false;
+  try {
+    let announced = 0;
+    let more = false;
+    const rebaselined: string[] = [];
+    for (const folder of mailbox.folders) {
+      const path = await lease.session.resolveFolder(folder);
+      if (!path) {
+        throw new AppError('imap_folder_not_found', `The folder ${folder} does not exist in ${mailbox.email}.`, {
+          hint: 'Check the folder name (or special use such as \\Sent) in the mailbox settings.',
+        });
+      }
+      const result = await pollFolder(mailbox, folder, path, lease.session, ports, options);
+      announced += result.announced;
+      more ||= result.more;
+      if (result.rebaselined) rebaselined.push(folder);
+    }
+    healthy = true;
+    return { kind: 'ok', announced, more, rebaselined };
+  } catch (err) {
+    return failureResult(err);
+  } finally {
+    lease.done(healthy);
+  }
+}
+
+async function pollFolder(
+  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions,
+): Promise<{ announced: number; more: boolean; rebaselined: boolean }> {
+  const status = await session.status(path);
+  const plan = planFolder(mailbox.folderState[folder], status);
+  if (plan.kind === 'baseline') {
+    const changed = plan.reason === 'uidvalidity_changed';
+    await ports.saveCursor(mailbox.id, folder, { ...plan.cursor, ...(changed ? { uidValidityChangedAt: ports.now().toISOString() } : {}) });
+    return { announced: 0, more: false, rebaselined: changed };
+  }
+  if (plan.kind === 'unchanged') {
+    if (plan.cursor.uidNext !== mailbox.folderState[folder]?.uidNext) await ports.saveCursor(mailbox.id, folder, plan.cursor);
+    return { announced: 0, more: false, rebaselined: false };
+  }
+  let cursor = plan.cursor;
+  let fromUid = plan.fromUid;
+  let announced = 0;
+  while (announced < options.maxMessagesPerFolder) {
+    const batch = await session.fetchFrom(path, fromUid, Math.min(options.batchSize, options.maxMessagesPerFolder - announced));
+    if (batch.length === 0) break;
+    for (const envelope of batch) {
+      await ports.events.publish(newEvent('message.received', {
+        mailboxId: mailbox.id,
+        email: mailbox.email,
+        folder: path,
+        uidValidity: cursor.uidValidity,
+        ...envelope,
+      }, messageEventId(mailbox.id, path, cursor.uidValidity, envelope.uid)));
+      cursor = advance(cursor, envelope.uid, status.uidNext);
+      announced += 1;
+    }
+    await ports.saveCursor(mailbox.id, folder, cursor);
+    fromUid = cursor.lastSeenUid + 1;
+    if (batch.length < options.batchSize) break;
+  }
+  const more = announced >= options.maxMessagesPerFolder;
+  if (!more && cursor.uidNext < status.uidNext) {
+    cursor = { ...cursor, uidNext: status.uidNext };
+    await ports.saveCursor(mailbox.id, folder, cursor);
+  }
+  return { announced, more, rebaselined: false };
+}

@@ -1,0 +1,33 @@
+/** The webhook errors a client can see; what they mean (status, retry) is in errors/classify.ts. */
+import { AppError } from '../../errors/errors.js';
+
+/** Not an http(s) URL the service can deliver to: wrong scheme, credentials, unresolvable host… */
+export class WebhookUrlError extends AppError {
+  constructor(detail: string, hint?: string) {
+    super('webhook_url_invalid', detail, { hint, fields: { errors: [{ field: '/body/url', message: detail }] } });
+  }
+}
+
+/** The URL's host is, or resolves to, an address the SSRF guard refuses. */
+export class WebhookTargetForbiddenError extends AppError {
+  readonly address: string;
+  constructor(host: string, address: string, reason: string) {
+    const detail = host === address
+      ? `The webhook URL targets ${address}, a ${reason} address.`
+      : `The webhook URL's host ${host} resolves to ${address}, a ${reason} address.`;
+    super('webhook_target_forbidden', detail, {
+      hint: 'Webhooks go to public addresses only. To deliver inside your own network, set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.',
+      fields: { errors: [{ field: '/body/url', message: detail }] },
+    });
+    this.address = address;
+  }
+}
+
+/** A retry asked for while the delivery is still being attempted. */
+export class DeliveryPendingError extends AppError {
+  constructor(deliveryId: string) {
+    super('delivery_pending', `Delivery ${deliveryId} is still pending: it is retried automatically.`, {
+      hint: 'Only a delivered or failed delivery can be sent again.',
+    });
+  }
+}

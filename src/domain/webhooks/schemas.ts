@@ -1,0 +1,118 @@
+/** Webhook schemas: the API contract, and the types derived from it. */
+import { Type, type Static, type TSchema } from 'typebox';
+import { EVENT_TYPES } from '../events/events.js';
+import { MAX_URL_LENGTH } from './url-policy.js';
+
+const Timestamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const EventTypeSchema = Type.Enum(EVENT_TYPES, { description: 'A domain event type.' });
+
+export const CreateWebhookBody = Type.Object(
+  {
+    url: Type.String({
+      minLength: 1,
+      maxLength: MAX_URL_LENGTH,
+      description: 'Where deliveries are POSTed: http or https, no credentials, no fragment; public addresses only unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.',
+      examples: ['https://example.com/hooks/mailsync'],
+    }),
+    events: Type.Array(EventTypeSchema, { minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true }),
+    mailboxIds: Type.Optional(Type.Array(Type.String({ pattern: '^mbx_[A-Za-z0-9_-]{16}$' }), {
+      maxItems: 100,
+      uniqueItems: true,
+      description: 'Only events of these mailboxes; empty or absent: every mailbox.',
+    })),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateWebhookInput = Static<typeof CreateWebhookBody>;
+
+export const WebhookHealth = Type.Object(
+  {
+    status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')], {
+      description: '`unhealthy` after several consecutive failed attempts: deliveries are then paced (one at a time) until the endpoint answers 2xx again.',
+    }),
+    consecutiveFailures: Type.Integer({ minimum: 0 }),
+    failingSince: Nullable(Timestamp),
+    lastSuccessAt: Nullable(Timestamp),
+    lastFailureAt: Nullable(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type WebhookHealthT = Static<typeof WebhookHealth>;
+
+const viewProperties = {
+  id: Type.String(),
+  url: Type.String(),
+  description: Nullable(Type.String()),
+  events: Type.Array(EventTypeSchema),
+  mailboxIds: Type.Array(Type.String(), { description: 'Empty: every mailbox.' }),
+  health: WebhookHealth,
+  secretRotatedAt: Nullable(Timestamp),
+  previousSecretExpiresAt: Nullable(Type.String({
+    format: 'date-time',
+    description: 'Until then deliveries are signed with the previous secret too.',
+  })),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+export const WebhookView = Type.Object(viewProperties, { additionalProperties: false });
+export type WebhookViewT = Static<typeof WebhookView>;
+
+const Secret = Type.String({ description: 'The signing secret (`whsec_` + base64). Shown only in this response: store it now.' });
+
+export const WebhookCreatedView = Type.Object({ ...viewProperties, secret: Secret }, { additionalProperties: false });
+export type WebhookCreatedViewT = Static<typeof WebhookCreatedView>;
+
+export const RotatedSecretView = Type.Object(
+  { id: Type.String(), secret: Secret, previousSecretExpiresAt: Nullable(Timestamp) },
+  { additionalProperties: false },
+);
+export type RotatedSecretViewT = Static<typeof RotatedSecretView>;
+
+export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]);
+export type DeliveryStatusT = Static<typeof DeliveryStatus>;
+
+export const DeliveryError = Type.Object(
+  {
+    code: Type.String({ description: '`http_status`, `redirect`, `timeout`, `network`, `target_forbidden`.' }),
+    detail: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type DeliveryErrorT = Static<typeof DeliveryError>;
+
+export const DeliveryView = Type.Object(
+  {
+    deliveryId: Type.String(),
+    eventId: Type.String({ description: 'The `webhook-id` header: the same on every attempt.' }),
+    eventType: EventTypeSchema,
+    status: DeliveryStatus,
+    attempts: Type.Integer({ minimum: 0 }),
+    lastResponseCode: Nullable(Type.Integer()),
+    lastError: Nullable(DeliveryError),
+    lastResponseBody: Nullable(Type.String({ description: 'The start of the last response body (at most 1 KiB).' })),
+    lastAttemptAt: Nullable(Timestamp),
+    nextAttemptAt: Nullable(Type.String({ format: 'date-time', description: 'When a pending delivery is tried next, at the earliest.' })),
+    createdAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type DeliveryViewT = Static<typeof DeliveryView>;
+
+export const DeliveryListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Page size (default 50).' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: '`nextCursor` of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+export type DeliveryListQueryT = Static<typeof DeliveryListQuery>;
+
+export const DeliveryList = Type.Object(
+  { items: Type.Array(DeliveryView), nextCursor: Nullable(Type.String()) },
+  { additionalProperties: false },
+);
+export type DeliveryListT = Static<typeof DeliveryList>;

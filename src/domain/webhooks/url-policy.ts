@@ -1,0 +1,75 @@
+/**
+ * What a webhook URL may be. Checked when a subscription is created; the
+ * address part is checked again at every delivery (adapters/http), because
+ * DNS may answer differently by then.
+ *
+ * - http or https only, at most 2 048 characters, no surrounding whitespace;
+ * - no user:password@ (it would be stored in clear and sent to every
+ *   redirect target of a misconfigured proxy; receivers verify signatures instead);
+ * - no #fragment (never sent, so it would only mislead);
+ * - unless private networks are allowed: the host must not be, or resolve
+ *   to, any address the address policy refuses. Every resolved address is
+ *   checked, not only the first: the connection may use any of them.
+ */
+import { isIP } from 'node:net';
+import { classifyAddress } from './address-policy.js';
+import { WebhookTargetForbiddenError, WebhookUrlError } from './errors.js';
+
+export const MAX_URL_LENGTH = 2_048;
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Every address a host name resolves to (the system resolver in production; tests inject their own). */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+/** The URL, or a WebhookUrlError saying what is wrong with it. */
+export function parseWebhookUrl(raw: string): URL {
+  if (raw.length > MAX_URL_LENGTH) throw new WebhookUrlError(`The URL is longer than ${MAX_URL_LENGTH} characters.`);
+  if (raw !== raw.trim()) throw new WebhookUrlError('The URL has leading or trailing whitespace.');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new WebhookUrlError('The URL is not a valid absolute URL.', 'Use a full URL such as https://example.com/hooks/mailsync.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new WebhookUrlError(`The URL scheme ${url.protocol.replace(/:$/, '')} is not allowed: use https (or http).`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new WebhookUrlError('The URL must not contain credentials (user:password@).', 'Receivers authenticate deliveries by their signature.');
+  }
+  if (url.hash !== '' || raw.includes('#')) throw new WebhookUrlError('The URL must not contain a #fragment.');
+  if (url.hostname === '') throw new WebhookUrlError('The URL has no host.');
+  return url;
+}
+
+/** The host as an address or name, without IPv6 brackets. */
+export function hostOf(url: URL): string {
+  const host = url.hostname;
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** Refuses a URL whose host is, or resolves to, an address the policy refuses. */
+export async function checkTarget(url: URL, resolve: Resolver): Promise<void> {
+  const host = hostOf(url);
+  if (isIP(host) !== 0) {
+    const verdict = classifyAddress(host);
+    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, host, verdict.reason);
+    return;
+  }
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await resolve(host);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new WebhookUrlError(`The host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}.`);
+  }
+  if (addresses.length === 0) throw new WebhookUrlError(`The host ${host} does not resolve.`);
+  for (const { address } of addresses) {
+    const verdict = classifyAddress(address);
+    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, address, verdict.reason);
+  }
+}

@@ -1,0 +1,43 @@
+/** /v1/mailboxes/{id}/pause, /resume and /poll: control of a mailbox's polling. */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import { MailboxView } from '../../domain/mailboxes/schemas.js';
+import { toMailboxView, type MailboxService } from '../../domain/mailboxes/service.js';
+import { AppError } from '../../errors/errors.js';
+import type { PollScheduler } from '../../jobs/polling/scheduler.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+type IdParamsT = { id: string };
+const security = [{ apiKey: [] }];
+const tags = ['mailboxes'];
+
+export function mailboxPollingRoutes(mailboxes: MailboxService, scheduler: PollScheduler) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Params: IdParamsT }>('/mailboxes/:id/pause', {
+      schema: { tags, security, summary: 'Stop polling the mailbox', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
+    }, async (request) => toMailboxView(await mailboxes.pause(request.params.id)));
+
+    app.post<{ Params: IdParamsT }>('/mailboxes/:id/resume', {
+      schema: { tags, security, summary: 'Poll the mailbox again (at once)', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
+    }, async (request) => toMailboxView(await mailboxes.resume(request.params.id)));
+
+    app.post<{ Params: IdParamsT }>('/mailboxes/:id/poll', {
+      schema: {
+        tags, security, summary: 'Poll the mailbox now',
+        description: '202: the poll is queued; the mailbox view shows its result (lastPollAt, state, lastError).',
+        params: IdParams,
+        response: { 202: Type.Object({ queued: Type.Boolean() }, { additionalProperties: false }), ...problemResponses(401, 404, 409) },
+      },
+    }, async (request, reply) => {
+      const mailbox = await mailboxes.get(request.params.id);
+      if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') {
+        throw new AppError('conflict', `Mailbox ${mailbox.id} is ${mailbox.state}: it is not polled.`, {
+          hint: mailbox.state === 'paused' ? 'Resume it first: POST /v1/mailboxes/{id}/resume.' : 'Sign in as the mailbox user first: POST /v1/mailboxes/{id}/authorize.',
+        });
+      }
+      await scheduler.pollNow(mailbox.id);
+      return reply.code(202).send({ queued: true });
+    });
+  };
+}

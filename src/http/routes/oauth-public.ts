@@ -1,0 +1,113 @@
+/**
+ * The two routes a browser reaches without an API key, so they are
+ * registered outside the API-key scope (see app.ts) and documented with
+ * `security: []`:
+ *
+ * - GET /v1/oauth/callback: Microsoft sends the browser back here after
+ *   either flow; the page says which account is connected or what failed
+ *   (or, for the sign-in provider, the browser is sent on to returnTo).
+ * - GET /v1/connections/{id}/login: an application's "Sign in with
+ *   Microsoft" button; redirects to Microsoft.
+ *
+ * Both answer HTML, never a problem document, and never 500 for bad input:
+ * query validation is attached to the request and rendered as a page.
+ * Nothing from the query is echoed; codes and states are never logged.
+ */
+import { Type } from 'typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CallbackOutcome, OAuthCallback } from '../../domain/oauth/callback.js';
+import { CallbackQuery, LoginParams, LoginQuery, type CallbackQueryT, type LoginQueryT } from '../../domain/oauth/schemas.js';
+import type { SignIn } from '../../domain/oauth/sign-in.js';
+import { classify } from '../../errors/classify.js';
+import { AppError } from '../../errors/errors.js';
+import { connectedPage, errorPage } from '../pages/oauth-outcome.js';
+import { htmlResponse, noStoreHeaders, sendPage } from '../pages/oauth-page.js';
+
+export interface PublicOAuthRouteDeps {
+  callback: Pick<OAuthCallback, 'handle'>;
+  signIn: Pick<SignIn, 'start'>;
+}
+
+/** Documented exemption from the API key: browsers, not API clients, call these. */
+const security: [] = [];
+const failurePages = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, htmlResponse('A page saying what went wrong and what to do.')]));
+
+function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown, context: { flow?: string; mailboxId?: string; returnTo?: string } = {}): FastifyReply {
+  const c = classify(err);
+  const fields = { flow: context.flow, mailboxId: context.mailboxId, errorCode: c.code };
+  if (c.status >= 500) request.log.error({ ...fields, err }, 'oauth browser request failed');
+  else request.log.info(fields, 'oauth browser request refused');
+  return sendPage(reply, errorPage(err, String(request.id), context.returnTo));
+}
+
+function malformed(detail: string): AppError {
+  return new AppError('validation_failed', detail, {
+    hint: 'Start the sign-in again from its beginning instead of editing or reusing the address.',
+  });
+}
+
+function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackOutcome): FastifyReply {
+  switch (outcome.kind) {
+    case 'connected':
+      request.log.info({ flow: 'delegated', mailboxId: outcome.mailboxId }, 'mailbox authorized');
+      return sendPage(reply, connectedPage(outcome, String(request.id)));
+    case 'redirect':
+      request.log.info({ flow: 'sign_in' }, 'sign-in verified');
+      return noStoreHeaders(reply).redirect(outcome.location, 302);
+    case 'failed':
+      return refuse(request, reply, outcome.error, outcome);
+  }
+}
+
+export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: CallbackQueryT }>('/oauth/callback', {
+      attachValidation: true,
+      // Both routes change state (a state is taken, or stored): no implicit HEAD twin for prefetchers to trigger.
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['mailboxes', 'sign-in'], security, summary: 'Where Microsoft sends the browser back after a sign-in (no API key)',
+        description:
+          'Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state ' +
+          '(10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account ' +
+          'now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code.',
+        querystring: CallbackQuery,
+        response: {
+          200: htmlResponse('The account is connected.'),
+          302: Type.Null({ description: 'Sign-in provider: on to returnTo with `?code=…` (exchange it with POST /v1/login/exchange).' }),
+          ...failurePages(400, 404, 409, 422, 502, 503, 504),
+        },
+      },
+    }, async (request, reply) => {
+      if (request.validationError) return refuse(request, reply, malformed('The sign-in response from Microsoft is malformed or too long.'));
+      return finish(request, reply, await deps.callback.handle(request.query));
+    });
+
+    app.get<{ Params: { id: string }; Querystring: LoginQueryT }>('/connections/:id/login', {
+      attachValidation: true,
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['sign-in'], security, summary: 'Start "Sign in with Microsoft" through a connection (no API key)',
+        description:
+          'Browsers start here. Redirects (302) to Microsoft for an OpenID Connect sign-in (openid profile email, PKCE, nonce); ' +
+          'the callback verifies the ID token and sends the browser to returnTo with a one-time `code` (60 s). returnTo must sit ' +
+          'under LOGIN_RETURN_TO_ALLOWLIST; with an empty list the sign-in provider is disabled (403).',
+        params: LoginParams,
+        querystring: LoginQuery,
+        response: {
+          302: Type.Null({ description: "Off to Microsoft's sign-in page." }),
+          ...failurePages(400, 403, 404, 502, 503, 504),
+        },
+      },
+    }, async (request, reply) => {
+      if (request.validationError) return refuse(request, reply, malformed('The returnTo parameter is missing, malformed or too long.'));
+      try {
+        const location = await deps.signIn.start(request.params.id, request.query.returnTo);
+        return noStoreHeaders(reply).redirect(location, 302);
+      } catch (err) {
+        return refuse(request, reply, err, { flow: 'sign_in' });
+      }
+    });
+  };
+}

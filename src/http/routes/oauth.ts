@@ -1,0 +1,51 @@
+/**
+ * The API-key side of the OAuth flows: POST /v1/mailboxes/{id}/authorize
+ * (the "Set up / Renew OAuth connection" button) and POST /v1/login/exchange
+ * (an application trades a login code for the verified claims). The browser
+ * side is in oauth-public.ts.
+ */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
+import { AuthorizeResult, LoginClaimsView, LoginExchangeBody, type LoginExchangeBodyT } from '../../domain/oauth/schemas.js';
+import type { SignIn } from '../../domain/oauth/sign-in.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+const security = [{ apiKey: [] }];
+
+export interface OAuthRouteDeps {
+  delegated: Pick<DelegatedAuthorization, 'authorizeUrl'>;
+  signIn: Pick<SignIn, 'exchange'>;
+}
+
+export function oauthRoutes(deps: OAuthRouteDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Params: { id: string } }>('/mailboxes/:id/authorize', {
+      schema: {
+        tags: ['mailboxes'], security, summary: 'Set up / Renew OAuth connection: a sign-in URL for the mailbox user',
+        description:
+          'Delegated mailboxes only (app-only: 409). Open the URL in a private browser window and sign in as the mailbox user; ' +
+          'it is valid once, for 10 minutes. On an active mailbox this renews the sign-in; the current one keeps working until the new one succeeds.',
+        params: IdParams,
+        response: { 200: AuthorizeResult, ...problemResponses(401, 404, 409, 422, 502, 503, 504) },
+      },
+    }, async (request, reply) => {
+      // The URL carries a live one-time state: keep it out of caches, like a token response.
+      reply.header('cache-control', 'no-store');
+      return { authorizeUrl: await deps.delegated.authorizeUrl(request.params.id) };
+    });
+
+    app.post<{ Body: LoginExchangeBodyT }>('/login/exchange', {
+      schema: {
+        tags: ['sign-in'], security, summary: 'Trade a login code for the verified claims of who signed in',
+        description: 'Call from the application backend as soon as the browser reaches returnTo. A code works once, within 60 seconds.',
+        body: LoginExchangeBody,
+        response: { 200: LoginClaimsView, ...problemResponses(400, 401, 413, 415, 503) },
+      },
+    }, async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return deps.signIn.exchange(request.body.code);
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/** /v1/webhooks: thin handlers over the subscriptions and the delivery log. */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { DeliveryLog } from '../../domain/webhooks/deliveries.js';
+import {
+  CreateWebhookBody,
+  DeliveryList,
+  DeliveryListQuery,
+  DeliveryView,
+  RotatedSecretView,
+  WebhookCreatedView,
+  WebhookView,
+  type CreateWebhookInput,
+  type DeliveryListQueryT,
+} from '../../domain/webhooks/schemas.js';
+import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+type IdParamsT = { id: string };
+const DeliveryParams = Type.Object(
+  { id: Type.String({ maxLength: 64 }), deliveryId: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false },
+);
+type DeliveryParamsT = { id: string; deliveryId: string };
+/** Actions take no input: no body, or an empty JSON object; anything else is a 400. */
+const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })], { description: 'No body, or `{}`.' });
+
+const security = [{ apiKey: [] }];
+const tags = ['webhooks'];
+
+export interface WebhookRouteServices {
+  subscriptions: WebhookSubscriptions;
+  deliveries: DeliveryLog;
+}
+
+export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteServices) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Body: CreateWebhookInput }>('/webhooks', {
+      schema: {
+        tags, security, summary: 'Subscribe a URL to events',
+        description: 'The answer carries the signing secret; it is never shown again. The URL must be public unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.',
+        body: CreateWebhookBody,
+        response: { 201: WebhookCreatedView, ...problemResponses(400, 401, 409, 413, 415) },
+      },
+    }, async (request, reply) => reply.code(201).send(await subscriptions.create(request.body)));
+
+    app.get('/webhooks', {
+      schema: {
+        tags, security, summary: 'List webhook subscriptions',
+        response: { 200: Type.Object({ items: Type.Array(WebhookView) }), ...problemResponses(401) },
+      },
+    }, async () => ({ items: await subscriptions.list() }));
+
+    app.get<{ Params: IdParamsT }>('/webhooks/:id', {
+      schema: {
+        tags, security, summary: 'Get a webhook subscription and its endpoint health',
+        params: IdParams, response: { 200: WebhookView, ...problemResponses(401, 404) },
+      },
+    }, async (request) => subscriptions.get(request.params.id));
+
+    app.delete<{ Params: IdParamsT }>('/webhooks/:id', {
+      schema: {
+        tags, security, summary: 'Delete a webhook subscription and its delivery log',
+        params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404) },
+      },
+    }, async (request, reply) => {
+      await subscriptions.delete(request.params.id);
+      return reply.code(204).send();
+    });
+
+    app.post<{ Params: IdParamsT }>('/webhooks/:id/rotate-secret', {
+      schema: {
+        tags, security, summary: 'Replace the signing secret',
+        description: 'Answers the new secret once. During the grace period (WEBHOOK_SECRET_GRACE_SECONDS, default 24 h) deliveries carry a signature for the new and for the previous secret.',
+        params: IdParams, body: NoBody,
+        response: { 200: RotatedSecretView, ...problemResponses(400, 401, 404) },
+      },
+    }, async (request) => subscriptions.rotateSecret(request.params.id));
+
+    app.get<{ Params: IdParamsT; Querystring: DeliveryListQueryT }>('/webhooks/:id/deliveries', {
+      schema: {
+        tags, security, summary: "A subscription's deliveries, newest first",
+        params: IdParams, querystring: DeliveryListQuery,
+        response: { 200: DeliveryList, ...problemResponses(400, 401, 404) },
+      },
+    }, async (request) => deliveries.list(request.params.id, request.query));
+
+    app.get<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId', {
+      schema: {
+        tags, security, summary: 'One delivery',
+        params: DeliveryParams, response: { 200: DeliveryView, ...problemResponses(401, 404) },
+      },
+    }, async (request) => deliveries.get(request.params.id, request.params.deliveryId));
+
+    app.post<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId/retry', {
+      schema: {
+        tags, security, summary: 'Send a delivered or failed delivery again',
+        description: 'Queues it now with a fresh retry budget. A pending delivery is a 409: it is retried automatically.',
+        params: DeliveryParams, body: NoBody,
+        response: { 202: DeliveryView, ...problemResponses(400, 401, 404, 409) },
+      },
+    }, async (request, reply) => reply.code(202).send(await deliveries.retry(request.params.id, request.params.deliveryId)));
+  };
+}

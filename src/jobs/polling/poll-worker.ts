@@ -1,0 +1,215 @@
+/**
+ * The BullMQ worker pool that polls mailboxes. Per job: take the mailbox's
+ * poll lock (no mailbox is polled by two workers at once), check the job is
+ * still the mailbox's scheduled one, poll, record the outcome and state
+ * change, announce state changes, and schedule the next poll (the interval,
+ * Exchange's suggested back-off, or an exponential back-off after errors).
+ *
+ * Sessions stay open between polls while the interval is short, and idle
+ * on INBOX: a new message reported by IDLE triggers a poll at once; the
+ * scheduled poll stays as the safety net (IDLE notifications can be lost).
+ */
+import type { Job } from '../../adapters/queue/bullmq.js';
+import type { QueueFactory } from '../../adapters/queue/bullmq.js';
+import { createPollSession, type PollSession } from '../../adapters/imap/poll-session.js';
+import { SessionPool } from '../../adapters/imap/session-pool.js';
+import { NotFoundError } from '../../errors/errors.js';
+import { newEvent, type EventPublisher } from '../../domain/events/events.js';
+import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
+import { pollMailbox, type PollResult, type PollerPorts } from '../../domain/polling/poller.js';
+import { backoffDelayMs, nextPollAt, throttleDelayMs } from '../../domain/polling/schedule.js';
+import { transition } from '../../domain/polling/transitions.js';
+import type { TokenService } from '../../domain/tokens/token-service.js';
+import type { Logger } from '../../logging/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { RedisLock } from '../../store/lock.js';
+import type { KeySpace } from '../../store/keys.js';
+import type { JobModule } from '../registry.js';
+import { POLL_QUEUE, type PollJobData, type PollScheduler } from './scheduler.js';
+
+export interface PollingSettings {
+  /** Polls one worker process runs at once. */
+  concurrency: number;
+  /** Keep sessions open between polls for mailboxes polled at least this often (s); 0: never. */
+  keepSessionsUnderSeconds: number;
+  /** Listen with IMAP IDLE on kept sessions. */
+  idle: boolean;
+  maxSessions: number;
+  /** Trusted CAs for IMAP (Node's roots plus NODE_EXTRA_CA_CERTS). */
+  ca: readonly string[];
+  lockTtlMs: number;
+  sweepEveryMs: number;
+  maxMessagesPerFolder: number;
+}
+
+export interface PollingDeps {
+  queues: QueueFactory;
+  scheduler: PollScheduler;
+  lock: RedisLock;
+  keys: KeySpace;
+  mailboxes: MailboxService;
+  tokens: TokenService;
+  events: EventPublisher;
+  metrics: Metrics;
+  logger: Logger;
+  settings: PollingSettings;
+  now?: () => number;
+}
+
+export class PollingModule implements JobModule {
+  readonly name = 'polling';
+  private readonly now: () => number;
+  private readonly pool: SessionPool;
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: PollingDeps) {
+    this.now = deps.now ?? Date.now;
+    this.pool = new SessionPool({
+      maxOpen: deps.settings.maxSessions,
+      idleMs: Math.max(deps.settings.keepSessionsUnderSeconds * 2_000, 10_000),
+      renewBeforeMs: 5 * 60_000,
+      onSize: (size) => deps.metrics.imapConnections.set(size),
+    });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job) => this.process(job), {
+      concurrency: this.deps.settings.concurrency,
+      lockDurationMs: 30_000,
+    });
+    this.sweeper = setInterval(() => {
+      this.deps.scheduler.sweep(this.deps.settings.sweepEveryMs * 2).catch((err: unknown) => this.deps.logger.warn({ err }, 'poll sweep failed'));
+    }, this.deps.settings.sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    await this.pool.closeAll();
+  }
+
+  private async process(job: Job<PollJobData>): Promise<string> {
+    const { mailboxId, due } = job.data;
+    const lease = await this.deps.lock.acquire(this.deps.keys.pollLock(mailboxId), this.deps.settings.lockTtlMs);
+    if (!lease) return 'busy';
+    try {
+      if ((await this.deps.scheduler.dueOf(mailboxId)) !== due) return 'stale';
+      let mailbox: MailboxRecord;
+      try {
+        mailbox = await this.deps.mailboxes.get(mailboxId);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        this.pool.drop(mailboxId);
+        await this.deps.scheduler.unschedule(mailboxId);
+        return 'gone';
+      }
+      if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') return mailbox.state;
+      return await this.pollAndReschedule(mailbox, due);
+    } finally {
+      await this.deps.lock.release(lease).catch(() => undefined);
+    }
+  }
+
+  private async pollAndReschedule(mailbox: MailboxRecord, due: number): Promise<string> {
+    const log = this.deps.logger.child({ mailboxId: mailbox.id });
+    const started = this.now();
+    this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
+    const result = await pollMailbox(mailbox, this.ports(mailbox, log), {
+      maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
+      batchSize: 100,
+    });
+    this.deps.metrics.pollDuration.observe((this.now() - started) / 1000);
+    this.deps.metrics.polls.inc({ result: result.kind === 'ok' ? (result.announced > 0 ? 'ok' : 'unchanged') : result.kind });
+    if (result.kind === 'ok') this.deps.metrics.messagesReceived.inc(result.announced);
+    else log.info({ code: result.error.code }, 'poll failed');
+
+    const next = this.nextDue(mailbox, due, result);
+    const at = new Date(this.now()).toISOString();
+    const outcome = result.kind === 'ok' ? { kind: 'ok' as const } : { kind: result.kind, error: result.error };
+    let change = transition(mailbox.state, outcome);
+    const updated = await this.deps.mailboxes.change(mailbox.id, (current) => {
+      change = transition(current.state, outcome);
+      // A pause or a new sign-in while we polled wins over our outcome.
+      const state = current.state === 'paused' || current.state === 'pending_authorization' ? current.state : change.state;
+      return {
+        ...current,
+        state,
+        lastPollAt: at,
+        nextPollAt: new Date(next).toISOString(),
+        failures: result.kind === 'ok' ? 0 : (current.failures ?? 0) + 1,
+        lastError: result.kind === 'ok' ? current.lastError && state === 'active' ? null : current.lastError : { ...result.error, at },
+      };
+    });
+    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.scheduler.schedule(mailbox.id, next);
+    await this.announce(updated, change.event);
+    if (result.kind === 'ok') this.listen(updated);
+    return result.kind;
+  }
+
+  private nextDue(mailbox: MailboxRecord, due: number, result: PollResult): number {
+    const now = this.now();
+    const intervalMs = mailbox.pollIntervalSeconds * 1000;
+    switch (result.kind) {
+      case 'ok':
+        return result.more ? now : nextPollAt(due, intervalMs, now);
+      case 'throttled':
+        return now + throttleDelayMs(result.retryAfterMs, intervalMs);
+      default:
+        return now + backoffDelayMs((mailbox.failures ?? 0) + 1, intervalMs);
+    }
+  }
+
+  private async announce(mailbox: MailboxRecord, event: ReturnType<typeof transition>['event']): Promise<void> {
+    if (!event) return;
+    if (event.type === 'mailbox.recovered') {
+      await this.deps.events.publish(newEvent('mailbox.recovered', { mailboxId: mailbox.id, state: mailbox.state }));
+    } else {
+      await this.deps.events.publish(newEvent('mailbox.error', { mailboxId: mailbox.id, state: mailbox.state, error: event.error }));
+    }
+  }
+
+  private keepsSessions(mailbox: MailboxRecord): boolean {
+    return mailbox.pollIntervalSeconds <= this.deps.settings.keepSessionsUnderSeconds && !this.stopped;
+  }
+
+  private ports(mailbox: MailboxRecord, log: Logger): PollerPorts {
+    return {
+      token: (m) => (m.flow === 'app_only'
+        ? this.deps.tokens.appToken(m.connectionId)
+        : this.deps.tokens.delegatedToken(m.connectionId, m.id, m.account ?? undefined)),
+      session: async (m, token) => {
+        const open = async (): Promise<PollSession> => {
+          const session = createPollSession({
+            ...m.imap, user: m.email, accessToken: token.accessToken, ca: this.deps.settings.ca, logger: log, flow: m.flow,
+          });
+          await session.connect();
+          return session;
+        };
+        const { session } = await this.pool.acquire(m.id, token, open);
+        return {
+          session,
+          done: (healthy) => this.pool.release(m.id, session, token, healthy && this.keepsSessions(m)),
+        };
+      },
+      saveCursor: async (mailboxId, folder, cursor) => {
+        await this.deps.mailboxes.change(mailboxId, (current) => ({ ...current, folderState: { ...current.folderState, [folder]: cursor } }));
+      },
+      events: this.deps.events,
+      now: () => new Date(this.now()),
+    };
+  }
+
+  /** IDLE on the kept session: new mail triggers a poll now. */
+  private listen(mailbox: MailboxRecord): void {
+    if (!this.deps.settings.idle || !this.keepsSessions(mailbox)) return;
+    const session = this.pool.peek(mailbox.id);
+    if (!session) return;
+    session.onNewMail(() => {
+      this.deps.scheduler.pollNow(mailbox.id).catch((err: unknown) => this.deps.logger.warn({ err, mailboxId: mailbox.id }, 'idle poll not scheduled'));
+    });
+    void session.idleOn('INBOX').catch(() => undefined);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Webhook delivery on BullMQ: two queues (lanes) and a sweeper.
+ *
+ * A job is a ticket for one admitted delivery (see store/webhook-scheduler):
+ * `{ subscriptionId, deliveryId, ticket }`, never a secret or a body. Which
+ * delivery may run when is decided in Redis by the scheduler, not by BullMQ:
+ * each subscription has at most `maxInFlight` deliveries admitted at once, the
+ * rest wait in its parked set without a job. So the queues hold at most
+ * `maxInFlight` jobs per subscription, and a subscription whose endpoint
+ * hangs can hold at most `maxInFlight` of the `concurrency` worker slots, for
+ * at most the timeout each: the others keep flowing (no head-of-line
+ * blocking). Once an endpoint is unhealthy its deliveries go to the `probe`
+ * lane, with its own workers, one at a time: a dead endpoint then holds no
+ * slot of the main lane at all.
+ *
+ * Retries are not BullMQ retries: a failed attempt parks the delivery until
+ * its retry time, and the sweeper (every `sweepIntervalMs`, in every worker
+ * process) admits what became due, and re-admits deliveries whose lease ran
+ * out (a worker died mid-attempt, or a job never reached the queue).
+ */
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { Job, QueueFactory, Worker } from '../adapters/queue/bullmq.js';
+import type { WebhooksConfig } from '../config/webhooks-config.js';
+import type { AttemptResult, DeliveryAttempt } from '../domain/webhooks/attempt.js';
+import type { Logger } from '../logging/logger.js';
+import type { Admission, Lane, Ticket, WebhookScheduler } from '../store/webhook-scheduler.js';
+import type { JobModule } from './registry.js';
+
+export const DELIVERY_QUEUES: Readonly<Record<Lane, string>> = { main: 'webhook-delivery', probe: 'webhook-probe' };
+export const DELIVERY_JOB = 'deliver';
+
+export const DeliveryJobPayload = Type.Object(
+  {
+    subscriptionId: Type.String({ pattern: '^whk_[A-Za-z0-9_-]{16}$' }),
+    deliveryId: Type.String({ pattern: '^dlv_[A-Za-z0-9_-]{16}$' }),
+    ticket: Type.String({ pattern: '^[0-9]{1,20}$' }),
+  },
+  { additionalProperties: false },
+);
+export type DeliveryJobPayloadT = Static<typeof DeliveryJobPayload>;
+const payloadCheck = Compile(DeliveryJobPayload);
+
+/**
+ * A job attempts its delivery, then keeps attempting the deliveries of the
+ * same subscription that its end admitted (see DeliveryAttempt.run), up to
+ * this many, then hands the rest back to the queue so that a long backlog
+ * does not pin one job (and so the queue's order still interleaves).
+ */
+const MAX_INLINE = 50;
+
+/** How many due subscriptions one sweep step takes. */
+const SWEEP_BATCH = 100;
+
+/** Puts admitted deliveries on their lane's queue, one job per ticket (the job id dedupes a double hand-over). */
+export function createDispatch(queues: QueueFactory) {
+  return async (admissions: readonly Admission[]): Promise<void> => {
+    for (const lane of ['main', 'probe'] as const) {
+      const jobs = admissions
+        .filter((a) => a.lane === lane)
+        .flatMap((a) => a.tickets)
+        .map((t) => ({
+          name: DELIVERY_JOB,
+          data: { subscriptionId: t.subscriptionId, deliveryId: t.deliveryId, ticket: t.ticket } satisfies DeliveryJobPayloadT,
+          opts: { jobId: `${t.deliveryId}-${t.ticket}`, removeOnComplete: true, removeOnFail: { count: 1000 } },
+        }));
+      if (jobs.length > 0) await queues.queue<DeliveryJobPayloadT>(DELIVERY_QUEUES[lane]).addBulk(jobs);
+    }
+  };
+}
+
+export interface WebhookDeliveryJobsDeps {
+  queues: QueueFactory;
+  scheduler: WebhookScheduler;
+  attempt: DeliveryAttempt;
+  dispatch: (admissions: readonly Admission[]) => Promise<void>;
+  config: WebhooksConfig;
+  logger: Logger;
+}
+
+export class WebhookDeliveryJobs implements JobModule {
+  readonly name = 'webhook-delivery';
+  private workers: Worker<DeliveryJobPayloadT>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  /** While stopping, a job ends after its own delivery and queues the follow-ups, so shutdown is not held up. */
+  private stopping = false;
+
+  constructor(private readonly deps: WebhookDeliveryJobsDeps) {}
+
+  start(): void {
+    if (this.workers.length > 0) return;
+    this.stopping = false;
+    const { queues, config } = this.deps;
+    // The lock outlives the longest attempt (the timeout) with room for Redis round trips.
+    const lockDurationMs = config.timeoutMs + 30_000;
+    this.workers = [
+      queues.worker<DeliveryJobPayloadT>(DELIVERY_QUEUES.main, this.processor('main'), { concurrency: config.concurrency, lockDurationMs }),
+      queues.worker<DeliveryJobPayloadT>(DELIVERY_QUEUES.probe, this.processor('probe'), { concurrency: config.probeConcurrency, lockDurationMs }),
+    ];
+    for (const worker of this.workers) {
+      worker.on('failed', (job, err) => this.deps.logger.warn({ err, jobId: job?.id }, 'webhook delivery job failed'));
+    }
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'webhook sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.close()));
+  }
+
+  private processor(lane: Lane) {
+    return async (job: Job<DeliveryJobPayloadT>): Promise<string> => {
+      if (!payloadCheck.Check(job.data)) {
+        this.deps.logger.warn({ jobId: job.id }, 'webhook delivery job with an invalid payload dropped');
+        return 'invalid';
+      }
+      let outcome: string | undefined;
+      let ticket: Ticket | undefined = job.data;
+      for (let n = 1; ticket; n++) {
+        const continueInline = !this.stopping && n < MAX_INLINE;
+        const result: AttemptResult = await this.deps.attempt.run(ticket, { lane, continueInline });
+        outcome ??= result.outcome;
+        ticket = result.next;
+      }
+      return outcome ?? 'stale';
+    };
+  }
+
+  /** Admits what became due: retries whose time came, unhealthy endpoints' next probe, lost slots. */
+  async sweep(): Promise<void> {
+    const { scheduler, dispatch } = this.deps;
+    // Bounded per tick: what is left is taken by the next tick.
+    for (let round = 0; round < 10; round++) {
+      const due = await scheduler.due(SWEEP_BATCH);
+      const admissions: Admission[] = [];
+      for (const subscriptionId of due) admissions.push(await scheduler.admit(subscriptionId));
+      await dispatch(admissions.filter((a) => a.tickets.length > 0));
+      if (due.length < SWEEP_BATCH) return;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * A logger for a mail library (imapflow, nodemailer): whatever the library
+ * says goes to pino at debug level (its trace stays trace), after the
+ * session's secrets are cut out.
+ *
+ * Both libraries already mask the AUTHENTICATE payload in their own logs
+ * (imapflow: `"(* value hidden *)"`; nodemailer: `/* secret *\/`, and its
+ * transaction log is off). This is the second belt, because a library update
+ * can add a log line we have not read: every string in an entry, at any depth
+ * we keep, has the access token and its SASL encodings replaced, and JWTs and
+ * `auth=Bearer …` removed (scrubText). Library warnings and errors are demoted
+ * to debug too: the adapter throws a typed error for every failure that
+ * matters, and the caller logs that one with the mailbox's context.
+ */
+import type { Logger } from './logger.js';
+import { scrubText } from './redaction.js';
+
+type Method = (...args: unknown[]) => void;
+
+export interface LibraryLogger {
+  trace: Method;
+  debug: Method;
+  info: Method;
+  warn: Method;
+  error: Method;
+  fatal: Method;
+}
+
+const MAX_DEPTH = 4;
+const MAX_ITEMS = 50;
+const REDACTED = '[REDACTED]';
+
+/**
+ * The strings that give away an OAuth access token on a mail connection: the
+ * token, and the base64 SASL XOAUTH2 payload both libraries build from it
+ * (`user=<user>^Aauth=Bearer <token>^A^A`).
+ */
+export function oauthSecrets(user: string, accessToken: string): string[] {
+  const sasl = ['user=' + user, 'auth=Bearer ' + accessToken, '', ''].join('\x01');
+  return [accessToken, Buffer.from(sasl).toString('base64'), Buffer.from(accessToken).toString('base64')].filter((s) => s.length >= 8);
+}
+
+function scrubString(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return scrubText(out);
+}
+
+/** A copy of `value` safe to log: strings scrubbed, buffers and deep structures summarised. */
+export function scrubValue(value: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof value === 'string') return scrubString(value, secrets);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+  if (depth >= MAX_DEPTH) return '[object]';
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { type: value.name, message: scrubString(value.message, secrets) };
+    if (value.stack) out.stack = scrubString(value.stack, secrets);
+    for (const key of ['code', 'responseCode', 'response', 'responseText', 'responseStatus', 'command'] as const) {
+      const field = (value as unknown as Record<string, unknown>)[key];
+      if (field !== undefined) out[key] = scrubValue(field, secrets, depth + 1);
+    }
+    return out;
+  }
+  if (value instanceof Set || Array.isArray(value)) {
+    return [...(value as Iterable<unknown>)].slice(0, MAX_ITEMS).map((item) => scrubValue(item, secrets, depth + 1));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value).slice(0, MAX_ITEMS)) out[key] = scrubValue(field, secrets, depth + 1);
+  return out;
+}
+
+export function libraryLogger(logger: Logger, secrets: readonly string[]): LibraryLogger {
+  const at = (level: 'trace' | 'debug'): Method => (...args: unknown[]) => {
+    // Cheap when debug is off, which is the normal case: nothing is copied.
+    if (!logger.isLevelEnabled(level)) return;
+    const [first, ...rest] = args.map((arg) => scrubValue(arg, secrets));
+    if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
+      // nodemailer stamps its own `component` (smtp-connection): keep ours, which says which adapter.
+      const { component, ...entry } = first as Record<string, unknown>;
+      if (component !== undefined) entry.libraryComponent = component;
+      (logger[level] as (obj: object, ...more: unknown[]) => void)(entry, ...rest);
+    } else {
+      (logger[level] as (...more: unknown[]) => void)(first, ...rest);
+    }
+  };
+  const debug = at('debug');
+  return { trace: at('trace'), debug, info: debug, warn: debug, error: debug, fatal: debug };
+}

@@ -1,0 +1,39 @@
+/**
+ * Prometheus metrics, one registry per process (never the global one, so
+ * tests and several apps in one process stay apart). Labels are bounded:
+ * results, error codes and queue names, never mailbox ids or addresses.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  polls: Counter<'result'>;
+  pollDuration: Histogram;
+  pollLag: Histogram;
+  messagesReceived: Counter;
+  webhookDeliveries: Counter<'result'>;
+  webhookLatency: Histogram;
+  sends: Counter<'result'>;
+  tokenRequests: Counter<'result' | 'code'>;
+  queueDepth: Gauge<'queue' | 'state'>;
+  imapConnections: Gauge;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mailsync_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    polls: new Counter({ name: 'mailsync_polls_total', help: 'Mailbox polls by result (ok, unchanged, auth_error, throttled, error).', labelNames: ['result'], registers }),
+    pollDuration: new Histogram({ name: 'mailsync_poll_duration_seconds', help: 'Time one poll of a mailbox took.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
+    pollLag: new Histogram({ name: 'mailsync_poll_lag_seconds', help: 'How late a poll started after its scheduled moment.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers }),
+    messagesReceived: new Counter({ name: 'mailsync_messages_received_total', help: 'New messages announced.', registers }),
+    webhookDeliveries: new Counter({ name: 'mailsync_webhook_deliveries_total', help: 'Webhook delivery attempts by result (delivered, failed, retrying, refused).', labelNames: ['result'], registers }),
+    webhookLatency: new Histogram({ name: 'mailsync_webhook_delivery_latency_seconds', help: 'Time from an event to its delivery.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600], registers }),
+    sends: new Counter({ name: 'mailsync_sends_total', help: 'Messages sent by result (sent, failed, retrying).', labelNames: ['result'], registers }),
+    tokenRequests: new Counter({ name: 'mailsync_token_requests_total', help: 'Token lookups by result (hit: served from cache, miss: asked Microsoft, error) and error code.', labelNames: ['result', 'code'], registers }),
+    queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state.', labelNames: ['queue', 'state'], registers }),
+    imapConnections: new Gauge({ name: 'mailsync_imap_connections_open', help: 'IMAP connections this process holds open.', registers }),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The OAuth capability assembled from the shared dependencies: delegated
+ * mailbox authorization, the Microsoft sign-in provider, the callback both
+ * share, and their one-time stores. Creating it opens nothing.
+ */
+import type { CachePartitionStore } from '../adapters/msal/cache-plugin.js';
+import type { MsalGateway } from '../adapters/msal/gateway.js';
+import type { MsalNetworkClient } from '../adapters/msal/network-client.js';
+import { IdTokenVerifier } from '../adapters/oidc/id-token-verifier.js';
+import { JwksCache } from '../adapters/oidc/jwks-cache.js';
+import type { Redis } from '../adapters/redis/redis.js';
+import type { Config } from '../config/config.js';
+import type { Cipher } from '../crypto/envelope.js';
+import type { ConnectionService } from '../domain/connections/service.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import type { MailboxService } from '../domain/mailboxes/service.js';
+import { OAuthCallback } from '../domain/oauth/callback.js';
+import { DelegatedAuthorization } from '../domain/oauth/delegated-authorization.js';
+import { SignIn } from '../domain/oauth/sign-in.js';
+import { LOGIN_CODE_TTL_SECONDS, STATE_TTL_SECONDS, type LoginClaims, type StateRecord } from '../domain/oauth/state-record.js';
+import type { TokenService } from '../domain/tokens/token-service.js';
+import type { Logger } from '../logging/logger.js';
+import type { KeySpace } from '../store/keys.js';
+import { OneTimeStore } from '../store/one-time-store.js';
+
+export interface OAuthDeps {
+  config: Pick<Config, 'publicUrl' | 'login'>;
+  redis: Redis;
+  keys: KeySpace;
+  cipher: Cipher;
+  msal: MsalGateway;
+  network: MsalNetworkClient;
+  tokenCache: CachePartitionStore & { delete(partition: string): Promise<void> };
+  connections: ConnectionService;
+  mailboxes: MailboxService;
+  tokens: TokenService;
+  /** Announces `mailbox.authorized`; optional so the capability also works without webhooks. */
+  events?: EventPublisher;
+  logger: Logger;
+}
+
+export interface OAuth {
+  delegated: DelegatedAuthorization;
+  signIn: SignIn;
+  callback: OAuthCallback;
+  /** The redirect URI both flows use, to register in the app registration. */
+  redirectUri: string;
+}
+
+/** `${PUBLIC_URL}/v1/oauth/callback`, keeping a path PUBLIC_URL may have (behind a reverse proxy). */
+export function callbackUrl(publicUrl: URL): string {
+  return `${publicUrl.origin}${publicUrl.pathname.replace(/\/+$/, '')}/v1/oauth/callback`;
+}
+
+export function createOAuth(deps: OAuthDeps): OAuth {
+  const redirectUri = callbackUrl(deps.config.publicUrl);
+  const states = new OneTimeStore<StateRecord>({
+    redis: deps.redis, cipher: deps.cipher, key: deps.keys.oauthState, purpose: 'oauth-state', ttlSeconds: STATE_TTL_SECONDS,
+  });
+  const codes = new OneTimeStore<LoginClaims>({
+    redis: deps.redis, cipher: deps.cipher, key: deps.keys.loginCode, purpose: 'login-code', ttlSeconds: LOGIN_CODE_TTL_SECONDS,
+  });
+  const verifier = new IdTokenVerifier({
+    metadata: (authority) => deps.msal.authorityMetadata(authority),
+    jwks: new JwksCache(deps.network),
+  });
+  const delegated = new DelegatedAuthorization({
+    mailboxes: deps.mailboxes,
+    connections: deps.connections,
+    msal: deps.msal,
+    tokens: deps.tokens,
+    cache: deps.tokenCache,
+    states,
+    verifier,
+    ...(deps.events ? { events: deps.events } : {}),
+    redirectUri,
+    logger: deps.logger,
+  });
+  const signIn = new SignIn({
+    connections: deps.connections, msal: deps.msal, states, codes, verifier, allowlist: deps.config.login.returnToAllowlist, redirectUri,
+  });
+  return { delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri };
+}

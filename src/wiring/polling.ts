@@ -1,0 +1,76 @@
+/**
+ * The polling capability assembled from the shared dependencies: the
+ * schedule (used by every role: adding a mailbox schedules its first poll)
+ * and the worker module (started by worker roles only).
+ */
+import type { QueueFactory } from '../adapters/queue/bullmq.js';
+import type { Redis } from '../adapters/redis/redis.js';
+import type { Config } from '../config/config.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import type { MailboxService } from '../domain/mailboxes/service.js';
+import { firstPollAt } from '../domain/polling/schedule.js';
+import type { TokenService } from '../domain/tokens/token-service.js';
+import { PollingModule } from '../jobs/polling/poll-worker.js';
+import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { KeySpace } from '../store/keys.js';
+import { RedisLock } from '../store/lock.js';
+
+export interface PollingWiringDeps {
+  config: Config;
+  redis: Redis;
+  keys: KeySpace;
+  queues: QueueFactory;
+  mailboxes: MailboxService;
+  tokens: TokenService;
+  events: EventPublisher;
+  metrics: Metrics;
+  logger: Logger;
+  ca: readonly string[];
+}
+
+export interface Polling {
+  scheduler: PollScheduler;
+  jobs: PollingModule;
+}
+
+export function createPolling(deps: PollingWiringDeps): Polling {
+  const scheduler = new PollScheduler(deps.redis, deps.keys, deps.queues.queue<PollJobData>(POLL_QUEUE));
+  deps.mailboxes.listen({
+    // Polls of mailboxes added together are spread over their interval.
+    created: async (m) => {
+      if (m.state === 'active') await scheduler.schedule(m.id, firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now()));
+    },
+    authorized: async (m) => {
+      if (m.state === 'active') await scheduler.pollNow(m.id);
+    },
+    resumed: async (m) => {
+      if (m.state !== 'pending_authorization') await scheduler.pollNow(m.id);
+    },
+    paused: (m) => scheduler.unschedule(m.id),
+    deleted: (m) => scheduler.unschedule(m.id),
+  });
+  const jobs = new PollingModule({
+    queues: deps.queues,
+    scheduler,
+    lock: new RedisLock(deps.redis),
+    keys: deps.keys,
+    mailboxes: deps.mailboxes,
+    tokens: deps.tokens,
+    events: deps.events,
+    metrics: deps.metrics,
+    logger: deps.logger.child({ module: 'polling' }),
+    settings: {
+      concurrency: deps.config.polling.concurrency,
+      keepSessionsUnderSeconds: deps.config.polling.keepSessionsUnderSeconds,
+      idle: deps.config.polling.idle,
+      maxSessions: deps.config.polling.maxSessions,
+      ca: deps.ca,
+      lockTtlMs: 45_000,
+      sweepEveryMs: 15_000,
+      maxMessagesPerFolder: 500,
+    },
+  });
+  return { scheduler, jobs };
+}

@@ -1,0 +1,98 @@
+/**
+ * The webhooks capability assembled from the shared dependencies: the API
+ * service, the EventPublisher producers use, and the job module that worker
+ * roles start. Creating it opens nothing: queues connect on first use and
+ * workers when the module starts.
+ */
+import { UndiciWebhookSender } from '../adapters/http/webhook-sender.js';
+import { systemResolver } from '../adapters/http/guarded-lookup.js';
+import type { QueueFactory } from '../adapters/queue/bullmq.js';
+import type { Redis } from '../adapters/redis/redis.js';
+import type { WebhooksConfig } from '../config/webhooks-config.js';
+import type { Cipher } from '../crypto/envelope.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import { DeliveryAttempt } from '../domain/webhooks/attempt.js';
+import { DeliveryLog } from '../domain/webhooks/deliveries.js';
+import { WebhookPublisher } from '../domain/webhooks/publisher.js';
+import type { WebhookRecord } from '../domain/webhooks/records.js';
+import type { WebhookSender } from '../domain/webhooks/sender.js';
+import { WebhookSubscriptions } from '../domain/webhooks/subscriptions.js';
+import type { Resolver } from '../domain/webhooks/url-policy.js';
+import { createDispatch, WebhookDeliveryJobs } from '../jobs/webhook-delivery.js';
+import type { Logger } from '../logging/logger.js';
+import { JsonStore } from '../store/json-store.js';
+import type { KeySpace } from '../store/keys.js';
+import { WebhookDeliveryReads } from '../store/webhook-delivery-reads.js';
+import { WebhookScheduler } from '../store/webhook-scheduler.js';
+
+export const WEBHOOK_USER_AGENT = 'mailsync-webhooks/0.1 (+https://www.standardwebhooks.com)';
+
+/** An admitted delivery waits at most this long in a queue before its slot is taken back and it is admitted anew. */
+const ADMISSION_LEASE_MS = 5 * 60_000;
+
+export interface WebhooksDeps {
+  config: WebhooksConfig;
+  redis: Redis;
+  keys: KeySpace;
+  cipher: Cipher;
+  queues: QueueFactory;
+  logger: Logger;
+  /** Tests inject these; production resolves with the system resolver and sends with undici. */
+  resolve?: Resolver;
+  sender?: WebhookSender;
+}
+
+export interface Webhooks {
+  subscriptions: WebhookSubscriptions;
+  deliveries: DeliveryLog;
+  publisher: EventPublisher;
+  jobs: WebhookDeliveryJobs;
+  scheduler: WebhookScheduler;
+  close(): Promise<void>;
+}
+
+export function createWebhooks(deps: WebhooksDeps): Webhooks {
+  const { config, redis, keys } = deps;
+  const resolve = deps.resolve ?? systemResolver;
+  const scheduler = new WebhookScheduler(redis, keys.webhookDelivery, {
+    maxInFlight: config.maxInFlightPerSubscription,
+    admissionLeaseMs: ADMISSION_LEASE_MS,
+    attemptLeaseMs: config.timeoutMs + 60_000,
+    unhealthyAfterFailures: config.unhealthyAfterFailures,
+    probeIntervalMs: config.probeIntervalMs,
+    retentionCount: config.retention.count,
+    retentionMs: config.retention.days * 86_400_000,
+  });
+  const reads = new WebhookDeliveryReads(redis, keys.webhookDelivery);
+  const subscriptions = new WebhookSubscriptions({
+    store: new JsonStore<WebhookRecord>({ redis, recordKey: keys.webhook, indexKey: keys.webhooks }),
+    version: {
+      read: () => redis.get(keys.webhooksVersion()),
+      bump: async () => void (await redis.incr(keys.webhooksVersion())),
+    },
+    reads,
+    cipher: deps.cipher,
+    resolve,
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    secretGraceSeconds: config.secretGraceSeconds,
+  });
+  const dispatch = createDispatch(deps.queues);
+  const sender = deps.sender ?? new UndiciWebhookSender({ timeoutMs: config.timeoutMs, allowPrivateNetworks: config.allowPrivateNetworks, resolve });
+  const attempt = new DeliveryAttempt({
+    scheduler,
+    subscriptions,
+    sender,
+    dispatch,
+    policy: config.retry,
+    userAgent: WEBHOOK_USER_AGENT,
+    logger: deps.logger,
+  });
+  return {
+    subscriptions,
+    deliveries: new DeliveryLog({ subscriptions, reads, scheduler, dispatch }),
+    publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger }),
+    jobs: new WebhookDeliveryJobs({ queues: deps.queues, scheduler, attempt, dispatch, config, logger: deps.logger }),
+    scheduler,
+    close: () => sender.close(),
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Polling against the sandbox Dovecot, end to end through the real webhook
+ * pipeline to the sandbox receiver: new mail announced once, mail present
+ * before the mailbox was added never, a UIDVALIDITY change re-baselines, and
+ * an auth failure moves the mailbox to auth_error and back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { buildTestApp, type TestApp } from '../support/app.js';
+import { rawMail, waitUntil } from '../support/mail.js';
+
+let sandbox: Sandbox;
+let t: TestApp;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' });
+  await t.deps.jobs.startAll();
+  const hook = await t.app.inject({
+    method: 'POST', url: '/v1/webhooks', headers: t.auth,
+    payload: { url: `${sandbox.receiver.url}/hooks`, events: ['message.received', 'mailbox.error', 'mailbox.recovered'] },
+  });
+  expect(hook.statusCode, hook.body).toBe(201);
+  sandbox.receiver.setSecrets([hook.json().secret]);
+});
+
+afterAll(async () => {
+  await t?.close();
+  await sandbox?.stop();
+});
+
+async function connection(secret: string = SANDBOX_APP_ONLY.secret, clientId: string = SANDBOX_APP_ONLY.clientId): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1/connections', headers: t.auth,
+    payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId, clientSecret: secret, authorityHost: sandbox.identity.url },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+async function mailbox(email: string, connectionId: string): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
+    payload: { connectionId, email, pollIntervalSeconds: 1, ...sandbox.mailServers() },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+async function view(id: string) {
+  return (await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json();
+}
+
+const received = (mailboxId: string, subject?: string) =>
+  sandbox.receiver.received.filter((d) => d.type === 'message.received' && (d.body as { data: { mailboxId: string; subject: string } }).data.mailboxId === mailboxId
+    && (subject === undefined || (d.body as { data: { subject: string } }).data.subject === subject));
+
+describe('polling', () => {
+  it('announces new mail once, and never the mail that was there before', async () => {
+    const user = 'poll-once@contoso.example';
+    await sandbox.dovecot.deliver(user, rawMail(user, 'already there'));
+    const id = await mailbox(user, await connection());
+    const first = await waitUntil('the baseline poll', async () => ((await view(id)).lastPollAt ? view(id) : undefined));
+    expect(first.folderState.INBOX.lastSeenUid).toBe(1);
+
+    await sandbox.dovecot.deliver(user, rawMail(user, 'new one'));
+    const delivery = await waitUntil('the webhook', () => received(id, 'new one')[0]);
+    expect(delivery.verified).toBe(true);
+    expect((delivery.body as { data: Record<string, unknown> }).data).toMatchObject({
+      mailboxId: id, email: user, folder: 'INBOX', uid: 2, subject: 'new one', from: ['customer@example.org'], to: [user],
+    });
+
+    // Several more polls pass: still one delivery for that message, none for the old one.
+    const polledAt = (await view(id)).lastPollAt;
+    await waitUntil('three more polls', async () => (Date.parse((await view(id)).lastPollAt) > Date.parse(polledAt) + 2500 ? true : undefined));
+    expect(received(id, 'new one')).toHaveLength(1);
+    expect(received(id, 'already there')).toHaveLength(0);
+    expect((await view(id)).state).toBe('active');
+  });
+
+  it('re-baselines after a UIDVALIDITY change without announcing the folder again', async () => {
+    const user = 'poll-uidvalidity@contoso.example';
+    const id = await mailbox(user, await connection());
+    await waitUntil('the baseline poll', async () => ((await view(id)).lastPollAt ? true : undefined));
+    await sandbox.dovecot.deliver(user, rawMail(user, 'before reset'));
+    await waitUntil('the first announcement', () => received(id, 'before reset')[0]);
+    const before = (await view(id)).folderState.INBOX;
+
+    await sandbox.dovecot.resetUidValidity(user, 'INBOX');
+    const after = await waitUntil('the new baseline', async () => {
+      const state = (await view(id)).folderState.INBOX;
+      return state.uidValidity !== before.uidValidity ? state : undefined;
+    });
+    expect(after.uidValidityChangedAt).toBeDefined();
+    expect(received(id)).toHaveLength(1);
+
+    await sandbox.dovecot.deliver(user, rawMail(user, 'after reset'));
+    const d = await waitUntil('the next announcement', () => received(id, 'after reset')[0]);
+    expect((d.body as { data: { uidValidity: number } }).data.uidValidity).toBe(after.uidValidity);
+  });
+
+  it('moves to auth_error with the hint, announces it once, and recovers when the secret is fixed', async () => {
+    const user = 'poll-auth@contoso.example';
+    // Its own app registration: app-only tokens are shared per (authority, client), and other tests hold one.
+    const app = { clientId: '0a1b2c3d-0000-4000-8000-0000000000a7', secret: 'Auth8Q~the-right-secret-value-007' };
+    sandbox.identity.addApp({ clientId: app.clientId, homeTenantId: SANDBOX_TENANT.id, secrets: [{ id: 'a7', value: app.secret }], appRoles: ['IMAP.AccessAsApp', 'SMTP.SendAsApp'] });
+    const connectionId = await connection('Wrong8Q~not-the-secret-value-000', app.clientId);
+    const id = await mailbox(user, connectionId);
+    const failed = await waitUntil('auth_error', async () => {
+      const v = await view(id);
+      return v.state === 'auth_error' ? v : undefined;
+    });
+    expect(failed.lastError).toMatchObject({ code: 'invalid_client_secret', hint: expect.stringMatching(/Value/) });
+    await waitUntil('the mailbox.error event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
+
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/connections/${connectionId}`, headers: t.auth, payload: { clientSecret: app.secret } });
+    expect(patched.statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(202);
+    const recovered = await waitUntil('recovery', async () => {
+      const v = await view(id);
+      return v.state === 'active' ? v : undefined;
+    });
+    expect(recovered.lastError).toBeNull();
+    await waitUntil('the mailbox.recovered event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.recovered' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
+    const errors = sandbox.receiver.received.filter((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('pauses and resumes', async () => {
+    const user = 'poll-pause@contoso.example';
+    const id = await mailbox(user, await connection());
+    await waitUntil('a poll', async () => ((await view(id)).lastPollAt ? true : undefined));
+    const paused = await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+    expect(paused.json()).toMatchObject({ state: 'paused', nextPollAt: null });
+    await sandbox.dovecot.deliver(user, rawMail(user, 'while paused'));
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(received(id, 'while paused')).toHaveLength(0);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(409);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).json().state).toBe('active');
+    await waitUntil('the announcement after resume', () => received(id, 'while paused')[0]);
+  });
+});
