@@ -37,6 +37,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const heartbeat = startHeartbeat({ redis: deps.redis, key: deps.keys.workers(), workerId, logger });
     deps.readiness.push(heartbeat.readiness);
     await deps.jobs.startAll();
+    logger.info({ workerId, modules: deps.jobs.names() }, 'workers started');
     closers.push(() => deps.jobs.stopAll(), () => heartbeat.stop());
   }
 

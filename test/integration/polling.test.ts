@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { startImapProxy } from '../../sandbox/imap-proxy.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
@@ -38,10 +39,10 @@ async function connection(secret: string = SANDBOX_APP_ONLY.secret, clientId: st
   return res.json().id;
 }
 
-async function mailbox(email: string, connectionId: string): Promise<string> {
+async function mailbox(email: string, connectionId: string, imap = sandbox.mailServers().imap): Promise<string> {
   const res = await t.app.inject({
     method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId, email, pollIntervalSeconds: 1, ...sandbox.mailServers() },
+    payload: { connectionId, email, pollIntervalSeconds: 1, ...sandbox.mailServers(), imap },
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().id;
@@ -138,5 +139,35 @@ describe('polling', () => {
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(409);
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).json().state).toBe('active');
     await waitUntil('the announcement after resume', () => received(id, 'while paused')[0]);
+  });
+
+  it("honours Exchange's throttling: throttled state, the suggested back-off, then recovery", async () => {
+    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
+    try {
+      const user = 'poll-throttle@contoso.example';
+      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
+      await waitUntil('a first poll', async () => ((await view(id)).lastPollAt ? true : undefined));
+      proxy.setBehaviour({ throttle: { commands: ['STATUS'], backoffMs: 1500, times: 1 } });
+      const throttled = await waitUntil('throttled', async () => {
+        const v = await view(id);
+        return v.state === 'throttled' ? v : undefined;
+      });
+      expect(throttled.lastError).toMatchObject({ code: 'imap_throttled' });
+      // The next poll waits at least what Exchange suggested (plus slack), not the 1 s interval.
+      expect(Date.parse(throttled.nextPollAt) - Date.parse(throttled.lastPollAt)).toBeGreaterThanOrEqual(1500);
+      const statusCalls = () => proxy.commands.filter((c) => c.command === 'STATUS').length;
+      const callsWhenThrottled = statusCalls();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(statusCalls()).toBe(callsWhenThrottled);
+      const recovered = await waitUntil('recovery', async () => {
+        const v = await view(id);
+        return v.state === 'active' ? v : undefined;
+      });
+      expect(recovered.lastError).toBeNull();
+      expect(proxy.throttled).toBe(1);
+      await waitUntil('the mailbox.recovered event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.recovered' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
+    } finally {
+      await proxy.stop();
+    }
   });
 });

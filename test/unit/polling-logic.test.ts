@@ -19,6 +19,11 @@ describe('folder plan', () => {
     expect(planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 7, uidNext: 45 })).toMatchObject({ kind: 'fetch', fromUid: 42 });
   });
 
+  it('never moves the cursor backwards on a stale STATUS', () => {
+    const plan = planFolder({ uidValidity: 7, uidNext: 45, lastSeenUid: 44 }, { uidValidity: 7, uidNext: 42 });
+    expect(plan).toEqual({ kind: 'unchanged', cursor: { uidValidity: 7, uidNext: 45, lastSeenUid: 44 } });
+  });
+
   it('does nothing when UIDNEXT did not move', () => {
     expect(planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 7, uidNext: 42 }).kind).toBe('unchanged');
   });

@@ -51,6 +51,16 @@ export class PollSession extends ImapSession {
   private folders: ImapFolder[] | undefined;
   private selected: string | undefined;
 
+  /**
+   * STATUS of a folder. On the folder this session has selected, a server may
+   * answer STATUS from the session's own (stale) view: Dovecot does, and
+   * RFC 3501 warns against it. A NOOP first brings that view up to date.
+   */
+  override async status(path: string): ReturnType<ImapSession['status']> {
+    if (this.selected === path) await this.run(`NOOP ${path}`, (client) => client.noop());
+    return super.status(path);
+  }
+
   /** The path of a folder given by name (`INBOX`, `Archive/2024`) or special use (`\Sent`). */
   async resolveFolder(nameOrUse: string): Promise<string | undefined> {
     if (nameOrUse.toUpperCase() === 'INBOX') return 'INBOX';

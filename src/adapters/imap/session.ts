@@ -84,7 +84,7 @@ export class ImapSession {
       auth: { user: options.user, accessToken: options.accessToken },
       tls: { ca: [...options.ca], minVersion: 'TLSv1.2' },
       // imapflow's logger, at debug, with the token cut out; raw socket logging stays off.
-      logger: libraryLogger(this.log, oauthSecrets(options.user, options.accessToken)),
+      logger: this.watchThrottling(libraryLogger(this.log, oauthSecrets(options.user, options.accessToken))),
       logRaw: false,
       emitLogs: false,
       disableAutoIdle: !options.autoIdle,
@@ -94,6 +94,25 @@ export class ImapSession {
     });
     // Socket errors after connect() are emitted, not thrown: without a listener they would crash the process.
     this.client.on('error', (err: unknown) => this.log.debug({ err: translateImapError(err, this.context) }, 'imap connection error'));
+  }
+
+  /**
+   * The back-off Exchange asked for in its last "Request is throttled" answer.
+   * imapflow's STATUS swallows that error (it answers `false`), and only says
+   * so in a log entry; this catches the entry so STATUS can still throw it.
+   */
+  private lastThrottleMs: number | undefined;
+
+  private watchThrottling(logger: ReturnType<typeof libraryLogger>): ReturnType<typeof libraryLogger> {
+    const warn = logger.warn;
+    return {
+      ...logger,
+      warn: (...args: unknown[]) => {
+        const entry = args[0] as { msg?: unknown; throttleDelay?: unknown } | undefined;
+        if (entry?.msg === 'Throttling detected' && typeof entry.throttleDelay === 'number') this.lastThrottleMs = entry.throttleDelay;
+        warn(...args);
+      },
+    };
   }
 
   /** True while the session is connected and authenticated. */
@@ -136,8 +155,15 @@ export class ImapSession {
   async status(path: string): Promise<ImapFolderStatus> {
     const operation = `STATUS ${path}`;
     const status = await this.run(operation, (client) => client.status(path, { messages: true, uidNext: true, uidValidity: true }));
-    // imapflow answers false (instead of throwing) for some refusals.
-    if (status === false) throw this.translate({ responseText: 'the server refused STATUS', path }, operation);
+    // imapflow answers false (instead of throwing) for some refusals, throttling among them.
+    if (status === false) {
+      const throttled = this.lastThrottleMs;
+      this.lastThrottleMs = undefined;
+      if (throttled !== undefined) {
+        throw this.translate({ code: 'ETHROTTLE', throttleReset: throttled, responseText: `Request is throttled. Suggested Backoff Time: ${throttled} milliseconds` }, operation);
+      }
+      throw this.translate({ responseText: 'the server refused STATUS', path }, operation);
+    }
     return {
       path: status.path,
       messages: status.messages ?? 0,

@@ -34,7 +34,8 @@ export function planFolder(previous: FolderCursor | undefined, status: FolderSta
   const baseline: FolderCursor = { uidValidity: status.uidValidity, uidNext: status.uidNext, lastSeenUid: Math.max(0, status.uidNext - 1) };
   if (!previous) return { kind: 'baseline', cursor: baseline, reason: 'new' };
   if (previous.uidValidity !== status.uidValidity) return { kind: 'baseline', cursor: baseline, reason: 'uidvalidity_changed' };
-  if (status.uidNext <= previous.lastSeenUid + 1) return { kind: 'unchanged', cursor: { ...previous, uidNext: status.uidNext } };
+  // A server may answer from a stale view; the cursor never moves backwards.
+  if (status.uidNext <= previous.lastSeenUid + 1) return { kind: 'unchanged', cursor: { ...previous, uidNext: Math.max(previous.uidNext, status.uidNext) } };
   return { kind: 'fetch', fromUid: previous.lastSeenUid + 1, cursor: previous };
 }
 

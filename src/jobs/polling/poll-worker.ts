@@ -121,7 +121,9 @@ export class PollingModule implements JobModule {
       maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
       batchSize: 100,
     });
-    this.deps.metrics.pollDuration.observe((this.now() - started) / 1000);
+    const durationMs = this.now() - started;
+    this.deps.metrics.pollDuration.observe(durationMs / 1000);
+    log.debug({ startedAt: started, durationMs, result: result.kind }, 'poll finished');
     this.deps.metrics.polls.inc({ result: result.kind === 'ok' ? (result.announced > 0 ? 'ok' : 'unchanged') : result.kind });
     if (result.kind === 'ok') this.deps.metrics.messagesReceived.inc(result.announced);
     else log.info({ code: result.error.code }, 'poll failed');

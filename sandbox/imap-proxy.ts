@@ -1,0 +1,113 @@
+/**
+ * A TLS-terminating IMAP proxy in front of the sandbox Dovecot that can
+ * answer like Exchange Online under throttling and cut connections in the
+ * middle of a command: the service connects to it as to
+ * outlook.office365.com:993; it forwards to Dovecot's plain port.
+ *
+ * It reads the client's command lines (tag, command); server bytes pass
+ * through untouched. Client literals ({n}) are forwarded as they come.
+ */
+import { connect, type Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { SandboxPki } from './pki.js';
+
+export interface ImapProxyBehaviour {
+  /** Answer these commands with Exchange's throttling BAD instead of forwarding them. */
+  throttle: null | { commands: string[]; backoffMs: number; times: number | null };
+  /** Drop the connection when the client sends one of these commands (after forwarding it). */
+  cutOn: null | { commands: string[]; times: number | null };
+}
+
+export interface ImapProxy {
+  host: '127.0.0.1';
+  port: number;
+  /** Commands seen, oldest first: `{ command, at }` (no arguments: they carry tokens). */
+  commands: { command: string; at: number }[];
+  throttled: number;
+  cut: number;
+  setBehaviour(b: Partial<ImapProxyBehaviour>): void;
+  stop(): Promise<void>;
+}
+
+const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
+
+export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number } }): Promise<ImapProxy> {
+  let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };
+  const sockets = new Set<Socket>();
+  const proxy: ImapProxy = {
+    host: '127.0.0.1',
+    port: 0,
+    commands: [],
+    throttled: 0,
+    cut: 0,
+    setBehaviour: (b) => {
+      behaviour = { ...behaviour, ...b };
+    },
+    stop: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+
+  function consume(counter: { times: number | null }): boolean {
+    if (counter.times === null) return true;
+    if (counter.times <= 0) return false;
+    counter.times -= 1;
+    return true;
+  }
+
+  const server: Server = createServer({ cert: opts.pki.serverCertPem, key: opts.pki.serverKeyPem }, (client: TLSSocket) => {
+    const upstream = connect(opts.target.port, opts.target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+    client.on('close', close);
+    upstream.on('close', close);
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    let pending = '';
+    client.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      let newline = pending.indexOf('\n');
+      while (newline !== -1) {
+        const line = pending.slice(0, newline + 1);
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+        const match = COMMAND_LINE.exec(line);
+        const command = match?.[2]?.toUpperCase();
+        if (command) proxy.commands.push({ command, at: Date.now() });
+        const throttle = behaviour.throttle;
+        if (match && command && throttle?.commands.includes(command) && consume(throttle)) {
+          proxy.throttled += 1;
+          client.write(`${match[1]} BAD Request is throttled. Suggested Backoff Time: ${throttle.backoffMs} milliseconds\r\n`);
+          continue;
+        }
+        upstream.write(Buffer.from(line, 'latin1'));
+        const cutOn = behaviour.cutOn;
+        if (command && cutOn?.commands.includes(command) && consume(cutOn)) {
+          proxy.cut += 1;
+          setImmediate(close);
+          return;
+        }
+      }
+      // A partial line (or literal data) waits for its end, except literal bytes, which pass on.
+      if (pending.length > 64 * 1024) {
+        upstream.write(Buffer.from(pending, 'latin1'));
+        pending = '';
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  proxy.port = (server.address() as AddressInfo).port;
+  return proxy;
+}
