@@ -33,6 +33,8 @@ export interface DovecotConfigInput {
   issuers: string[];
   /** Expected `aud` (Dovecot's `client_id`). */
   audience?: string;
+  /** Concurrent IMAP connections to allow (each is an imap process); default Dovecot's 100. */
+  maxConnections?: number;
 }
 
 export interface DovecotPaths {
@@ -148,7 +150,10 @@ service imap {
   # Reuse imap processes across sessions (every user is uid ${MAIL_UID}).
   service_count = 1000
   process_min_avail = 1
-}
+${input.maxConnections ? `  process_limit = ${input.maxConnections}
+` : ''}}
+${input.maxConnections ? `default_client_limit = ${input.maxConnections + 100}
+` : ''}
 service auth {
   # Silences a doveconf warning caused by the two settings above.
   client_limit = 2000

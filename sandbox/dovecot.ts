@@ -40,6 +40,8 @@ export interface StartDovecotOptions {
   issuers?: string[];
   /** Expected token audience; default https://outlook.office365.com. */
   audience?: string;
+  /** Concurrent IMAP connections to allow; default Dovecot's 100 (benchmarks keep thousands open). */
+  maxConnections?: number;
 }
 
 export interface MailboxStatus {
@@ -97,6 +99,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     keyFile: opts.pki.serverKeyFile,
     issuers: opts.issuers ?? [],
     audience: opts.audience,
+    maxConnections: opts.maxConnections,
   };
 
   // mkdtemp makes the dir 0700: the auth process (user dovecot) reads the

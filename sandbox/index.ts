@@ -48,6 +48,8 @@ export interface SandboxOptions {
   dir?: string;
   /** The service's public URL, to register its OAuth callback as a redirect URI. */
   publicUrl?: string;
+  /** Concurrent IMAP connections Dovecot allows (benchmarks). */
+  imapConnections?: number;
 }
 
 export interface Sandbox {
@@ -75,7 +77,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     started.push(redis);
     const identity = await startIdentity({ pki });
     started.push({ stop: () => identity.close() });
-    const dovecot = await startDovecot({ pki });
+    const dovecot = await startDovecot({ pki, ...(options.imapConnections ? { maxConnections: options.imapConnections } : {}) });
     started.push(dovecot);
     const smtp = await startSmtp({ pki });
     started.push(smtp);

@@ -17,6 +17,8 @@ import {
   parseUrl,
 } from './env-spec.js';
 import { loadLoginConfig, type LoginConfig } from './login-config.js';
+import { loadMessagesConfig, type MessagesConfig } from './messages-config.js';
+import { loadSendingConfig, type SendingConfig } from './sending-config.js';
 import { loadWebhooksConfig, type WebhooksConfig } from './webhooks-config.js';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -53,10 +55,16 @@ export interface Config {
     idle: boolean;
     /** Most IMAP sessions one worker process keeps open. */
     maxSessions: number;
+    /** Polls in flight at once per Entra tenant, across all workers; 0: no limit. */
+    tenantConcurrency: number;
   };
   webhooks: WebhooksConfig;
   /** The Microsoft sign-in provider (LOGIN_RETURN_TO_ALLOWLIST). */
   login: LoginConfig;
+  /** Size limits of the mail reading API (MESSAGE_PARSE_MAX_BYTES, MESSAGE_RAW_MAX_BYTES). */
+  messages: MessagesConfig;
+  /** Sending (POST /v1/send): limits, rate limits, retries, pooling, retention (SEND_*). */
+  sending: SendingConfig;
   shutdownTimeoutMs: number;
   metrics: { requireApiKey: boolean };
   sandbox: boolean;
@@ -135,9 +143,12 @@ export function loadConfig(env: Env): Config {
       keepSessionsUnderSeconds: read(env, 'POLL_KEEP_SESSIONS_UNDER_SECONDS', parseInteger(0, 3600), 300),
       idle: read(env, 'POLL_IDLE', parseBoolean, true),
       maxSessions: read(env, 'IMAP_MAX_SESSIONS', parseInteger(1, 100_000), 2000),
+      tenantConcurrency: read(env, 'POLL_TENANT_CONCURRENCY', parseInteger(0, 10_000), 0),
     },
     webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     login: loadLoginConfig((name, parse, fallback) => read(env, name, parse, fallback)),
+    messages: loadMessagesConfig((name, parse, fallback) => read(env, name, parse, fallback)),
+    sending: loadSendingConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', parseInteger(100, 600_000), 10_000),
     metrics: { requireApiKey: read(env, 'METRICS_REQUIRE_API_KEY', parseBoolean, false) },
     sandbox,

@@ -1,7 +1,6 @@
 /**
  * A logger for a mail library (imapflow, nodemailer): whatever the library
- * says goes to pino at debug level (its trace stays trace), after the
- * session's secrets are cut out.
+ * says goes to pino at trace level, after the session's secrets are cut out.
  *
  * Both libraries already mask the AUTHENTICATE payload in their own logs
  * (imapflow: `"(* value hidden *)"`; nodemailer: `/* secret *\/`, and its
@@ -9,7 +8,7 @@
  * can add a log line we have not read: every string in an entry, at any depth
  * we keep, has the access token and its SASL encodings replaced, and JWTs and
  * `auth=Bearer …` removed (scrubText). Library warnings and errors are demoted
- * to debug too: the adapter throws a typed error for every failure that
+ * to trace too: the adapter throws a typed error for every failure that
  * matters, and the caller logs that one with the mailbox's context.
  */
 import type { Logger } from './logger.js';
@@ -71,8 +70,8 @@ export function scrubValue(value: unknown, secrets: readonly string[], depth = 0
 }
 
 export function libraryLogger(logger: Logger, secrets: readonly string[]): LibraryLogger {
-  const at = (level: 'trace' | 'debug'): Method => (...args: unknown[]) => {
-    // Cheap when debug is off, which is the normal case: nothing is copied.
+  const at = (level: 'trace'): Method => (...args: unknown[]) => {
+    // Cheap when trace is off, which is the normal case: nothing is copied.
     if (!logger.isLevelEnabled(level)) return;
     const [first, ...rest] = args.map((arg) => scrubValue(arg, secrets));
     if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
@@ -84,6 +83,9 @@ export function libraryLogger(logger: Logger, secrets: readonly string[]): Libra
       (logger[level] as (...more: unknown[]) => void)(first, ...rest);
     }
   };
-  const debug = at('debug');
-  return { trace: at('trace'), debug, info: debug, warn: debug, error: debug, fatal: debug };
+  // Everything a library says goes to trace: imapflow logs every command of
+  // every poll, which at debug would drown the service's own debug lines
+  // (and, at thousands of polls a minute, cost more CPU than the polls).
+  const trace = at('trace');
+  return { trace, debug: trace, info: trace, warn: trace, error: trace, fatal: trace };
 }

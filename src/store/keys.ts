@@ -27,6 +27,8 @@ export interface KeySpace {
   pollDue(): string;
   /** Held while one worker polls one mailbox. */
   pollLock(mailboxId: string): string;
+  /** The polls in flight for one tenant (a semaphore). */
+  tenantPolls(tenant: string): string;
   /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
   tokenCache(partition: string): string;
   /** The single-flight lock of one token acquisition. */
@@ -43,6 +45,8 @@ export interface KeySpace {
   webhooksVersion(): string;
   /** Webhook delivery data: see WebhookDeliveryKeys. */
   readonly webhookDelivery: WebhookDeliveryKeys;
+  /** Sending: see SendKeys. */
+  readonly send: SendKeys;
 }
 
 /**
@@ -72,10 +76,34 @@ export interface WebhookDeliveryKeys {
   ticketSeq(): string;
 }
 
+/**
+ * Sending. A message's status record, its encrypted content, the
+ * idempotency claims and the index of unfinished messages share the hash tag
+ * `{<prefix>:snd}`, so acceptance (all four at once) is one atomic script.
+ * Rate windows are per mailbox and touched alone: one tag per mailbox.
+ */
+export interface SendKeys {
+  /** Hash: one message's status (no content). */
+  record(sendId: string): string;
+  /** The message content, encrypted (AES-256-GCM, bound to the send id). */
+  content(sendId: string): string;
+  /** An Idempotency-Key's claim (24 h), by the SHA-256 of the key: `<body hash> <send id>`. */
+  idempotency(keyDigest: string): string;
+  /** Sorted set: unfinished send ids by acceptance time (ms), for the sweeper. */
+  pending(): string;
+  /** Sorted set: send ids submitted from a mailbox by time (ms): the messages window. */
+  rateMessages(mailboxId: string): string;
+  /** Sorted set: send ids submitted from a mailbox by time (ms): the recipients window. */
+  rateRecipients(mailboxId: string): string;
+  /** Hash: send id → its recipient count, and `_total`, for the recipients window. */
+  rateRecipientCounts(mailboxId: string): string;
+}
+
 export function createKeySpace(prefix: string): KeySpace {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) throw new Error(`invalid Redis prefix: ${prefix}`);
   const tag = `{${prefix}}`;
   const wh = `{${prefix}:wh}`;
+  const snd = `{${prefix}:snd}`;
   const sub = (id: string, what: string): string => `${wh}:sub:${id}:${what}`;
   return {
     prefix,
@@ -86,6 +114,7 @@ export function createKeySpace(prefix: string): KeySpace {
     mailbox: (id) => `${tag}:mailbox:${id}`,
     pollDue: () => `${tag}:poll:due`,
     pollLock: (mailboxId) => `${prefix}:{mbx:${mailboxId}}:poll-lock`,
+    tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
     mailboxes: () => `${tag}:mailboxes`,
     connectionMailboxes: (connectionId) => `${tag}:connection:${connectionId}:mailboxes`,
     mailboxAddress: (connectionId, email) => `${tag}:connection:${connectionId}:address:${email.toLowerCase()}`,
@@ -108,6 +137,15 @@ export function createKeySpace(prefix: string): KeySpace {
       health: (id) => sub(id, 'health'),
       wakeups: () => `${wh}:wakeups`,
       ticketSeq: () => `${wh}:ticket-seq`,
+    },
+    send: {
+      record: (id) => `${snd}:send:${id}`,
+      content: (id) => `${snd}:send:${id}:content`,
+      idempotency: (digest) => `${snd}:idempotency:${digest}`,
+      pending: () => `${snd}:pending`,
+      rateMessages: (mailboxId) => `${prefix}:{rate:${mailboxId}}:messages`,
+      rateRecipients: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipients`,
+      rateRecipientCounts: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipient-counts`,
     },
   };
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KeySpace } from '../store/keys.js';
 import { RedisLock } from '../store/lock.js';
+import { RedisSemaphore } from '../store/semaphore.js';
 
 export interface PollingWiringDeps {
   config: Config;
@@ -55,6 +56,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     queues: deps.queues,
     scheduler,
     lock: new RedisLock(deps.redis),
+    semaphore: new RedisSemaphore(deps.redis),
     keys: deps.keys,
     mailboxes: deps.mailboxes,
     tokens: deps.tokens,
@@ -70,6 +72,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       lockTtlMs: 45_000,
       sweepEveryMs: 15_000,
       maxMessagesPerFolder: 500,
+      tenantConcurrency: deps.config.polling.tenantConcurrency,
     },
   });
   return { scheduler, jobs };

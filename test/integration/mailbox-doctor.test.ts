@@ -2,7 +2,7 @@
  * POST /v1/mailboxes/{id}/diagnose against the real sandbox: MSAL tokens from
  * the identity imitation, Dovecot's XOAUTH2 login and folders, the SMTP
  * imitation's AUTH, and Exchange's failures on demand. Logs are captured at
- * debug level, so imapflow's and nodemailer's own lines are checked too.
+ * trace level, so imapflow's and nodemailer's own lines are checked too.
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ function step(report: Report, name: string): Step {
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), LOG_LEVEL: 'debug' });
+  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), LOG_LEVEL: 'trace' });
   appOnly = await connection('app_only', SANDBOX_APP_ONLY);
   await sandbox.dovecot.deliver(SANDBOX_USERS.support, 'From: a@x.example\r\nTo: support@contoso.example\r\nSubject: Hello\r\nMessage-ID: <d1@x.example>\r\n\r\nHi!\r\n');
 });
@@ -176,7 +176,7 @@ describe('POST /v1/mailboxes/{id}/diagnose', () => {
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/mbx_nope/diagnose` })).statusCode).toBe(401);
   });
 
-  it('no token in any response or log line, although imapflow and nodemailer logged at debug', async () => {
+  it('no token in any response or log line, although imapflow and nodemailer logged at trace', async () => {
     const { accessToken } = await t.deps.services.tokens.appToken(appOnly);
     const logs = t.logs.text();
     const everything = `${bodies.join('\n')}\n${logs}`;
@@ -186,7 +186,7 @@ describe('POST /v1/mailboxes/{id}/diagnose', () => {
     // XOAUTH2 payloads are base64 of "user=…": "dXNlcj0" starts every one of them.
     expect(everything).not.toContain('dXNlcj0');
     const records = t.logs.records();
-    expect(records.some((r) => r.component === 'imap' && r.level === 20 && String(r.msg).includes('AUTHENTICATE'))).toBe(true);
-    expect(records.some((r) => r.component === 'smtp' && r.level === 20)).toBe(true);
+    expect(records.some((r) => r.component === 'imap' && r.level === 10 && String(r.msg).includes('AUTHENTICATE'))).toBe(true);
+    expect(records.some((r) => r.component === 'smtp' && r.level === 10)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-/** The mail libraries' logger: pino at debug, and no token at any depth. */
+/** The mail libraries' logger: pino at trace, and no token at any depth. */
 import { describe, expect, it } from 'vitest';
 import { libraryLogger, oauthSecrets } from '../../src/logging/library-logger.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -7,22 +7,22 @@ import { captureLogs } from '../support/logs.js';
 const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9.c2lnbmF0dXJlLWJ5dGVz';
 const USER = 'support@contoso.example';
 
-function setup(level: 'debug' | 'info') {
+function setup(level: 'trace' | 'debug') {
   const logs = captureLogs();
   const logger = createLogger({ level }, logs.stream);
   return { logs, log: libraryLogger(logger, oauthSecrets(USER, TOKEN)) };
 }
 
 describe('libraryLogger', () => {
-  it('routes every level to debug (trace to trace) and cuts the token and its SASL forms out', () => {
-    const { logs, log } = setup('debug');
+  it('routes every level to trace and cuts the token and its SASL forms out', () => {
+    const { logs, log } = setup('trace');
     const sasl = oauthSecrets(USER, TOKEN)[1]!;
     log.info({ src: 'c', msg: `2 AUTHENTICATE XOAUTH2 ${sasl}`, cid: 'x' });
     log.error({ err: Object.assign(new Error(`failed with ${TOKEN}`), { code: 'EAUTH' }), nested: { deeper: { value: [TOKEN] } } }, 'library said %s', TOKEN);
     log.warn({ data: Buffer.from(TOKEN), big: 12n, set: new Set([TOKEN]) });
     const records = logs.records();
     expect(records).toHaveLength(3);
-    for (const record of records) expect(record.level).toBe(20);
+    for (const record of records) expect(record.level).toBe(10);
     expect(logs.text()).not.toContain(TOKEN);
     expect(logs.text()).not.toContain(sasl);
     expect(logs.text()).not.toContain(TOKEN.slice(0, 40));
@@ -31,8 +31,8 @@ describe('libraryLogger', () => {
     expect(records[2]).toMatchObject({ data: `[${TOKEN.length} bytes]`, big: '12' });
   });
 
-  it('costs nothing and logs nothing when debug is off', () => {
-    const { logs, log } = setup('info');
+  it('costs nothing and logs nothing when trace is off', () => {
+    const { logs, log } = setup('debug');
     log.error({ msg: 'connection failed' });
     log.info({ msg: 'connected' });
     expect(logs.lines).toHaveLength(0);

@@ -55,6 +55,17 @@ function addresses(list: MessageAddressObject[] | undefined): EnvelopeAddress[] 
     .filter((a) => a.name !== null || a.address !== null);
 }
 
+/**
+ * The message's flags, bounded. \Recent is left out: it belongs to one IMAP session (and EXAMINE
+ * never clears it), so every read would report it; IMAP4rev2 dropped it too.
+ */
+function flagsOf(message: FetchMessageObject): string[] {
+  return [...(message.flags ?? [])]
+    .filter((flag) => flag.toLowerCase() !== '\\recent')
+    .slice(0, MAX_FLAGS)
+    .map((flag) => flag.slice(0, MAX_NAME));
+}
+
 function envelopeOf(message: FetchMessageObject): MessageEnvelope {
   const envelope = message.envelope;
   const parsed = envelope?.date === undefined ? undefined : new Date(envelope.date);
@@ -67,7 +78,7 @@ function envelopeOf(message: FetchMessageObject): MessageEnvelope {
     cc: addresses(envelope?.cc),
     date: parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : null,
     size: typeof message.size === 'number' ? message.size : null,
-    flags: [...(message.flags ?? [])].slice(0, MAX_FLAGS).map((flag) => flag.slice(0, MAX_NAME)),
+    flags: flagsOf(message),
   };
 }
 
@@ -129,7 +140,7 @@ export class ReaderSession extends ImapSession {
     if (!message || message.uid !== uid) return undefined;
     return {
       size: typeof message.size === 'number' ? message.size : 0,
-      flags: [...(message.flags ?? [])].slice(0, MAX_FLAGS).map((flag) => flag.slice(0, MAX_NAME)),
+      flags: flagsOf(message),
     };
   }
 

@@ -6,7 +6,9 @@
  *   `renewBeforeMs` to live; after that it is closed and a new one logs in
  *   with a fresh token (Exchange sessions do not outlive their token for long).
  * - Sessions idle longer than `idleMs` are closed; the pool holds at most
- *   `maxOpen` and closes the least recently used one to make room.
+ *   `maxOpen`, and when it is full a new session is not kept (polls go round
+ *   the mailboxes in a cycle, for which evicting the least recently used
+ *   would make every poll miss; refusing admission keeps `maxOpen` hits).
  * - A session that failed is dropped, never handed out again.
  */
 import type { PollSession } from './poll-session.js';
@@ -69,13 +71,11 @@ export class SessionPool {
       return;
     }
     if (current && current.session !== session) this.drop(key);
-    this.entries.delete(key);
-    this.entries.set(key, { session, tokenExpiresAt: token.expiresAt.getTime(), lastUsed: this.now(), busy: false });
-    while (this.entries.size > this.options.maxOpen) {
-      const oldest = [...this.entries.entries()].find(([, e]) => !e.busy);
-      if (!oldest) break;
-      this.drop(oldest[0]);
+    if (!this.entries.has(key) && this.entries.size >= this.options.maxOpen) {
+      void session.logout();
+      return;
     }
+    this.entries.set(key, { session, tokenExpiresAt: token.expiresAt.getTime(), lastUsed: this.now(), busy: false });
     this.options.onSize?.(this.entries.size);
   }
 

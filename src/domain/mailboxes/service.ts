@@ -27,6 +27,8 @@ export interface DelegatedAccountRecord {
 export interface MailboxRecord {
   id: string;
   connectionId: string;
+  /** The mailbox's Entra tenant: the connection's, or the signed-in user's for a multi-tenant app. */
+  tenantId?: string | null;
   flow: 'app_only' | 'delegated';
   email: string;
   folders: string[];
@@ -130,6 +132,7 @@ export class MailboxService {
     const record: MailboxRecord = {
       id: newId('mbx'),
       connectionId: connection.id,
+      tenantId: connection.tenantId,
       flow: connection.flow,
       email: input.email.toLowerCase(),
       folders: input.folders ?? ['INBOX'],
@@ -180,7 +183,7 @@ export class MailboxService {
       if (current.flow !== 'delegated') throw new AppError('conflict', `Mailbox ${id} uses an app-only connection.`);
       // A renewed sign-in clears an auth_error; a paused mailbox stays paused until resumed.
       const state = current.state === 'paused' ? 'paused' : 'active';
-      return { ...current, account: { ...account, authorizedAt: this.now().toISOString() }, state, lastError: null };
+      return { ...current, tenantId: current.tenantId ?? account.tenantId, account: { ...account, authorizedAt: this.now().toISOString() }, state, lastError: null };
     });
     await this.notify('authorized', updated);
     return updated;

@@ -23,6 +23,7 @@ import type { TokenService } from '../../domain/tokens/token-service.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { RedisLock } from '../../store/lock.js';
+import type { RedisSemaphore } from '../../store/semaphore.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { JobModule } from '../registry.js';
 import { POLL_QUEUE, type PollJobData, type PollScheduler } from './scheduler.js';
@@ -40,12 +41,15 @@ export interface PollingSettings {
   lockTtlMs: number;
   sweepEveryMs: number;
   maxMessagesPerFolder: number;
+  /** Polls in flight per tenant across all workers; 0: no limit. */
+  tenantConcurrency: number;
 }
 
 export interface PollingDeps {
   queues: QueueFactory;
   scheduler: PollScheduler;
   lock: RedisLock;
+  semaphore: RedisSemaphore;
   keys: KeySpace;
   mailboxes: MailboxService;
   tokens: TokenService;
@@ -107,7 +111,7 @@ export class PollingModule implements JobModule {
         return 'gone';
       }
       if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') return mailbox.state;
-      return await this.pollAndReschedule(mailbox, due);
+      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due));
     } finally {
       await this.deps.lock.release(lease).catch(() => undefined);
     }
@@ -123,7 +127,7 @@ export class PollingModule implements JobModule {
     });
     const durationMs = this.now() - started;
     this.deps.metrics.pollDuration.observe(durationMs / 1000);
-    log.debug({ startedAt: started, durationMs, result: result.kind }, 'poll finished');
+    log.debug({ startedAt: started, lagMs: Math.max(0, started - due), durationMs, result: result.kind }, 'poll finished');
     this.deps.metrics.polls.inc({ result: result.kind === 'ok' ? (result.announced > 0 ? 'ok' : 'unchanged') : result.kind });
     if (result.kind === 'ok') this.deps.metrics.messagesReceived.inc(result.announced);
     else log.info({ code: result.error.code }, 'poll failed');
@@ -149,6 +153,26 @@ export class PollingModule implements JobModule {
     await this.announce(updated, change.event);
     if (result.kind === 'ok') this.listen(updated);
     return result.kind;
+  }
+
+  /**
+   * At most `tenantConcurrency` polls of one tenant's mailboxes run at once,
+   * across every worker; a poll over the limit is put back by a second or two.
+   */
+  private async withinTenantLimit(mailbox: MailboxRecord, poll: () => Promise<string>): Promise<string> {
+    const limit = this.deps.settings.tenantConcurrency;
+    if (limit <= 0) return poll();
+    const key = this.deps.keys.tenantPolls(mailbox.tenantId ?? mailbox.connectionId);
+    const permit = await this.deps.semaphore.acquire(key, limit, this.deps.settings.lockTtlMs);
+    if (!permit) {
+      await this.deps.scheduler.schedule(mailbox.id, this.now() + 1000 + Math.floor(Math.random() * 1000));
+      return 'tenant_busy';
+    }
+    try {
+      return await poll();
+    } finally {
+      await this.deps.semaphore.release(permit).catch(() => undefined);
+    }
   }
 
   private nextDue(mailbox: MailboxRecord, due: number, result: PollResult): number {

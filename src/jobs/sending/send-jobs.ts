@@ -1,0 +1,145 @@
+/**
+ * Sending on BullMQ: one job per accepted message, `{ sendId }` and nothing
+ * else (no content, no token), with the send id as job id so queueing twice
+ * is harmless. The processor runs one Delivery; a message that must wait (a
+ * rate window is full) or retry (a transient failure) is moved back to the
+ * delayed set with `job.moveToDelayed` + DelayedError: the same job, not an
+ * attempt in BullMQ's count, never lost.
+ *
+ * A worker killed mid-job: its lock runs out after `stallTimeoutMs`, and
+ * BullMQ's stalled-job check (in any worker) runs the job again; the
+ * Delivery's `submitting` marker tells that attempt the previous one may have
+ * submitted the message. The sweeper, in every worker process, queues again
+ * the unfinished messages whose job is gone (the API died between storing a
+ * message and queueing it; a job failed on unexpected errors).
+ */
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { DelayedError, type Job, type JobsOptions, type QueueFactory, type Worker } from '../../adapters/queue/bullmq.js';
+import type { SmtpSendPool } from '../../adapters/smtp/send-pool.js';
+import type { Delivery } from '../../domain/sending/delivery.js';
+import type { Logger } from '../../logging/logger.js';
+import type { SendStore } from '../../store/send-store.js';
+import type { JobModule } from '../registry.js';
+
+export const SEND_QUEUE = 'send';
+const SEND_JOB = 'send';
+
+export const SendJobPayload = Type.Object(
+  { sendId: Type.String({ pattern: '^snd_[A-Za-z0-9_-]{16}$' }) },
+  { additionalProperties: false },
+);
+export type SendJobPayloadT = Static<typeof SendJobPayload>;
+const payloadCheck = Compile(SendJobPayload);
+
+/** Unexpected errors (Redis down mid-job) are retried by BullMQ a few times; SMTP outcomes never reach it. */
+const JOB_OPTIONS: JobsOptions = {
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 86_400 },
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+};
+
+/** How many unfinished messages one sweep step looks at. */
+const SWEEP_BATCH = 200;
+
+export function createEnqueue(queues: QueueFactory): (sendId: string) => Promise<void> {
+  return async (sendId) => {
+    await queues.queue<SendJobPayloadT>(SEND_QUEUE).add(SEND_JOB, { sendId }, { ...JOB_OPTIONS, jobId: sendId });
+  };
+}
+
+export interface SendingJobsSettings {
+  concurrency: number;
+  stallTimeoutMs: number;
+  sweepIntervalMs: number;
+}
+
+export interface SendingJobsDeps {
+  queues: QueueFactory;
+  delivery: Pick<Delivery, 'run'>;
+  store: Pick<SendStore, 'pendingBefore'>;
+  pool: Pick<SmtpSendPool, 'sweep' | 'closeAll'>;
+  settings: SendingJobsSettings;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class SendingJobs implements JobModule {
+  readonly name = 'sending';
+  private worker: Worker<SendJobPayloadT> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private cursor = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SendingJobsDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.worker) return;
+    const { settings } = this.deps;
+    this.worker = this.deps.queues.worker<SendJobPayloadT>(SEND_QUEUE, (job, token) => this.process(job, token), {
+      concurrency: settings.concurrency,
+      lockDurationMs: settings.stallTimeoutMs,
+      stalledIntervalMs: settings.stallTimeoutMs,
+      // A job whose worker dies is run again; a message that keeps killing workers ends by its attempt count.
+      maxStalledCount: 5,
+    });
+    this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, jobId: job?.id }, 'send job failed'));
+    this.timer = setInterval(() => {
+      this.deps.pool.sweep();
+      this.sweeping ??= this.sweep()
+        .then(() => undefined)
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'send sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, settings.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops taking messages, lets those being sent finish, then closes the SMTP connections. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.close();
+    this.deps.pool.closeAll();
+  }
+
+  private async process(job: Job<SendJobPayloadT>, token: string | undefined): Promise<string> {
+    if (!payloadCheck.Check(job.data)) {
+      this.deps.logger.warn({ jobId: job.id }, 'send job with an invalid payload dropped');
+      return 'invalid';
+    }
+    const outcome = await this.deps.delivery.run(job.data.sendId);
+    if (outcome.kind === 'wait' || outcome.kind === 'retry') {
+      await job.moveToDelayed(this.now() + outcome.delayMs, token);
+      throw new DelayedError();
+    }
+    return outcome.kind;
+  }
+
+  /** Queues again the unfinished messages, accepted at least one sweep interval ago, that have no live job. */
+  async sweep(): Promise<number> {
+    const queue = this.deps.queues.queue<SendJobPayloadT>(SEND_QUEUE);
+    // A rolling window over the index: a long backlog of delayed messages is looked at a batch per tick.
+    const ids = await this.deps.store.pendingBefore(this.now() - this.deps.settings.sweepIntervalMs, this.cursor, SWEEP_BATCH);
+    this.cursor = ids.length < SWEEP_BATCH ? 0 : this.cursor + ids.length;
+    let queued = 0;
+    for (const sendId of ids) {
+      const job = await queue.getJob(sendId);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
+      if (job) await job.remove().catch(() => undefined);
+      await createEnqueue(this.deps.queues)(sendId);
+      queued += 1;
+    }
+    if (queued > 0) this.deps.logger.info({ queued }, 'unfinished messages without a job queued again');
+    return queued;
+  }
+}
