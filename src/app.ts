@@ -23,6 +23,8 @@ import { mailboxRoutes } from './http/routes/mailboxes.js';
 import { mailboxPollingRoutes } from './http/routes/mailbox-polling.js';
 import type { PollScheduler } from './jobs/polling/scheduler.js';
 import { mailboxDoctorRoutes } from './http/routes/mailbox-doctor.js';
+import { mailboxMessageRoutes } from './http/routes/mailbox-messages.js';
+import { MessageReader } from './domain/messages/reader.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { Problem } from './http/schemas/problem.js';
 import { metricsRoute } from './http/routes/metrics.js';
@@ -31,6 +33,9 @@ import { webhookRoutes, type WebhookRouteServices } from './http/routes/webhooks
 import { oauthRoutes } from './http/routes/oauth.js';
 import { publicOAuthRoutes } from './http/routes/oauth-public.js';
 import type { OAuth } from './wiring/oauth.js';
+import { sendBodyLimitBytes } from './config/sending-config.js';
+import { sendRoutes } from './http/routes/send.js';
+import type { Sending } from './wiring/sending.js';
 
 export interface AppDeps {
   config: Config;
@@ -44,6 +49,7 @@ export interface AppDeps {
   webhooks: WebhookRouteServices;
   oauth: OAuth;
   polling: { scheduler: PollScheduler };
+  sending: Pick<Sending, 'service'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -81,7 +87,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(oauthRoutes(deps.oauth));
     await v1.register(mailboxDoctorRoutes((id) => diagnoseMailbox(
       { mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger }, id)));
+    await v1.register(mailboxMessageRoutes(new MessageReader({
+      mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger, limits: config.messages })));
     await v1.register(webhookRoutes(deps.webhooks));
+    await v1.register(sendRoutes(deps.sending.service, { bodyLimitBytes: sendBodyLimitBytes(config.sending) }));
   }, { prefix: '/v1' });
   // Browsers reach the OAuth callback and the sign-in start without an API key: a sibling
   // scope, outside the hook above, and documented with `security: []`.

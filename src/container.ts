@@ -27,6 +27,7 @@ import { createWebhooks, type Webhooks } from './wiring/webhooks.js';
 import { createOAuth, type OAuth } from './wiring/oauth.js';
 import { createPolling, type Polling } from './wiring/polling.js';
 import { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
+import { createSending, type Sending } from './wiring/sending.js';
 
 export interface Dependencies {
   config: Config;
@@ -52,6 +53,8 @@ export interface Dependencies {
   /** Webhook subscriptions, the delivery log and the delivery jobs. */
   webhooks: Webhooks;
   polling: Polling;
+  /** POST/GET /v1/send and the sending jobs. */
+  sending: Sending;
   /** Where producers announce domain events (delivered by webhook). */
   events: EventPublisher;
   readiness: ReadinessCheck[];
@@ -109,6 +112,11 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     config, redis, keys, queues, mailboxes, tokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
   });
   jobs.register(polling.jobs);
+  const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
+  const sending = createSending({
+    config: config.sending, redis, keys, cipher, queues, mailboxes, mailboxTokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+  });
+  jobs.register(sending.jobs);
   const oauth = createOAuth({
     config, redis, keys, cipher, msal, network, tokenCache, connections, mailboxes, tokens, events: webhooks.publisher, logger,
   });
@@ -129,12 +137,13 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     cipher,
     queues,
     jobs,
-    services: { connections, tokens, mailboxes, mailboxTokens: new MailboxTokens({ mailboxes, tokens }) },
+    services: { connections, tokens, mailboxes, mailboxTokens },
     msal,
     trust: { ca: mailServerCa(extraCa) },
     oauth,
     webhooks,
     polling,
+    sending,
     events: webhooks.publisher,
     readiness,
     metrics,

@@ -100,6 +100,15 @@ const POLICIES: Record<ErrorCode, Policy> = {
   smtp_throttled: { status: 503, title: 'SMTP submission throttled', retryable: true },
   smtp_unavailable: { status: 502, title: 'SMTP server unavailable', retryable: true },
   smtp_tls_error: { status: 502, title: 'TLS error reaching the SMTP server', retryable: false },
+  // Reading mail. A folder named in the request's query that the mailbox lacks is a 404
+  // (folder_not_found); imap_folder_not_found (422) stays the answer for a mailbox whose
+  // *configured* folders are wrong, which polling treats as a setup error to fix.
+  folder_not_found: { status: 404, title: 'Folder not found', retryable: false },
+  message_not_found: { status: 404, title: 'Message not found', retryable: false },
+  message_too_large: { status: 413, title: 'Message too large', retryable: false },
+  message_unparseable: { status: 422, title: 'Message cannot be parsed', retryable: false },
+  // Sending: the same Idempotency-Key with another body is the client's mistake, never retried.
+  idempotency_mismatch: { status: 422, title: 'Idempotency key reused with another request', retryable: false },
 };
 
 const GENERIC_5XX_DETAIL = 'The service failed to handle this request. It has been logged.';

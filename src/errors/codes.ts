@@ -64,6 +64,13 @@ export const ERROR_CODES = [
   'smtp_throttled',
   'smtp_unavailable',
   'smtp_tls_error',
+  // Reading mail (domain/messages): the request names a folder or message that is not there, or one too large to serve
+  'folder_not_found',
+  'message_not_found',
+  'message_too_large',
+  'message_unparseable',
+  // Sending (domain/sending): an Idempotency-Key reused with another request body
+  'idempotency_mismatch',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -16,6 +16,6 @@ export async function renderOpenApiDocument(): Promise<string> {
     return `${JSON.stringify(app.swagger(), null, 2)}\n`;
   } finally {
     await app.close();
-    deps.redis.disconnect();
+    await deps.close();
   }
 }

@@ -37,7 +37,7 @@ export interface Polling {
 }
 
 export function createPolling(deps: PollingWiringDeps): Polling {
-  const scheduler = new PollScheduler(deps.redis, deps.keys, deps.queues.queue<PollJobData>(POLL_QUEUE));
+  const scheduler = new PollScheduler(deps.redis, deps.keys, () => deps.queues.queue<PollJobData>(POLL_QUEUE));
   deps.mailboxes.listen({
     // Polls of mailboxes added together are spread over their interval.
     created: async (m) => {

@@ -65,7 +65,7 @@ describe('checkTarget', () => {
   });
 
   it('names the address and why, with the setting that allows it', async () => {
-    const err = await check('http://localhost:3000/hook').catch((e: unknown) => e as WebhookTargetForbiddenError);
+    const err = (await check('http://localhost:3000/hook').catch((e: unknown) => e)) as WebhookTargetForbiddenError;
     expect(err.detail).toBe("The webhook URL's host localhost resolves to 127.0.0.1, a loopback address.");
     expect(err.hint).toMatch(/WEBHOOK_ALLOW_PRIVATE_NETWORKS=true/);
   });

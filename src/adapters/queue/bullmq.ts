@@ -25,6 +25,10 @@ export interface WorkerSettings {
   /** Lock duration (ms): a job whose worker stops renewing it becomes stalled and is retried. */
   lockDurationMs?: number;
   limiter?: WorkerOptions['limiter'];
+  /** How often the worker looks for stalled jobs (ms). @defaultValue 30 000 */
+  stalledIntervalMs?: number;
+  /** How many times a job may stall (its worker died) and be run again before it fails. @defaultValue 1 */
+  maxStalledCount?: number;
   autorun?: boolean;
 }
 
@@ -65,6 +69,8 @@ export class QueueFactory {
       lockDuration: settings.lockDurationMs ?? 30_000,
       autorun: settings.autorun ?? true,
       ...(settings.limiter ? { limiter: settings.limiter } : {}),
+      ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
+      ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
     });
     worker.on('error', (err: Error) => this.options.logger.warn({ err, queue: name }, 'worker connection error'));
     this.workers.push(worker as unknown as Worker);

@@ -28,6 +28,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'connections', description: 'Entra app registrations' },
         { name: 'mailboxes', description: 'Mailboxes watched and sent from through a connection' },
+        { name: 'sending', description: 'Messages sent from a mailbox over SMTP AUTH XOAUTH2, queued, rate limited and retried' },
         { name: 'webhooks', description: 'Signed, retried event deliveries to your endpoints (Standard Webhooks)' },
         { name: 'sign-in', description: 'Microsoft sign-in provider: browsers start at /v1/connections/{id}/login (no API key); applications exchange the login code' },
         { name: 'health', description: 'Liveness and readiness' },

@@ -24,9 +24,14 @@ export class PollScheduler {
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeySpace,
-    private readonly queue: Queue<PollJobData>,
+    /** Made on first use: building the scheduler opens no connection. */
+    private readonly queueOf: () => Queue<PollJobData>,
     private readonly now: () => number = Date.now,
   ) {}
+
+  private get queue(): Queue<PollJobData> {
+    return this.queueOf();
+  }
 
   /** Makes `due` the mailbox's next poll, replacing whatever was scheduled. */
   async schedule(mailboxId: string, due: number): Promise<void> {

@@ -1,0 +1,220 @@
+/**
+ * Reading a mailbox's mail: the mailbox → token → IMAP session → folder
+ * flow behind GET /v1/mailboxes/{id}/messages…
+ *
+ * - One session per request, logged out when the answer is ready, or for a
+ *   raw download when the stream ends, fails or is destroyed (the HTTP client
+ *   went away). Sessions are not pooled: polling's pool holds sessions busy
+ *   with IDLE, and a read is interactive and rare in comparison.
+ * - Sizes are checked with RFC822.SIZE before any body is fetched, so a
+ *   message over a limit costs one FETCH, not a download. Parsing also counts
+ *   the bytes it is given (the server's size is only its word).
+ * - A token from the cache that Exchange refuses is refreshed once: a
+ *   permission changed in the portal invalidates tokens before they expire.
+ */
+import { finished, type Readable } from 'node:stream';
+import { createReaderSession, type EnvelopePage, type OpenedFolder } from '../../adapters/imap/reader-session.js';
+import type { ImapFolder, ImapSessionOptions } from '../../adapters/imap/session.js';
+import { parseMessage, type ParsedMessage, type ParseLimits } from '../../adapters/mail/parse.js';
+import type { MessagesConfig } from '../../config/messages-config.js';
+import { AppError } from '../../errors/errors.js';
+import type { Logger } from '../../logging/logger.js';
+import { resolveFolder } from '../mailboxes/folders.js';
+import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
+import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
+import type { AccessToken } from '../tokens/token-service.js';
+import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type MessagePageT, type MessageViewT } from './schemas.js';
+
+/** What reading needs of an IMAP session (the adapter's ReaderSession provides it). */
+export interface MessageSession {
+  connect(): Promise<void>;
+  listFolders(): Promise<ImapFolder[]>;
+  examine(path: string): Promise<OpenedFolder>;
+  listNewest(path: string, limit: number, beforeUid: number | undefined): Promise<EnvelopePage>;
+  messageInfo(path: string, uid: number): Promise<{ size: number; flags: string[] } | undefined>;
+  download(path: string, uid: number): Promise<Readable | undefined>;
+  logout(): Promise<void>;
+}
+
+export interface MessageReaderDeps {
+  mailboxes: Pick<MailboxService, 'get'>;
+  tokens: Pick<MailboxTokens, 'tokenFor'>;
+  /** CAs for IMAP TLS (Node's roots plus NODE_EXTRA_CA_CERTS). */
+  trust: { ca: readonly string[] };
+  logger: Logger;
+  limits: MessagesConfig;
+  /** Tests may replace these; production uses the real adapters. */
+  openSession?: (options: ImapSessionOptions) => MessageSession;
+  parse?: (source: Readable, limits: ParseLimits) => Promise<ParsedMessage>;
+}
+
+export interface RawMessage {
+  uid: number;
+  size: number;
+  /** The message source as stored (CRLF line endings over IMAP); the session closes when it ends or is destroyed. */
+  content: Readable;
+}
+
+interface Lease {
+  session: MessageSession;
+  folder: OpenedFolder;
+  close(): Promise<void>;
+}
+
+function rawUrl(mailboxId: string, uid: number, folder: string): string {
+  return `GET /v1/mailboxes/${mailboxId}/messages/${uid}/raw?folder=${encodeURIComponent(folder)}`;
+}
+
+export class MessageReader {
+  private readonly parse: NonNullable<MessageReaderDeps['parse']>;
+  private readonly openSession: NonNullable<MessageReaderDeps['openSession']>;
+
+  constructor(private readonly deps: MessageReaderDeps) {
+    this.parse = deps.parse ?? parseMessage;
+    this.openSession = deps.openSession ?? createReaderSession;
+  }
+
+  /** A page of envelopes, newest first. */
+  async list(mailboxId: string, query: { folder?: string | undefined; limit?: number | undefined; beforeUid?: number | undefined }): Promise<MessagePageT> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const lease = await this.open(mailboxId, query.folder ?? DEFAULT_FOLDER);
+    try {
+      const page = await lease.session.listNewest(lease.folder.path, limit, query.beforeUid);
+      const last = page.messages.at(-1);
+      return {
+        folder: lease.folder.path,
+        uidValidity: lease.folder.uidValidity,
+        items: page.messages,
+        nextBeforeUid: page.more && last ? last.uid : null,
+      };
+    } finally {
+      await lease.close();
+    }
+  }
+
+  /** One message, parsed; attachment metadata only. */
+  async get(mailboxId: string, uid: number, folder: string = DEFAULT_FOLDER): Promise<MessageViewT> {
+    const maxBytes = this.deps.limits.parseMaxBytes;
+    const lease = await this.open(mailboxId, folder);
+    try {
+      const { path } = lease.folder;
+      const info = await lease.session.messageInfo(path, uid);
+      if (!info) throw this.messageNotFound(lease, uid);
+      const tooLarge = (size: string) => new AppError('message_too_large', `Message ${uid} is ${size}: larger than this service parses (${maxBytes} bytes).`, {
+        hint: `Download it unparsed: ${rawUrl(mailboxId, uid, folder)}, or raise MESSAGE_PARSE_MAX_BYTES.`,
+        fields: { size: info.size, maxBytes },
+      });
+      if (info.size > maxBytes) throw tooLarge(`${info.size} bytes`);
+      const source = await lease.session.download(path, uid);
+      if (!source) throw this.messageNotFound(lease, uid);
+      const parsed = await this.parse(source, { maxBytes }).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'message_too_large') throw tooLarge('larger than the server said');
+        if (err instanceof AppError && err.code === 'message_unparseable') {
+          throw new AppError('message_unparseable', err.detail, { hint: `Download it unparsed: ${rawUrl(mailboxId, uid, folder)}.`, cause: err });
+        }
+        throw err;
+      });
+      return { uid, folder: path, size: info.size, flags: info.flags, ...parsed };
+    } finally {
+      await lease.close();
+    }
+  }
+
+  /** One message's source as a stream; the IMAP session stays open until the stream is done. */
+  async raw(mailboxId: string, uid: number, folder: string = DEFAULT_FOLDER): Promise<RawMessage> {
+    const maxBytes = this.deps.limits.rawMaxBytes;
+    const lease = await this.open(mailboxId, folder);
+    try {
+      const info = await lease.session.messageInfo(lease.folder.path, uid);
+      if (!info) throw this.messageNotFound(lease, uid);
+      if (info.size > maxBytes) {
+        throw new AppError('message_too_large', `Message ${uid} is ${info.size} bytes: larger than this service downloads (${maxBytes} bytes).`, {
+          hint: 'Raise MESSAGE_RAW_MAX_BYTES, or read the message with an IMAP client.',
+          fields: { size: info.size, maxBytes },
+        });
+      }
+      const content = await lease.session.download(lease.folder.path, uid);
+      if (!content) throw this.messageNotFound(lease, uid);
+      // Ended, failed, or destroyed by the HTTP layer when the client disconnected: log out in each case.
+      finished(content, (err) => {
+        if (err) this.deps.logger.info({ mailboxId, uid, err }, 'raw message download ended early');
+        void lease.close();
+      });
+      return { uid, size: info.size, content };
+    } catch (err) {
+      await lease.close();
+      throw err;
+    }
+  }
+
+  /** Logs in and opens the folder read-only; the caller must close the lease. */
+  private async open(mailboxId: string, wanted: string): Promise<Lease> {
+    const mailbox = await this.deps.mailboxes.get(mailboxId); // 404 for an unknown id
+    const session = await this.login(mailbox);
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> => (closed ??= session.logout());
+    try {
+      const path = await this.folderPath(session, mailbox, wanted);
+      const folder = await session.examine(path).catch((err: unknown) => {
+        // Deleted between LIST and EXAMINE, or an INBOX the server does not have.
+        if (err instanceof AppError && err.code === 'imap_folder_not_found') throw this.folderNotFound(mailbox, wanted, err);
+        throw err;
+      });
+      return { session, folder, close };
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
+
+  private async login(mailbox: MailboxRecord): Promise<MessageSession> {
+    const token = await this.deps.tokens.tokenFor(mailbox.id);
+    try {
+      return await this.connect(mailbox, token);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'imap_auth_failed' && token.fromCache)) throw err;
+      return this.connect(mailbox, await this.deps.tokens.tokenFor(mailbox.id, { forceRefresh: true }));
+    }
+  }
+
+  private async connect(mailbox: MailboxRecord, token: AccessToken): Promise<MessageSession> {
+    const session = this.openSession({
+      ...mailbox.imap,
+      user: mailbox.email,
+      accessToken: token.accessToken,
+      ca: this.deps.trust.ca,
+      logger: this.deps.logger.child({ mailboxId: mailbox.id }),
+      flow: mailbox.flow,
+    });
+    try {
+      await session.connect();
+      return session;
+    } catch (err) {
+      await session.logout();
+      throw err;
+    }
+  }
+
+  /** INBOX needs no LIST (every server has it, case-insensitively); other names and special uses are looked up. */
+  private async folderPath(session: MessageSession, mailbox: MailboxRecord, wanted: string): Promise<string> {
+    if (wanted.toUpperCase() === 'INBOX') return 'INBOX';
+    const folder = resolveFolder(await session.listFolders(), wanted);
+    if (!folder) throw this.folderNotFound(mailbox, wanted);
+    return folder.path;
+  }
+
+  private folderNotFound(mailbox: MailboxRecord, wanted: string, cause?: unknown): AppError {
+    return new AppError('folder_not_found', `Mailbox ${mailbox.email} has no folder ${wanted}.`, {
+      hint: 'Name a folder as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Drafts, \\Trash, \\Archive).',
+      fields: { folder: wanted },
+      cause,
+    });
+  }
+
+  private messageNotFound(lease: Lease, uid: number): AppError {
+    return new AppError('message_not_found', `Folder ${lease.folder.path} has no message with UID ${uid}.`, {
+      hint: 'UIDs are those of GET /v1/mailboxes/{id}/messages for the same folder; a message moved or deleted since has none.',
+      fields: { folder: lease.folder.path, uid },
+    });
+  }
+}

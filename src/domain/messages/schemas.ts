@@ -1,0 +1,112 @@
+/** Mail reading schemas: the API contract (api.md, Mailboxes → Reading mail), and the types derived from it. */
+import { Type, type Static } from 'typebox';
+
+/** IMAP UIDs are non-zero 32-bit unsigned numbers (RFC 3501 2.3.1.1). */
+const Uid = Type.Integer({ minimum: 1, maximum: 4_294_967_295 });
+const NullableString = (description?: string) => Type.Union([Type.String(), Type.Null()], description ? { description } : {});
+
+export const DEFAULT_FOLDER = 'INBOX';
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+const FolderQuery = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  default: DEFAULT_FOLDER,
+  description: 'A folder path as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Drafts, \\Trash, \\Archive). Default INBOX.',
+});
+
+export const ListMessagesQuery = Type.Object(
+  {
+    folder: Type.Optional(FolderQuery),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Messages per page, 1 to 200. Default 50.' })),
+    beforeUid: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 4_294_967_295,
+      description: 'Only messages with a smaller UID: the `nextBeforeUid` of the previous page.',
+    })),
+  },
+  { additionalProperties: false },
+);
+export type ListMessagesQueryT = Static<typeof ListMessagesQuery>;
+
+export const MessageQuery = Type.Object({ folder: Type.Optional(FolderQuery) }, { additionalProperties: false });
+export type MessageQueryT = Static<typeof MessageQuery>;
+
+export const MessageParams = Type.Object({ id: Type.String({ maxLength: 64 }), uid: Uid }, { additionalProperties: false });
+export type MessageParamsT = Static<typeof MessageParams>;
+
+export const Address = Type.Object(
+  { name: NullableString('Display name, decoded.'), address: NullableString() },
+  { additionalProperties: false },
+);
+
+const Flags = Type.Array(Type.String(), { description: 'IMAP flags: \\Seen, \\Answered, \\Flagged, \\Draft, keywords.' });
+
+export const EnvelopeView = Type.Object(
+  {
+    uid: Uid,
+    messageId: NullableString(),
+    subject: NullableString('Decoded; at most 998 characters.'),
+    from: Type.Array(Address),
+    to: Type.Array(Address),
+    cc: Type.Array(Address),
+    date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The Date header; null when missing or unparseable.' }),
+    size: Type.Union([Type.Integer(), Type.Null()], { description: 'RFC822.SIZE in bytes.' }),
+    flags: Flags,
+  },
+  { additionalProperties: false },
+);
+export type EnvelopeViewT = Static<typeof EnvelopeView>;
+
+export const MessagePage = Type.Object(
+  {
+    folder: Type.String({ description: 'The folder path the request resolved to (a special use resolves to a path).' }),
+    uidValidity: Type.Integer({ description: 'UIDs are valid only together with this value: when it changes, start again from the first page.' }),
+    items: Type.Array(EnvelopeView, { description: 'Newest (highest UID) first.' }),
+    nextBeforeUid: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as beforeUid for the next page; null on the last page.' }),
+  },
+  { additionalProperties: false },
+);
+export type MessagePageT = Static<typeof MessagePage>;
+
+export const Header = Type.Object({ name: Type.String(), value: Type.String() }, { additionalProperties: false });
+
+export const AttachmentView = Type.Object(
+  {
+    filename: NullableString(),
+    contentType: Type.String(),
+    size: Type.Integer({ description: 'Decoded size in bytes.' }),
+    contentId: NullableString('Content-ID without angle brackets: what cid: URLs in the HTML name.'),
+    checksum: Type.String({ description: 'SHA-256 of the decoded content, hex.' }),
+    disposition: NullableString('attachment, inline, or null when the part gave none.'),
+  },
+  { additionalProperties: false },
+);
+
+export const MessageView = Type.Object(
+  {
+    uid: Uid,
+    folder: Type.String(),
+    size: Type.Integer({ description: 'RFC822.SIZE in bytes.' }),
+    flags: Flags,
+    messageId: NullableString(),
+    subject: NullableString(),
+    from: Type.Array(Address),
+    to: Type.Array(Address),
+    cc: Type.Array(Address),
+    bcc: Type.Array(Address),
+    replyTo: Type.Array(Address),
+    date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    inReplyTo: NullableString(),
+    references: Type.Array(Type.String()),
+    headers: Type.Array(Header, {
+      description: 'Top-level header lines in order, unfolded, encoded words not decoded. At most 500, values cut at 8 192 characters.',
+    }),
+    headersTruncated: Type.Boolean({ description: 'true when header lines were dropped or values cut; GET …/raw has them all.' }),
+    text: NullableString('The text/plain parts.'),
+    html: NullableString('The text/html parts as stored, NOT sanitized: sanitize before rendering. cid: links are kept.'),
+    attachments: Type.Array(AttachmentView, { description: 'Metadata only; GET …/raw has the bodies.' }),
+  },
+  { additionalProperties: false },
+);
+export type MessageViewT = Static<typeof MessageView>;

@@ -1,0 +1,199 @@
+/**
+ * One go at a queued message, as a worker runs it. The order matters:
+ *
+ * 1. A finished message (a job run again after its worker died between
+ *    recording the outcome and completing the job) only announces its
+ *    outcome again: event ids are derived from the send id, so a receiver
+ *    gets it once.
+ * 2. The mailbox's rate windows: over the limit, the message waits (the
+ *    caller delays the job) without counting an attempt.
+ * 3. The attempt is counted before anything can fail, so a message that
+ *    keeps killing its worker still ends (maxAttempts).
+ * 4. `submitting` is recorded just before SMTP and cleared with the outcome,
+ *    which is recorded at once after the server's answer: the only window in
+ *    which a message can be submitted twice is between the server's 250 and
+ *    that write. A later attempt that finds the marker logs the possible
+ *    duplicate (same Message-ID).
+ * 5. A 535 gets one fresh token and one more try (Exchange answers 535 at
+ *    once, so nodemailer never renews a token by itself); other failures are
+ *    transient or permanent as classifySmtpFailure (or, for token failures,
+ *    classify) says: transient ones are retried with exponential backoff and
+ *    jitter, permanent ones fail at once with their code and hint.
+ */
+import { createHash } from 'node:crypto';
+import type { SmtpSendPool, SmtpSent, SmtpTarget } from '../../adapters/smtp/send-pool.js';
+import { classify } from '../../errors/classify.js';
+import { AppError, NotFoundError } from '../../errors/errors.js';
+import type { Logger } from '../../logging/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { RejectedRecipientInfo, SendFailureInfo, SendRecord, SendStore } from '../../store/send-store.js';
+import type { SendRateLimiter } from '../../store/send-rate-limiter.js';
+import { newEvent, type EventPublisher } from '../events/events.js';
+import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
+import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
+import { retryDelayMs } from '../webhooks/retry-schedule.js';
+import { outgoingMail, type StoredMessage } from './message.js';
+
+export type DeliveryOutcome =
+  | { kind: 'sent' | 'failed' | 'done' }
+  /** Rate limited: try again in `delayMs`, not an attempt. */
+  | { kind: 'wait'; delayMs: number }
+  /** A transient failure: try again in `delayMs`. */
+  | { kind: 'retry'; delayMs: number };
+
+export interface DeliveryPolicy {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  throttleDelayMs: number;
+  maxAttempts: number;
+}
+
+export interface DeliveryDeps {
+  store: SendStore;
+  limiter: Pick<SendRateLimiter, 'reserve'>;
+  mailboxes: Pick<MailboxService, 'get'>;
+  tokens: Pick<MailboxTokens, 'tokenFor'>;
+  smtp: Pick<SmtpSendPool, 'send' | 'drop'>;
+  events: EventPublisher;
+  metrics?: Pick<Metrics, 'sends'>;
+  logger: Logger;
+  policy: DeliveryPolicy;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Stable per message and outcome: announcing twice delivers once. */
+export function sendEventId(type: 'message.sent' | 'message.failed', sendId: string): string {
+  return `evt_${createHash('sha256').update(`${type}\n${sendId}`).digest('base64url').slice(0, 32)}`;
+}
+
+function failureInfo(err: unknown): SendFailureInfo {
+  const c = classify(err);
+  return { code: c.code, detail: c.detail, ...(c.hint ? { hint: c.hint } : {}) };
+}
+
+/** classifySmtpFailure's verdict when the error came from SMTP; classify's otherwise. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof AppError && typeof err.fields.transient === 'boolean') return err.fields.transient;
+  return classify(err).retryable;
+}
+
+function rejectedOf(value: unknown): RejectedRecipientInfo[] {
+  return err(value)?.fields.rejectedRecipients as RejectedRecipientInfo[] | undefined ?? [];
+}
+
+function err(value: unknown): AppError | undefined {
+  return value instanceof AppError ? value : undefined;
+}
+
+export class Delivery {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DeliveryDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async run(sendId: string): Promise<DeliveryOutcome> {
+    const { store } = this.deps;
+    const record = await store.get(sendId);
+    if (!record) return { kind: 'done' };
+    if (record.status === 'sent' || record.status === 'failed') return this.announce(record);
+    const wait = await this.deps.limiter.reserve(record.mailboxId, sendId, record.recipients);
+    if (wait > 0) return { kind: 'wait', delayMs: wait + Math.round(250 * (this.deps.random ?? Math.random)()) };
+
+    const begun = await store.begin(sendId, new Date(this.now()));
+    if (!begun) return { kind: 'done' };
+    if (begun.status === 'sent' || begun.status === 'failed') return this.announce(begun);
+    const log = this.deps.logger.child({ sendId, mailboxId: begun.mailboxId });
+    if (begun.submitting) {
+      log.warn({ attempt: begun.attempts, previous: begun.submitting }, 'the previous attempt died while submitting: sending again (a possible duplicate, with the same Message-ID)');
+    }
+    if (begun.attempts > this.deps.policy.maxAttempts) {
+      return this.fail(begun, begun.error ?? { code: 'internal', detail: `Gave up after ${this.deps.policy.maxAttempts} attempts.` }, []);
+    }
+    try {
+      const sent = await this.submit(begun);
+      await this.record(() => store.finish(sendId, { status: 'sent', smtpResponse: sent.response, error: null, rejectedRecipients: sent.rejected }, new Date(this.now())));
+      this.deps.metrics?.sends.inc({ result: 'sent' });
+      if (sent.rejected.length > 0) log.info({ rejected: sent.rejected.length }, 'message sent; some recipients were refused');
+      return this.announce({ ...begun, status: 'sent', smtpResponse: sent.response, rejectedRecipients: sent.rejected }, 'sent');
+    } catch (e) {
+      return this.failed(begun, e, log);
+    }
+  }
+
+  private async submit(record: SendRecord): Promise<SmtpSent> {
+    const mailbox = await this.deps.mailboxes.get(record.mailboxId).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new AppError('not_found', `Mailbox ${record.mailboxId} was deleted before the message was sent.`) : e;
+    });
+    const content = await this.deps.store.content(record.id);
+    if (!content) throw new AppError('not_found', 'The message content is no longer stored.');
+    const mail = outgoingMail(JSON.parse(content.toString('utf8')) as StoredMessage);
+    const target = this.target(mailbox);
+    let token = await this.deps.tokens.tokenFor(mailbox.id);
+    await this.deps.store.markSubmitting(record.id, `${record.attempts}:${this.now()}`);
+    try {
+      return await this.deps.smtp.send(target, token, mail);
+    } catch (e) {
+      if (err(e)?.code !== 'smtp_auth_failed') throw e;
+      this.deps.smtp.drop(mailbox.id);
+      token = await this.deps.tokens.tokenFor(mailbox.id, { forceRefresh: true });
+      return await this.deps.smtp.send(target, token, mail);
+    }
+  }
+
+  private target(mailbox: MailboxRecord): SmtpTarget {
+    return { key: mailbox.id, host: mailbox.smtp.host, port: mailbox.smtp.port, secure: mailbox.smtp.secure, user: mailbox.email, flow: mailbox.flow };
+  }
+
+  private async failed(record: SendRecord, e: unknown, log: Logger): Promise<DeliveryOutcome> {
+    const info = failureInfo(e);
+    if (!isTransient(e) || record.attempts >= this.deps.policy.maxAttempts) {
+      log.info({ code: info.code, attempt: record.attempts }, 'message failed');
+      return this.fail(record, info, rejectedOf(e));
+    }
+    const throttled = info.code === 'smtp_throttled';
+    const delayMs = throttled
+      ? this.deps.policy.throttleDelayMs
+      : retryDelayMs({ ...this.deps.policy, windowMs: 0 }, record.attempts, this.deps.random);
+    log.info({ code: info.code, attempt: record.attempts, delayMs }, 'message not sent; retrying later');
+    await this.record(() => this.deps.store.retryLater(record.id, info, new Date(this.now())));
+    this.deps.metrics?.sends.inc({ result: 'retrying' });
+    return { kind: 'retry', delayMs };
+  }
+
+  private async fail(record: SendRecord, error: SendFailureInfo, rejected: RejectedRecipientInfo[]): Promise<DeliveryOutcome> {
+    await this.record(() => this.deps.store.finish(record.id, { status: 'failed', smtpResponse: null, error, rejectedRecipients: rejected }, new Date(this.now())));
+    this.deps.metrics?.sends.inc({ result: 'failed' });
+    return this.announce({ ...record, status: 'failed', error, rejectedRecipients: rejected }, 'failed');
+  }
+
+  /** Publishes the outcome (idempotent by event id). */
+  private async announce(record: SendRecord, kind: 'sent' | 'failed' | 'done' = 'done'): Promise<DeliveryOutcome> {
+    if (record.status === 'sent') {
+      await this.deps.events.publish(newEvent('message.sent', {
+        sendId: record.id, mailboxId: record.mailboxId, messageId: record.messageId, smtpResponse: record.smtpResponse,
+      }, sendEventId('message.sent', record.id)));
+    } else if (record.status === 'failed' && record.error) {
+      await this.deps.events.publish(newEvent('message.failed', {
+        sendId: record.id, mailboxId: record.mailboxId, error: record.error,
+      }, sendEventId('message.failed', record.id)));
+    }
+    return { kind };
+  }
+
+  /**
+   * Records an outcome, trying a few times: after a submission, losing this
+   * write to a Redis hiccup would mean submitting the message again.
+   */
+  private async record(write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Sending schemas: the API contract (api.md, Sending), and the types derived
+ * from it. The schema bounds shapes and lengths; what an address, a header or
+ * base64 must look like (header injection, display-name tricks) is checked
+ * in validate.ts, which gives each refusal its own words.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = Type.String({ format: 'date-time' });
+
+const Address = Type.String({
+  minLength: 3,
+  maxLength: 254,
+  description: 'A bare address, `local@domain` (ASCII, no display name, no comments).',
+  examples: ['customer@example.com'],
+});
+const Recipients = Type.Array(Address, { maxItems: 1000 });
+const MessageIdRef = Type.String({ minLength: 3, maxLength: 998, description: 'A Message-ID with its angle brackets: `<id@host>`.' });
+
+export const SendAttachment = Type.Object(
+  {
+    filename: Type.String({ minLength: 1, maxLength: 255, description: 'A file name, not a path: no `/`, `\\` or control characters.' }),
+    contentType: Type.Optional(Type.String({ minLength: 3, maxLength: 255, description: 'A MIME type (`application/pdf`); guessed from the file name when absent.' })),
+    content: Type.String({ description: 'The file, in standard base64 (RFC 4648, with padding, no line breaks).' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SendBody = Type.Object(
+  {
+    mailboxId: Type.String({ maxLength: 64, description: 'The mailbox that sends (its address is the From).' }),
+    to: Type.Optional(Recipients),
+    cc: Type.Optional(Recipients),
+    bcc: Type.Optional(Recipients),
+    replyTo: Type.Optional(Address),
+    subject: Type.Optional(Type.String({ maxLength: 998 })),
+    text: Type.Optional(Type.String({ description: 'The plain-text body.' })),
+    html: Type.Optional(Type.String({ description: 'The HTML body.' })),
+    attachments: Type.Optional(Type.Array(SendAttachment, { maxItems: 100 })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 998 }), {
+      maxProperties: 50,
+      description: 'Extra header fields (`X-Ticket`). Fields the service writes itself (From, To, Subject, Message-ID, Date, MIME…) cannot be set here.',
+    })),
+    inReplyTo: Type.Optional(MessageIdRef),
+    references: Type.Optional(Type.Array(MessageIdRef, { maxItems: 100 })),
+  },
+  {
+    additionalProperties: false,
+    description: 'At least one recipient in to, cc or bcc; text + html + decoded attachments within SEND_MAX_MESSAGE_BYTES.',
+  },
+);
+export type SendInput = Static<typeof SendBody>;
+
+/** Idempotency-Key: visible ASCII, as clients make them (UUIDs, order numbers). */
+export const SendHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x21-\\x7E]+$',
+    description: 'Retrying with the same key and the same body answers the first response again (for 24 h); another body is a 422.',
+  })),
+});
+
+export const SendStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')]);
+export type SendStatusT = Static<typeof SendStatus>;
+
+export const SendAccepted = Type.Object(
+  { id: Type.String(), status: Type.Literal('queued') },
+  { additionalProperties: false },
+);
+export type SendAcceptedT = Static<typeof SendAccepted>;
+
+export const SendError = Type.Object(
+  { code: Type.String(), detail: Type.String(), hint: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+export type SendErrorT = Static<typeof SendError>;
+
+export const RejectedRecipient = Type.Object(
+  { address: Type.String(), responseCode: Nullable(Type.Integer()), response: Type.String({ description: "The server's reply to RCPT TO." }) },
+  { additionalProperties: false },
+);
+export type RejectedRecipientT = Static<typeof RejectedRecipient>;
+
+export const SendView = Type.Object(
+  {
+    id: Type.String(),
+    mailboxId: Type.String(),
+    status: SendStatus,
+    attempts: Type.Integer({ minimum: 0, description: 'Submission attempts so far (a worker that died mid-attempt counts too).' }),
+    messageId: Type.String({ description: 'The Message-ID header, fixed when the message was accepted.' }),
+    smtpResponse: Nullable(Type.String({ description: "The server's answer to the message (`250 2.0.0 OK …`)." })),
+    error: Nullable(Type.Object(SendError.properties, {
+      additionalProperties: false,
+      description: 'Why it failed; while `queued` after a transient failure, the failure it waits to retry.',
+    })),
+    rejectedRecipients: Type.Array(RejectedRecipient, {
+      description: 'Recipients the server refused; a `sent` message went to every other recipient.',
+    }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type SendViewT = Static<typeof SendView>;

@@ -1,0 +1,132 @@
+/**
+ * POST /v1/send and GET /v1/send/{id}: accepting a message and reporting on
+ * it. Accepting validates, stores the message encrypted with its status and
+ * its Idempotency-Key claim in one atomic step, then queues a job that
+ * carries the send id only. The answer (202 `{ id, status: 'queued' }`) does
+ * not wait for SMTP.
+ *
+ * Idempotency: the claim `<body hash> <send id>` is written in the same
+ * script that stores the message, and only when the key has none, so of N
+ * concurrent requests with one key exactly one stores a message; the others
+ * read its claim and answer the same id (or 422 for another body). There is
+ * no window where a claim exists without its message.
+ *
+ * If queueing the job fails after the message was stored, the message is
+ * still accepted: the workers' sweeper queues unfinished messages that have
+ * no job (see jobs/sending/send-jobs.ts).
+ */
+import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js';
+import type { Logger } from '../../logging/logger.js';
+import type { SendRecord, SendStore } from '../../store/send-store.js';
+import { newId } from '../ids.js';
+import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
+import { bodyHash, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
+import { newMessageId, storedMessage } from './message.js';
+import type { SendAcceptedT, SendInput, SendViewT } from './schemas.js';
+import { checkSend, type SendLimits } from './validate.js';
+
+export interface SendServiceDeps {
+  store: SendStore;
+  mailboxes: Pick<MailboxService, 'get'>;
+  /** Queues the job of an accepted message (idempotent per send id). */
+  enqueue(sendId: string): Promise<void>;
+  limits: SendLimits;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function toSendView(record: SendRecord): SendViewT {
+  return {
+    id: record.id,
+    mailboxId: record.mailboxId,
+    status: record.status,
+    attempts: record.attempts,
+    messageId: record.messageId,
+    smtpResponse: record.smtpResponse,
+    error: record.error,
+    rejectedRecipients: record.rejectedRecipients,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export class SendService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SendServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async accept(input: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
+    const checked = checkSend(input, this.deps.limits);
+    const claim = idempotencyKey === undefined
+      ? undefined
+      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: bodyHash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
+    if (claim) {
+      // Most retries find the claim here and skip the encryption of a body already stored.
+      const existing = await this.deps.store.claimOf(claim.keyDigest);
+      if (existing) return replay(existing, claim.bodyHash);
+    }
+    const mailbox = await this.sender(input.mailboxId);
+    const at = this.now();
+    const id = newId('snd');
+    const messageId = newMessageId(mailbox.email);
+    const content = Buffer.from(JSON.stringify(storedMessage(input, mailbox.email, messageId, at)), 'utf8');
+    const result = await this.deps.store.accept({
+      id,
+      mailboxId: mailbox.id,
+      status: 'queued',
+      attempts: 0,
+      recipients: checked.recipients,
+      messageId,
+      smtpResponse: null,
+      error: null,
+      rejectedRecipients: [],
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+    }, content, claim);
+    if (!result.created) return replay(result, claim!.bodyHash);
+    try {
+      await this.deps.enqueue(id);
+    } catch (err) {
+      this.deps.logger.warn({ err, sendId: id }, 'message stored but not queued; the sweeper will queue it');
+    }
+    return { id, status: 'queued' };
+  }
+
+  async view(sendId: string): Promise<SendViewT> {
+    const record = await this.deps.store.get(sendId);
+    if (!record) throw new NotFoundError('Message', sendId);
+    return toSendView(record);
+  }
+
+  private async sender(mailboxId: string): Promise<MailboxRecord> {
+    let mailbox: MailboxRecord;
+    try {
+      mailbox = await this.deps.mailboxes.get(mailboxId);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new ValidationError(`Mailbox ${mailboxId} does not exist.`, [{ field: '/body/mailboxId', message: 'no such mailbox' }]);
+      }
+      throw err;
+    }
+    if (mailbox.state === 'pending_authorization') {
+      throw new AppError('not_authorized', `Mailbox ${mailbox.id} has not been signed in yet: it cannot send.`, {
+        hint: 'Sign in as the mailbox user first: POST /v1/mailboxes/{id}/authorize and open the URL in a private browser window.',
+        step: 'user_sign_in',
+      });
+    }
+    return mailbox;
+  }
+}
+
+/** The first response again for the same body; 422 for another one. */
+function replay(claim: { bodyHash: string; sendId: string }, hash: string): SendAcceptedT {
+  if (claim.bodyHash !== hash) {
+    throw new AppError('idempotency_mismatch', 'This Idempotency-Key was used for a different request body in the last 24 hours.', {
+      hint: 'Use a new Idempotency-Key for a new message; retry a message with exactly the body first sent with its key.',
+      fields: { sendId: claim.sendId },
+    });
+  }
+  return { id: claim.sendId, status: 'queued' };
+}

@@ -1,0 +1,150 @@
+/**
+ * What the schema cannot say about a message to send. Pure; every refusal is
+ * a 400 naming the field, except a message over the size limit (413).
+ *
+ * - Addresses are bare RFC 5322 addr-specs in ASCII (dot-atom local part,
+ *   host-name domain): no display names, comments, quoted local parts, lists
+ *   or whitespace, so `"a@x.com" <evil@y>`, `a@x.com, b@y` and CR/LF cannot
+ *   smuggle a recipient or a header in.
+ * - Header values (subject included) carry no control character but TAB: no
+ *   CR/LF injection. Header names are RFC 5322 field names and not one the
+ *   service writes itself (HEADER_DENYLIST): a client cannot set From, To,
+ *   Subject, Message-ID, the MIME structure, trace or authentication headers,
+ *   nor Exchange's internal X-MS-Exchange-* controls.
+ * - Attachments are strict base64 (canonical: decoding and encoding again
+ *   gives the same text), with a file name that is a name, not a path.
+ */
+import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
+import type { SendInput } from './schemas.js';
+
+export interface SendLimits {
+  maxMessageBytes: number;
+  maxRecipients: number;
+}
+
+export interface CheckedSend {
+  /** Distinct recipient addresses (to, cc and bcc; case-insensitive). */
+  recipients: number;
+  /** text + html + decoded attachments, in bytes. */
+  bytes: number;
+}
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const ADDRESS = new RegExp(`^(${ATEXT}(?:\\.${ATEXT})*)@(${LABEL}(?:\\.${LABEL})+)$`);
+
+/** Header fields the service writes, or that only servers may write. Lower case; `*` ends a prefix. */
+export const HEADER_DENYLIST: readonly string[] = [
+  'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'in-reply-to', 'references',
+  'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition', 'content-id', 'content-description',
+  'return-path', 'received', 'received-spf', 'authentication-results', 'dkim-signature', 'domainkey-signature',
+  'resent-*', 'arc-*', 'x-ms-exchange-*', 'x-original-to', 'delivered-to', 'envelope-to',
+];
+
+const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,75}$/;
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const CONTROL_BUT_TAB = /[\x00-\x08\x0A-\x1F\x7F]/;
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const CONTROL = /[\x00-\x1F\x7F]/;
+const MESSAGE_ID = /^<[\x21-\x3B\x3D\x3F-\x7E]+@[\x21-\x3B\x3D\x3F-\x7E]+>$/;
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+export function isAddress(value: string): boolean {
+  const match = ADDRESS.exec(value);
+  return match !== null && match[1]!.length <= 64 && value.length <= 254;
+}
+
+export function isDeniedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HEADER_DENYLIST.some((entry) => (entry.endsWith('*') ? lower.startsWith(entry.slice(0, -1)) : lower === entry));
+}
+
+/** The decoded size of strict, canonical base64, or undefined when it is not. */
+export function strictBase64Length(text: string): number | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  // Node's decoder skips what is not base64 (whitespace, `-`, `_`, stray `=`): encoding
+  // again and comparing refuses all of it, and non-zero padding bits as well.
+  return bytes.toString('base64') === text ? bytes.length : undefined;
+}
+
+function checkAddresses(input: SendInput, problems: FieldProblem[]): Set<string> {
+  const distinct = new Set<string>();
+  for (const list of ['to', 'cc', 'bcc'] as const) {
+    (input[list] ?? []).forEach((address, i) => {
+      if (isAddress(address)) distinct.add(address.toLowerCase());
+      else problems.push({ field: `/body/${list}/${i}`, message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
+    });
+  }
+  if (input.replyTo !== undefined && !isAddress(input.replyTo)) {
+    problems.push({ field: '/body/replyTo', message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
+  }
+  return distinct;
+}
+
+function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
+  if (input.subject !== undefined && CONTROL_BUT_TAB.test(input.subject)) {
+    problems.push({ field: '/body/subject', message: 'must not contain CR, LF or other control characters' });
+  }
+  for (const [name, value] of Object.entries(input.headers ?? {})) {
+    const field = `/body/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!FIELD_NAME.test(name)) {
+      problems.push({ field, message: 'header names are letters, digits and dashes (no CR, LF, colon or space)' });
+    } else if (isDeniedHeader(name)) {
+      problems.push({ field, message: `${name} is written by the service and cannot be set` });
+    } else if (CONTROL_BUT_TAB.test(value)) {
+      problems.push({ field, message: 'must not contain CR, LF or other control characters' });
+    }
+  }
+  const ids = [
+    ...(input.inReplyTo === undefined ? [] : [{ field: '/body/inReplyTo', id: input.inReplyTo }]),
+    ...(input.references ?? []).map((id, i) => ({ field: `/body/references/${i}`, id })),
+  ];
+  for (const { field, id } of ids) {
+    if (!MESSAGE_ID.test(id)) problems.push({ field, message: 'must be a Message-ID in angle brackets (<id@host>), without spaces or line breaks' });
+  }
+}
+
+function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
+  let bytes = 0;
+  (input.attachments ?? []).forEach((attachment, i) => {
+    const at = `/body/attachments/${i}`;
+    const name = attachment.filename;
+    if (CONTROL.test(name) || /[/\\]/.test(name) || name === '.' || name === '..') {
+      problems.push({ field: `${at}/filename`, message: 'must be a file name: no CR, LF, control characters, / or \\' });
+    }
+    if (attachment.contentType !== undefined && !MIME_TYPE.test(attachment.contentType)) {
+      problems.push({ field: `${at}/contentType`, message: 'must be a MIME type such as application/pdf (no parameters)' });
+    }
+    const size = strictBase64Length(attachment.content);
+    if (size === undefined) problems.push({ field: `${at}/content`, message: 'must be standard base64 with padding, without line breaks or spaces' });
+    else bytes += size;
+  });
+  return bytes;
+}
+
+/** Throws a ValidationError (400) listing every problem, or a payload_too_large (413). */
+export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
+  const problems: FieldProblem[] = [];
+  const distinct = checkAddresses(input, problems);
+  checkHeaders(input, problems);
+  const attachmentBytes = checkAttachments(input, problems);
+  if (problems.length === 0 && distinct.size === 0) {
+    problems.push({ field: '/body/to', message: 'at least one recipient is required (to, cc or bcc)' });
+  }
+  if (distinct.size > limits.maxRecipients) {
+    problems.push({ field: '/body/to', message: `at most ${limits.maxRecipients} recipients per message (to + cc + bcc); send several messages` });
+  }
+  if (problems.length > 0) {
+    const [first] = problems;
+    throw new ValidationError(`${first!.field} ${first!.message}.`, problems);
+  }
+  const bytes = Buffer.byteLength(input.text ?? '', 'utf8') + Buffer.byteLength(input.html ?? '', 'utf8') + attachmentBytes;
+  if (bytes > limits.maxMessageBytes) {
+    throw new AppError('payload_too_large', `The message is ${bytes} bytes (text, html and decoded attachments); the limit is ${limits.maxMessageBytes}.`, {
+      hint: 'Send smaller attachments, or share large files by link. Exchange Online accepts 25 MB by default (its admin may raise it).',
+      fields: { limitBytes: limits.maxMessageBytes },
+    });
+  }
+  return { recipients: distinct.size, bytes };
+}

@@ -1,0 +1,42 @@
+/** /v1/send: thin handlers over the send service. */
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import { SendAccepted, SendBody, SendHeaders, SendView, type SendInput } from '../../domain/sending/schemas.js';
+import type { SendService } from '../../domain/sending/service.js';
+import { problemResponses } from '../schemas/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+type IdParamsT = { id: string };
+const security = [{ apiKey: [] }];
+const tags = ['sending'];
+
+export interface SendRouteOptions {
+  /** This route's body limit: the largest message in base64 plus the JSON around it (see sendBodyLimitBytes). */
+  bodyLimitBytes: number;
+}
+
+export function sendRoutes(service: SendService, options: SendRouteOptions) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Body: SendInput; Headers: { 'idempotency-key'?: string } }>('/send', {
+      bodyLimit: options.bodyLimitBytes,
+      schema: {
+        tags, security, summary: 'Queue a message for sending from a mailbox (SMTP AUTH XOAUTH2)',
+        description:
+          'Answers 202 once the message is stored (encrypted) and queued; GET /v1/send/{id} follows it. ' +
+          'Messages over the mailbox\'s rate limits (30 a minute, 10,000 recipients a day) wait in the queue. ' +
+          'With an Idempotency-Key, a retry with the same body answers the first response again for 24 h; another body is a 422.',
+        headers: SendHeaders,
+        body: SendBody,
+        response: { 202: SendAccepted, ...problemResponses(400, 401, 409, 413, 415, 422) },
+      },
+    }, async (request, reply) => reply.code(202).send(await service.accept(request.body, request.headers['idempotency-key'])));
+
+    app.get<{ Params: IdParamsT }>('/send/:id', {
+      schema: {
+        tags, security, summary: 'A queued message\'s status: queued, sending, sent or failed',
+        params: IdParams,
+        response: { 200: SendView, ...problemResponses(401, 404) },
+      },
+    }, async (request) => service.view(request.params.id));
+  };
+}

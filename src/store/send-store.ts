@@ -1,0 +1,216 @@
+/**
+ * Messages to send: a status record (a hash, no content) and the content
+ * (encrypted with AES-256-GCM, the associated data binding it to its send
+ * id), both under the `{<prefix>:snd}` hash tag with the idempotency claims
+ * and the index of unfinished messages, so that acceptance is one atomic
+ * script: a message is stored whole, with its claim, or not at all.
+ *
+ * Life of a record: queued → sending (an attempt; `attempts` counts them,
+ * worker crashes included) → sent | failed, or back to queued to wait for a
+ * retry. `submitting` is set just before the message is handed to SMTP and
+ * cleared with the outcome: an attempt that finds it set knows the previous
+ * one died while submitting (it may have been delivered).
+ * Once finished, the content expires after the content retention, the
+ * record after the (longer) record retention.
+ */
+import type { Redis } from '../adapters/redis/redis.js';
+import type { Cipher } from '../crypto/envelope.js';
+import type { SendKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+
+export type SendStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface SendFailureInfo {
+  code: string;
+  detail: string;
+  hint?: string;
+}
+
+export interface RejectedRecipientInfo {
+  address: string;
+  responseCode: number | null;
+  response: string;
+}
+
+export interface SendRecord {
+  id: string;
+  mailboxId: string;
+  status: SendStatus;
+  attempts: number;
+  /** Distinct recipients, for the recipients rate window. */
+  recipients: number;
+  messageId: string;
+  smtpResponse: string | null;
+  error: SendFailureInfo | null;
+  rejectedRecipients: RejectedRecipientInfo[];
+  /** Set while an attempt hands the message to SMTP (`<attempt>:<ms>`). */
+  submitting: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SendRetention {
+  contentSeconds: number;
+  recordSeconds: number;
+}
+
+export type AcceptResult = { created: true } | { created: false; bodyHash: string; sendId: string };
+
+// KEYS: record, content, pending[, claim]; ARGV: id, createdMs, content, claim value, claim ttl, field pairs…
+const ACCEPT = new LuaScript(`
+if #KEYS == 4 then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then return existing end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('ERR send id taken') end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5]) end
+return false`);
+
+// KEYS: record; ARGV: now. An unfinished record starts an attempt; answers the record after.
+const BEGIN = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status == 'queued' or status == 'sending' then
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('HSET', KEYS[1], 'status', 'sending', 'updatedAt', ARGV[1])
+end
+return redis.call('HGETALL', KEYS[1])`);
+
+// KEYS: record; ARGV: marker
+const MARK = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end
+redis.call('HSET', KEYS[1], 'submitting', ARGV[1])
+return 1`);
+
+// KEYS: record; ARGV: now, error. Back to the queue to wait for a retry.
+const RETRY = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'updatedAt', ARGV[1], 'error', ARGV[2])
+redis.call('HDEL', KEYS[1], 'submitting')
+return 1`);
+
+// KEYS: record, content, pending; ARGV: id, status, now, smtpResponse, error, rejected, content ttl, record ttl
+const FINISH = new LuaScript(`
+if not redis.call('HGET', KEYS[1], 'status') then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3], 'smtpResponse', ARGV[4], 'error', ARGV[5], 'rejected', ARGV[6])
+redis.call('HDEL', KEYS[1], 'submitting')
+redis.call('EXPIRE', KEYS[2], ARGV[7])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`);
+
+const contentPurpose = (sendId: string): string => `send:${sendId}:content`;
+const json = (value: unknown): string => (value === null ? '' : JSON.stringify(value));
+
+function parse(hash: Record<string, string>): SendRecord | undefined {
+  if (!hash.id || !hash.status) return undefined;
+  return {
+    id: hash.id,
+    mailboxId: hash.mailboxId ?? '',
+    status: hash.status as SendStatus,
+    attempts: Number(hash.attempts ?? 0),
+    recipients: Number(hash.recipients ?? 0),
+    messageId: hash.messageId ?? '',
+    smtpResponse: hash.smtpResponse || null,
+    error: hash.error ? (JSON.parse(hash.error) as SendFailureInfo) : null,
+    rejectedRecipients: hash.rejected ? (JSON.parse(hash.rejected) as RejectedRecipientInfo[]) : [],
+    submitting: hash.submitting || null,
+    createdAt: hash.createdAt ?? '',
+    updatedAt: hash.updatedAt ?? '',
+  };
+}
+
+function pairsToHash(reply: unknown): Record<string, string> {
+  const list = Array.isArray(reply) ? (reply as string[]) : [];
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  return out;
+}
+
+export class SendStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: SendKeys,
+    private readonly cipher: Cipher,
+    private readonly retention: SendRetention,
+  ) {}
+
+  /** The claim an Idempotency-Key already has, if any. */
+  async claimOf(keyDigest: string): Promise<{ bodyHash: string; sendId: string } | undefined> {
+    const raw = await this.redis.get(this.keys.idempotency(keyDigest));
+    return raw === null ? undefined : splitClaim(raw);
+  }
+
+  /**
+   * Stores a new message (record, encrypted content, pending index) and its
+   * Idempotency-Key claim in one step; when the key is already claimed,
+   * stores nothing and answers the claim.
+   */
+  async accept(
+    record: Omit<SendRecord, 'submitting'>,
+    content: Buffer,
+    claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
+  ): Promise<AcceptResult> {
+    const keys = [this.keys.record(record.id), this.keys.content(record.id), this.keys.pending()];
+    if (claim) keys.push(this.keys.idempotency(claim.keyDigest));
+    const envelope = this.cipher.encrypt(content, contentPurpose(record.id));
+    const fields = [
+      'id', record.id, 'mailboxId', record.mailboxId, 'status', record.status, 'attempts', String(record.attempts),
+      'recipients', String(record.recipients), 'messageId', record.messageId, 'smtpResponse', record.smtpResponse ?? '',
+      'error', json(record.error), 'rejected', '', 'createdAt', record.createdAt, 'updatedAt', record.updatedAt,
+    ];
+    const existing = await ACCEPT.run(this.redis, keys, [
+      record.id, Date.parse(record.createdAt), envelope, claim ? `${claim.bodyHash} ${record.id}` : '', claim?.ttlSeconds ?? 0, ...fields,
+    ]);
+    return typeof existing === 'string' ? { created: false, ...splitClaim(existing) } : { created: true };
+  }
+
+  async get(sendId: string): Promise<SendRecord | undefined> {
+    return parse(await this.redis.hgetall(this.keys.record(sendId)));
+  }
+
+  /** The decrypted content; undefined once it expired (retention) or was never stored. */
+  async content(sendId: string): Promise<Buffer | undefined> {
+    const envelope = await this.redis.get(this.keys.content(sendId));
+    return envelope === null ? undefined : this.cipher.decrypt(envelope, contentPurpose(sendId));
+  }
+
+  /** Starts an attempt on an unfinished message (counts it); answers the record as it is then. */
+  async begin(sendId: string, now: Date): Promise<SendRecord | undefined> {
+    return parse(pairsToHash(await BEGIN.run(this.redis, [this.keys.record(sendId)], [now.toISOString()])));
+  }
+
+  /** Notes that this attempt hands the message to SMTP now. */
+  async markSubmitting(sendId: string, marker: string): Promise<void> {
+    await MARK.run(this.redis, [this.keys.record(sendId)], [marker]);
+  }
+
+  async retryLater(sendId: string, error: SendFailureInfo, now: Date): Promise<void> {
+    await RETRY.run(this.redis, [this.keys.record(sendId)], [now.toISOString(), json(error)]);
+  }
+
+  async finish(
+    sendId: string,
+    outcome: { status: 'sent' | 'failed'; smtpResponse: string | null; error: SendFailureInfo | null; rejectedRecipients: RejectedRecipientInfo[] },
+    now: Date,
+  ): Promise<void> {
+    await FINISH.run(this.redis, [this.keys.record(sendId), this.keys.content(sendId), this.keys.pending()], [
+      sendId, outcome.status, now.toISOString(), outcome.smtpResponse ?? '', json(outcome.error),
+      outcome.rejectedRecipients.length > 0 ? JSON.stringify(outcome.rejectedRecipients) : '',
+      this.retention.contentSeconds, this.retention.recordSeconds,
+    ]);
+  }
+
+  /** Unfinished messages accepted before `beforeMs`, oldest first, from `offset` on. */
+  async pendingBefore(beforeMs: number, offset: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.pending(), '-inf', String(beforeMs), 'LIMIT', String(offset), String(limit));
+  }
+}
+
+function splitClaim(raw: string): { bodyHash: string; sendId: string } {
+  const [bodyHash = '', sendId = ''] = raw.split(' ');
+  return { bodyHash, sendId };
+}

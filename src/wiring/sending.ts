@@ -1,0 +1,96 @@
+/**
+ * The sending capability assembled from the shared dependencies: the
+ * service behind POST/GET /v1/send (every role: the API accepts messages),
+ * and the job module that worker roles start (the SMTP pool lives there).
+ * Creating it opens nothing: queues connect on first use, SMTP connections
+ * when a message goes out.
+ */
+import type { QueueFactory } from '../adapters/queue/bullmq.js';
+import type { Redis } from '../adapters/redis/redis.js';
+import { SmtpSendPool } from '../adapters/smtp/send-pool.js';
+import type { SendingConfig } from '../config/sending-config.js';
+import type { Cipher } from '../crypto/envelope.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import type { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
+import type { MailboxService } from '../domain/mailboxes/service.js';
+import { Delivery } from '../domain/sending/delivery.js';
+import { SendService } from '../domain/sending/service.js';
+import { createEnqueue, SendingJobs } from '../jobs/sending/send-jobs.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { KeySpace } from '../store/keys.js';
+import { SendRateLimiter } from '../store/send-rate-limiter.js';
+import { SendStore } from '../store/send-store.js';
+
+/** One message's whole SMTP budget, connection included: a server that trickles its replies is given up on (and retried). */
+const SEND_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * A mailbox's pool is retired this long before its token expires. Shorter than the token
+ * service's renewal margin (5 min), so a token it hands out never retires a pool at once.
+ */
+const POOL_RENEW_BEFORE_MS = 60_000;
+
+export interface SendingWiringDeps {
+  config: SendingConfig;
+  redis: Redis;
+  keys: KeySpace;
+  cipher: Cipher;
+  queues: QueueFactory;
+  mailboxes: MailboxService;
+  mailboxTokens: MailboxTokens;
+  events: EventPublisher;
+  metrics: Metrics;
+  logger: Logger;
+  /** CAs trusted for SMTP TLS (Node's roots plus NODE_EXTRA_CA_CERTS). */
+  ca: readonly string[];
+}
+
+export interface Sending {
+  service: SendService;
+  jobs: SendingJobs;
+}
+
+export function createSending(deps: SendingWiringDeps): Sending {
+  const { config } = deps;
+  const logger = deps.logger.child({ module: 'sending' });
+  const store = new SendStore(deps.redis, deps.keys.send, deps.cipher, {
+    contentSeconds: config.contentRetentionSeconds,
+    recordSeconds: config.recordRetentionSeconds,
+  });
+  const service = new SendService({
+    store,
+    mailboxes: deps.mailboxes,
+    enqueue: createEnqueue(deps.queues),
+    limits: { maxMessageBytes: config.maxMessageBytes, maxRecipients: config.maxRecipients },
+    logger,
+  });
+  const pool = new SmtpSendPool({
+    ca: deps.ca,
+    connectionsPerMailbox: config.pool.connectionsPerMailbox,
+    idleMs: config.pool.idleMs,
+    renewBeforeMs: POOL_RENEW_BEFORE_MS,
+    sendTimeoutMs: SEND_TIMEOUT_MS,
+    logger,
+  });
+  const delivery = new Delivery({
+    store,
+    limiter: new SendRateLimiter(deps.redis, deps.keys.send, config.rate),
+    mailboxes: deps.mailboxes,
+    tokens: deps.mailboxTokens,
+    smtp: pool,
+    events: deps.events,
+    metrics: deps.metrics,
+    logger,
+    policy: config.retry,
+  });
+  const jobs = new SendingJobs({
+    queues: deps.queues,
+    delivery,
+    store,
+    pool,
+    settings: { concurrency: config.concurrency, stallTimeoutMs: config.stallTimeoutMs, sweepIntervalMs: config.sweepIntervalMs },
+    logger,
+  });
+  return { service, jobs };
+}

@@ -1,0 +1,108 @@
+/**
+ * A worker killed while sending loses no message. The service runs as a
+ * real worker process (`node --import tsx src/main.ts`, ROLE=worker) against
+ * the sandbox; SIGKILL hits it mid-batch; a second worker process takes over
+ * through BullMQ's stalled-job recovery. Every message arrives, and the only
+ * duplicates allowed are messages that were in flight at the kill (the
+ * server may have taken one before its outcome was recorded): each of those
+ * carries the same Message-ID, and the second worker logged the doubt.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { buildTestApp, testEnv, type TestApp } from '../support/app.js';
+import { waitUntil } from '../support/mail.js';
+
+const MESSAGES = 60;
+
+let sandbox: Sandbox;
+let t: TestApp;
+let env: Record<string, string>;
+const children: ChildProcess[] = [];
+
+function worker(): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ROLE: 'worker' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, output: () => out, exited };
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  env = testEnv(sandbox.redis.url, {
+    ...sandbox.serviceEnv(),
+    SEND_RATE_PER_MINUTE: '0',
+    SEND_RECIPIENTS_PER_DAY: '0',
+    SEND_CONCURRENCY: '8',
+    SEND_POOL_CONNECTIONS: '4',
+    SEND_STALL_TIMEOUT_MS: '1500',
+    SEND_RETRY_BASE_MS: '100',
+  });
+  t = await buildTestApp(sandbox.redis.url, env);
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await t?.close();
+  await sandbox?.stop();
+});
+
+it('SIGKILL mid-batch: another worker sends every message; duplicates only among those in flight at the kill', async () => {
+  const connection = await t.app.inject({
+    method: 'POST', url: '/v1/connections', headers: t.auth,
+    payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
+  });
+  const mailbox = await t.app.inject({
+    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
+    payload: { connectionId: connection.json().id, email: 'bulk@contoso.example', pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
+  });
+  expect(mailbox.statusCode, mailbox.body).toBe(201);
+  // Attachments make each DATA take a moment, so that messages are in flight when the kill comes.
+  const attachment = randomBytes(256 * 1024).toString('base64');
+  const ids: string[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/send', headers: t.auth,
+      payload: { mailboxId: mailbox.json().id, to: [`r${i}@example.org`], subject: `bulk ${i}`, text: 'x', attachments: [{ filename: 'a.bin', content: attachment }] },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    ids.push(res.json().id);
+  }
+
+  const first = worker();
+  await sandbox.smtp.waitForMessages(12, 30_000);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const atKill = await Promise.all(ids.map((id) => t.deps.sending.service.view(id)));
+  const inFlight = atKill.filter((v) => v.status === 'sending').map((v) => v.id);
+  expect(inFlight.length).toBeGreaterThan(0);
+  expect(atKill.filter((v) => v.status === 'sent').length).toBeLessThan(MESSAGES);
+
+  const second = worker();
+  const done = await waitUntil('every message sent', async () => {
+    const views = await Promise.all(ids.map((id) => t.deps.sending.service.view(id)));
+    return views.every((v) => v.status === 'sent') ? views : undefined;
+  }, 45_000);
+
+  const received = sandbox.smtp.messages.map((m) => m.parsed.messageId);
+  const expected = new Set(done.map((v) => v.messageId));
+  expect(new Set(received)).toEqual(expected);
+  const duplicated = done.filter((v) => received.filter((id) => id === v.messageId).length > 1);
+  expect(received.length - expected.size).toBe(duplicated.length);
+  for (const v of duplicated) {
+    expect(inFlight).toContain(v.id);
+    expect(second.output()).toContain(v.id);
+  }
+  // The messages in flight at the kill were attempted again by the second worker.
+  for (const v of done.filter((d) => inFlight.includes(d.id))) expect(v.attempts).toBeGreaterThanOrEqual(2);
+  console.log(`killed with ${inFlight.length} in flight: ${duplicated.length} duplicate(s), all ${MESSAGES} delivered`);
+  second.child.kill('SIGTERM');
+  await second.exited;
+}, 90_000);

@@ -1,0 +1,121 @@
+/** What POST /v1/send refuses beyond the schema: addresses, header injection, the denylist, strict base64, limits. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AppError, ValidationError } from '../../src/errors/errors.js';
+import { bodyHash } from '../../src/domain/sending/idempotency.js';
+import type { SendInput } from '../../src/domain/sending/schemas.js';
+import { checkSend, isAddress, isDeniedHeader, strictBase64Length } from '../../src/domain/sending/validate.js';
+
+const LIMITS = { maxMessageBytes: 1000, maxRecipients: 3 };
+const base: SendInput = { mailboxId: 'mbx_AAAAAAAAAAAAAAAA', to: ['a@example.org'], text: 'hi' };
+
+function problems(input: SendInput): string[] {
+  try {
+    checkSend(input, LIMITS);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    return (err.fields.errors as { field: string }[]).map((e) => e.field);
+  }
+}
+
+describe('addresses', () => {
+  it.each([
+    'a@example.org', 'first.last+tag@sub.example.co.uk', "o'brien@example.org", 'x_y-z=1@a-b.example', 'UPPER@EXAMPLE.ORG',
+  ])('accepts %s', (address) => expect(isAddress(address)).toBe(true));
+
+  it.each([
+    'a@example.org\r\nBcc: b@example.org', 'a@example.org\n', '"Boss" <b@example.org>', '<a@example.org>', 'a@example.org, b@example.org',
+    'a b@example.org', '"a b"@example.org', 'a@localhost', 'a@@example.org', '.a@example.org', 'a..b@example.org', 'a.@example.org',
+    'a@-example.org', 'a@example.org.', 'a@[127.0.0.1]', 'ü@example.org', 'a@exämple.org', `${'x'.repeat(65)}@example.org`, 'a@example.org (c)',
+  ])('refuses %j', (address) => expect(isAddress(address)).toBe(false));
+
+  it('never accepts a CR, LF, comma, angle bracket or space, wherever it is', () => {
+    fc.assert(fc.property(fc.string(), fc.constantFrom('\r', '\n', ',', '<', '>', ' ', '"', ';'), fc.string(), (before, bad, after) => {
+      expect(isAddress(`${before}${bad}${after}@example.org`)).toBe(false);
+      expect(isAddress(`a@example${bad}${after}.org`)).toBe(false);
+    }));
+  });
+});
+
+describe('headers', () => {
+  it('refuses the fields the service writes, trace and authentication fields, and Exchange controls', () => {
+    for (const name of ['From', 'to', 'CC', 'Bcc', 'Subject', 'Date', 'Message-Id', 'MIME-Version', 'Content-Type', 'Return-Path',
+      'Received', 'DKIM-Signature', 'Resent-From', 'ARC-Seal', 'X-MS-Exchange-Organization-SCL', 'Reply-To', 'In-Reply-To', 'References']) {
+      expect(isDeniedHeader(name), name).toBe(true);
+    }
+    for (const name of ['X-Ticket', 'List-Unsubscribe', 'Auto-Submitted', 'X-Priority', 'Importance', 'X-Mailer', 'Precedence']) {
+      expect(isDeniedHeader(name), name).toBe(false);
+    }
+  });
+
+  it('refuses any control character but TAB in a header value or the subject', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0x1f }).filter((c) => c !== 9), fc.string(), (code, rest) => {
+      const bad = `${rest}${String.fromCharCode(code)}x`;
+      expect(problems({ ...base, subject: bad })).toEqual(['/body/subject']);
+      expect(problems({ ...base, headers: { 'X-A': bad } })).toEqual(['/body/headers/X-A']);
+    }));
+    expect(problems({ ...base, subject: 'tab\tis fine — and unicode too', headers: { 'X-A': 'ok\tvalue' } })).toEqual([]);
+  });
+
+  it('names a header field with a JSON pointer', () => {
+    expect(problems({ ...base, headers: { 'a/b~c': 'x' } })).toEqual(['/body/headers/a~1b~0c']);
+  });
+});
+
+describe('strict base64', () => {
+  it('decodes what Buffer encodes, to the right length', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      expect(strictBase64Length(Buffer.from(bytes).toString('base64'))).toBe(bytes.length);
+    }));
+  });
+
+  it.each(['eA=', 'eA', 'eA==\n', 'e A==', 'eA-_', 'eB==', 'eA=A', '====', 'eA==eA=='])('refuses %j', (text) => {
+    expect(strictBase64Length(text)).toBeUndefined();
+  });
+});
+
+describe('checkSend', () => {
+  it('counts distinct recipients across to, cc and bcc, case-insensitively', () => {
+    expect(checkSend({ ...base, to: ['a@example.org', 'A@example.org'], cc: ['b@example.org'], bcc: ['a@EXAMPLE.org'] }, LIMITS).recipients).toBe(2);
+    expect(problems({ ...base, to: ['a@x.org', 'b@x.org'], cc: ['c@x.org'], bcc: ['d@x.org'] })).toEqual(['/body/to']);
+    expect(problems({ ...base, to: [] })).toEqual(['/body/to']);
+    expect(problems({ mailboxId: base.mailboxId, bcc: ['only@example.org'] })).toEqual([]);
+  });
+
+  it('lists every problem at once', () => {
+    expect(problems({ ...base, to: ['bad'], subject: 'a\nb', attachments: [{ filename: 'x/y', contentType: 'nope', content: 'x' }] })).toEqual([
+      '/body/to/0', '/body/subject', '/body/attachments/0/filename', '/body/attachments/0/contentType', '/body/attachments/0/content',
+    ]);
+  });
+
+  it('sizes text, html and decoded attachments against the limit (413)', () => {
+    const attachment = (n: number) => ({ filename: 'a.bin', content: Buffer.alloc(n).toString('base64') });
+    expect(checkSend({ ...base, text: 'é', html: 'ab', attachments: [attachment(100)] }, LIMITS).bytes).toBe(2 + 2 + 100);
+    expect(checkSend({ ...base, text: '', attachments: [attachment(1000)] }, LIMITS).bytes).toBe(1000);
+    try {
+      checkSend({ ...base, text: 'x', attachments: [attachment(1000)] }, LIMITS);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('payload_too_large');
+    }
+  });
+});
+
+describe('idempotency body hash', () => {
+  it('ignores key order and whitespace, and nothing else', () => {
+    const a = { mailboxId: 'm', to: ['x@y.org'], headers: { 'X-A': '1', 'X-B': '2' } };
+    const b = JSON.parse('{ "headers": { "X-B": "2", "X-A": "1" },\n "to": ["x@y.org"], "mailboxId": "m" }') as unknown;
+    expect(bodyHash(b)).toBe(bodyHash(a));
+    expect(bodyHash({ ...a, to: ['X@y.org'] })).not.toBe(bodyHash(a));
+    expect(bodyHash({ ...a, cc: [] })).not.toBe(bodyHash(a));
+    expect(bodyHash({ ...a, to: ['x@y.org', 'z@y.org'] })).not.toBe(bodyHash({ ...a, to: ['z@y.org', 'x@y.org'] }));
+  });
+
+  it('is the same for any JSON value parsed back from its text', () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      expect(bodyHash(JSON.parse(JSON.stringify(value)) as unknown)).toBe(bodyHash(value));
+    }));
+  });
+});
