@@ -15,7 +15,7 @@ import type { MailboxService } from './domain/mailboxes/service.js';
 import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
 import { apiKeyHook } from './http/plugins/api-key.js';
-import { installErrorHandling } from './http/plugins/errors.js';
+import { answerFrameworkError, installErrorHandling } from './http/plugins/errors.js';
 import { installOpenApi } from './http/plugins/openapi.js';
 import { installValidation } from './http/plugins/validation.js';
 import { connectionRoutes } from './http/routes/connections.js';
@@ -67,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A bad %-escape or an overlong path parameter: a problem document like every other error.
+    frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -78,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(Problem);
   await installOpenApi(app);
   await app.register(healthRoutes(deps.readiness));
-  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys) : undefined));
+  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys) : undefined, deps.metrics.refresh));
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
     await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));

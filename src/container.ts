@@ -12,8 +12,13 @@ import { createMsalNetworkClient } from './adapters/msal/network-client.js';
 import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
+import { redisReadiness } from './roles/redis-readiness.js';
 import { JobRegistry } from './jobs/registry.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { queueDepthRefresher } from './observability/queue-depth.js';
+import { POLL_QUEUE } from './jobs/polling/scheduler.js';
+import { DELIVERY_QUEUES } from './jobs/webhook-delivery.js';
+import { SEND_QUEUE } from './jobs/sending/send-jobs.js';
 import type { Logger } from './logging/logger.js';
 import { SingleFlight } from './domain/tokens/single-flight.js';
 import { mailboxPartition, TokenService } from './domain/tokens/token-service.js';
@@ -63,7 +68,7 @@ export interface Dependencies {
 }
 
 export function createDependencies(config: Config, logger: Logger): Dependencies {
-  const redis = createRedis(config.redis.url, 'command', `${config.role}:command`);
+  const redis = createRedis(config.redis, 'command', `${config.role}:command`);
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
   const keys = createKeySpace(config.redis.prefix);
   const metrics = createMetrics();
@@ -104,8 +109,13 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
       await tokenCache.delete(mailboxPartition(mailbox.id));
     },
   });
-  const queues = new QueueFactory({ redisUrl: config.redis.url, prefix: keys.queuePrefix, logger, name: config.role });
+  const queues = new QueueFactory({ redis: config.redis, prefix: keys.queuePrefix, logger, name: config.role });
   const jobs = new JobRegistry();
+  metrics.onScrape(queueDepthRefresher({
+    queue: (name) => queues.queue(name),
+    names: [POLL_QUEUE, DELIVERY_QUEUES.main, DELIVERY_QUEUES.probe, SEND_QUEUE],
+    gauge: metrics.queueDepth,
+  }));
   const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });
   jobs.register(webhooks.jobs);
   const polling = createPolling({
@@ -120,15 +130,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const oauth = createOAuth({
     config, redis, keys, cipher, msal, network, tokenCache, connections, mailboxes, tokens, events: webhooks.publisher, logger,
   });
-  const readiness: ReadinessCheck[] = [
-    {
-      name: 'redis',
-      check: async () => {
-        const answer = await redis.ping();
-        return { ok: answer === 'PONG' };
-      },
-    },
-  ];
+  const readiness: ReadinessCheck[] = [redisReadiness(redis)];
   return {
     config,
     logger,

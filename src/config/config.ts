@@ -18,6 +18,7 @@ import {
 } from './env-spec.js';
 import { loadLoginConfig, type LoginConfig } from './login-config.js';
 import { loadMessagesConfig, type MessagesConfig } from './messages-config.js';
+import { loadRedisConfig, type RedisConfig } from './redis-config.js';
 import { loadSendingConfig, type SendingConfig } from './sending-config.js';
 import { loadWebhooksConfig, type WebhooksConfig } from './webhooks-config.js';
 
@@ -35,7 +36,8 @@ export interface Config {
   port: number;
   publicUrl: URL;
   logLevel: LogLevel;
-  redis: { url: string; prefix: string };
+  /** One server (REDIS_URL), a Redis Cluster or Sentinel: see redis-config.ts. */
+  redis: RedisConfig;
   apiKeys: readonly string[];
   encryption: {
     key: Buffer;
@@ -123,10 +125,7 @@ export function loadConfig(env: Env): Config {
     port,
     publicUrl: read(env, 'PUBLIC_URL', parseUrl(['http', 'https']), new URL(`http://localhost:${port}`)),
     logLevel: read(env, 'LOG_LEVEL', parseEnum(LOG_LEVELS), 'info'),
-    redis: {
-      url: read(env, 'REDIS_URL', parseUrl(['redis', 'rediss']), new URL('redis://127.0.0.1:6379')).href,
-      prefix: read(env, 'REDIS_PREFIX', parseRedisPrefix, 'mailsync'),
-    },
+    redis: loadRedisConfig((name, parse) => read(env, name, parse)),
     apiKeys: loadApiKeys(env, role),
     encryption: loadEncryption(env, sandbox),
     http: {
@@ -154,13 +153,4 @@ export function loadConfig(env: Env): Config {
     sandbox,
   };
   return Object.freeze(config);
-}
-
-/** A Redis key prefix: letters, digits, `-`, `_`, `.`; no braces (the store adds the hash tags). */
-function parseRedisPrefix(raw: string): string {
-  const value = raw.trim();
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
-    throw new EnvValueError('must be 1 to 64 letters, digits, dots, dashes or underscores');
-  }
-  return value;
 }

@@ -10,8 +10,10 @@
  * hangs can hold at most `maxInFlight` of the `concurrency` worker slots, for
  * at most the timeout each: the others keep flowing (no head-of-line
  * blocking). Once an endpoint is unhealthy its deliveries go to the `probe`
- * lane, with its own workers, one at a time: a dead endpoint then holds no
- * slot of the main lane at all.
+ * lane, with its own workers, one at a time: when the attempts it had already
+ * been admitted to have ended, a dead endpoint holds no slot of the main lane.
+ * (So C main-lane slots stay free for healthy endpoints as long as fewer than
+ * C / maxInFlight endpoints turn bad within one timeout of each other.)
  *
  * Retries are not BullMQ retries: a failed attempt parks the delivery until
  * its retry time, and the sweeper (every `sweepIntervalMs`, in every worker

@@ -17,12 +17,17 @@ export interface Metrics {
   tokenRequests: Counter<'result' | 'code'>;
   queueDepth: Gauge<'queue' | 'state'>;
   imapConnections: Gauge;
+  /** Adds work to run before each scrape (gauges read from elsewhere, like queue depths). */
+  onScrape(refresh: () => Promise<void>): void;
+  /** Runs that work; GET /metrics calls it before rendering. */
+  refresh(): Promise<void>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mailsync_process_' });
   const registers = [registry];
+  const refreshers: (() => Promise<void>)[] = [];
   return {
     registry,
     polls: new Counter({ name: 'mailsync_polls_total', help: 'Mailbox polls by result (ok, unchanged, auth_error, throttled, error).', labelNames: ['result'], registers }),
@@ -33,7 +38,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     webhookLatency: new Histogram({ name: 'mailsync_webhook_delivery_latency_seconds', help: 'Time from an event to its delivery.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600], registers }),
     sends: new Counter({ name: 'mailsync_sends_total', help: 'Messages sent by result (sent, failed, retrying).', labelNames: ['result'], registers }),
     tokenRequests: new Counter({ name: 'mailsync_token_requests_total', help: 'Token lookups by result (hit: served from cache, miss: asked Microsoft, error) and error code.', labelNames: ['result', 'code'], registers }),
-    queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state.', labelNames: ['queue', 'state'], registers }),
+    // Read from Redis at scrape time, so every process reports the same (global) numbers: aggregate with max(), not sum().
+    queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time (the same in every process).', labelNames: ['queue', 'state'], registers }),
     imapConnections: new Gauge({ name: 'mailsync_imap_connections_open', help: 'IMAP connections this process holds open.', registers }),
+    onScrape: (refresh) => void refreshers.push(refresh),
+    refresh: async () => void (await Promise.all(refreshers.map((r) => r()))),
   };
 }

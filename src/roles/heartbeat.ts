@@ -2,6 +2,13 @@
  * A worker process's heartbeat: it proves, in Redis and to its own readiness
  * probe, that the worker loop still turns. A loop that stops ticking (a
  * blocked event loop, a crashed scheduler) makes /health/ready answer 503.
+ *
+ * A blocked event loop cannot answer any probe while it is blocked (the probe
+ * times out, which the orchestrator counts as a failure); once it runs again
+ * the heartbeat timer is the first thing to fire, sees how late it is, and
+ * readiness answers 503 until the next tick comes on time. So a process that
+ * blocks now and then (a huge message parsed synchronously, a CPU-bound
+ * library) shows up in readiness instead of passing as healthy.
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import type { ReadinessCheck } from '../http/routes/health.js';
@@ -12,6 +19,8 @@ export interface HeartbeatOptions {
   key: string;
   workerId: string;
   intervalMs?: number;
+  /** A tick later than this (ms) means the event loop was blocked. @defaultValue 5 000 */
+  maxLagMs?: number;
   logger: Logger;
 }
 
@@ -22,10 +31,15 @@ export interface Heartbeat {
 
 export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const intervalMs = options.intervalMs ?? 5_000;
+  const maxLagMs = options.maxLagMs ?? 5_000;
   let lastTick = Date.now();
+  let lagMs = 0;
   let stopped = false;
   const beat = async (): Promise<void> => {
-    lastTick = Date.now();
+    const now = Date.now();
+    lagMs = Math.max(0, now - lastTick - intervalMs);
+    if (lagMs > maxLagMs) options.logger.warn({ lagMs }, 'event loop was blocked');
+    lastTick = now;
     try {
       await options.redis.zadd(options.key, String(lastTick), options.workerId);
     } catch (err) {
@@ -41,7 +55,8 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
       check: async () => {
         const age = Date.now() - lastTick;
         if (stopped) return { ok: false, detail: 'worker stopped' };
-        return age < intervalMs * 3 ? { ok: true } : { ok: false, detail: `worker loop silent for ${age} ms` };
+        if (age >= intervalMs * 3) return { ok: false, detail: `worker loop silent for ${age} ms` };
+        return lagMs > maxLagMs ? { ok: false, detail: `event loop was blocked for ${lagMs} ms` } : { ok: true };
       },
     },
     stop: async () => {

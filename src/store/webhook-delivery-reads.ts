@@ -85,9 +85,9 @@ export class WebhookDeliveryReads {
 
   /**
    * A page of a subscription's deliveries, newest first. The cursor is the
-   * last item's (creation time, id): deliveries created meanwhile do not shift
-   * the pages. Among equal times Redis orders ids descending in reverse order,
-   * so the ones already shown are those not below the cursor's id.
+   * last item's (creation time, id), so deliveries created meanwhile do not
+   * shift the pages. Within one millisecond ZREVRANGEBYSCORE orders ids
+   * descending, so the ones already shown are those not below the cursor's id.
    */
   async list(subscriptionId: string, limit: number, cursor?: Cursor): Promise<{ records: DeliveryRecord[]; next: Cursor | null }> {
     const index = this.keys.index(subscriptionId);

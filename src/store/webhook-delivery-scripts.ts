@@ -19,6 +19,10 @@
  * at once, because a job only proceeds with the current ticket.
  * An unhealthy subscription gets one slot, and no admission before
  * `nextProbeAt` (set after each failure while unhealthy).
+ *
+ * Retention trimming in FINISH deletes other deliveries' records, whose keys
+ * it makes from the record-key prefix store/keys.ts builds (passed in ARGV):
+ * not declared in KEYS, but under the same hash tag, so in the same slot.
  */
 
 const ADMIT_DUE = `

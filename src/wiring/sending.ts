@@ -58,10 +58,11 @@ export function createSending(deps: SendingWiringDeps): Sending {
     contentSeconds: config.contentRetentionSeconds,
     recordSeconds: config.recordRetentionSeconds,
   });
+  const enqueue = createEnqueue(deps.queues);
   const service = new SendService({
     store,
     mailboxes: deps.mailboxes,
-    enqueue: createEnqueue(deps.queues),
+    enqueue,
     limits: { maxMessageBytes: config.maxMessageBytes, maxRecipients: config.maxRecipients },
     logger,
   });
@@ -86,6 +87,7 @@ export function createSending(deps: SendingWiringDeps): Sending {
   });
   const jobs = new SendingJobs({
     queues: deps.queues,
+    enqueue,
     delivery,
     store,
     pool,

@@ -7,12 +7,14 @@
  * server may have taken one before its outcome was recorded): each of those
  * carries the same Message-ID, and the second worker logged the doubt.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { buildTestApp, testEnv, type TestApp } from '../support/app.js';
 import { waitUntil } from '../support/mail.js';
+import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
+import { spawnService, type ServiceProcess } from '../support/service-process.js';
 
 const MESSAGES = 60;
 
@@ -21,18 +23,11 @@ let t: TestApp;
 let env: Record<string, string>;
 const children: ChildProcess[] = [];
 
-function worker(): { child: ChildProcess; output: () => string; exited: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ROLE: 'worker' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, output: () => out, exited };
-}
+const worker = (): ServiceProcess => {
+  const service = spawnService({ ...env, ROLE: 'worker' });
+  children.push(service.child);
+  return service;
+};
 
 beforeAll(async () => {
   sandbox = await startSandbox();
@@ -44,6 +39,7 @@ beforeAll(async () => {
     SEND_POOL_CONNECTIONS: '4',
     SEND_STALL_TIMEOUT_MS: '1500',
     SEND_RETRY_BASE_MS: '100',
+    SEND_SWEEP_INTERVAL_MS: '500',
   });
   t = await buildTestApp(sandbox.redis.url, env);
 });
@@ -53,6 +49,8 @@ afterAll(async () => {
   await t?.close();
   await sandbox?.stop();
 });
+
+let mailboxId: string;
 
 it('SIGKILL mid-batch: another worker sends every message; duplicates only among those in flight at the kill', async () => {
   const connection = await t.app.inject({
@@ -64,6 +62,7 @@ it('SIGKILL mid-batch: another worker sends every message; duplicates only among
     payload: { connectionId: connection.json().id, email: 'bulk@contoso.example', pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
   });
   expect(mailbox.statusCode, mailbox.body).toBe(201);
+  mailboxId = mailbox.json().id;
   // Attachments make each DATA take a moment, so that messages are in flight when the kill comes.
   const attachment = randomBytes(256 * 1024).toString('base64');
   const ids: string[] = [];
@@ -98,7 +97,7 @@ it('SIGKILL mid-batch: another worker sends every message; duplicates only among
   expect(received.length - expected.size).toBe(duplicated.length);
   for (const v of duplicated) {
     expect(inFlight).toContain(v.id);
-    expect(second.output()).toContain(v.id);
+    expect(second.stdout()).toContain(v.id);
   }
   // The messages in flight at the kill were attempted again by the second worker.
   for (const v of done.filter((d) => inFlight.includes(d.id))) expect(v.attempts).toBeGreaterThanOrEqual(2);
@@ -106,3 +105,22 @@ it('SIGKILL mid-batch: another worker sends every message; duplicates only among
   second.child.kill('SIGTERM');
   await second.exited;
 }, 90_000);
+
+it('a message whose job was lost (the API died before queueing it) is queued again by the sweeper', async () => {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/send', headers: t.auth, payload: { mailboxId, to: ['lost@example.org'], subject: 'lost job', text: 'x' } });
+  expect(res.statusCode).toBe(202);
+  const id = res.json().id as string;
+  const queue = t.deps.queues.queue(SEND_QUEUE);
+  const job = await waitUntil('the job', () => queue.getJob(id));
+  await job.remove();
+  expect(await queue.getJob(id)).toBeUndefined();
+  const service = worker();
+  const sent = await waitUntil('the message sent', async () => {
+    const v = await t.deps.sending.service.view(id);
+    return v.status === 'sent' ? v : undefined;
+  }, 20_000);
+  expect(sandbox.smtp.messages.filter((m) => m.parsed.messageId === sent.messageId)).toHaveLength(1);
+  expect(service.stdout()).toContain('unfinished messages without a job queued again');
+  service.child.kill('SIGTERM');
+  await service.exited;
+}, 40_000);

@@ -150,6 +150,15 @@ describe('POST /v1/send', () => {
     expect((delivery.body as { data: unknown }).data).toEqual({ sendId: id, mailboxId: from.id, messageId: done.messageId, smtpResponse: done.smtpResponse });
   });
 
+  it('keeps a mailbox SMTP connection open between messages: one AUTH for several messages', async () => {
+    const from = await mailbox();
+    for (let i = 0; i < 3; i++) {
+      const done = await final(await accepted({ mailboxId: from.id, to: ['a@example.org'], subject: `pooled ${i}`, text: 'x' }));
+      expect(done.status).toBe('sent');
+    }
+    expect(sandbox.smtp.authAttempts.filter((a) => a.user === from.email)).toHaveLength(1);
+  });
+
   it('sends to the recipients the server accepts and lists the refused ones', async () => {
     const from = await mailbox();
     sandbox.smtp.setBehaviour({ rejectRecipients: { 'ghost@example.org': 550 } });

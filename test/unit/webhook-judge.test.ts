@@ -11,10 +11,10 @@ const response = (status: number, extra: Partial<Extract<SendResult, { kind: 're
 describe('judge', () => {
   it('ends a delivery on any 2xx', () => {
     for (const status of [200, 201, 202, 204, 299]) {
-      expect(judge(response(status), claimed, policy, 5_000)).toMatchObject({
+      expect(judge(response(status), claimed, policy, { startedAt: 4_990, now: 5_000 })).toMatchObject({
         outcome: 'delivered',
         attempt: 'success',
-        fields: { status: 'delivered', attempts: 1, lastResponseCode: status, lastError: '', lastAttemptAt: 5_000 },
+        fields: { status: 'delivered', attempts: 1, lastResponseCode: status, lastError: '', lastAttemptAt: 4_990 },
       });
     }
   });
@@ -31,10 +31,15 @@ describe('judge', () => {
       [{ kind: 'error', code: 'target_forbidden', detail: 'loopback', durationMs: 1 }, 'target_forbidden'],
     ];
     for (const [result, code] of cases) {
-      const input = judge(result, claimed, policy, 5_000, () => 0);
+      const input = judge(result, claimed, policy, { startedAt: 5_000, now: 5_000 }, () => 0);
       expect(input).toMatchObject({ outcome: 'retry', attempt: 'failure', nextAttemptAt: 6_000 });
       expect(JSON.parse(String(input.fields?.lastError))).toMatchObject({ code });
     }
+  });
+
+  it('does not hold an undecryptable secret against the endpoint', () => {
+    const result: SendResult = { kind: 'error', code: 'signing_failed', detail: 'the signing secret cannot be decrypted', durationMs: 0 };
+    expect(judge(result, claimed, policy, { startedAt: 0, now: 0 })).toMatchObject({ outcome: 'retry', attempt: 'none' });
   });
 
   it('says where a redirect pointed, without following it', () => {
@@ -46,7 +51,7 @@ describe('judge', () => {
 
   it('gives up after the last attempt of the budget, counted from a manual retry', () => {
     // policy: delays 1, 2, 4, 8, 8 s → 6 attempts cover the 20 s window.
-    expect(judge(response(500), { ...claimed, attempts: 5 }, policy, 9_000)).toMatchObject({ outcome: 'failed', fields: { status: 'failed' } });
-    expect(judge(response(500), { ...claimed, attempts: 5, budgetAttempts: 5, budgetStart: 8_000 }, policy, 9_000)).toMatchObject({ outcome: 'retry' });
+    expect(judge(response(500), { ...claimed, attempts: 5 }, policy, { startedAt: 9_000, now: 9_000 })).toMatchObject({ outcome: 'failed', fields: { status: 'failed' } });
+    expect(judge(response(500), { ...claimed, attempts: 5, budgetAttempts: 5, budgetStart: 8_000 }, policy, { startedAt: 9_000, now: 9_000 })).toMatchObject({ outcome: 'retry' });
   });
 });

@@ -75,6 +75,11 @@ describe('checkTarget', () => {
     await expect(check('https://93.184.216.34/hook')).resolves.toBeUndefined();
   });
 
+  it('gives up on a resolver that does not answer', async () => {
+    const silent: Resolver = () => new Promise(() => undefined);
+    await expect(checkTarget(parseWebhookUrl('https://slow.example/'), silent, 50)).rejects.toThrow(/does not resolve \(ETIMEOUT\)/);
+  });
+
   it('refuses a host that does not resolve', async () => {
     await expect(check('https://nowhere.example/hook')).rejects.toThrow(/does not resolve \(ENOTFOUND\)/);
   });

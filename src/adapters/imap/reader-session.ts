@@ -117,7 +117,9 @@ export class ReaderSession extends ImapSession {
       if (beforeUid !== undefined) {
         // `n:*` always includes the highest message even when its UID is below n (RFC 3501): filter.
         const uids = await client.search({ uid: `${beforeUid}:*` }, { uid: true });
-        above = (uids || []).filter((uid) => uid >= beforeUid).length;
+        // imapflow answers false for a refused SEARCH: read as "none above", it would serve the first page again.
+        if (!Array.isArray(uids)) throw this.translate({ responseText: 'the server refused UID SEARCH', path }, `SEARCH ${path}`);
+        above = uids.filter((uid) => uid >= beforeUid).length;
       }
       // Read after the search: EXISTS updates that arrived meanwhile are counted on both sides.
       const exists = client.mailbox ? client.mailbox.exists : 0;

@@ -8,6 +8,7 @@
  * engineer extends this class with more commands (fetch envelopes, IDLE):
  * wrap each one in `run()` so its failures are translated the same way.
  */
+import { secureContextFor } from '../tls-context.js';
 import { ImapFlow, type ListResponse } from 'imapflow';
 import type { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -82,7 +83,7 @@ export class ImapSession {
       secure: options.secure,
       doSTARTTLS: options.secure ? undefined : true,
       auth: { user: options.user, accessToken: options.accessToken },
-      tls: { ca: [...options.ca], minVersion: 'TLSv1.2' },
+      tls: { secureContext: secureContextFor(options.ca), minVersion: 'TLSv1.2' },
       // imapflow's logger, at debug, with the token cut out; raw socket logging stays off.
       logger: this.watchThrottling(libraryLogger(this.log, oauthSecrets(options.user, options.accessToken))),
       logRaw: false,

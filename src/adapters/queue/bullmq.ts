@@ -2,18 +2,27 @@
  * The BullMQ adapter: the only module that creates queues and workers.
  *
  * Every queue uses the key space's queue prefix (a hash tag, so each queue's
- * keys share a Redis Cluster slot) and connection *options*, never a shared
- * ioredis instance: BullMQ duplicates connections for blocking commands and
- * needs `maxRetriesPerRequest: null` on them.
+ * keys share a Redis Cluster slot) and, on one server or with Sentinel,
+ * connection *options*, never a shared ioredis instance: BullMQ duplicates
+ * connections for blocking commands and needs `maxRetriesPerRequest: null`.
+ *
+ * On a Redis Cluster, options are not enough: BullMQ turns options into a
+ * plain `new Redis(...)`, never a Cluster. So the factory makes one ioredis
+ * Cluster (queue kind: `maxRetriesPerRequest: null` in its `redisOptions`)
+ * and hands that *instance* to every queue and worker. Queues share it;
+ * each worker duplicates it twice (its main and its blocking connection) and
+ * closes its duplicates itself; the factory closes the shared one last.
  */
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../../logging/logger.js';
+import { closeRedis, createRedis, sentinelOptions, type Redis, type RedisTarget } from '../redis/redis.js';
 
 export type { Job, JobsOptions, Processor } from 'bullmq';
 export { Queue, Worker, DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 
 export interface QueueFactoryOptions {
-  redisUrl: string;
+  /** Where Redis is: a URL (one server), or the config's `redis` (one server, cluster or sentinel). */
+  redis: RedisTarget;
   prefix: string;
   logger: Logger;
   /** Connection name suffix, to tell processes apart in CLIENT LIST. */
@@ -35,15 +44,27 @@ export interface WorkerSettings {
 export class QueueFactory {
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
+  /** Cluster mode: the one Cluster instance every queue and worker starts from, made on first use. */
+  private cluster: Redis | undefined;
 
   constructor(private readonly options: QueueFactoryOptions) {}
 
-  private connection(role: string) {
-    return {
-      url: this.options.redisUrl,
-      maxRetriesPerRequest: null,
-      connectionName: `mailsync:${this.options.name}:${role}`,
-    };
+  private connection(role: string): ConnectionOptions {
+    const target = this.options.redis;
+    const connectionName = `mailsync:${this.options.name}:${role}`;
+    if (typeof target === 'string') return { url: target, maxRetriesPerRequest: null, connectionName };
+    if (target.cluster) {
+      this.cluster ??= createRedis(target, 'queue', `${this.options.name}:queues`);
+      return this.cluster;
+    }
+    // ioredis allows `retryStrategy: null`, BullMQ's copy of the type does not: the same object either way.
+    if (target.sentinel) return sentinelOptions('queue', `${this.options.name}:${role}`, target.sentinel) as ConnectionOptions;
+    return { url: target.url, maxRetriesPerRequest: null, connectionName };
+  }
+
+  /** The workers made so far (readiness reports whether each still runs). */
+  activeWorkers(): readonly Worker[] {
+    return [...this.workers];
   }
 
   /** One Queue instance per name and process. */
@@ -84,5 +105,8 @@ export class QueueFactory {
     const queues = [...this.queues.values()];
     this.queues.clear();
     await Promise.all(queues.map((q) => q.close()));
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    if (cluster) await closeRedis(cluster);
   }
 }

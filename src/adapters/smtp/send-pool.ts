@@ -18,6 +18,7 @@
  *   expired token, which it cannot do here. No file or URL access: content
  *   is always given as buffers and strings.
  */
+import { secureContextFor } from '../tls-context.js';
 import { createHash } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import type { Logger } from '../../logging/logger.js';
@@ -222,7 +223,7 @@ export class SmtpSendPool {
       port: target.port,
       secure: target.secure,
       requireTLS: !target.secure,
-      tls: { ca: [...this.settings.ca], minVersion: 'TLSv1.2' },
+      tls: { secureContext: secureContextFor(this.settings.ca), minVersion: 'TLSv1.2' },
       auth: { type: 'OAuth2', user: target.user, accessToken: token.accessToken },
       connectionTimeout: this.timeouts.connectMs,
       greetingTimeout: this.timeouts.greetingMs,

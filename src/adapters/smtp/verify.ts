@@ -6,6 +6,7 @@
  * otherwise reports success without authenticating; `forceAuth` makes it
  * always authenticate, so a success here means Exchange accepted the token.
  */
+import { secureContextFor } from '../tls-context.js';
 import { createTransport } from 'nodemailer';
 import type { Logger } from '../../logging/logger.js';
 import { libraryLogger, oauthSecrets } from '../../logging/library-logger.js';
@@ -50,7 +51,7 @@ export async function verifySmtpAuth(options: SmtpVerifyOptions): Promise<void> 
     secure: options.secure,
     requireTLS: !options.secure,
     forceAuth: true,
-    tls: { ca: [...options.ca], minVersion: 'TLSv1.2' },
+    tls: { secureContext: secureContextFor(options.ca), minVersion: 'TLSv1.2' },
     // No `expires`: nodemailer would try to renew an expired token, which it cannot do here.
     auth: { type: 'OAuth2', user: options.user, accessToken: options.accessToken },
     connectionTimeout: timeouts.connectMs,

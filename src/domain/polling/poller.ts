@@ -68,7 +68,8 @@ export function failureResult(err: unknown): PollResult {
     const retryAfterMs = (err as { fields?: { retryAfterMs?: unknown } }).fields?.retryAfterMs;
     return { kind: 'throttled', error, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined, cause: err };
   }
-  if (AUTH_CODES.has(c.code) || (c.status === 422 && !c.retryable)) return { kind: 'auth_error', error, cause: err };
+  // Token refusals carry the setup step that fixes them; a missing folder is a plain error.
+  if (AUTH_CODES.has(c.code) || (c.status === 422 && !c.retryable && c.step !== undefined)) return { kind: 'auth_error', error, cause: err };
   return { kind: 'error', error, cause: err };
 }
 

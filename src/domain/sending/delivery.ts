@@ -78,12 +78,9 @@ function isTransient(err: unknown): boolean {
   return classify(err).retryable;
 }
 
-function rejectedOf(value: unknown): RejectedRecipientInfo[] {
-  return err(value)?.fields.rejectedRecipients as RejectedRecipientInfo[] | undefined ?? [];
-}
-
-function err(value: unknown): AppError | undefined {
-  return value instanceof AppError ? value : undefined;
+/** The refused recipients the SMTP adapter attached to an "all recipients were rejected" failure. */
+function rejectedOf(e: unknown): RejectedRecipientInfo[] {
+  return e instanceof AppError ? (e.fields.rejectedRecipients as RejectedRecipientInfo[] | undefined) ?? [] : [];
 }
 
 export class Delivery {
@@ -135,7 +132,7 @@ export class Delivery {
     try {
       return await this.deps.smtp.send(target, token, mail);
     } catch (e) {
-      if (err(e)?.code !== 'smtp_auth_failed') throw e;
+      if (!(e instanceof AppError && e.code === 'smtp_auth_failed')) throw e;
       this.deps.smtp.drop(mailbox.id);
       token = await this.deps.tokens.tokenFor(mailbox.id, { forceRefresh: true });
       return await this.deps.smtp.send(target, token, mail);

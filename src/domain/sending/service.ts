@@ -11,9 +11,10 @@
  * read its claim and answer the same id (or 422 for another body). There is
  * no window where a claim exists without its message.
  *
- * If queueing the job fails after the message was stored, the message is
- * still accepted: the workers' sweeper queues unfinished messages that have
- * no job (see jobs/sending/send-jobs.ts).
+ * The answer does not wait for the job to be queued (one Redis round trip
+ * less per message): if queueing fails, or the process dies first, the
+ * message is still accepted, and the workers' sweeper queues unfinished
+ * messages that have no job (see jobs/sending/send-jobs.ts).
  */
 import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -24,6 +25,14 @@ import { bodyHash, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idemp
 import { newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './schemas.js';
 import { checkSend, type SendLimits } from './validate.js';
+
+/**
+ * A sender looked up in the last SENDER_CACHE_MS is not read from Redis again: under load the
+ * lookup is one Redis round trip per message for a record that rarely changes. The cost: a
+ * message for a mailbox deleted in that moment is accepted, and fails in the worker (not_found).
+ */
+const SENDER_CACHE_MS = 2_000;
+const SENDER_CACHE_MAX = 10_000;
 
 export interface SendServiceDeps {
   store: SendStore;
@@ -52,6 +61,7 @@ export function toSendView(record: SendRecord): SendViewT {
 
 export class SendService {
   private readonly now: () => Date;
+  private readonly senders = new Map<string, { mailbox: MailboxRecord; until: number }>();
 
   constructor(private readonly deps: SendServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -86,11 +96,11 @@ export class SendService {
       updatedAt: at.toISOString(),
     }, content, claim);
     if (!result.created) return replay(result, claim!.bodyHash);
-    try {
-      await this.deps.enqueue(id);
-    } catch (err) {
+    // The answer does not wait for the job: the message is stored, and a job that fails to be
+    // queued (or a process that dies first) is caught up by the sweeper.
+    this.deps.enqueue(id).catch((err: unknown) => {
       this.deps.logger.warn({ err, sendId: id }, 'message stored but not queued; the sweeper will queue it');
-    }
+    });
     return { id, status: 'queued' };
   }
 
@@ -101,15 +111,14 @@ export class SendService {
   }
 
   private async sender(mailboxId: string): Promise<MailboxRecord> {
-    let mailbox: MailboxRecord;
-    try {
-      mailbox = await this.deps.mailboxes.get(mailboxId);
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        throw new ValidationError(`Mailbox ${mailboxId} does not exist.`, [{ field: '/body/mailboxId', message: 'no such mailbox' }]);
-      }
-      throw err;
+    const at = this.now().getTime();
+    let entry = this.senders.get(mailboxId);
+    if (!entry || entry.until <= at) {
+      if (this.senders.size >= SENDER_CACHE_MAX) this.senders.clear();
+      entry = { mailbox: await this.lookUp(mailboxId), until: at + SENDER_CACHE_MS };
+      this.senders.set(mailboxId, entry);
     }
+    const { mailbox } = entry;
     if (mailbox.state === 'pending_authorization') {
       throw new AppError('not_authorized', `Mailbox ${mailbox.id} has not been signed in yet: it cannot send.`, {
         hint: 'Sign in as the mailbox user first: POST /v1/mailboxes/{id}/authorize and open the URL in a private browser window.',
@@ -117,6 +126,17 @@ export class SendService {
       });
     }
     return mailbox;
+  }
+
+  private async lookUp(mailboxId: string): Promise<MailboxRecord> {
+    try {
+      return await this.deps.mailboxes.get(mailboxId);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new ValidationError(`Mailbox ${mailboxId} does not exist.`, [{ field: '/body/mailboxId', message: 'no such mailbox' }]);
+      }
+      throw err;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * deliveries that may start now. `judge` is the pure part: which answers
  * end a delivery, which are retried, and when.
  */
+import { DecryptionError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ClaimResult, FinishInput, Lane, Ticket, WebhookScheduler } from '../../store/webhook-scheduler.js';
 import type { Dispatch } from './deliveries.js';
@@ -42,28 +43,38 @@ export function failureOf(result: SendResult): { code: string; detail: string } 
   return { code: 'http_status', detail: `HTTP ${result.status}` };
 }
 
+export interface AttemptTimes {
+  /** When the attempt started: recorded as lastAttemptAt. */
+  startedAt: number;
+  /** When its answer was in: retries count from here. */
+  now: number;
+}
+
 /**
  * What an answer means for the delivery. Only a 2xx ends it well; every
  * other status, a redirect, a timeout or a network error is retried on the
- * schedule until the delivery is given up.
+ * schedule until the delivery is given up. All of them count against the
+ * endpoint's health, except a secret we could not decrypt (our fault).
  */
-export function judge(result: SendResult, claimed: Claimed, policy: RetryPolicy, now: number, random: () => number = Math.random): FinishInput {
+export function judge(result: SendResult, claimed: Claimed, policy: RetryPolicy, times: AttemptTimes, random: () => number = Math.random): FinishInput {
+  const { now } = times;
   const attempts = claimed.attempts + 1;
   const failure = failureOf(result);
   const fields: Record<string, string | number> = {
     attempts,
-    lastAttemptAt: now,
+    lastAttemptAt: times.startedAt,
     lastResponseCode: result.kind === 'response' ? result.status : '',
     lastResponseBody: result.kind === 'response' ? result.body : '',
     lastError: failure ? JSON.stringify(failure) : '',
   };
   if (!failure) return { outcome: 'delivered', attempt: 'success', fields: { ...fields, status: 'delivered', nextAttemptAt: '' } };
+  const attempt = result.kind === 'error' && result.code === 'signing_failed' ? 'none' : 'failure';
   const failedAttempts = attempts - claimed.budgetAttempts;
   if (shouldGiveUp(policy, { failedAttempts, since: claimed.budgetStart, now })) {
-    return { outcome: 'failed', attempt: 'failure', fields: { ...fields, status: 'failed', nextAttemptAt: '' } };
+    return { outcome: 'failed', attempt, fields: { ...fields, status: 'failed', nextAttemptAt: '' } };
   }
   const nextAttemptAt = now + retryDelayMs(policy, failedAttempts, random);
-  return { outcome: 'retry', attempt: 'failure', nextAttemptAt, fields: { ...fields, nextAttemptAt } };
+  return { outcome: 'retry', attempt, nextAttemptAt, fields: { ...fields, nextAttemptAt } };
 }
 
 export interface DeliveryAttemptDeps {
@@ -96,12 +107,20 @@ export class DeliveryAttempt {
     const claimed = await scheduler.claim(ticket);
     if (claimed.kind === 'stale') return { outcome: 'stale' };
     if (claimed.kind === 'gone') return this.finish(ticket, { outcome: 'drop', attempt: 'none' }, 'dropped', options);
-    const target = await this.deps.subscriptions.signing(ticket.subscriptionId);
-    if (!target) return this.finish(ticket, { outcome: 'discard', attempt: 'none' }, 'dropped', options);
-    const at = this.now();
-    const headers = deliveryHeaders({ id: claimed.eventId, body: claimed.body, keys: target.keys, at: new Date(at), userAgent: this.deps.userAgent });
-    const result = await this.deps.sender.send({ url: target.url, headers, body: claimed.body });
-    const input = judge(result, claimed, this.deps.policy, this.now());
+    const startedAt = this.now();
+    let result: SendResult;
+    try {
+      const target = await this.deps.subscriptions.signing(ticket.subscriptionId);
+      if (!target) return await this.finish(ticket, { outcome: 'discard', attempt: 'none' }, 'dropped', options);
+      const headers = deliveryHeaders({ id: claimed.eventId, body: claimed.body, keys: target.keys, at: new Date(startedAt), userAgent: this.deps.userAgent });
+      result = await this.deps.sender.send({ url: target.url, headers, body: claimed.body });
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      // A key problem (ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS): retried like a failure, so it shows in the log.
+      logger.error({ err, subscriptionId: ticket.subscriptionId }, 'webhook secret cannot be decrypted');
+      result = { kind: 'error', code: 'signing_failed', detail: 'the signing secret cannot be decrypted', durationMs: 0 };
+    }
+    const input = judge(result, claimed, this.deps.policy, { startedAt, now: this.now() });
     if (input.outcome === 'failed') {
       logger.warn({ subscriptionId: ticket.subscriptionId, deliveryId: ticket.deliveryId, code: failureOf(result)?.code }, 'webhook delivery given up');
     } else if (input.outcome === 'retry') {

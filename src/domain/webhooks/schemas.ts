@@ -77,7 +77,7 @@ export type DeliveryStatusT = Static<typeof DeliveryStatus>;
 
 export const DeliveryError = Type.Object(
   {
-    code: Type.String({ description: '`http_status`, `redirect`, `timeout`, `network`, `target_forbidden`.' }),
+    code: Type.String({ description: '`http_status`, `redirect`, `timeout`, `network`, `target_forbidden`, `signing_failed`.' }),
     detail: Type.String(),
   },
   { additionalProperties: false },

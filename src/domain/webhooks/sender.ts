@@ -6,7 +6,8 @@ export interface OutboundRequest {
   body: string;
 }
 
-export type SendFailure = 'timeout' | 'network' | 'target_forbidden';
+/** `signing_failed` is ours, not the endpoint's: its secret could not be decrypted (see attempt.ts). */
+export type SendFailure = 'timeout' | 'network' | 'target_forbidden' | 'signing_failed';
 
 export type SendResult =
   | {

@@ -16,6 +16,8 @@ import { classifyAddress } from './address-policy.js';
 import { WebhookTargetForbiddenError, WebhookUrlError } from './errors.js';
 
 export const MAX_URL_LENGTH = 2_048;
+/** A subscription request waits this long for DNS at most: a name chosen to resolve slowly must not hold it up. */
+export const RESOLVE_TIMEOUT_MS = 3_000;
 
 export interface ResolvedAddress {
   address: string;
@@ -52,8 +54,20 @@ export function hostOf(url: URL): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+async function resolveWithin(resolve: Resolver, host: string, timeoutMs: number): Promise<ResolvedAddress[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no DNS answer within ${timeoutMs} ms`), { code: 'ETIMEOUT' })), timeoutMs);
+  });
+  try {
+    return await Promise.race([resolve(host), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Refuses a URL whose host is, or resolves to, an address the policy refuses. */
-export async function checkTarget(url: URL, resolve: Resolver): Promise<void> {
+export async function checkTarget(url: URL, resolve: Resolver, timeoutMs = RESOLVE_TIMEOUT_MS): Promise<void> {
   const host = hostOf(url);
   if (isIP(host) !== 0) {
     const verdict = classifyAddress(host);
@@ -62,7 +76,7 @@ export async function checkTarget(url: URL, resolve: Resolver): Promise<void> {
   }
   let addresses: ResolvedAddress[];
   try {
-    addresses = await resolve(host);
+    addresses = await resolveWithin(resolve, host, timeoutMs);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new WebhookUrlError(`The host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}.`);

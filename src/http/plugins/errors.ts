@@ -40,6 +40,11 @@ export function translateFrameworkError(err: FastifyError): Error {
       return new AppError('invalid_json', 'The request body is not valid JSON.', { cause: err });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('payload_too_large', 'The request body is larger than this route accepts.', { cause: err });
+    // Router errors, sent here by Fastify's `frameworkErrors` option (see answerFrameworkError).
+    case 'FST_ERR_BAD_URL':
+      return new AppError('validation_failed', 'The URL is malformed: a path segment has an invalid %-escape.', { cause: err });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('validation_failed', 'A path segment of the URL is too long.', { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('unsupported_media_type', 'Send the request body as application/json.', { cause: err });
@@ -75,6 +80,16 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
       ...(c.step ? { setupStep: c.step } : {}),
       ...c.fields,
     });
+}
+
+/**
+ * Fastify's router answers a malformed %-escape in the path and an overlong
+ * path parameter itself, with its own JSON and without the error handler,
+ * unless the `frameworkErrors` option hands them here (app.ts does).
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ code: error.code }, 'request refused');
+  sendProblem(request, reply, translateFrameworkError(error));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

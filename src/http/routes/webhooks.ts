@@ -1,7 +1,8 @@
 /** /v1/webhooks: thin handlers over the subscriptions and the delivery log. */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DeliveryLog } from '../../domain/webhooks/deliveries.js';
+import { ValidationError } from '../../errors/errors.js';
 import {
   CreateWebhookBody,
   DeliveryList,
@@ -23,8 +24,17 @@ const DeliveryParams = Type.Object(
   { additionalProperties: false },
 );
 type DeliveryParamsT = { id: string; deliveryId: string };
-/** Actions take no input: no body, or an empty JSON object; anything else is a 400. */
-const NoBody = Type.Union([Type.Null(), Type.Object({}, { additionalProperties: false })], { description: 'No body, or `{}`.' });
+/**
+ * Actions take no input: no body, or an empty JSON object; anything else is
+ * a 400. Checked here rather than by a body schema, because a body schema
+ * would make OpenAPI declare a required request body.
+ */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  const { body } = request;
+  if (body === undefined || body === null) return;
+  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+  throw new ValidationError('This action takes no request body.', [{ field: '/body', message: 'must be absent or {}' }]);
+}
 
 const security = [{ apiKey: [] }];
 const tags = ['webhooks'];
@@ -72,10 +82,11 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     app.post<{ Params: IdParamsT }>('/webhooks/:id/rotate-secret', {
       schema: {
         tags, security, summary: 'Replace the signing secret',
-        description: 'Answers the new secret once. During the grace period (WEBHOOK_SECRET_GRACE_SECONDS, default 24 h) deliveries carry a signature for the new and for the previous secret.',
-        params: IdParams, body: NoBody,
+        description: 'Takes no body. Answers the new secret once. During the grace period (WEBHOOK_SECRET_GRACE_SECONDS, default 24 h) deliveries carry a signature for the new and for the previous secret.',
+        params: IdParams,
         response: { 200: RotatedSecretView, ...problemResponses(400, 401, 404) },
       },
+      preValidation: refuseBody,
     }, async (request) => subscriptions.rotateSecret(request.params.id));
 
     app.get<{ Params: IdParamsT; Querystring: DeliveryListQueryT }>('/webhooks/:id/deliveries', {
@@ -96,10 +107,11 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     app.post<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId/retry', {
       schema: {
         tags, security, summary: 'Send a delivered or failed delivery again',
-        description: 'Queues it now with a fresh retry budget. A pending delivery is a 409: it is retried automatically.',
-        params: DeliveryParams, body: NoBody,
+        description: 'Takes no body. Queues it now with a fresh retry budget. A pending delivery is a 409: it is retried automatically.',
+        params: DeliveryParams,
         response: { 202: DeliveryView, ...problemResponses(400, 401, 404, 409) },
       },
+      preValidation: refuseBody,
     }, async (request, reply) => reply.code(202).send(await deliveries.retry(request.params.id, request.params.deliveryId)));
   };
 }

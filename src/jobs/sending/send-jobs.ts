@@ -43,6 +43,11 @@ const JOB_OPTIONS: JobsOptions = {
 /** How many unfinished messages one sweep step looks at. */
 const SWEEP_BATCH = 200;
 
+/**
+ * Queues the job of an accepted message. One `add` per message: concurrent adds already share
+ * the connection's pipeline, and measured here addBulk was slower per job (its MULTI and
+ * per-job bookkeeping cost more than the round trips it saves).
+ */
 export function createEnqueue(queues: QueueFactory): (sendId: string) => Promise<void> {
   return async (sendId) => {
     await queues.queue<SendJobPayloadT>(SEND_QUEUE).add(SEND_JOB, { sendId }, { ...JOB_OPTIONS, jobId: sendId });
@@ -57,6 +62,8 @@ export interface SendingJobsSettings {
 
 export interface SendingJobsDeps {
   queues: QueueFactory;
+  /** See createEnqueue (the sweeper queues again through it). */
+  enqueue: (sendId: string) => Promise<void>;
   delivery: Pick<Delivery, 'run'>;
   store: Pick<SendStore, 'pendingBefore'>;
   pool: Pick<SmtpSendPool, 'sweep' | 'closeAll'>;
@@ -136,7 +143,7 @@ export class SendingJobs implements JobModule {
       const state = job ? await job.getState() : 'missing';
       if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
       if (job) await job.remove().catch(() => undefined);
-      await createEnqueue(this.deps.queues)(sendId);
+      await this.deps.enqueue(sendId);
       queued += 1;
     }
     if (queued > 0) this.deps.logger.info({ queued }, 'unfinished messages without a job queued again');

@@ -1,0 +1,137 @@
+/**
+ * Every registered route answers 401 without an API key, except an explicit
+ * allowlist. The route list comes from the app itself (test/support/route-list.ts),
+ * so a route added later is covered without touching this file, and a route
+ * added outside the /v1 API-key scope by mistake fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HTTPMethods } from 'fastify';
+import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
+import { buildTestApp, TEST_API_KEY, type TestApp } from '../support/app.js';
+import { concreteUrl, openApiPath, registeredRoutes, unparsedRouteLines, type RegisteredRoute } from '../support/route-list.js';
+
+/**
+ * Routes reachable without a key, and why. Patterns are Fastify's; a trailing
+ * `*` covers everything below. /metrics is public unless METRICS_REQUIRE_API_KEY.
+ */
+const PUBLIC: readonly { pattern: string; why: string }[] = [
+  { pattern: '/health/live', why: 'orchestrator liveness probe' },
+  { pattern: '/health/ready', why: 'orchestrator readiness probe' },
+  { pattern: '/docs*', why: 'Swagger UI: the document holds no data' },
+  { pattern: '/openapi.json', why: 'the API description' },
+  { pattern: '/metrics', why: 'Prometheus scrape (METRICS_REQUIRE_API_KEY=true guards it)' },
+  { pattern: '/v1/oauth/callback', why: "Microsoft's redirect back to the browser" },
+  { pattern: '/v1/connections/:id/login', why: 'the browser starts "Sign in with Microsoft" here' },
+];
+
+const isPublic = (url: string, allow = PUBLIC): boolean =>
+  allow.some(({ pattern }) => (pattern.endsWith('*') ? url.startsWith(pattern.slice(0, -1)) : url === pattern));
+
+/** Requests that carry no usable key. None of them may get past the API-key hook. */
+const KEYLESS: readonly { name: string; headers: Record<string, string | string[]>; query?: string }[] = [
+  { name: 'no header', headers: {} },
+  { name: 'a wrong key', headers: { authorization: 'Bearer wrong-key-0123456789abcdef' } },
+  { name: 'the key under another scheme', headers: { authorization: `Basic ${TEST_API_KEY}` } },
+  { name: 'the key without a scheme', headers: { authorization: TEST_API_KEY } },
+  { name: 'the key with a suffix', headers: { authorization: `Bearer ${TEST_API_KEY}x` } },
+  { name: 'the key in the query string', headers: {}, query: `api_key=${TEST_API_KEY}&access_token=${TEST_API_KEY}` },
+  { name: 'the key in another header', headers: { 'x-api-key': TEST_API_KEY } },
+];
+
+const WITH_BODY = new Set<HTTPMethods>(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+let redis: SandboxRedis;
+let t: TestApp;
+let routes: RegisteredRoute[];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  t = await buildTestApp(redis.url);
+  routes = registeredRoutes(t.app);
+});
+
+afterAll(async () => {
+  await t?.close();
+  await redis?.stop();
+});
+
+function call(route: RegisteredRoute, headers: Record<string, string | string[]>, query?: string) {
+  const url = concreteUrl(route.url);
+  return t.app.inject({
+    method: route.method,
+    url: query ? `${url}?${query}` : url,
+    headers: WITH_BODY.has(route.method) ? { ...headers, 'content-type': 'application/json' } : headers,
+    // A malformed body: the key check must refuse before the body is even parsed.
+    ...(WITH_BODY.has(route.method) ? { payload: '{"not json' } : {}),
+  });
+}
+
+describe('the route table', () => {
+  it('is read completely from the app', async () => {
+    expect(unparsedRouteLines(t.app)).toEqual([]);
+    // Only the Swagger UI's static wildcard is printed in a way hasRoute cannot confirm.
+    expect(routes.filter((r) => !r.confirmed).every((r) => r.url.startsWith('/docs'))).toBe(true);
+    expect(routes.filter((r) => r.url.startsWith('/v1/')).length).toBeGreaterThan(20);
+    // Every documented operation is in the list: the parser misses nothing the OpenAPI document knows.
+    const listed = new Set(routes.map((r) => `${r.method.toLowerCase()} ${openApiPath(r.url)}`));
+    const doc = t.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods)) expect(listed, `${method} ${path}`).toContain(`${method} ${path}`);
+    }
+  });
+
+  it('keeps the allowlist honest: each public pattern is a real route that answers without a key', async () => {
+    for (const { pattern } of PUBLIC) {
+      const matching = routes.filter((r) => isPublic(r.url, [{ pattern, why: '' }]));
+      expect(matching.length, pattern).toBeGreaterThan(0);
+      const get = matching.find((r) => r.method === 'GET' && r.confirmed) ?? matching[0]!;
+      const res = await call(get, {});
+      expect(res.statusCode, `${get.method} ${get.url}`).not.toBe(401);
+    }
+  });
+
+  it('answers 401 problem+json to every other route, whatever stands in for the key', async () => {
+    const guarded = routes.filter((r) => !isPublic(r.url));
+    expect(guarded.length).toBeGreaterThan(20);
+    const failures: string[] = [];
+    for (const route of guarded) {
+      for (const attempt of KEYLESS) {
+        const res = await call(route, attempt.headers, attempt.query);
+        const name = `${route.method} ${route.url} with ${attempt.name}`;
+        if (res.statusCode !== 401) {
+          failures.push(`${name}: ${res.statusCode}`);
+          continue;
+        }
+        if (route.method === 'HEAD') continue; // no body to look at
+        expect(res.headers['content-type'], name).toMatch(/^application\/problem\+json/);
+        expect(res.json(), name).toMatchObject({ status: 401, code: 'unauthorized' });
+        expect(res.headers['www-authenticate'] ?? '', name).not.toContain(TEST_API_KEY);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('lets the configured key through on the same routes (the 401s above are the key check, not the route)', async () => {
+    const guarded = routes.filter((r) => !isPublic(r.url) && r.method === 'GET');
+    for (const route of guarded) {
+      const res = await t.app.inject({ method: 'GET', url: concreteUrl(route.url), headers: t.auth });
+      expect(res.statusCode, route.url).not.toBe(401);
+    }
+  });
+});
+
+describe('METRICS_REQUIRE_API_KEY=true', () => {
+  it('puts /metrics behind the key too', async () => {
+    const guarded = await buildTestApp(redis.url, { METRICS_REQUIRE_API_KEY: 'true' });
+    try {
+      const metrics = registeredRoutes(guarded.app).filter((r) => r.url === '/metrics');
+      expect(metrics.length).toBeGreaterThan(0);
+      for (const route of metrics) {
+        expect((await guarded.app.inject({ method: route.method, url: '/metrics' })).statusCode, route.method).toBe(401);
+        expect((await guarded.app.inject({ method: route.method, url: '/metrics', headers: guarded.auth })).statusCode, route.method).toBe(200);
+      }
+    } finally {
+      await guarded.close();
+    }
+  });
+});
