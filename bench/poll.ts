@@ -30,8 +30,8 @@ interface Phase {
 const quick = process.argv.includes('--quick');
 const PHASES: Phase[] = quick
   ? [
-      { name: '300 mailboxes, sessions kept', mailboxes: 300, intervalSeconds: 20, keepSessions: true, idle: false, seconds: 40, mails: 30 },
-      { name: '1,000 mailboxes, connect per poll', mailboxes: 1000, intervalSeconds: 20, keepSessions: false, idle: false, seconds: 40, mails: 30 },
+      { name: '300 mailboxes, sessions kept', mailboxes: 300, intervalSeconds: 10, keepSessions: true, idle: false, seconds: 40, mails: 30 },
+      { name: '1,000 mailboxes, connect per poll', mailboxes: 1000, intervalSeconds: 10, keepSessions: false, idle: false, seconds: 40, mails: 30 },
       { name: '200 mailboxes, IDLE', mailboxes: 200, intervalSeconds: 15, keepSessions: true, idle: true, seconds: 40, mails: 60 },
     ]
   : [
