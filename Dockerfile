@@ -9,6 +9,8 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 FROM node:20-bookworm-slim AS runtime
+# Every role listens on PORT: api and all serve the API there, worker only /health and /metrics
+# (so the HEALTHCHECK below works for each role). ROLE picks the role at run time.
 ENV NODE_ENV=production \
     ROLE=all \
     HOST=0.0.0.0 \

@@ -21,7 +21,7 @@
  * the throughput), so a noisy moment on a shared machine does not decide.
  * Goal: ≥ 2 000 deliveries/s, and a dead endpoint costs < 10 % of it.
  *
- * Knobs (environment): BENCH_EVENTS (20 000), BENCH_HEALTHY (1 healthy
+ * Knobs (environment): BENCH_EVENTS (15 000), BENCH_HEALTHY (1 healthy
  * subscription; each is capped at WEBHOOK_MAX_IN_FLIGHT concurrent attempts),
  * BENCH_ROUNDS (3).
  */
@@ -36,7 +36,7 @@ import { freePort } from '../sandbox/ports.js';
 import { startRedis } from '../sandbox/redis.js';
 import { startBenchReceivers, type BenchReceivers } from './webhook-receivers.js';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 15_000);
 const HEALTHY = Number(process.env.BENCH_HEALTHY ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STEADY_RATE = 500;

@@ -14,6 +14,8 @@ for extra in "$@"; do
   case "$extra" in
     docker-compose) command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose) ;;
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    # promtool (checks /metrics in CI) comes with Debian's prometheus package.
+    prometheus) command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
     *) need+=("$extra") ;;
   esac
 done
@@ -28,7 +30,9 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # Debian starts a system-wide dovecot/redis on install where it can; the sandbox runs its own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now dovecot >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then
+    for unit in dovecot prometheus; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
+  fi
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

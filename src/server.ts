@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { redisSettingWarnings } from './adapters/redis/settings.js';
 import { buildApp } from './app.js';
+import { buildOpsApp } from './http/ops-app.js';
 import type { Config } from './config/config.js';
 import { createDependencies, type Dependencies } from './container.js';
 import type { Logger } from './logging/logger.js';
@@ -46,8 +47,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   let app: FastifyInstance | undefined;
   let url: string | undefined;
-  if (runsApi) {
-    app = await buildApp(deps);
+  if (runsApi || config.workerListens) {
+    // A worker serves only /health and /metrics (see http/ops-app.ts).
+    app = runsApi ? await buildApp(deps) : await buildOpsApp(deps);
     url = await app.listen({ host: config.host, port: config.port });
     logger.info({ url, role: config.role }, 'listening');
     const server = app;

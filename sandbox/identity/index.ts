@@ -15,11 +15,11 @@ import type { SandboxPki, SigningKey } from '../pki.js';
 import { catalogue, type AadstsEntry } from './aadsts.js';
 import type { IdentityState } from './context.js';
 import { Directory, type AppInput, type AppPatch, type TenantInput, type User, type UserInput } from './directory.js';
-import { Faults, type InjectedError, type Outage } from './faults.js';
+import { Faults, type HostileTokenAnswer, type InjectedError, type Outage } from './faults.js';
 import { GrantStore } from './grant-store.js';
 import { createIdentityHttpsServer, type RequestLogEntry } from './server.js';
 
-export type { AadstsEntry, AppInput, AppPatch, InjectedError, Outage, RequestLogEntry, TenantInput, User, UserInput };
+export type { AadstsEntry, AppInput, AppPatch, HostileTokenAnswer, InjectedError, Outage, RequestLogEntry, TenantInput, User, UserInput };
 export { AADSTS, catalogue, entraError } from './aadsts.js';
 export { APP_ONLY_SCOPE } from './scopes.js';
 export { DEFAULT_DELEGATED_SCOPES } from './directory.js';
@@ -42,6 +42,9 @@ export interface IdentityServer {
   injectError(error: InjectedError): void;
   clearErrors(): void;
   setOutage(mode: Outage): void;
+  /** The token endpoint answers this way (for one client, or all) until clearTokenAnswers(). */
+  injectTokenAnswer(answer: HostileTokenAnswer): void;
+  clearTokenAnswers(): void;
   /** The user's refresh tokens issued so far answer AADSTS50173. */
   revokeRefreshTokens(upn: string): void;
   /** The user's refresh tokens issued so far answer AADSTS700082. */
@@ -105,6 +108,8 @@ export async function startIdentity(opts: { pki: SandboxPki; port?: number; host
       // Kept-alive connections would otherwise still reach the request handler.
       if (mode?.kind === 'down') server.closeAllConnections();
     },
+    injectTokenAnswer: (answer) => state.faults.injectTokenAnswer(answer),
+    clearTokenAnswers: () => state.faults.clearTokenAnswers(),
     revokeRefreshTokens: (upn) => state.grants.revokeUser(upn),
     expireRefreshTokens: (upn) => state.grants.expireUser(upn),
     setAccessTokenLifetime: (seconds) => {

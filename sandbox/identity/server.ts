@@ -1,7 +1,8 @@
 /**
  * The HTTPS front: routing, request log, body parsing, Entra-like response
- * headers, and the outage modes (down: sockets destroyed on connect and on
- * request; slow: every request delayed; http500: every request answered 500).
+ * headers, the outage modes (down: sockets destroyed on connect and on
+ * request; slow: every request delayed; http500: every request answered 500)
+ * and hostile token answers (hostile-token.ts).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { handleAuthorize } from './authorize.js';
 import { escapeHtml, type IdentityState, type Incoming, type Reply } from './context.js';
 import { instanceDiscovery, jwks, openidConfiguration } from './discovery.js';
 import { handleToken } from './grants.js';
+import { writeHostileTokenAnswer } from './hostile-token.js';
 
 export interface RequestLogEntry {
   method: string;
@@ -167,5 +169,6 @@ async function handle(state: IdentityState, log: RequestLogEntry[], req: Incomin
   } else {
     reply = await route.handle(state, incoming);
   }
-  entry.status = send(res, reply, correlationId);
+  const hostile = route?.handle === handleToken ? state.faults.tokenAnswer(clientId ?? undefined) : undefined;
+  entry.status = hostile ? writeHostileTokenAnswer(res, hostile, reply) : send(res, reply, correlationId);
 }

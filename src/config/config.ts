@@ -34,6 +34,11 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
+  /**
+   * ROLE=worker listens (for /health and /metrics only) when PORT is set: left unset, several
+   * workers on one host do not fight over the default port. The api and all roles always listen.
+   */
+  workerListens: boolean;
   publicUrl: URL;
   logLevel: LogLevel;
   /** One server (REDIS_URL), a Redis Cluster or Sentinel: see redis-config.ts. */
@@ -123,6 +128,7 @@ export function loadConfig(env: Env): Config {
     role,
     host,
     port,
+    workerListens: read(env, 'PORT', parseInteger(0, 65535)) !== undefined,
     publicUrl: read(env, 'PUBLIC_URL', parseUrl(['http', 'https']), new URL(`http://localhost:${port}`)),
     logLevel: read(env, 'LOG_LEVEL', parseEnum(LOG_LEVELS), 'info'),
     redis: loadRedisConfig((name, parse) => read(env, name, parse)),

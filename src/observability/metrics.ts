@@ -25,7 +25,14 @@ export interface Metrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mailsync_process_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'mailsync_process_' });
+    // prom-client's `…_total` gauges break the Prometheus naming rule that promtool checks (`_total` is
+    // for counters); the same numbers by type remain (nodejs_active_handles{type}…): sum() them.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+      registry.removeSingleMetric(`mailsync_process_nodejs_${name}`);
+    }
+  }
   const registers = [registry];
   const refreshers: (() => Promise<void>)[] = [];
   return {

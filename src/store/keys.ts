@@ -78,8 +78,9 @@ export interface WebhookDeliveryKeys {
 
 /**
  * Sending. A message's status record, its encrypted content, the
- * idempotency claims and the index of unfinished messages share the hash tag
- * `{<prefix>:snd}`, so acceptance (all four at once) is one atomic script.
+ * idempotency claims, the index of unfinished messages and the outbox share
+ * the hash tag `{<prefix>:snd}`, so acceptance (all five at once) is one
+ * atomic script.
  * Rate windows are per mailbox and touched alone: one tag per mailbox.
  */
 export interface SendKeys {
@@ -91,6 +92,8 @@ export interface SendKeys {
   idempotency(keyDigest: string): string;
   /** Sorted set: unfinished send ids by acceptance time (ms), for the sweeper. */
   pending(): string;
+  /** List: accepted send ids whose job a worker has yet to queue (the outbox). */
+  outbox(): string;
   /** Sorted set: send ids submitted from a mailbox by time (ms): the messages window. */
   rateMessages(mailboxId: string): string;
   /** Sorted set: send ids submitted from a mailbox by time (ms): the recipients window. */
@@ -143,6 +146,7 @@ export function createKeySpace(prefix: string): KeySpace {
       content: (id) => `${snd}:send:${id}:content`,
       idempotency: (digest) => `${snd}:idempotency:${digest}`,
       pending: () => `${snd}:pending`,
+      outbox: () => `${snd}:outbox`,
       rateMessages: (mailboxId) => `${prefix}:{rate:${mailboxId}}:messages`,
       rateRecipients: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipients`,
       rateRecipientCounts: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipient-counts`,

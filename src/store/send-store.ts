@@ -1,9 +1,11 @@
 /**
  * Messages to send: a status record (a hash, no content) and the content
  * (encrypted with AES-256-GCM, the associated data binding it to its send
- * id), both under the `{<prefix>:snd}` hash tag with the idempotency claims
- * and the index of unfinished messages, so that acceptance is one atomic
- * script: a message is stored whole, with its claim, or not at all.
+ * id), both under the `{<prefix>:snd}` hash tag with the idempotency claims,
+ * the index of unfinished messages and the outbox, so that acceptance is one
+ * atomic script: a message is stored whole, with its claim and its place in
+ * the outbox, or not at all. Workers take ids from the outbox and queue
+ * their jobs (see jobs/sending/send-jobs.ts).
  *
  * Life of a record: queued → sending (an attempt; `attempts` counts them,
  * worker crashes included) → sent | failed, or back to queued to wait for a
@@ -56,18 +58,25 @@ export interface SendRetention {
 
 export type AcceptResult = { created: true } | { created: false; bodyHash: string; sendId: string };
 
-// KEYS: record, content, pending[, claim]; ARGV: id, createdMs, content, claim value, claim ttl, field pairs…
+// KEYS: record, content, pending, outbox[, claim]; ARGV: id, createdMs, content, claim value, claim ttl, field pairs…
 const ACCEPT = new LuaScript(`
-if #KEYS == 4 then
-  local existing = redis.call('GET', KEYS[4])
+if #KEYS == 5 then
+  local existing = redis.call('GET', KEYS[5])
   if existing then return existing end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('ERR send id taken') end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5]) end
+redis.call('RPUSH', KEYS[4], ARGV[1])
+if #KEYS == 5 then redis.call('SET', KEYS[5], ARGV[4], 'EX', ARGV[5]) end
 return false`);
+
+// KEYS: outbox; ARGV: how many. Takes the oldest ids (LPOP with a count needs Redis 6.2).
+const TAKE = new LuaScript(`
+local ids = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids > 0 then redis.call('LTRIM', KEYS[1], #ids, -1) end
+return ids`);
 
 // KEYS: record; ARGV: now. An unfinished record starts an attempt; answers the record after.
 const BEGIN = new LuaScript(`
@@ -145,16 +154,16 @@ export class SendStore {
   }
 
   /**
-   * Stores a new message (record, encrypted content, pending index) and its
-   * Idempotency-Key claim in one step; when the key is already claimed,
-   * stores nothing and answers the claim.
+   * Stores a new message (record, encrypted content, pending index, outbox)
+   * and its Idempotency-Key claim in one step; when the key is already
+   * claimed, stores nothing and answers the claim.
    */
   async accept(
     record: Omit<SendRecord, 'submitting'>,
     content: Buffer,
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
-    const keys = [this.keys.record(record.id), this.keys.content(record.id), this.keys.pending()];
+    const keys = [this.keys.record(record.id), this.keys.content(record.id), this.keys.pending(), this.keys.outbox()];
     if (claim) keys.push(this.keys.idempotency(claim.keyDigest));
     const envelope = this.cipher.encrypt(content, contentPurpose(record.id));
     const fields = [
@@ -202,6 +211,17 @@ export class SendStore {
       outcome.rejectedRecipients.length > 0 ? JSON.stringify(outcome.rejectedRecipients) : '',
       this.retention.contentSeconds, this.retention.recordSeconds,
     ]);
+  }
+
+  /**
+   * Takes up to `max` ids from the outbox, waiting up to `timeoutSeconds` for the first one on
+   * `blocking` (a connection of its own: BLPOP holds it). Each id is taken once, by one worker.
+   */
+  async takeOutbox(blocking: Redis, timeoutSeconds: number, max: number): Promise<string[]> {
+    const first = await blocking.blpop(this.keys.outbox(), timeoutSeconds);
+    if (!first) return [];
+    const more = max > 1 ? ((await TAKE.run(this.redis, [this.keys.outbox()], [max - 1])) as string[]) : [];
+    return [first[1], ...more];
   }
 
   /** Unfinished messages accepted before `beforeMs`, oldest first, from `offset` on. */

@@ -1,12 +1,13 @@
 /**
  * The sending capability assembled from the shared dependencies: the
  * service behind POST/GET /v1/send (every role: the API accepts messages),
- * and the job module that worker roles start (the SMTP pool lives there).
- * Creating it opens nothing: queues connect on first use, SMTP connections
- * when a message goes out.
+ * and the job module that worker roles start (the outbox relay, the BullMQ
+ * worker, the sweeper and the SMTP pool live there). Creating it opens
+ * nothing: the relay's connection opens when the module starts, queues on
+ * first use, SMTP connections when a message goes out.
  */
 import type { QueueFactory } from '../adapters/queue/bullmq.js';
-import type { Redis } from '../adapters/redis/redis.js';
+import { isCluster, type Redis } from '../adapters/redis/redis.js';
 import { SmtpSendPool } from '../adapters/smtp/send-pool.js';
 import type { SendingConfig } from '../config/sending-config.js';
 import type { Cipher } from '../crypto/envelope.js';
@@ -15,6 +16,7 @@ import type { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
 import type { MailboxService } from '../domain/mailboxes/service.js';
 import { Delivery } from '../domain/sending/delivery.js';
 import { SendService } from '../domain/sending/service.js';
+import { OutboxRelay } from '../jobs/sending/outbox-relay.js';
 import { createEnqueue, SendingJobs } from '../jobs/sending/send-jobs.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -30,6 +32,9 @@ const SEND_TIMEOUT_MS = 5 * 60_000;
  * service's renewal margin (5 min), so a token it hands out never retires a pool at once.
  */
 const POOL_RENEW_BEFORE_MS = 60_000;
+
+/** A new connection like `redis` (a server or a cluster), for the relay's BLPOP. */
+const duplicate = (redis: Redis): Redis => (isCluster(redis) ? redis.duplicate() : redis.duplicate());
 
 export interface SendingWiringDeps {
   config: SendingConfig;
@@ -58,13 +63,10 @@ export function createSending(deps: SendingWiringDeps): Sending {
     contentSeconds: config.contentRetentionSeconds,
     recordSeconds: config.recordRetentionSeconds,
   });
-  const enqueue = createEnqueue(deps.queues);
   const service = new SendService({
     store,
     mailboxes: deps.mailboxes,
-    enqueue,
     limits: { maxMessageBytes: config.maxMessageBytes, maxRecipients: config.maxRecipients },
-    logger,
   });
   const pool = new SmtpSendPool({
     ca: deps.ca,
@@ -85,9 +87,11 @@ export function createSending(deps: SendingWiringDeps): Sending {
     logger,
     policy: config.retry,
   });
+  const enqueue = createEnqueue(deps.queues);
   const jobs = new SendingJobs({
     queues: deps.queues,
     enqueue,
+    relay: new OutboxRelay({ store, blockingConnection: () => duplicate(deps.redis), enqueue, logger }),
     delivery,
     store,
     pool,

@@ -17,6 +17,7 @@ let cluster: SandboxRedisCluster;
 let sandbox: Sandbox;
 let t: TestApp;
 let connectionId: string;
+let hookId: string;
 
 beforeAll(async () => {
   [cluster, sandbox] = await Promise.all([startRedisCluster(), startSandbox()]);
@@ -34,6 +35,7 @@ beforeAll(async () => {
   });
   expect(hook.statusCode, hook.body).toBe(201);
   sandbox.receiver.setSecrets([hook.json().secret]);
+  hookId = hook.json().id;
 });
 
 afterAll(async () => {
@@ -122,4 +124,21 @@ describe('on a Redis Cluster', () => {
     expect(metrics.body).toMatch(/^mailsync_queue_jobs\{queue="poll",state="delayed"\} [1-9]/m);
     expect(t.logs.text()).not.toMatch(/CROSSSLOT|ClusterAllFailedError/);
   });
+
+  it('pages, retries and purges webhook deliveries, and deletes mailboxes and connections (multi-key deletes)', async () => {
+    const list = await t.app.inject({ method: 'GET', url: `/v1/webhooks/${hookId}/deliveries?limit=10`, headers: t.auth });
+    expect(list.statusCode, list.body).toBe(200);
+    const delivered = (list.json().items as { deliveryId: string; status: string }[]).find((d) => d.status === 'delivered');
+    expect(delivered).toBeDefined();
+    const before = sandbox.receiver.received.length;
+    const retry = await t.app.inject({ method: 'POST', url: `/v1/webhooks/${hookId}/deliveries/${delivered!.deliveryId}/retry`, headers: t.auth });
+    expect(retry.statusCode, retry.body).toBe(202);
+    await waitUntil('the retried delivery', () => (sandbox.receiver.received.length > before ? true : undefined));
+
+    const mailboxes = (await t.app.inject({ method: 'GET', url: '/v1/mailboxes', headers: t.auth })).json().items as { id: string }[];
+    for (const m of mailboxes) expect((await t.app.inject({ method: 'DELETE', url: `/v1/mailboxes/${m.id}`, headers: t.auth })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/connections/${connectionId}`, headers: t.auth })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/webhooks/${hookId}`, headers: t.auth })).statusCode).toBe(204);
+    expect(t.logs.text()).not.toMatch(/CROSSSLOT|ClusterAllFailedError/);
+  }, 30_000);
 });

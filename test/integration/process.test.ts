@@ -3,7 +3,6 @@
  * SIGTERM lets an in-flight request finish, a second signal exits at once,
  * and readiness follows Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,37 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../sandbox/ports.js';
 import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { TEST_API_KEY, testEnv } from '../support/app.js';
+import { spawnService, type ServiceProcess } from '../support/service-process.js';
 
-interface Started {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
+type Started = ServiceProcess;
 
 function run(env: Record<string, string>): Started {
-  const port = Number(env.PORT ?? 0);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, port, stdout: () => out, stderr: () => err, exited };
+  return spawnService(env);
 }
 
 async function waitForListening(s: Started): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (s.stdout().includes('"msg":"listening"')) return;
-    if (s.child.exitCode !== null) throw new Error(`exited: ${s.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('service did not start');
+  await s.waitForLog('listening');
 }
 
 function rawRequest(port: number, head: string): Promise<{ socket: Socket; response: Promise<string> }> {

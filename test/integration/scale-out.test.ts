@@ -25,6 +25,8 @@ let sandbox: Sandbox;
 let env: Record<string, string>;
 const apis: { url: string; process: ServiceProcess }[] = [];
 const workers: ServiceProcess[] = [];
+/** Workers given a PORT serve /health and /metrics there. */
+const workerUrls: string[] = [];
 
 /** The fields of the answers this test reads. */
 interface Answer {
@@ -54,8 +56,10 @@ async function startApi(): Promise<void> {
 }
 
 async function startWorker(): Promise<void> {
-  const process = spawnService({ ...env, ROLE: 'worker', LOG_LEVEL: 'debug' });
+  const port = await freePort();
+  const process = spawnService({ ...env, ROLE: 'worker', LOG_LEVEL: 'debug', HOST: '127.0.0.1', PORT: String(port) });
   workers.push(process);
+  workerUrls.push(`http://127.0.0.1:${port}`);
   await process.waitForLog('workers started', 60_000);
 }
 
@@ -80,7 +84,6 @@ const subjectOf = (d: { body: unknown }): string | undefined => (d.body as { dat
 
 describe('two API and three worker processes on one Redis', () => {
   it('share the records, announce every mail once, send every message once, and spread the polls', async () => {
-    const T0 = Date.now();
     // Written through API #1 ...
     const hook = await call(0, 'POST', '/v1/webhooks', { url: `${sandbox.receiver.url}/scale`, events: ['message.received'] });
     expect(hook.status).toBe(201);
@@ -104,7 +107,6 @@ describe('two API and three worker processes on one Redis', () => {
       await waitUntil(`the baseline of ${id}`, async () => ((await call(1, 'GET', `/v1/mailboxes/${id}`)).json.lastPollAt ? true : undefined), 30_000);
     }
 
-    console.log('T baselines', Date.now() - T0);
     const sender = ids[0]!;
     const sendHalf = async (from: number, to: number): Promise<string[]> => {
       const sendIds: string[] = [];
@@ -131,14 +133,11 @@ describe('two API and three worker processes on one Redis', () => {
       if (round === 0) workers[0]!.child.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 500));
     }
-    console.log('T rounds', Date.now() - T0);
     await sendHalf(SENDS / 2, SENDS);
-    console.log('T sends', Date.now() - T0);
 
     // A poll the killed worker held waits for BullMQ's stalled-job check (30 s) or the poll lock's expiry (45 s).
     const announced = () => sandbox.receiver.received.filter((d) => d.type === 'message.received' && subjects.includes(subjectOf(d) ?? ''));
     await waitUntil('every message announced', () => (new Set(announced().map(subjectOf)).size === subjects.length ? true : undefined), 90_000);
-    console.log('T announced', Date.now() - T0);
     const deliveries = announced();
     expect(new Set(deliveries.map((d) => d.id)).size, 'one webhook-id per message').toBe(subjects.length);
     for (const d of deliveries) expect(d.verified).toBe(true);
@@ -147,11 +146,16 @@ describe('two API and three worker processes on one Redis', () => {
       expect(sandbox.smtp.messages.filter((m) => m.parsed.subject === `scale send ${i}`), `scale send ${i}`).toHaveLength(1);
     }
 
-    // Each surviving worker polled some of the mailboxes.
-    for (const survivor of workers.slice(1)) {
+    // Each surviving worker polled some of the mailboxes, is ready, and counts its polls on its own /metrics.
+    for (const [i, survivor] of workers.entries()) {
+      if (i === 0) continue;
       const polled = new Set(survivor.logs().filter((l) => l.msg === 'poll finished').map((l) => l.mailboxId as string));
       expect(polled.size, 'mailboxes one surviving worker polled').toBeGreaterThan(0);
       expect(survivor.child.exitCode).toBeNull();
+      expect((await fetch(`${workerUrls[i]}/health/ready`)).status).toBe(200);
+      const metrics = await (await fetch(`${workerUrls[i]}/metrics`)).text();
+      expect(metrics).toMatch(/^mailsync_polls_total\{result="(ok|unchanged)"\} [1-9]/m);
+      expect((await fetch(`${workerUrls[i]}/v1/mailboxes`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).status, 'no API on a worker').toBe(404);
     }
   }, 240_000);
 });

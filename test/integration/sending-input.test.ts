@@ -4,8 +4,8 @@
  * addresses, in attachment file names, in Message-ID references), headers
  * the service writes itself, display-name tricks, malformed JSON, unknown
  * fields, wrong types, too many recipients, bad base64, oversize bodies, an
- * unknown mailbox. And what it accepts is stored encrypted, with a job that
- * carries the send id only. No worker runs here: accepted messages stay queued.
+ * unknown mailbox. And what it accepts is stored encrypted, its id alone in
+ * the outbox. No worker runs here: accepted messages stay queued.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('hostile input', () => {
   });
 });
 
-describe('what is accepted is stored encrypted, and the job carries the send id only', () => {
+describe('what is accepted is stored encrypted, and only its id waits for a worker', () => {
   it('with the default limits, a 24 MiB attachment (32 MiB of base64) is accepted; nothing of the message is in Redis in clear', async () => {
     const t = await buildTestApp(redis.url);
     try {
@@ -161,8 +161,9 @@ describe('what is accepted is stored encrypted, and the job carries the send id 
       expect(res.statusCode, res.body.slice(0, 500)).toBe(202);
       const sendId = res.json().id as string;
 
-      const job = await t.deps.queues.queue(SEND_QUEUE).getJob(sendId);
-      expect(job?.data).toEqual({ sendId });
+      // No worker runs here: the message waits in the outbox, as its id alone.
+      expect(await t.deps.redis.lrange(t.deps.keys.send.outbox(), 0, -1)).toEqual([sendId]);
+      expect(await t.deps.queues.queue(SEND_QUEUE).getJob(sendId)).toBeUndefined();
       const dump = await dumpRedis(t.deps.redis, `*${t.config.redis.prefix}*`);
       const everything = [...dump.entries()].map(([k, v]) => `${k}\n${v}`).join('\n');
       expect(everything).toContain(sendId);

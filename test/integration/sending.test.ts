@@ -4,7 +4,7 @@
  * identity imitation) → the events through the real webhook pipeline.
  * Exchange's failures on demand: 535 once (a fresh token fixes it), 535 5.7.139
  * (SMTP AUTH disabled), 421 (retried), refused recipients; the per-mailbox
- * rate window (30 per 3 s here) holding the 31st message back.
+ * rate window (30 per 5 s here) holding the 31st message back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -26,7 +26,7 @@ type View = {
   createdAt: string; updatedAt: string;
 };
 
-const RATE_WINDOW_MS = 3_000;
+const RATE_WINDOW_MS = 5_000;
 
 beforeAll(async () => {
   sandbox = await startSandbox();
@@ -248,6 +248,10 @@ describe('POST /v1/send', () => {
     const held = (await Promise.all(ids.map(view))).filter((v) => v.status === 'queued');
     expect(held).toHaveLength(1);
     expect(held[0]!.attempts).toBe(0);
+    // It waits as a delayed BullMQ job that carries its id and nothing else.
+    const job = await t.deps.queues.queue(SEND_QUEUE).getJob(held[0]!.id);
+    expect(job?.data).toEqual({ sendId: held[0]!.id });
+    await waitUntil('the delayed job', async () => ((await job?.getState()) === 'delayed' ? true : undefined), 2_000);
     const views = await Promise.all(ids.map((id) => final(id, 20_000)));
     expect(views.every((v) => v.status === 'sent' && v.attempts === 1)).toBe(true);
     const messages = views.map((v) => arrived(v.messageId));

@@ -60,22 +60,26 @@ function stringFor(schema: JsonSchema): fc.Arbitrary<string> {
  */
 export type Hints = Readonly<Record<string, fc.Arbitrary<unknown>>>;
 
-export function validValue(schema: JsonSchema | undefined, hints: Hints = {}): fc.Arbitrary<unknown> {
+export function validValue(schema: JsonSchema | undefined, hints: Hints = {}, minimal = false): fc.Arbitrary<unknown> {
   if (!schema || typeof schema !== 'object') return fc.jsonValue({ maxDepth: 2 });
   if ('const' in schema) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives) return fc.oneof(...alternatives.map((alt) => validValue(alt, hints)));
-  if (schema.allOf?.length) return validValue(Object.assign({}, ...schema.allOf) as JsonSchema, hints);
-  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => validValue({ ...schema, type }, hints)));
+  if (alternatives) return fc.oneof(...alternatives.map((alt) => validValue(alt, hints, minimal)));
+  if (schema.allOf?.length) return validValue(Object.assign({}, ...schema.allOf) as JsonSchema, hints, minimal);
+  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => validValue({ ...schema, type }, hints, minimal)));
   if (Array.isArray(schema.examples) && schema.examples.length > 0) {
-    return fc.oneof(fc.constantFrom(...schema.examples), validValue({ ...schema, examples: undefined }, hints));
+    return fc.oneof(fc.constantFrom(...schema.examples), validValue({ ...schema, examples: undefined }, hints, minimal));
   }
   switch (schema.type) {
     case 'object': {
-      const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, v]) => [k, hints[k] ?? validValue(v, hints)]));
-      const base = fc.record(properties, { requiredKeys: (schema.required ?? []).filter((k) => k in properties) });
-      if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+      const required = schema.required ?? [];
+      const properties = Object.fromEntries(Object.entries(schema.properties ?? {})
+        // Minimal: the required fields and those hinted; a body made only of them passes a handler's own checks far more often.
+        .filter(([k]) => !minimal || required.includes(k) || k in hints)
+        .map(([k, v]) => [k, hints[k] ?? validValue(v, hints, minimal)]));
+      const base = fc.record(properties, { requiredKeys: required.filter((k) => k in properties) });
+      if (!minimal && schema.additionalProperties && typeof schema.additionalProperties === 'object') {
         const extra = fc.dictionary(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/), validValue(schema.additionalProperties, hints), { maxKeys: 3 });
         return fc.tuple(base, extra).map(([a, b]) => ({ ...b, ...a }));
       }
@@ -84,7 +88,7 @@ export function validValue(schema: JsonSchema | undefined, hints: Hints = {}): f
     case 'array': {
       const min = schema.minItems ?? 0;
       const constraints = { minLength: min, maxLength: Math.max(min, Math.min(schema.maxItems ?? 3, 3)) };
-      const items = validValue(schema.items, hints);
+      const items = validValue(schema.items, hints, minimal);
       return schema.uniqueItems ? fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(items, constraints);
     }
     case 'string': return stringFor(schema);
@@ -160,7 +164,7 @@ export function nearValid(schema: JsonSchema | undefined, hints: Hints = {}): fc
   });
 }
 
-/** A valid value, as JSON text: the control group (a handler must still not 5xx on it). */
+/** A valid value, as JSON text, full or minimal: the control group that reaches the handler's own logic. */
 export function validText(schema: JsonSchema | undefined, hints: Hints = {}): fc.Arbitrary<string> {
-  return validValue(schema, hints).map((v) => JSON.stringify(v) ?? '');
+  return fc.oneof(validValue(schema, hints), validValue(schema, hints, true)).map((v) => JSON.stringify(v) ?? '');
 }

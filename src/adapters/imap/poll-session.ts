@@ -4,18 +4,11 @@
  * envelopes of UIDs above a cursor, and IDLE notifications of new mail.
  */
 import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
-import { ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
+import type { MessageSummary } from '../../domain/events/events.js';
+import { ImapSession, type ImapFolder, type ImapResponseLimits, type ImapSessionOptions } from './session.js';
 
-export interface EnvelopeSummary {
-  uid: number;
-  messageId: string | null;
-  subject: string | null;
-  from: string[];
-  to: string[];
-  cc: string[];
-  date: string | null;
-  size: number | null;
-}
+/** A poll announces envelopes in the shape the message.received event carries. */
+export type EnvelopeSummary = MessageSummary;
 
 /** Longest subject or address list kept in an event; hostile servers send anything. */
 const MAX_TEXT = 998;
@@ -110,6 +103,18 @@ export class PollSession extends ImapSession {
   }
 }
 
+/**
+ * What a poll accepts of one server response. A poll reads envelopes only;
+ * a real one stays far below these (10 000 recipients make about 50 000
+ * tokens and 600 KB). Without them imapflow buffers literals of up to 1 GiB:
+ * one hostile server could take a worker's memory, with 50 polls at a time.
+ */
+export const ENVELOPE_LIMITS: Readonly<ImapResponseLimits> = Object.freeze({
+  maxLiteralSize: 1024 * 1024,
+  maxResponseSize: 4 * 1024 * 1024,
+  maxResponseTokens: 200_000,
+});
+
 export function createPollSession(options: ImapSessionOptions): PollSession {
-  return new PollSession(options);
+  return new PollSession({ limits: ENVELOPE_LIMITS, ...options });
 }

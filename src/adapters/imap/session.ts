@@ -45,6 +45,22 @@ export interface ImapSessionOptions {
   flow?: 'app_only' | 'delegated' | undefined;
   /** Start IDLE whenever the session is idle (imapflow's auto-IDLE). @defaultValue false */
   autoIdle?: boolean | undefined;
+  /** Largest server responses accepted; past one, the connection fails. @defaultValue imapflow's (1 GiB literals, 2 GiB responses) */
+  limits?: Partial<ImapResponseLimits> | undefined;
+}
+
+/**
+ * imapflow's bounds on what it buffers of one server response. A server may
+ * announce a literal of any size and send it: every byte is held in memory
+ * until the response ends, so these bound a session's memory.
+ */
+export interface ImapResponseLimits {
+  /** Bytes of one literal ({n}). */
+  maxLiteralSize: number;
+  /** Bytes of one whole response, literals included; keep it above maxLiteralSize. */
+  maxResponseSize: number;
+  /** Parse tree nodes of one response (about 100 bytes of heap each). */
+  maxResponseTokens: number;
 }
 
 export interface ImapFolder {
@@ -92,6 +108,7 @@ export class ImapSession {
       connectionTimeout: timeouts.connectMs,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,
+      ...options.limits,
     });
     // Socket errors after connect() are emitted, not thrown: without a listener they would crash the process.
     this.client.on('error', (err: unknown) => this.log.debug({ err: translateImapError(err, this.context) }, 'imap connection error'));

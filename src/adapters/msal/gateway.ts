@@ -157,8 +157,23 @@ export class MsalGateway {
   }
 }
 
+/** A token just received with less life than this was answered without a real expires_in. */
+const MIN_FRESH_LIFETIME_MS = 5_000;
+
+function badTokenResponse(what: string): AppError {
+  return new AppError('identity_platform_bad_response', `The identity platform answered a token response ${what}.`, {
+    hint: 'Check that nothing between the service and the identity platform (a proxy, a gateway) rewrites its answers.',
+    step: 'network',
+  });
+}
+
 function toResult(result: AuthenticationResult | null): TokenResult {
-  if (!result?.accessToken || !result.expiresOn) throw new Error('MSAL returned no access token');
+  if (!result?.accessToken) throw badTokenResponse('without an access token (access_token)');
+  // MSAL reads a missing expires_in as 0: a token born expired (give or take MSAL's rounding to the
+  // second), which every later use would ask for again. Entra's shortest lifetime is 10 minutes.
+  if (!result.expiresOn || (!result.fromCache && result.expiresOn.getTime() - Date.now() < MIN_FRESH_LIFETIME_MS)) {
+    throw badTokenResponse('without a lifetime (expires_in)');
+  }
   return {
     accessToken: result.accessToken,
     expiresOn: result.expiresOn,

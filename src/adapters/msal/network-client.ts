@@ -30,7 +30,7 @@ export interface MsalNetworkClientOptions {
   caPem?: string[];
   /** http(s)://host:port of a forward proxy; HTTPS goes through CONNECT. */
   proxyUrl?: string;
-  /** Connect, headers and body timeout each, in ms. Default 10 s. */
+  /** Connect, headers and body (idle) timeout each, in ms; the whole exchange gets exchangeDeadlineMs(it). Default 10 s. */
   timeoutMs?: number;
   /** Largest accepted response body in bytes. Default 1 MiB. */
   maxResponseBytes?: number;
@@ -73,6 +73,17 @@ export type MsalNetworkClient = INetworkModule & {
 };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * The deadline of a whole exchange: connect, headers and body phases, plus
+ * a second, because undici's own timers tick at about that resolution and
+ * its timeouts, which name the phase that hung, should win where they apply.
+ * undici's body timeout is an idle timeout, reset by every chunk: without
+ * this deadline, a server dripping a byte every few seconds would hold a
+ * token request (and the API request or poll waiting on it) forever.
+ */
+export function exchangeDeadlineMs(timeoutMs: number): number {
+  return timeoutMs * 3 + 1_000;
+}
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 const FAILURES_KEPT = 32;
 
@@ -162,6 +173,7 @@ function parseBody(raw: Buffer, url: string, status: number, contentType: string
 
 export function createMsalNetworkClient(options: MsalNetworkClientOptions = {}): MsalNetworkClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadlineMs = exchangeDeadlineMs(timeoutMs);
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const ca = [...rootCertificates, ...(options.caPem ?? [])];
   const dispatcher: Dispatcher = options.proxyUrl
@@ -184,8 +196,8 @@ export function createMsalNetworkClient(options: MsalNetworkClientOptions = {}):
         body: method === 'POST' ? (opts?.body ?? '') : undefined,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        // MSAL passes a timeout only for a few GETs (region discovery); honour it as a hard deadline.
-        signal: timeout ? AbortSignal.timeout(timeout) : undefined,
+        // A hard deadline for the whole exchange; MSAL passes a shorter one for a few GETs (region discovery).
+        signal: AbortSignal.timeout(timeout && timeout < deadlineMs ? timeout : deadlineMs),
       });
     } catch (err) {
       const kind = kindOf(err);

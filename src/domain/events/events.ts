@@ -26,21 +26,20 @@ export interface ErrorInfo {
   hint?: string;
 }
 
+/** What an event says of a message: its envelope, bounded. */
+export interface MessageSummary {
+  uid: number;
+  messageId: string | null;
+  subject: string | null;
+  from: string[];
+  to: string[];
+  cc: string[];
+  date: string | null;
+  size: number | null;
+}
+
 export interface EventData {
-  'message.received': {
-    mailboxId: string;
-    email: string;
-    folder: string;
-    uidValidity: number;
-    uid: number;
-    messageId: string | null;
-    subject: string | null;
-    from: string[];
-    to: string[];
-    cc: string[];
-    date: string | null;
-    size: number | null;
-  };
+  'message.received': { mailboxId: string; email: string; folder: string; uidValidity: number } & MessageSummary;
   'message.sent': { sendId: string; mailboxId: string; messageId: string | null; smtpResponse: string | null };
   'message.failed': { sendId: string; mailboxId: string; error: ErrorInfo };
   'mailbox.error': { mailboxId: string; state: string; error: ErrorInfo };

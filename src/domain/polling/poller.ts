@@ -8,27 +8,16 @@
  */
 import { classify } from '../../errors/classify.js';
 import { AppError } from '../../errors/errors.js';
-import { messageEventId, newEvent, type ErrorInfo, type EventPublisher } from '../events/events.js';
+import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import { advance, planFolder, type FolderCursor, type FolderStatus } from './cursor.js';
-
-export interface EnvelopeSummary {
-  uid: number;
-  messageId: string | null;
-  subject: string | null;
-  from: string[];
-  to: string[];
-  cc: string[];
-  date: string | null;
-  size: number | null;
-}
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
-  fetchFrom(path: string, fromUid: number, limit: number): Promise<EnvelopeSummary[]>;
+  fetchFrom(path: string, fromUid: number, limit: number): Promise<MessageSummary[]>;
 }
 
 export interface PollerPorts {

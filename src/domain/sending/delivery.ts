@@ -108,15 +108,18 @@ export class Delivery {
     if (begun.attempts > this.deps.policy.maxAttempts) {
       return this.fail(begun, begun.error ?? { code: 'internal', detail: `Gave up after ${this.deps.policy.maxAttempts} attempts.` }, []);
     }
+    let sent: SmtpSent;
     try {
-      const sent = await this.submit(begun);
-      await this.record(() => store.finish(sendId, { status: 'sent', smtpResponse: sent.response, error: null, rejectedRecipients: sent.rejected }, new Date(this.now())));
-      this.deps.metrics?.sends.inc({ result: 'sent' });
-      if (sent.rejected.length > 0) log.info({ rejected: sent.rejected.length }, 'message sent; some recipients were refused');
-      return this.announce({ ...begun, status: 'sent', smtpResponse: sent.response, rejectedRecipients: sent.rejected }, 'sent');
+      sent = await this.submit(begun);
     } catch (e) {
       return this.failed(begun, e, log);
     }
+    // Submitted: only recording it is left. Should that fail for good, the job fails, BullMQ
+    // runs it again, and that attempt finds `submitting` set (a possible duplicate, logged).
+    await this.record(() => store.finish(sendId, { status: 'sent', smtpResponse: sent.response, error: null, rejectedRecipients: sent.rejected }, new Date(this.now())));
+    this.deps.metrics?.sends.inc({ result: 'sent' });
+    if (sent.rejected.length > 0) log.info({ rejected: sent.rejected.length }, 'message sent; some recipients were refused');
+    return this.announce({ ...begun, status: 'sent', smtpResponse: sent.response, rejectedRecipients: sent.rejected }, 'sent');
   }
 
   private async submit(record: SendRecord): Promise<SmtpSent> {
@@ -180,7 +183,7 @@ export class Delivery {
   }
 
   /**
-   * Records an outcome, trying a few times: after a submission, losing this
+   * Records an outcome, trying for about 8 s: after a submission, losing this
    * write to a Redis hiccup would mean submitting the message again.
    */
   private async record(write: () => Promise<void>): Promise<void> {
@@ -188,8 +191,8 @@ export class Delivery {
       try {
         return await write();
       } catch (e) {
-        if (attempt >= 3) throw e;
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        if (attempt >= 8) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** Math.min(attempt, 4)));
       }
     }
   }

@@ -1,23 +1,19 @@
 /**
  * POST /v1/send and GET /v1/send/{id}: accepting a message and reporting on
- * it. Accepting validates, stores the message encrypted with its status and
- * its Idempotency-Key claim in one atomic step, then queues a job that
- * carries the send id only. The answer (202 `{ id, status: 'queued' }`) does
- * not wait for SMTP.
+ * it. Accepting validates, then stores the message encrypted, its status,
+ * its Idempotency-Key claim and its id in the outbox in one atomic step; a
+ * worker takes the id from the outbox and queues the BullMQ job (send id
+ * only). The answer (202 `{ id, status: 'queued' }`) waits for neither the
+ * job nor SMTP: one Redis round trip, and no window in which a stored
+ * message has no way to a worker.
  *
  * Idempotency: the claim `<body hash> <send id>` is written in the same
  * script that stores the message, and only when the key has none, so of N
  * concurrent requests with one key exactly one stores a message; the others
  * read its claim and answer the same id (or 422 for another body). There is
  * no window where a claim exists without its message.
- *
- * The answer does not wait for the job to be queued (one Redis round trip
- * less per message): if queueing fails, or the process dies first, the
- * message is still accepted, and the workers' sweeper queues unfinished
- * messages that have no job (see jobs/sending/send-jobs.ts).
  */
 import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js';
-import type { Logger } from '../../logging/logger.js';
 import type { SendRecord, SendStore } from '../../store/send-store.js';
 import { newId } from '../ids.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
@@ -37,10 +33,7 @@ const SENDER_CACHE_MAX = 10_000;
 export interface SendServiceDeps {
   store: SendStore;
   mailboxes: Pick<MailboxService, 'get'>;
-  /** Queues the job of an accepted message (idempotent per send id). */
-  enqueue(sendId: string): Promise<void>;
   limits: SendLimits;
-  logger: Logger;
   now?: () => Date;
 }
 
@@ -96,11 +89,6 @@ export class SendService {
       updatedAt: at.toISOString(),
     }, content, claim);
     if (!result.created) return replay(result, claim!.bodyHash);
-    // The answer does not wait for the job: the message is stored, and a job that fails to be
-    // queued (or a process that dies first) is caught up by the sweeper.
-    this.deps.enqueue(id).catch((err: unknown) => {
-      this.deps.logger.warn({ err, sendId: id }, 'message stored but not queued; the sweeper will queue it');
-    });
     return { id, status: 'queued' };
   }
 

@@ -6,12 +6,15 @@
  * delayed set with `job.moveToDelayed` + DelayedError: the same job, not an
  * attempt in BullMQ's count, never lost.
  *
+ * Jobs are queued by the outbox relay (outbox-relay.ts), which this module
+ * starts and stops with the BullMQ worker.
+ *
  * A worker killed mid-job: its lock runs out after `stallTimeoutMs`, and
  * BullMQ's stalled-job check (in any worker) runs the job again; the
  * Delivery's `submitting` marker tells that attempt the previous one may have
  * submitted the message. The sweeper, in every worker process, queues again
- * the unfinished messages whose job is gone (the API died between storing a
- * message and queueing it; a job failed on unexpected errors).
+ * the unfinished messages whose job is gone (a relay died between taking an
+ * id and queueing its job; a job failed on unexpected errors).
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -20,6 +23,7 @@ import type { SmtpSendPool } from '../../adapters/smtp/send-pool.js';
 import type { Delivery } from '../../domain/sending/delivery.js';
 import type { Logger } from '../../logging/logger.js';
 import type { SendStore } from '../../store/send-store.js';
+import type { OutboxRelay } from './outbox-relay.js';
 import type { JobModule } from '../registry.js';
 
 export const SEND_QUEUE = 'send';
@@ -44,9 +48,9 @@ const JOB_OPTIONS: JobsOptions = {
 const SWEEP_BATCH = 200;
 
 /**
- * Queues the job of an accepted message. One `add` per message: concurrent adds already share
- * the connection's pipeline, and measured here addBulk was slower per job (its MULTI and
- * per-job bookkeeping cost more than the round trips it saves).
+ * Queues the job of an accepted message. One `add` per message: concurrent adds share the
+ * connection's pipeline, and measured here addBulk was slower per job (its MULTI and per-job
+ * bookkeeping cost more than the round trips it saves).
  */
 export function createEnqueue(queues: QueueFactory): (sendId: string) => Promise<void> {
   return async (sendId) => {
@@ -64,6 +68,7 @@ export interface SendingJobsDeps {
   queues: QueueFactory;
   /** See createEnqueue (the sweeper queues again through it). */
   enqueue: (sendId: string) => Promise<void>;
+  relay: Pick<OutboxRelay, 'start' | 'stop'>;
   delivery: Pick<Delivery, 'run'>;
   store: Pick<SendStore, 'pendingBefore'>;
   pool: Pick<SmtpSendPool, 'sweep' | 'closeAll'>;
@@ -95,6 +100,7 @@ export class SendingJobs implements JobModule {
       maxStalledCount: 5,
     });
     this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, jobId: job?.id }, 'send job failed'));
+    this.deps.relay.start();
     this.timer = setInterval(() => {
       this.deps.pool.sweep();
       this.sweeping ??= this.sweep()
@@ -109,6 +115,7 @@ export class SendingJobs implements JobModule {
 
   /** Stops taking messages, lets those being sent finish, then closes the SMTP connections. */
   async stop(): Promise<void> {
+    await this.deps.relay.stop();
     clearInterval(this.timer);
     this.timer = undefined;
     await this.sweeping;

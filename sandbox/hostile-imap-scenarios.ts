@@ -1,0 +1,127 @@
+/**
+ * What the hostile IMAP server answers, per scenario: the STATUS of INBOX,
+ * and the FETCH of its one message (UID 1), which is where a poll reads
+ * envelopes. The scenario of a connection is the local part of the user it
+ * logged in as (`huge_subject@hostile.example`), so one server serves them all.
+ *
+ * Mail appears after the first poll: the first STATUS answers an empty
+ * folder (the poll takes its baseline), later ones one new message, so the
+ * second poll fetches it.
+ */
+import type { Socket } from 'node:net';
+
+export const HOSTILE_SCENARIOS = [
+  /** A 5 MB subject literal. */
+  'huge_subject',
+  /** 100 000 addresses in To. */
+  'many_addresses',
+  /** An envelope that is not one: wrong nesting, unbalanced parentheses. */
+  'malformed_envelope',
+  /** `{999999999}` then a byte every 500 ms, forever. */
+  'endless_literal',
+  /** `{999999999}` then bytes as fast as the client reads them. */
+  'flood_literal',
+  /** A literal of a plausible size (64 KiB) that trickles a byte every 500 ms: only a deadline ends it. */
+  'slow_literal',
+  /** Raw invalid UTF-8 and broken encoded-words in the subject and addresses. */
+  'bad_utf8',
+  /** Every STATUS answers another UIDVALIDITY (and more messages). */
+  'uidvalidity_flips',
+  /** Half a STATUS answer, then the connection is cut. */
+  'disconnect_mid_command',
+  /** Logs in, then never answers another command. */
+  'never_answers',
+  /** Behaves: one plain message. */
+  'well_behaved',
+] as const;
+
+export type HostileScenario = (typeof HOSTILE_SCENARIOS)[number];
+
+export function scenarioOf(user: string | undefined): HostileScenario {
+  const local = (user ?? '').split('@')[0] ?? '';
+  return (HOSTILE_SCENARIOS as readonly string[]).includes(local) ? (local as HostileScenario) : 'well_behaved';
+}
+
+const DATE = '"Mon, 01 Jan 2024 00:00:00 +0000"';
+const ADDRESS = '(("Sender" NIL "sender" "example.org"))';
+
+/** An IMAP envelope: (date subject from sender reply-to to cc bcc in-reply-to message-id), fields given as IMAP text. */
+function envelope(subject: string, to = ADDRESS, from = ADDRESS): string {
+  return `(${DATE} ${subject} ${from} ${from} ${from} ${to} NIL NIL NIL "<hostile@example.org>")`;
+}
+
+/** A literal of raw bytes, as text to be written latin1 (one char per byte). */
+function literal(bytes: Buffer): string {
+  return `{${bytes.length}}\r\n${bytes.toString('latin1')}`;
+}
+
+export interface StatusAnswer {
+  messages: number;
+  uidNext: number;
+  uidValidity: number;
+}
+
+/** STATUS of INBOX the `n`th time (from 0) this scenario's user asks. */
+export function statusAnswer(scenario: HostileScenario, n: number): StatusAnswer {
+  if (scenario === 'uidvalidity_flips') return { messages: n, uidNext: n + 1, uidValidity: 1000 + n };
+  return n === 0 ? { messages: 0, uidNext: 1, uidValidity: 1 } : { messages: 1, uidNext: 2, uidValidity: 1 };
+}
+
+/** Writes `chunk` until the socket closes: a byte every `intervalMs`, or as fast as it drains when 0. */
+function stream(socket: Socket, chunk: string, intervalMs: number, maxBytes: number): void {
+  let sent = 0;
+  const next = (): void => {
+    if (socket.destroyed || sent >= maxBytes) return;
+    sent += chunk.length;
+    const flushed = socket.write(chunk);
+    if (intervalMs > 0) setTimeout(next, intervalMs).unref();
+    else if (flushed) setImmediate(next);
+    else socket.once('drain', next);
+  };
+  next();
+}
+
+/**
+ * Answers `UID FETCH … (ENVELOPE …)` for UID 1. Returns false when the
+ * scenario never completes the response (the tagged OK must not follow).
+ */
+export function writeFetch(socket: Socket, scenario: HostileScenario): boolean {
+  const head = '* 1 FETCH (UID 1 RFC822.SIZE 2048 ENVELOPE ';
+  switch (scenario) {
+    case 'huge_subject':
+      socket.write(`${head}${envelope(literal(Buffer.alloc(5 * 1024 * 1024, 'S')))})\r\n`);
+      return true;
+    case 'many_addresses': {
+      const one = '("Recipient" NIL "r" "example.org")';
+      socket.write(`${head}${envelope('"many"', `(${Array.from({ length: 100_000 }, () => one).join('')})`)})\r\n`);
+      return true;
+    }
+    case 'malformed_envelope':
+      socket.write(`${head}(${DATE} "broken" ((("nested" ("too" ("deep"))))) NIL ((NIL NIL "x" "y") "<id>")))))\r\n`);
+      return true;
+    case 'endless_literal':
+      socket.write(`${head}(${DATE} {999999999}\r\n`);
+      stream(socket, 'x', 500, Infinity);
+      return false;
+    case 'flood_literal':
+      socket.write(`${head}(${DATE} {999999999}\r\n`);
+      stream(socket, 'x'.repeat(64 * 1024), 0, 999_999_999);
+      return false;
+    case 'slow_literal':
+      socket.write(`${head}(${DATE} {65536}\r\n`);
+      stream(socket, 'x', 500, 65_536);
+      return false;
+    case 'bad_utf8': {
+      // Raw bytes written as latin1: an invalid lead byte, a lone continuation, an overlong "/", a truncated sequence.
+      const raw = Buffer.from([0x42, 0x61, 0x64, 0x20, 0xc3, 0x28, 0x20, 0xff, 0xfe, 0x20, 0x80, 0x20, 0xc0, 0xaf, 0x20, 0xe2, 0x82]);
+      const subject = literal(Buffer.concat([raw, Buffer.from(' =?utf-8?B?/w==?= =?x-nope?Q?=FF?=')]));
+      const from = `((${literal(Buffer.from([0xff, 0xfe]))} NIL "bad\u00ff" "example.org"))`;
+      socket.write(Buffer.from(`${head}${envelope(subject, ADDRESS, from)})\r\n`, 'latin1'));
+      return true;
+    }
+    case 'well_behaved':
+    default:
+      socket.write(`${head}${envelope('"Hello from a well-behaved server"')})\r\n`);
+      return true;
+  }
+}
