@@ -13,10 +13,11 @@ import type { Job } from '../../adapters/queue/bullmq.js';
 import type { QueueFactory } from '../../adapters/queue/bullmq.js';
 import { createPollSession, type PollSession } from '../../adapters/imap/poll-session.js';
 import { SessionPool } from '../../adapters/imap/session-pool.js';
-import { NotFoundError } from '../../errors/errors.js';
+import { AppError, NotFoundError } from '../../errors/errors.js';
 import { newEvent, type EventPublisher } from '../../domain/events/events.js';
 import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
-import { pollMailbox, type PollResult, type PollerPorts } from '../../domain/polling/poller.js';
+import { failureResult, pollMailbox, type PollResult, type PollerPorts } from '../../domain/polling/poller.js';
+import { IMAP_HINTS } from '../../adapters/imap/errors.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from '../../domain/polling/schedule.js';
 import { transition } from '../../domain/polling/transitions.js';
 import type { TokenService } from '../../domain/tokens/token-service.js';
@@ -39,6 +40,11 @@ export interface PollingSettings {
   /** Trusted CAs for IMAP (Node's roots plus NODE_EXTRA_CA_CERTS). */
   ca: readonly string[];
   lockTtlMs: number;
+  /**
+   * The most one poll may take, in ms, whatever the server does. @defaultValue lockTtlMs - 5 000
+   * (the poll lock is not renewed: a longer poll could overlap another worker's poll of the mailbox).
+   */
+  pollTimeoutMs?: number;
   sweepEveryMs: number;
   maxMessagesPerFolder: number;
   /** Polls in flight per tenant across all workers; 0: no limit. */
@@ -81,7 +87,12 @@ export class PollingModule implements JobModule {
     this.stopped = false;
     this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job) => this.process(job), {
       concurrency: this.deps.settings.concurrency,
-      lockDurationMs: 30_000,
+      // Polls are short: a dead worker's polls are taken over within about 15 s
+      // (lock lapses, then the next stalled check), well inside a poll interval.
+      lockDurationMs: 10_000,
+      stalledIntervalMs: 5_000,
+      // A poll that keeps stalling is dropped by BullMQ; the sweeper re-adds its trigger.
+      maxStalledCount: 3,
     });
     this.sweeper = setInterval(() => {
       this.deps.scheduler.sweep(this.deps.settings.sweepEveryMs * 2).catch((err: unknown) => this.deps.logger.warn({ err }, 'poll sweep failed'));
@@ -121,10 +132,7 @@ export class PollingModule implements JobModule {
     const log = this.deps.logger.child({ mailboxId: mailbox.id });
     const started = this.now();
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
-    const result = await pollMailbox(mailbox, this.ports(mailbox, log), {
-      maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
-      batchSize: 100,
-    });
+    const result = await this.boundedPoll(mailbox, log);
     const durationMs = this.now() - started;
     this.deps.metrics.pollDuration.observe(durationMs / 1000);
     log.debug({ startedAt: started, lagMs: Math.max(0, started - due), durationMs, result: result.kind }, 'poll finished');
@@ -153,6 +161,39 @@ export class PollingModule implements JobModule {
     await this.announce(updated, change.event);
     if (result.kind === 'ok') this.listen(updated);
     return result.kind;
+  }
+
+  /**
+   * One poll, with a deadline. imapflow's timeouts are idle timeouts: a server
+   * that answers a byte at a time, or a literal that trickles, keeps a poll
+   * alive forever. At the deadline the poll's sessions are closed, which fails
+   * the command in flight (the poll then cleans up as after any IMAP error),
+   * and the poll counts as failed at once.
+   */
+  private async boundedPoll(mailbox: MailboxRecord, log: Logger): Promise<PollResult> {
+    const limitMs = this.deps.settings.pollTimeoutMs ?? this.deps.settings.lockTtlMs - 5_000;
+    const sessions: PollSession[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<PollResult>((resolve) => {
+      timer = setTimeout(() => {
+        for (const session of sessions) session.close();
+        const where = `${mailbox.imap.host}:${mailbox.imap.port}`;
+        resolve(failureResult(new AppError('imap_unreachable',
+          `${where} did not complete the poll of ${mailbox.email} within ${Math.round(limitMs / 1000)} s (it answers too slowly or not at all); the connection was dropped.`,
+          { hint: IMAP_HINTS.unreachable, step: 'network' })));
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([
+        pollMailbox(mailbox, this.ports(mailbox, log, (session) => void (sessions.includes(session) || sessions.push(session))), {
+          maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
+          batchSize: 100,
+        }),
+        deadline,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -201,7 +242,8 @@ export class PollingModule implements JobModule {
     return mailbox.pollIntervalSeconds <= this.deps.settings.keepSessionsUnderSeconds && !this.stopped;
   }
 
-  private ports(mailbox: MailboxRecord, log: Logger): PollerPorts {
+  /** `using` is told every session the poll works with, new or pooled, as soon as it exists (for the deadline). */
+  private ports(mailbox: MailboxRecord, log: Logger, using: (session: PollSession) => void): PollerPorts {
     return {
       token: (m) => (m.flow === 'app_only'
         ? this.deps.tokens.appToken(m.connectionId)
@@ -211,10 +253,12 @@ export class PollingModule implements JobModule {
           const session = createPollSession({
             ...m.imap, user: m.email, accessToken: token.accessToken, ca: this.deps.settings.ca, logger: log, flow: m.flow,
           });
+          using(session);
           await session.connect();
           return session;
         };
         const { session } = await this.pool.acquire(m.id, token, open);
+        using(session);
         return {
           session,
           done: (healthy) => this.pool.release(m.id, session, token, healthy && this.keepsSessions(m)),
