@@ -119,7 +119,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });
   jobs.register(webhooks.jobs);
   const polling = createPolling({
-    config, redis, keys, queues, mailboxes, tokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+    config, redis, keys, queues, mailboxes, connections, tokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
   });
   jobs.register(polling.jobs);
   const mailboxTokens = new MailboxTokens({ mailboxes, tokens });

@@ -7,6 +7,7 @@ import type { QueueFactory } from '../adapters/queue/bullmq.js';
 import type { Redis } from '../adapters/redis/redis.js';
 import type { Config } from '../config/config.js';
 import type { EventPublisher } from '../domain/events/events.js';
+import type { ConnectionService } from '../domain/connections/service.js';
 import type { MailboxService } from '../domain/mailboxes/service.js';
 import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
@@ -24,6 +25,7 @@ export interface PollingWiringDeps {
   keys: KeySpace;
   queues: QueueFactory;
   mailboxes: MailboxService;
+  connections: ConnectionService;
   tokens: TokenService;
   events: EventPublisher;
   metrics: Metrics;
@@ -59,6 +61,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     semaphore: new RedisSemaphore(deps.redis),
     keys: deps.keys,
     mailboxes: deps.mailboxes,
+    connections: deps.connections,
     tokens: deps.tokens,
     events: deps.events,
     metrics: deps.metrics,

@@ -111,7 +111,11 @@ describe('polling', () => {
       const v = await view(id);
       return v.state === 'auth_error' ? v : undefined;
     });
-    expect(failed.lastError).toMatchObject({ code: 'invalid_client_secret', hint: expect.stringMatching(/Value/) });
+    expect(failed.lastError).toMatchObject({
+      code: 'invalid_client_secret', hint: expect.stringMatching(/Value/), setupStep: 'client_secret',
+      // A connection set up moments ago: Microsoft may still be applying it, and the state says so.
+      note: expect.stringMatching(/less than an hour ago/),
+    });
     await waitUntil('the mailbox.error event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
 
     const patched = await t.app.inject({ method: 'PATCH', url: `/v1/connections/${connectionId}`, headers: t.auth, payload: { clientSecret: app.secret } });

@@ -56,6 +56,7 @@ export const LastError = Type.Object(
     detail: Type.String(),
     hint: Type.Optional(Type.String()),
     setupStep: Type.Optional(Type.String()),
+    note: Type.Optional(Type.String({ description: 'Why mailsync keeps retrying, e.g. a connection changed moments ago.' })),
     at: Type.String({ format: 'date-time' }),
   },
   { additionalProperties: false },

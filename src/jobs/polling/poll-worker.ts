@@ -20,7 +20,11 @@ import { failureResult, pollMailbox, type PollResult, type PollerPorts } from '.
 import { IMAP_HINTS } from '../../adapters/imap/errors.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from '../../domain/polling/schedule.js';
 import { transition } from '../../domain/polling/transitions.js';
+import type { ConnectionService } from '../../domain/connections/service.js';
+import type { LastErrorT } from '../../domain/mailboxes/schemas.js';
+import { tokenRetryDecision } from '../../domain/tokens/retry-policy.js';
 import type { TokenService } from '../../domain/tokens/token-service.js';
+import { classify } from '../../errors/classify.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { RedisLock } from '../../store/lock.js';
@@ -58,6 +62,7 @@ export interface PollingDeps {
   semaphore: RedisSemaphore;
   keys: KeySpace;
   mailboxes: MailboxService;
+  connections: ConnectionService;
   tokens: TokenService;
   events: EventPublisher;
   metrics: Metrics;
@@ -142,6 +147,7 @@ export class PollingModule implements JobModule {
 
     const next = this.nextDue(mailbox, due, result);
     const at = new Date(this.now()).toISOString();
+    const failure = result.kind === 'ok' ? null : await this.describeFailure(mailbox, result, at);
     const outcome = result.kind === 'ok' ? { kind: 'ok' as const } : { kind: result.kind, error: result.error };
     let change = transition(mailbox.state, outcome);
     const updated = await this.deps.mailboxes.change(mailbox.id, (current) => {
@@ -154,7 +160,7 @@ export class PollingModule implements JobModule {
         lastPollAt: at,
         nextPollAt: new Date(next).toISOString(),
         failures: result.kind === 'ok' ? 0 : (current.failures ?? 0) + 1,
-        lastError: result.kind === 'ok' ? current.lastError && state === 'active' ? null : current.lastError : { ...result.error, at },
+        lastError: failure ?? (state === 'active' ? null : current.lastError),
       };
     });
     if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.scheduler.schedule(mailbox.id, next);
@@ -214,6 +220,25 @@ export class PollingModule implements JobModule {
     } finally {
       await this.deps.semaphore.release(permit).catch(() => undefined);
     }
+  }
+
+  /**
+   * The mailbox's lastError: the failure with the setup step that fixes it,
+   * and, for an auth failure of a connection changed in the last hour, a
+   * note that Microsoft may still be applying the change (we keep retrying).
+   */
+  private async describeFailure(mailbox: MailboxRecord, result: Exclude<PollResult, { kind: 'ok' }>, at: string): Promise<LastErrorT> {
+    const step = classify(result.cause).step;
+    const described: LastErrorT = { ...result.error, ...(step ? { setupStep: step } : {}), at };
+    if (result.kind !== 'auth_error') return described;
+    const connection = await this.deps.connections.record(mailbox.connectionId).catch(() => undefined);
+    if (!connection) return described;
+    const changedAt = new Date(Math.max(Date.parse(connection.createdAt), Date.parse(connection.secretUpdatedAt)));
+    if (!tokenRetryDecision(result.cause, changedAt, new Date(this.now())).awaitingPropagation) return described;
+    return {
+      ...described,
+      note: 'The connection was set up or changed less than an hour ago: changes in the Azure portal take tens of minutes to apply, so mailsync keeps retrying.',
+    };
   }
 
   private nextDue(mailbox: MailboxRecord, due: number, result: PollResult): number {
