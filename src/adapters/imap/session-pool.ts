@@ -70,7 +70,14 @@ export class SessionPool {
       else void session.logout();
       return;
     }
-    if (current && current.session !== session) this.drop(key);
+    if (current && current.session !== session) {
+      // Another session of this key is pooled (or in use): keep that one, close ours.
+      if (current.busy || current.session.usable) {
+        void session.logout();
+        return;
+      }
+      this.drop(key);
+    }
     if (!this.entries.has(key) && this.entries.size >= this.options.maxOpen) {
       void session.logout();
       return;

@@ -299,7 +299,8 @@ export class PollingModule implements JobModule {
 
   /** IDLE on the kept session: new mail triggers a poll now. */
   private listen(mailbox: MailboxRecord): void {
-    if (!this.deps.settings.idle || !this.keepsSessions(mailbox)) return;
+    // IDLE watches INBOX, where new mail lands; other folders rely on the scheduled polls.
+    if (!this.deps.settings.idle || !this.keepsSessions(mailbox) || !mailbox.folders.some((f) => f.toUpperCase() === 'INBOX')) return;
     const session = this.pool.peek(mailbox.id);
     if (!session) return;
     session.onNewMail(() => {
