@@ -28,7 +28,7 @@ import { DoveadmError, doveadmFor, parseFlow } from './doveadm.js';
 import type { SandboxPki, SigningKey } from './pki.js';
 import { freePort } from './ports.js';
 import { processName, processTree, waitUntilGone } from './procfs.js';
-import { spawnTethered } from './tethered.js';
+import { spawnTethered, type TetheredProcess } from './tethered.js';
 
 export type { SpecialUse } from './dovecot-config.js';
 
@@ -77,6 +77,14 @@ export interface SandboxDovecot {
   status(user: string, folder: string): Promise<MailboxStatus>;
   /** Trusts one more signing key (key rotation tests). */
   trustKey(key: Pick<SigningKey, 'kid' | 'publicKeyPem'>): Promise<void>;
+  /**
+   * Stops the server (every IMAP connection drops, new ones are refused) but
+   * keeps its dir, mail and ports, for resume(): an outage, for fault tests.
+   * Mail cannot be delivered meanwhile (doveadm needs the auth process).
+   */
+  pause(): Promise<void>;
+  /** Starts the paused server again with the same configuration, ports and mail. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,13 +134,17 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
   };
   await trustKey(opts.pki.signingKey);
 
-  const server = await spawnTethered('dovecot', ['-F', '-c', paths.configFile]);
-  try {
-    await waitUntilReady(plainPort, () => server.child.exitCode !== null);
-  } catch (err) {
-    await server.stop(2_000);
-    throw new Error(`dovecot did not start: ${String(err)}\n${server.stderrTail()}`);
-  }
+  const launch = async (): Promise<TetheredProcess> => {
+    const started = await spawnTethered('dovecot', ['-F', '-c', paths.configFile]);
+    try {
+      await waitUntilReady(plainPort, () => started.child.exitCode !== null);
+    } catch (err) {
+      await started.stop(2_000);
+      throw new Error(`dovecot did not start: ${String(err)}\n${started.stderrTail()}`);
+    }
+    return started;
+  };
+  let server = await launch();
 
   const doveadm = doveadmFor(paths.configFile);
 
@@ -230,10 +242,8 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     await doveadm(['mailbox', 'delete', '-u', user, parking]);
   };
 
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
+  /** Ends the master and whatever it leaves behind; the dir stays. */
+  const halt = async (): Promise<void> => {
     // SIGTERM to the master (what `doveadm stop` does) through the tether.
     // The master stops its services, sends SIGQUIT to its log process, sleeps
     // 1 s so the log can flush, and exits (seen with strace): hence ~1.1 s.
@@ -251,7 +261,27 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
       }
     }
     await waitUntilGone(left, 2_000);
+  };
+
+  let stopped = false;
+  let paused = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (!paused) await halt();
     if (ownDir) await rm(dir, { recursive: true, force: true });
+  };
+  const pause = async (): Promise<void> => {
+    if (stopped || paused) return;
+    paused = true;
+    await halt();
+  };
+  const resume = async (): Promise<void> => {
+    if (stopped || !paused) return;
+    // The stopped master's sockets and master.pid would block the start.
+    await rm(paths.runDir, { recursive: true, force: true });
+    server = await launch();
+    paused = false;
   };
 
   return {
@@ -261,13 +291,17 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     dir,
     configFile: paths.configFile,
     logFile: paths.logFile,
-    pid: server.pid,
+    get pid() {
+      return server.pid;
+    },
     plainLogin,
     deliver,
     createFolder,
     resetUidValidity,
     status,
     trustKey,
+    pause,
+    resume,
     stop,
   };
 }

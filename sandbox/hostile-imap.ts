@@ -51,7 +51,8 @@ interface Connection {
 /** The user of a SASL XOAUTH2 initial response: base64("user=" u "\x01auth=Bearer " t "\x01\x01"). */
 function xoauth2User(initial: string | undefined): string | undefined {
   const decoded = Buffer.from(initial ?? '', 'base64').toString('utf8');
-  return /^user=([^\x01]*)\x01/.exec(decoded)?.[1];
+  const [first] = decoded.split('\u0001');
+  return first?.startsWith('user=') ? first.slice('user='.length) : undefined;
 }
 
 export async function startHostileImap(options: HostileImapOptions): Promise<HostileImap> {

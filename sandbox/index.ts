@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startDovecot, type SandboxDovecot } from './dovecot.js';
 import { startIdentity, type IdentityServer } from './identity/index.js';
 import { loadOrCreatePki, type SandboxPki } from './pki.js';
-import { startRedis, type SandboxRedis } from './redis.js';
+import { startRedis, type SandboxRedis, type StartRedisOptions } from './redis.js';
 import { startSmtp, type SandboxSmtp } from './smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
@@ -50,6 +50,8 @@ export interface SandboxOptions {
   publicUrl?: string;
   /** Concurrent IMAP connections Dovecot allows (benchmarks). */
   imapConnections?: number;
+  /** How Redis is started (fault tests: a redis-server child with AOF in a fixed dir). */
+  redis?: StartRedisOptions;
 }
 
 export interface Sandbox {
@@ -73,7 +75,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const pki = await loadOrCreatePki(join(dir, 'pki'));
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const redis = await startRedis();
+    const redis = await startRedis(options.redis);
     started.push(redis);
     const identity = await startIdentity({ pki });
     started.push({ stop: () => identity.close() });

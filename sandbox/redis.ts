@@ -21,8 +21,11 @@ export interface SandboxRedis {
   kind: 'external' | 'container' | 'process';
   port?: number;
   stop(): Promise<void>;
-  /** Process kind only: stop, then start again on the same port and dir. */
-  restart?(): Promise<void>;
+  /**
+   * Process kind only: stop, then start again on the same port and dir;
+   * `downMs`: stay down (connections refused) this long in between.
+   */
+  restart?(opts?: { downMs?: number }): Promise<void>;
 }
 
 export interface StartRedisOptions {
@@ -30,6 +33,11 @@ export interface StartRedisOptions {
   /** Data dir for the process kind (created if missing, kept on stop); default a fresh temp dir, removed on stop. */
   dir?: string;
   port?: number;
+  /**
+   * 'process': always a private redis-server child, whatever REDIS_URL or a
+   * container engine offer (fault tests need restart() on a fixed dir and port).
+   */
+  kind?: 'process';
 }
 
 /** testcontainers gives up within milliseconds when there is no engine; a hung engine gets this long. */
@@ -37,6 +45,7 @@ const RUNTIME_PROBE_TIMEOUT_MS = 3_000;
 const READY_TIMEOUT_MS = 10_000;
 
 export async function startRedis(opts: StartRedisOptions = {}): Promise<SandboxRedis> {
+  if (opts.kind === 'process') return startProcess(opts);
   const external = process.env.REDIS_URL;
   if (external) return { url: external, kind: 'external', stop: async () => undefined };
   if (await containerRuntimeAvailable()) return startContainer(opts);
@@ -129,8 +138,9 @@ async function startProcess(opts: StartRedisOptions): Promise<SandboxRedis> {
       await server.stop();
       if (ownDir) await rm(dir, { recursive: true, force: true });
     },
-    restart: async () => {
+    restart: async ({ downMs = 0 } = {}) => {
       await server.stop();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       server = await launch();
     },
   };

@@ -62,6 +62,13 @@ export interface WebhookReceiver {
   getBehaviour(): WebhookReceiverBehaviour;
   /** Forgets deliveries and restores the default behaviour. */
   reset(): void;
+  /**
+   * Goes down: stops listening and cuts open connections (senders see refused
+   * connections), keeping deliveries, secrets and behaviour, for resume().
+   */
+  pause(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -233,14 +240,24 @@ export async function startWebhookReceiver(opts: StartWebhookReceiverOptions = {
     socket.on('close', () => sockets.delete(socket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (at: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  const shut = async (): Promise<void> => {
+    if (!server.listening) return;
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Hanging requests and endless bodies would keep close() waiting forever.
+    for (const socket of sockets) socket.destroy();
+    await done;
+  };
+  await listen(opts.port ?? 0);
   const { port } = server.address() as AddressInfo;
+  let closed = false;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -273,11 +290,14 @@ export async function startWebhookReceiver(opts: StartWebhookReceiverOptions = {
       received.length = 0;
       behaviour = defaultBehaviour();
     },
+    pause: shut,
+    async resume() {
+      if (closed || server.listening) return;
+      await listen(port);
+    },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Hanging requests and endless bodies would keep close() waiting forever.
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      closed = true;
+      await shut();
     },
   };
 }

@@ -49,6 +49,9 @@ const UNREACHABLE_CODES = new Set([
   'ClosedAfterConnectText', 'ClosedAfterConnectTLS', 'ProxyError', 'EPROXY',
 ]);
 
+/** imapflow's response limits (ImapResponseLimits) and parse failures: the server sent something no real mailbox sends. */
+const OVERSIZED_CODES = new Set(['LiteralTooLarge', 'ResponseTooLarge', 'TooManyTokens', 'LineTooLarge']);
+
 const NOT_CONNECTED = /User is authenticated but not connected/i;
 const THROTTLED = /Request is throttled/i;
 
@@ -137,6 +140,12 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
     return new AppError('imap_unreachable', `Cannot reach the IMAP server ${where}${doing} (${code}).`, {
       hint: IMAP_HINTS.unreachable,
       step: 'network',
+      cause,
+    });
+  }
+  if (code && OVERSIZED_CODES.has(code)) {
+    return new AppError('imap_error', `${where} sent a response larger than the service accepts${doing} (${code}); the connection was dropped.`, {
+      hint: 'A real mailbox server does not send this: check the mailbox\'s IMAP host. One message with an enormous header keeps failing until it is removed from the folder.',
       cause,
     });
   }

@@ -111,7 +111,10 @@ export class ImapSession {
       ...options.limits,
     });
     // Socket errors after connect() are emitted, not thrown: without a listener they would crash the process.
-    this.client.on('error', (err: unknown) => this.log.debug({ err: translateImapError(err, this.context) }, 'imap connection error'));
+    this.client.on('error', (err: unknown) => {
+      this.connectionError ??= err;
+      this.log.debug({ err: translateImapError(err, this.context) }, 'imap connection error');
+    });
   }
 
   /**
@@ -147,8 +150,17 @@ export class ImapSession {
     }
   }
 
+  /**
+   * Why imapflow dropped the connection, when it said so in an 'error' event
+   * (a response over the limits, a parse failure): the command that was
+   * waiting then fails with a bare NoConnection, which would hide the cause.
+   */
+  private connectionError: unknown;
+
   protected translate(err: unknown, operation: string): AppError {
-    return translateImapError(err, { ...this.context, operation });
+    const code = (err as { code?: unknown } | null)?.code;
+    const closed = code === 'NoConnection' || code === 'EConnectionClosed';
+    return translateImapError(closed && this.connectionError !== undefined ? this.connectionError : err, { ...this.context, operation });
   }
 
   /** Connects, upgrades to TLS, and logs in with XOAUTH2. */
@@ -180,6 +192,8 @@ export class ImapSession {
       if (throttled !== undefined) {
         throw this.translate({ code: 'ETHROTTLE', throttleReset: throttled, responseText: `Request is throttled. Suggested Backoff Time: ${throttled} milliseconds` }, operation);
       }
+      // imapflow also answers false when the connection closed in the middle of the answer.
+      if (!this.client.usable) throw this.translate({ code: 'EConnectionClosed' }, operation);
       throw this.translate({ responseText: 'the server refused STATUS', path }, operation);
     }
     return {

@@ -1,0 +1,173 @@
+/**
+ * The real poll pipeline (the app, its BullMQ poll workers, the webhook
+ * pipeline to the sandbox receiver) against a hostile IMAP server
+ * (sandbox/hostile-imap.ts), one mailbox per scenario, plus one healthy
+ * mailbox on the sandbox Dovecot. The worker survives every scenario (no
+ * unhandled rejection, still ready), its memory stays bounded (a flooded
+ * 1 GB literal would otherwise be buffered), each broken mailbox ends in
+ * `error` with a reason that says what happened, within the poll deadline,
+ * and the healthy mailbox keeps being polled and announced meanwhile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { startHostileImap, type HostileImap, type HostileScenario } from '../../sandbox/hostile-imap.js';
+import { buildTestApp, type TestApp } from '../support/app.js';
+import { rawMail, waitUntil } from '../support/mail.js';
+
+/** The poll deadline the service runs with (PollingSettings.pollTimeoutMs: the poll lock's 45 s less 5 s). */
+const POLL_DEADLINE_MS = 40_000;
+/** Memory a worker may take on top of where it started while all of this goes on. */
+const RSS_GROWTH_LIMIT_MB = 300;
+/** Half of a UTF-16 surrogate pair on its own: not a well-formed string, unencodable as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+interface MailboxView {
+  id: string;
+  state: string;
+  lastPollAt: string | null;
+  lastError: { code: string; detail: string; hint?: string } | null;
+  folderState: Record<string, { uidValidity: number; uidValidityChangedAt?: string }>;
+}
+
+/** Where each scenario must end up: an error with a reason naming the cause, or tolerated. */
+const ERRORS: Partial<Record<HostileScenario, { code: string; detail: RegExp }>> = {
+  huge_subject: { code: 'imap_error', detail: /larger than the service accepts.*LiteralTooLarge/ },
+  many_addresses: { code: 'imap_error', detail: /larger than the service accepts.*TooManyTokens/ },
+  endless_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
+  flood_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
+  slow_literal: { code: 'imap_unreachable', detail: /did not complete the poll .* within 40 s/ },
+  never_answers: { code: 'imap_unreachable', detail: /did not complete the poll .* within 40 s/ },
+  disconnect_mid_command: { code: 'imap_unreachable', detail: /STATUS INBOX.*EConnectionClosed/ },
+};
+
+let sandbox: Sandbox;
+let hostile: HostileImap;
+let silent: HostileImap;
+let t: TestApp;
+let connectionId: string;
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown) => rejections.push(reason);
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onRejection);
+  sandbox = await startSandbox();
+  hostile = await startHostileImap({ pki: sandbox.pki });
+  silent = await startHostileImap({ pki: sandbox.pki, greeting: false });
+  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' });
+  await t.deps.jobs.startAll();
+  const hook = await t.app.inject({
+    method: 'POST', url: '/v1/webhooks', headers: t.auth,
+    payload: { url: `${sandbox.receiver.url}/hooks`, events: ['message.received', 'mailbox.error', 'mailbox.recovered'] },
+  });
+  expect(hook.statusCode, hook.body).toBe(201);
+  sandbox.receiver.setSecrets([hook.json().secret]);
+  const connection = await t.app.inject({
+    method: 'POST', url: '/v1/connections', headers: t.auth,
+    payload: { name: 'hostile', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
+  });
+  expect(connection.statusCode, connection.body).toBe(201);
+  connectionId = connection.json().id;
+});
+
+afterAll(async () => {
+  await t?.close();
+  await hostile?.stop();
+  await silent?.stop();
+  await sandbox?.stop();
+  process.off('unhandledRejection', onRejection);
+});
+
+async function addMailbox(email: string, imap: { host: string; port: number; secure: boolean }): Promise<string> {
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
+    payload: { connectionId, email, pollIntervalSeconds: 1, ...sandbox.mailServers(), imap },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+async function view(id: string): Promise<MailboxView> {
+  return (await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json();
+}
+
+const deliveries = (type: string, mailboxId: string) =>
+  sandbox.receiver.received.filter((d) => d.type === type && (d.body as { data: { mailboxId: string } }).data.mailboxId === mailboxId);
+
+/** Samples this process's RSS (the app and its workers run here) until stopped; answers the peak growth in MB. */
+function sampleMemory(): () => number {
+  const start = process.memoryUsage().rss;
+  let peak = start;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    return Math.round((peak - start) / (1024 * 1024));
+  };
+}
+
+describe('polling a hostile IMAP server', () => {
+  it('survives every scenario, bounded in time and memory, while a healthy mailbox keeps working', async () => {
+    const stopSampling = sampleMemory();
+    const imap = { host: hostile.host, port: hostile.port, secure: true };
+    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'uidvalidity_flips', 'well_behaved'];
+    const ids = Object.fromEntries(await Promise.all(scenarios.map(async (s) => [s, await addMailbox(`${s}@hostile.example`, imap)] as const))) as Record<HostileScenario, string>;
+    const silentId = await addMailbox('silent@hostile.example', { host: silent.host, port: silent.port, secure: true });
+    const created = Date.now();
+
+    // The healthy mailbox, polled alongside: its mail is announced while hostile polls hang.
+    const healthyUser = 'healthy-beside-hostile@contoso.example';
+    const healthy = await addMailbox(healthyUser, sandbox.mailServers().imap);
+    await waitUntil('the healthy baseline', async () => ((await view(healthy)).lastPollAt ? true : undefined));
+    await sandbox.dovecot.deliver(healthyUser, rawMail(healthyUser, 'still flowing'));
+    await waitUntil('the healthy announcement', () => deliveries('message.received', healthy)[0]);
+    expect(Date.now() - created).toBeLessThan(POLL_DEADLINE_MS);
+
+    // Every broken mailbox ends in error, with the reason, within the deadline (plus the time to the first poll).
+    const bound = POLL_DEADLINE_MS + 15_000;
+    await Promise.all(Object.entries(ERRORS).map(async ([scenario, expected]) => {
+      const failed = await waitUntil(`${scenario} in error`, async () => {
+        const v = await view(ids[scenario as HostileScenario]);
+        return v.state === 'error' ? v : undefined;
+      }, bound);
+      expect(failed.lastError, scenario).toMatchObject({ code: expected.code, detail: expect.stringMatching(expected.detail) });
+      expect(failed.lastError?.hint, scenario).toBeTruthy();
+    }));
+    // A server that never greets: imapflow's greeting timeout (15 s) names it.
+    const greetless = await waitUntil('the silent server in error', async () => {
+      const v = await view(silentId);
+      return v.state === 'error' ? v : undefined;
+    }, bound);
+    expect(greetless.lastError).toMatchObject({ code: 'imap_unreachable', detail: expect.stringMatching(/GREETING_TIMEOUT|did not complete/) });
+
+    // Invalid UTF-8 is tolerated: the message is announced once, its subject a well-formed string.
+    const badUtf8 = await waitUntil('the bad UTF-8 announcement', () => deliveries('message.received', ids.bad_utf8)[0]);
+    const subject = (badUtf8.body as { data: { subject: string } }).data.subject;
+    expect(subject).toMatch(/^Bad /);
+    expect(subject).not.toMatch(LONE_SURROGATE);
+    await waitUntil('the well-behaved announcement', () => deliveries('message.received', ids.well_behaved)[0]);
+
+    // A UIDVALIDITY that changes at every STATUS: re-baselined each time, never announced.
+    await waitUntil('several polls of the flipping folder', () => (hostile.statusCount('uidvalidity_flips') >= 4 ? true : undefined));
+    const flipping = await view(ids.uidvalidity_flips);
+    expect(flipping.state).toBe('active');
+    expect(flipping.folderState.INBOX?.uidValidityChangedAt).toBeDefined();
+    expect(deliveries('message.received', ids.uidvalidity_flips)).toEqual([]);
+
+    // An envelope that does not parse is skipped (indistinguishable from an expunged message); polling goes on.
+    expect(deliveries('message.received', ids.malformed_envelope)).toEqual([]);
+    expect((await view(ids.malformed_envelope)).state).toBe('active');
+
+    // Failing polls announce their mailbox's error once, not at every retry (they have retried by now).
+    for (const scenario of Object.keys(ERRORS) as HostileScenario[]) {
+      await waitUntil(`${scenario}'s mailbox.error`, () => deliveries('mailbox.error', ids[scenario])[0]);
+      expect(deliveries('mailbox.error', ids[scenario]), scenario).toHaveLength(1);
+    }
+    expect(deliveries('message.received', healthy)).toHaveLength(1);
+
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    expect(rejections).toEqual([]);
+  }, 120_000);
+});
