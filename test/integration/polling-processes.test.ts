@@ -81,7 +81,8 @@ describe('several worker processes', () => {
 
     const announced = () => new Map(sandbox.receiver.received.filter((d) => d.type === 'message.received').map((d) => [(d.body as { data: { subject: string } }).data.subject, d.id]));
     try {
-      await waitUntil('every message announced', () => (subjects.every((s) => announced().has(s)) ? true : undefined), 30_000);
+      // A poll cut short by the kill is taken over once its lock lapses (45 s at worst).
+      await waitUntil('every message announced', () => (subjects.every((s) => announced().has(s)) ? true : undefined), 75_000);
     } catch (err) {
       // What CI shows when this fails: the messages missing and where each mailbox stands.
       console.error('missing', subjects.filter((s) => !announced().has(s)));

@@ -9,7 +9,7 @@
  * on INBOX: a new message reported by IDLE triggers a poll at once; the
  * scheduled poll stays as the safety net (IDLE notifications can be lost).
  */
-import type { Job } from '../../adapters/queue/bullmq.js';
+import { DelayedError, type Job } from '../../adapters/queue/bullmq.js';
 import type { QueueFactory } from '../../adapters/queue/bullmq.js';
 import { createPollSession, type PollSession } from '../../adapters/imap/poll-session.js';
 import { SessionPool } from '../../adapters/imap/session-pool.js';
@@ -90,7 +90,7 @@ export class PollingModule implements JobModule {
 
   start(): void {
     this.stopped = false;
-    this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job) => this.process(job), {
+    this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job, token) => this.process(job, token), {
       concurrency: this.deps.settings.concurrency,
       // Polls are short: a dead worker's polls are taken over within about 15 s
       // (lock lapses, then the next stalled check), well inside a poll interval.
@@ -111,10 +111,16 @@ export class PollingModule implements JobModule {
     await this.pool.closeAll();
   }
 
-  private async process(job: Job<PollJobData>): Promise<string> {
+  private async process(job: Job<PollJobData>, token: string | undefined): Promise<string> {
     const { mailboxId, due } = job.data;
     const lease = await this.deps.lock.acquire(this.deps.keys.pollLock(mailboxId), this.deps.settings.lockTtlMs);
-    if (!lease) return 'busy';
+    if (!lease) {
+      // Another worker is polling this mailbox, or a dead one's lock has not
+      // lapsed yet: try again in a second or two rather than wait for the sweeper.
+      if (!token) return 'busy';
+      await job.moveToDelayed(this.now() + 1000 + Math.floor(Math.random() * 1000), token);
+      throw new DelayedError();
+    }
     try {
       if ((await this.deps.scheduler.dueOf(mailboxId)) !== due) return 'stale';
       let mailbox: MailboxRecord;
