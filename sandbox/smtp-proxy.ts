@@ -81,14 +81,18 @@ export async function startSmtpProxy(opts: { pki: SandboxPki; target: { host: st
     let commandLine = '';
     let inData = false;
     let cutThisMessage = false;
+    let cutting = false;
     let contentTail = '';
     let startTlsAsked = false;
     // Server side: reply lines, read only while a STARTTLS waits for its answer.
     let replyLine = '';
 
     const onClientData = (chunk: Buffer): void => {
+      // Once cut, whatever else the client sends before the sockets are gone is dropped.
+      if (closed || cutting) return;
       if (inData) {
         if (cutThisMessage) {
+          cutting = true;
           proxy.cut += 1;
           const half = chunk.subarray(0, Math.max(1, Math.floor(chunk.length / 2)));
           toServer.write(half, () => setImmediate(close));

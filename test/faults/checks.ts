@@ -187,3 +187,16 @@ export function checkMemory(slots: readonly ServiceSlot[], baseline: ReadonlyMap
   });
   return { rows, invariant: { name: 'memory back near its baseline (RSS < 1.5 × baseline + 100 MB)', violations } };
 }
+
+/** Everything a process says goes through its logger: no stray stderr lines (unhandled error events, stack traces). */
+export function checkOutput(slots: readonly ServiceSlot[]): Invariant {
+  const violations: string[] = [];
+  for (const slot of slots) {
+    const stray = slot.strayOutput();
+    if (stray.length === 0) continue;
+    const kinds = new Map<string, number>();
+    for (const line of stray) kinds.set(line.slice(0, 100), (kinds.get(line.slice(0, 100)) ?? 0) + 1);
+    violations.push(`${slot.name}: ${stray.length} lines outside the JSON log, e.g. ${[...kinds].slice(0, 3).map(([l, n]) => `${n}× "${l}"`).join(', ')}`);
+  }
+  return { name: 'every process logs through its logger (no stray output)', violations };
+}

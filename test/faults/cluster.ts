@@ -27,6 +27,11 @@ export interface ServiceSlot {
   ready(): Promise<{ ok: boolean; detail: string }>;
   /** Resident set size of the process (bytes), from /proc. */
   rss(): number | undefined;
+  /**
+   * Lines of the slot's output (every process it ran) that are not pino's JSON:
+   * what bypassed the logger, e.g. "[ioredis] Unhandled error event" or a stack trace.
+   */
+  strayOutput(): string[];
   /** SIGTERM, then SIGKILL after a few seconds. */
   stop(): Promise<void>;
 }
@@ -105,6 +110,7 @@ export function serviceSlot(opts: { name: string; role: SlotRole; port: number; 
         return undefined;
       }
     },
+    strayOutput: () => readFileSync(logFile, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{')),
     stop: async () => {
       const proc = child;
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;

@@ -33,8 +33,9 @@ export interface FaultRecord {
   /** When the fault was lifted (a kill: the moment of the kill; the restart is part of the recovery). */
   endedAt: number;
   aspects: readonly Aspect[];
-  /** Evidence that the fault mattered, read after recovery. */
+  /** Evidence that the fault mattered: read once it recovered, into `outcome`. */
   effect: () => string;
+  outcome?: string;
   /** Ms from endedAt until the system caught up; undefined: not within the bound. */
   recoveredMs?: number;
 }
@@ -183,13 +184,14 @@ export async function identityOutage(ctx: FaultContext, kind: 'down' | 'slow' | 
   };
 }
 
-export async function proxyCuts(ctx: FaultContext, forMs: number): Promise<FaultRecord> {
+/** For `forMs`, the proxies cut up to `budget` connections each: IMAP after STATUS or (UID) FETCH, SMTP in DATA. */
+export async function proxyCuts(ctx: FaultContext, forMs: number, budget: { imap: number; smtp: number }): Promise<FaultRecord> {
   const at = Date.now();
   const imapBefore = ctx.imapProxy.cut;
   const smtpBefore = ctx.smtpProxy.cut;
-  ctx.log(`proxies cut IMAP FETCH/STATUS and SMTP DATA for ${forMs} ms`);
-  ctx.imapProxy.setBehaviour({ cutOn: { commands: ['FETCH', 'UID', 'STATUS'], times: null } });
-  ctx.smtpProxy.setBehaviour({ cutInData: { times: null } });
+  ctx.log(`proxies cut up to ${budget.imap} IMAP connections at FETCH/STATUS and ${budget.smtp} SMTP connections in DATA, for ${forMs} ms`);
+  ctx.imapProxy.setBehaviour({ cutOn: { commands: ['FETCH', 'UID', 'STATUS'], times: budget.imap } });
+  ctx.smtpProxy.setBehaviour({ cutInData: { times: budget.smtp } });
   await sleep(forMs);
   ctx.imapProxy.setBehaviour({ cutOn: null });
   ctx.smtpProxy.setBehaviour({ cutInData: null });

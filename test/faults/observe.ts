@@ -49,11 +49,23 @@ export interface Observer {
    * every send accepted before finished. Only the aspects given are looked at.
    */
   lagging(since: number, aspects?: readonly Aspect[]): Promise<string[]>;
-  /** Ms from now until lagging(since, aspects) is empty, or undefined after `timeoutMs`. */
-  waitCaughtUp(since: number, timeoutMs: number, aspects?: readonly Aspect[]): Promise<number | undefined>;
+  /**
+   * Ms from now until lagging(since, aspects) is empty, or undefined after
+   * `timeoutMs`; `report` hears what is still lagging every 10 s.
+   */
+  waitCaughtUp(since: number, timeoutMs: number, aspects?: readonly Aspect[], report?: (why: string[]) => void): Promise<number | undefined>;
 }
 
-export function createObserver(opts: { slots: ServiceSlot[]; apis: () => string[]; subscriptionId: string; traffic: Traffic }): Observer {
+export interface ObserverOptions {
+  slots: ServiceSlot[];
+  apis: () => string[];
+  subscriptionId: string;
+  traffic: Traffic;
+  /** Says why these active mailboxes are not polled (e.g. who holds their poll lock), for the progress lines. */
+  explainIdle?: (mailboxIds: string[]) => Promise<string>;
+}
+
+export function createObserver(opts: ObserverOptions): Observer {
   const { apis, subscriptionId } = opts;
 
   const mailboxes = async (): Promise<MailboxView[] | undefined> => {
@@ -99,7 +111,9 @@ export function createObserver(opts: { slots: ServiceSlot[]; apis: () => string[
           const state = `${m.state}${m.lastError?.code ? `/${m.lastError.code}` : ''}`;
           states.set(state, (states.get(state) ?? 0) + 1);
         }
-        why.push(`${behind.length} mailboxes not polled fine since (${[...states].map(([k, v]) => `${k}: ${v}`).join(', ')})`);
+        const idle = behind.filter((m) => m.state === 'active').map((m) => m.id);
+        const explained = idle.length > 0 && opts.explainIdle ? ` [active ones: ${await opts.explainIdle(idle.slice(0, 3))}]` : '';
+        why.push(`${behind.length} mailboxes not polled fine since (${[...states].map(([k, v]) => `${k}: ${v}`).join(', ')})${explained}`);
       }
     }
     if (aspects.includes('webhooks')) {
@@ -127,10 +141,16 @@ export function createObserver(opts: { slots: ServiceSlot[]; apis: () => string[
     subscription,
     unready,
     lagging,
-    waitCaughtUp: async (since, timeoutMs, aspects) => {
+    waitCaughtUp: async (since, timeoutMs, aspects, report) => {
       const started = Date.now();
+      let reported = started;
       while (Date.now() - started < timeoutMs) {
-        if ((await lagging(since, aspects)).length === 0) return Date.now() - started;
+        const why = await lagging(since, aspects);
+        if (why.length === 0) return Date.now() - started;
+        if (report && Date.now() - reported >= 10_000) {
+          report(why);
+          reported = Date.now();
+        }
         await sleep(1_000);
       }
       return undefined;

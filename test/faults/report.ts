@@ -33,13 +33,13 @@ export function faultSummaryTable(records: readonly FaultRecord[]): string {
 export function faultDetailTable(records: readonly FaultRecord[], startedAt: number): string {
   return table(
     ['at s', 'fault', 'detail', 'lasted s', 'recovered s', 'effect', 'during'],
-    records.map((r) => [
+    [...records].sort((a, b) => a.startedAt - b.startedAt).map((r) => [
       ((r.startedAt - startedAt) / 1000).toFixed(0),
       r.fault,
       r.detail,
       ((r.endedAt - r.startedAt) / 1000).toFixed(1),
       seconds(r.recoveredMs),
-      r.effect(),
+      r.outcome ?? r.effect(),
       overlapping(r, records),
     ]),
   );

@@ -39,6 +39,9 @@ export class OutboxRelay {
     if (this.running) return;
     this.stopping = false;
     const connection = this.deps.blockingConnection();
+    // While Redis is down the connection retries by itself; without a listener ioredis
+    // would print each failed attempt to stderr as an "Unhandled error event".
+    connection.on('error', (err: Error) => this.deps.logger.warn({ err }, 'send outbox connection error'));
     this.connection = connection;
     this.running = this.loop(connection);
   }
