@@ -92,8 +92,9 @@ export class PollingModule implements JobModule {
     this.stopped = false;
     this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job, token) => this.process(job, token), {
       concurrency: this.deps.settings.concurrency,
-      // Polls are short: a dead worker's polls are taken over within about 15 s
-      // (lock lapses, then the next stalled check), well inside a poll interval.
+      // Polls are short: a dead worker's poll jobs are re-run within about 15 s;
+      // the re-run waits (retrying every 1–2 s) until the dead poll's lock
+      // lapses, up to the 45 s lock TTL (the lock is not renewed during a poll).
       lockDurationMs: 10_000,
       stalledIntervalMs: 5_000,
       // A poll that keeps stalling is dropped by BullMQ; the sweeper re-adds its trigger.
