@@ -14,14 +14,14 @@
  * tokens are dropped without touching the mailbox's current sign-in, so a
  * mistaken "Renew" in the wrong browser profile breaks nothing.
  */
-import type { AppCredentials, MsalGateway } from '../../adapters/msal/gateway.js';
+import type { MsalGateway } from '../../adapters/msal/gateway.js';
 import type { CachePartitionStore } from '../../adapters/msal/cache-plugin.js';
 import type { IdTokenVerifier, VerifiedIdToken } from '../../adapters/oidc/id-token-verifier.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { OneTimeStore } from '../../store/one-time-store.js';
 import type { ConnectionService } from '../connections/service.js';
-import { authorityOf } from '../connections/validate.js';
+import { appCredentialsOf } from '../connections/credentials.js';
 import { newEvent, type EventPublisher } from '../events/events.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { DELEGATED_SCOPES } from '../tokens/claims.js';
@@ -72,11 +72,6 @@ export class DelegatedAuthorization {
     this.now = deps.now ?? (() => new Date());
   }
 
-  private async app(connectionId: string): Promise<{ app: AppCredentials; clientId: string }> {
-    const { connection, clientSecret } = await this.deps.connections.credentials(connectionId);
-    return { app: { authority: authorityOf(connection), clientId: connection.clientId, clientSecret }, clientId: connection.clientId };
-  }
-
   /** POST /v1/mailboxes/{id}/authorize: a fresh sign-in URL; on an active mailbox this is "Renew". */
   async authorizeUrl(mailboxId: string): Promise<string> {
     return this.authorizeUrlFor(await this.deps.mailboxes.get(mailboxId));
@@ -89,7 +84,7 @@ export class DelegatedAuthorization {
         'Only mailboxes of delegated connections need "Set up OAuth connection". App-only mailboxes need the Exchange service principal and Add-MailboxPermission instead.',
       );
     }
-    const { app } = await this.app(mailbox.connectionId);
+    const app = await appCredentialsOf(this.deps.connections, mailbox.connectionId);
     const state = newSecret();
     const pkce = newPkce();
     const nonce = newSecret();
@@ -116,7 +111,8 @@ export class DelegatedAuthorization {
   /** Finishes the sign-in the state record belongs to (the callback took it already). */
   async complete(record: DelegatedState, code: string): Promise<Authorized> {
     const mailbox = await this.deps.mailboxes.get(record.mailboxId);
-    const { app, clientId } = await this.app(mailbox.connectionId);
+    const app = await appCredentialsOf(this.deps.connections, mailbox.connectionId);
+    const { clientId } = app;
     const staging = `signin:${newSecret()}`;
     try {
       const result = await this.deps.msal.redeemCode(app, staging, {

@@ -12,13 +12,13 @@
  * without the API key, lives 60 seconds and works once. No Microsoft token
  * is kept: the redemption uses no cache partition.
  */
-import type { AppCredentials, MsalGateway } from '../../adapters/msal/gateway.js';
+import type { MsalGateway } from '../../adapters/msal/gateway.js';
 import type { IdTokenVerifier } from '../../adapters/oidc/id-token-verifier.js';
 import type { ReturnToRule } from '../../config/login-config.js';
 import { AppError } from '../../errors/errors.js';
 import type { OneTimeStore } from '../../store/one-time-store.js';
 import type { ConnectionService } from '../connections/service.js';
-import { authorityOf } from '../connections/validate.js';
+import { appCredentialsOf } from '../connections/credentials.js';
 import { SIGN_IN_SCOPES } from '../tokens/claims.js';
 import { allowedReturnTo, withLoginCode } from './return-to.js';
 import { newPkce, newSecret, SECRET_PATTERN } from './secrets.js';
@@ -55,11 +55,6 @@ export class SignIn {
     this.now = deps.now ?? (() => new Date());
   }
 
-  private async app(connectionId: string): Promise<{ app: AppCredentials; clientId: string }> {
-    const { connection, clientSecret } = await this.deps.connections.credentials(connectionId);
-    return { app: { authority: authorityOf(connection), clientId: connection.clientId, clientSecret }, clientId: connection.clientId };
-  }
-
   private returnTo(raw: string): URL {
     if (this.deps.allowlist.length === 0) throw disabled();
     const url = allowedReturnTo(this.deps.allowlist, raw);
@@ -70,7 +65,7 @@ export class SignIn {
   /** GET /v1/connections/{id}/login: the Microsoft authorize URL to redirect the browser to. */
   async start(connectionId: string, returnTo: string): Promise<string> {
     const target = this.returnTo(returnTo);
-    const { app } = await this.app(connectionId);
+    const app = await appCredentialsOf(this.deps.connections, connectionId);
     const state = newSecret();
     const pkce = newPkce();
     const nonce = newSecret();
@@ -97,7 +92,8 @@ export class SignIn {
   async complete(record: SignInState, code: string): Promise<string> {
     // The allow-list may have changed (or differ in this process) since the start.
     const target = this.returnTo(record.returnTo);
-    const { app, clientId } = await this.app(record.connectionId);
+    const app = await appCredentialsOf(this.deps.connections, record.connectionId);
+    const { clientId } = app;
     const result = await this.deps.msal.redeemCode(app, undefined, {
       redirectUri: this.deps.redirectUri,
       scopes: SIGN_IN_SCOPES,

@@ -10,12 +10,13 @@
  *   needing a token at once cause one request to Microsoft.
  */
 import { createHash } from 'node:crypto';
-import type { AppCredentials, MsalGateway, TokenResult } from '../../adapters/msal/gateway.js';
+import type { MsalGateway, TokenResult } from '../../adapters/msal/gateway.js';
 import { AppError } from '../../errors/errors.js';
 import { classify } from '../../errors/classify.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { ConnectionRecord } from '../connections/service.js';
+import { appCredentials } from '../connections/credentials.js';
 import { authorityOf } from '../connections/validate.js';
 import { APP_ONLY_SCOPE, DELEGATED_SCOPES, readClaims, type TokenClaims } from './claims.js';
 import type { SingleFlight } from './single-flight.js';
@@ -109,10 +110,6 @@ export class TokenService {
     return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => this.fresh(partition) ?? this.fetch(partition, fetch));
   }
 
-  private app(connection: ConnectionRecord, clientSecret: string): AppCredentials {
-    return { authority: authorityOf(connection), clientId: connection.clientId, clientSecret };
-  }
-
   /** The connection's app-only token. `fresh` skips every cache: the doctor's "acquire now". */
   async appToken(connectionId: string, options: { fresh?: boolean } = {}): Promise<AccessToken> {
     const { connection, clientSecret } = await this.deps.credentials(connectionId);
@@ -120,7 +117,7 @@ export class TokenService {
       throw new AppError('conflict', `Connection ${connectionId} is delegated: its tokens belong to signed-in mailboxes.`);
     }
     const partition = appPartition(connection);
-    const app = this.app(connection, clientSecret);
+    const app = appCredentials(connection, clientSecret);
     if (options.fresh) return this.fetch(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true));
     return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
   }
@@ -137,7 +134,7 @@ export class TokenService {
     const partition = mailboxPartition(mailboxId);
     if (options.forceRefresh) this.forget(partition);
     return this.acquire(partition, () =>
-      this.deps.gateway.silent(this.app(connection, clientSecret), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
+      this.deps.gateway.silent(appCredentials(connection, clientSecret), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
     );
   }
 }

@@ -1,0 +1,14 @@
+/** What MSAL needs of a connection: its authority, client id and decrypted secret. */
+import type { AppCredentials } from '../../adapters/msal/gateway.js';
+import type { ConnectionRecord, ConnectionService } from './service.js';
+import { authorityOf } from './validate.js';
+
+export function appCredentials(connection: ConnectionRecord, clientSecret: string): AppCredentials {
+  return { authority: authorityOf(connection), clientId: connection.clientId, clientSecret };
+}
+
+/** The credentials of a stored connection (one read, one decryption). */
+export async function appCredentialsOf(connections: Pick<ConnectionService, 'credentials'>, connectionId: string): Promise<AppCredentials> {
+  const { connection, clientSecret } = await connections.credentials(connectionId);
+  return appCredentials(connection, clientSecret);
+}
