@@ -11,8 +11,9 @@
  * `connection:<id>:clientSecret`), so a value copied to another record fails
  * to decrypt instead of leaking into the wrong place.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { DecryptionError } from '../errors/errors.js';
+import { randomBytesFast } from './random.js';
 
 const VERSION = 'ms1';
 const IV_BYTES = 12;
@@ -40,17 +41,21 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
     if (key.length !== 32) throw new Error('AES-256-GCM keys are 32 bytes');
   }
   const keyId = keyIdOf(currentKey);
-  const keys = new Map<string, Buffer>();
-  for (const key of previousKeys) keys.set(keyIdOf(key), key);
-  keys.set(keyId, currentKey);
+  // KeyObjects, made once: a cipher made from one skips copying and checking the raw key.
+  const keys = new Map<string, KeyObject>();
+  for (const key of previousKeys) keys.set(keyIdOf(key), createSecretKey(key));
+  const current = createSecretKey(currentKey);
+  keys.set(keyId, current);
+  const prefix = `${VERSION}.${keyId}.`;
 
   function encrypt(plaintext: string | Buffer, associatedData: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', currentKey, iv, { authTagLength: TAG_BYTES });
+    const iv = randomBytesFast(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', current, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    const tag = cipher.getAuthTag();
-    return [VERSION, keyId, iv.toString('base64url'), body.toString('base64url'), tag.toString('base64url')].join('.');
+    // GCM is a stream mode: `final` adds no bytes, so the body is `update`'s output alone.
+    const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
+    cipher.final();
+    return `${prefix}${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
   function decrypt(envelope: string, associatedData: string): Buffer {

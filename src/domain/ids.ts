@@ -1,10 +1,10 @@
 /** Opaque ids: a type prefix and 96 random bits, URL-safe. */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../crypto/random.js';
 
 export type IdPrefix = 'con' | 'mbx' | 'whk' | 'snd' | 'dlv';
 
 export function newId(prefix: IdPrefix): string {
-  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+  return `${prefix}_${randomToken(12)}`;
 }
 
 const ID = /^[a-z]{3}_[A-Za-z0-9_-]{16}$/;

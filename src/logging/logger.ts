@@ -1,11 +1,13 @@
 /**
  * The pino logger every module receives (never imported as a global).
- * Redaction is on for every secret-bearing field; request logs carry the
- * request id, method, scrubbed URL and status, never headers or bodies.
+ * Every entry and every child's bindings pass through `redactFields` (secret
+ * fields at any depth); errors are serialised with tokens scrubbed from their
+ * message and stack; request logs carry the request id, method, scrubbed URL
+ * and status, never headers or bodies.
  */
-import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { pino, stdSerializers, type Bindings, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/config.js';
-import { REDACT_PATHS, scrubText, scrubUrl } from './redaction.js';
+import { redactField, redactFields, scrubText, scrubUrl } from './redaction.js';
 
 export type { Logger } from 'pino';
 
@@ -20,27 +22,56 @@ interface ReplyLike {
   statusCode?: number;
 }
 
-/** pino's error serializer, with tokens scrubbed from the message and stack. */
+/** pino's error serializer, with tokens scrubbed from the message and stack and secret fields redacted. */
 function serializeError(err: Error): Record<string, unknown> {
+  if (!(err instanceof Error)) return err;
   const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
   if (typeof out.message === 'string') out.message = scrubText(out.message);
   if (typeof out.stack === 'string') out.stack = scrubText(out.stack);
-  return out;
+  return redactFields(out, serializeError) as Record<string, unknown>;
+}
+
+const serializers = {
+  err: serializeError,
+  req: (req: RequestLike) => ({ id: req.id, method: req.method, url: scrubUrl(req.url ?? ''), ip: req.ip }),
+  res: (res: ReplyLike) => ({ statusCode: res.statusCode }),
+};
+
+/**
+ * An entry's fields with secrets redacted. Fields with a serializer are left
+ * to it (it keeps only what is safe), so a logged request is not walked.
+ */
+function redactEntry(entry: Record<string, unknown>): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(entry)) {
+    if (key in serializers) continue;
+    const field = entry[key];
+    const out = redactField(key, field, serializeError);
+    if (out !== field) (copy ??= { ...entry })[key] = out;
+  }
+  return copy ?? entry;
 }
 
 export function createLogger(options: { level: LogLevel; name?: string }, destination?: DestinationStream): Logger {
-  return pino(
+  const logger = pino(
     {
       name: options.name ?? 'mailsync',
       level: options.level,
-      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      serializers: {
-        err: serializeError,
-        req: (req: RequestLike) => ({ id: req.id, method: req.method, url: scrubUrl(req.url ?? ''), ip: req.ip }),
-        res: (res: ReplyLike) => ({ statusCode: res.statusCode }),
+      serializers,
+      // The root's bindings (`base`); pino does not pass a child's bindings to this formatter.
+      formatters: {
+        log: redactEntry,
+        bindings: (bindings) => redactFields(bindings, serializeError) as Record<string, unknown>,
       },
       base: { pid: process.pid },
     },
     destination,
   );
+  // A child's bindings are redacted here. Children are made with Object.create(parent), so
+  // they and their own children inherit this method.
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, redactFields(bindings, serializeError) as Bindings, childOptions);
+  } as Logger['child'];
+  return logger;
 }

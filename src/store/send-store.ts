@@ -160,7 +160,7 @@ export class SendStore {
    */
   async accept(
     record: Omit<SendRecord, 'submitting'>,
-    content: Buffer,
+    content: string | Buffer,
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
     const keys = [this.keys.record(record.id), this.keys.content(record.id), this.keys.pending(), this.keys.outbox()];

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
-import { scrubText, scrubUrl } from '../../src/logging/redaction.js';
+import { isSecretField, redactFields, scrubText, scrubUrl } from '../../src/logging/redaction.js';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -29,6 +29,62 @@ describe('log redaction', () => {
     expect(text).not.toMatch(/SECRET-/);
     expect(text).toContain('visible');
     expect(text).toContain('[REDACTED]');
+  });
+
+  it('redacts deeper than any fixed path list, whatever the spelling of the name', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info' }, stream);
+    logger.info({
+      a: { b: { c: { d: { e: { f: { client_secret: 'SECRET-7' } } } } } },
+      list: [{ Authorization: 'Bearer SECRET-8' }, { 'X-Api-Key': 'SECRET-9' }, 'plain'],
+      REFRESH_TOKEN: 'SECRET-10',
+    }, 'deep');
+    const text = lines.join('');
+    expect(text).not.toMatch(/SECRET-/);
+    expect(JSON.parse(text).list[2]).toBe('plain');
+  });
+
+  it('redacts a child logger\'s bindings and an error\'s own fields', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info' }, stream).child({ mailboxId: 'mbx_1', token: 'SECRET-11' });
+    const err = Object.assign(new Error('refused'), { response: { headers: { authorization: 'Bearer SECRET-12' } }, accessToken: 'SECRET-13' });
+    logger.error({ err, cause: { error: err } }, 'failed');
+    const text = lines.join('');
+    expect(text).not.toMatch(/SECRET-/);
+    const entry = JSON.parse(text);
+    expect(entry.mailboxId).toBe('mbx_1');
+    expect(entry.err.message).toBe('refused');
+    expect(entry.err.response.headers.authorization).toBe('[REDACTED]');
+  });
+
+  it('survives cycles and very deep values, and leaves the caller\'s objects untouched', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info' }, stream);
+    const cyclic: Record<string, unknown> = { name: 'loop', password: 'SECRET-14' };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { secret: 'SECRET-15' };
+    for (let i = 0; i < 50; i++) deep = { next: deep };
+    logger.info({ cyclic, deep }, 'odd shapes');
+    const text = lines.join('');
+    expect(text).not.toMatch(/SECRET-/);
+    expect(text).toContain('[Circular]');
+    expect(text).toContain('[Truncated]');
+    expect(cyclic.password).toBe('SECRET-14');
+  });
+
+  it('copies nothing when there is nothing to redact', () => {
+    const entry = { a: { b: [1, 2, { c: 'x' }] }, when: new Date(0), bytes: Buffer.from('token=abc') };
+    expect(redactFields(entry)).toBe(entry);
+    const changed = redactFields({ keep: entry.a, drop: { secret: 'x' } }) as Record<string, Record<string, unknown>>;
+    expect(changed.keep).toBe(entry.a);
+    expect(changed.drop!.secret).toBe('[REDACTED]');
+  });
+
+  it('knows secret names in any case and with - or _', () => {
+    for (const name of ['clientSecret', 'client_secret', 'CLIENT-SECRET', 'access_token', 'Set-Cookie', 'x-api-key', 'codeVerifier']) {
+      expect(isSecretField(name), name).toBe(true);
+    }
+    for (const name of ['tokenType', 'expiresIn', 'mailboxId', 'passage', 'subject']) expect(isSecretField(name), name).toBe(false);
   });
 
   it('scrubs tokens from error messages and stacks', () => {

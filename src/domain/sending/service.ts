@@ -74,7 +74,7 @@ export class SendService {
     const at = this.now();
     const id = newId('snd');
     const messageId = newMessageId(mailbox.email);
-    const content = Buffer.from(JSON.stringify(storedMessage(input, mailbox.email, messageId, at)), 'utf8');
+    const content = JSON.stringify(storedMessage(input, mailbox.email, messageId, at));
     const result = await this.deps.store.accept({
       id,
       mailboxId: mailbox.id,
