@@ -58,19 +58,56 @@ export interface SendRetention {
 
 export type AcceptResult = { created: true } | { created: false; bodyHash: string; sendId: string };
 
-// KEYS: record, content, pending, outbox[, claim]; ARGV: id, createdMs, content, claim value, claim ttl, field pairs…
+/** A message as accepted: it starts queued, with no attempts. */
+export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'>;
+
+// Accepts a batch of messages (those accepted in one turn of the event loop): one script call
+// for all of them. KEYS: pending, outbox, then per message: record, content, claim (the record's
+// key again when there is no claim). ARGV: per message (ACCEPT_ARGS of them): id, createdMs,
+// content, claim value ('' for none), claim ttl, mailboxId, recipients, messageId, createdAt.
+// Answers per message: '' stored; '!' its id was taken (never, with 96 random bits); else the
+// claim the key already had. A new record is queued with no attempts; the fields an attempt
+// fills (smtpResponse, error, rejected, submitting) are absent until then.
+const ACCEPT_ARGS = 9;
 const ACCEPT = new LuaScript(`
-if #KEYS == 5 then
-  local existing = redis.call('GET', KEYS[5])
-  if existing then return existing end
+local out, due, ids = {}, {}, {}
+for i = 0, (#KEYS - 2) / 3 - 1 do
+  local record, content, claim = KEYS[3 + i * 3], KEYS[4 + i * 3], KEYS[5 + i * 3]
+  local a = i * ${ACCEPT_ARGS}
+  local existing = false
+  if ARGV[a + 4] ~= '' then existing = redis.call('GET', claim) end
+  if existing then
+    out[i + 1] = existing
+  elseif redis.call('EXISTS', record) == 1 then
+    out[i + 1] = '!'
+  else
+    redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 6], 'status', 'queued', 'attempts', '0',
+      'recipients', ARGV[a + 7], 'messageId', ARGV[a + 8], 'createdAt', ARGV[a + 9], 'updatedAt', ARGV[a + 9])
+    redis.call('SET', content, ARGV[a + 3])
+    if ARGV[a + 4] ~= '' then redis.call('SET', claim, ARGV[a + 4], 'EX', ARGV[a + 5]) end
+    due[#due + 1] = ARGV[a + 2]
+    due[#due + 1] = ARGV[a + 1]
+    ids[#ids + 1] = ARGV[a + 1]
+    out[i + 1] = ''
+  end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('ERR send id taken') end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('SET', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('RPUSH', KEYS[4], ARGV[1])
-if #KEYS == 5 then redis.call('SET', KEYS[5], ARGV[4], 'EX', ARGV[5]) end
-return false`);
+if #ids > 0 then
+  redis.call('ZADD', KEYS[1], unpack(due))
+  redis.call('RPUSH', KEYS[2], unpack(ids))
+end
+return out`);
+
+/** A batch closes at this many messages or this many bytes of content, whichever comes first. */
+const BATCH_MESSAGES = 64;
+const BATCH_BYTES = 1024 * 1024;
+
+interface QueuedAccept {
+  keys: [string, string, string];
+  args: (string | number)[];
+  bytes: number;
+  resolve(result: AcceptResult): void;
+  reject(err: unknown): void;
+}
 
 // KEYS: outbox; ARGV: how many. Takes the oldest ids (LPOP with a count needs Redis 6.2).
 const TAKE = new LuaScript(`
@@ -140,6 +177,9 @@ function pairsToHash(reply: unknown): Record<string, string> {
 }
 
 export class SendStore {
+  private queued: QueuedAccept[] = [];
+  private flushScheduled = false;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: SendKeys,
@@ -156,25 +196,66 @@ export class SendStore {
   /**
    * Stores a new message (record, encrypted content, pending index, outbox)
    * and its Idempotency-Key claim in one step; when the key is already
-   * claimed, stores nothing and answers the claim.
+   * claimed, stores nothing and answers the claim. The messages accepted in
+   * one turn of the event loop go to Redis in one script call (a batch is
+   * atomic as a whole, and each message in it is stored whole or not at all).
    */
-  async accept(
-    record: Omit<SendRecord, 'submitting'>,
+  accept(
+    send: NewSend,
     content: string | Buffer,
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
-    const keys = [this.keys.record(record.id), this.keys.content(record.id), this.keys.pending(), this.keys.outbox()];
-    if (claim) keys.push(this.keys.idempotency(claim.keyDigest));
-    const envelope = this.cipher.encrypt(content, contentPurpose(record.id));
-    const fields = [
-      'id', record.id, 'mailboxId', record.mailboxId, 'status', record.status, 'attempts', String(record.attempts),
-      'recipients', String(record.recipients), 'messageId', record.messageId, 'smtpResponse', record.smtpResponse ?? '',
-      'error', json(record.error), 'rejected', '', 'createdAt', record.createdAt, 'updatedAt', record.updatedAt,
-    ];
-    const existing = await ACCEPT.run(this.redis, keys, [
-      record.id, Date.parse(record.createdAt), envelope, claim ? `${claim.bodyHash} ${record.id}` : '', claim?.ttlSeconds ?? 0, ...fields,
-    ]);
-    return typeof existing === 'string' ? { created: false, ...splitClaim(existing) } : { created: true };
+    const record = this.keys.record(send.id);
+    const envelope = this.cipher.encrypt(content, contentPurpose(send.id));
+    return new Promise<AcceptResult>((resolve, reject) => {
+      this.queued.push({
+        keys: [record, this.keys.content(send.id), claim ? this.keys.idempotency(claim.keyDigest) : record],
+        args: [send.id, Date.parse(send.createdAt), envelope, claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
+          send.mailboxId, send.recipients, send.messageId, send.createdAt],
+        bytes: envelope.length,
+        resolve,
+        reject,
+      });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushAccepts());
+      }
+    });
+  }
+
+  private flushAccepts(): void {
+    this.flushScheduled = false;
+    while (this.queued.length > 0) {
+      let bytes = 0;
+      let count = 0;
+      while (count < this.queued.length && count < BATCH_MESSAGES && (count === 0 || bytes + this.queued[count]!.bytes <= BATCH_BYTES)) {
+        bytes += this.queued[count]!.bytes;
+        count++;
+      }
+      void this.storeBatch(this.queued.splice(0, count));
+    }
+  }
+
+  private async storeBatch(batch: QueuedAccept[]): Promise<void> {
+    const keys: string[] = [this.keys.pending(), this.keys.outbox()];
+    const args: (string | number)[] = [];
+    for (const item of batch) {
+      keys.push(...item.keys);
+      args.push(...item.args);
+    }
+    let answers: unknown;
+    try {
+      answers = await ACCEPT.run(this.redis, keys, args);
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const answer = Array.isArray(answers) ? (answers as unknown[])[i] : undefined;
+      if (answer === '') item.resolve({ created: true });
+      else if (typeof answer === 'string' && answer !== '!') item.resolve({ created: false, ...splitClaim(answer) });
+      else item.reject(new Error(answer === '!' ? 'send id taken' : 'unexpected answer from the accept script'));
+    });
   }
 
   async get(sendId: string): Promise<SendRecord | undefined> {

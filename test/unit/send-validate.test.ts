@@ -1,5 +1,6 @@
 /** What POST /v1/send refuses beyond the schema: addresses, header injection, the denylist, strict base64, limits. */
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../src/errors/errors.js';
 import { bodyHash } from '../../src/domain/sending/idempotency.js';
@@ -111,6 +112,22 @@ describe('idempotency body hash', () => {
     expect(bodyHash({ ...a, to: ['X@y.org'] })).not.toBe(bodyHash(a));
     expect(bodyHash({ ...a, cc: [] })).not.toBe(bodyHash(a));
     expect(bodyHash({ ...a, to: ['x@y.org', 'z@y.org'] })).not.toBe(bodyHash({ ...a, to: ['z@y.org', 'x@y.org'] }));
+  });
+
+  it('is the SHA-256 of the canonical JSON text, small pieces and large leaves alike', () => {
+    const canonical = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+      if (value !== null && typeof value === 'object') {
+        return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+      }
+      return JSON.stringify(value) ?? 'null';
+    };
+    const reference = (value: unknown): string => createHash('sha256').update(canonical(value), 'utf8').digest('base64url');
+    const big = { text: 'é'.repeat(40_000), to: Array.from({ length: 2_000 }, (_, i) => `r${i}@example.org`), z: { a: 'x'.repeat(16_383) } };
+    expect(bodyHash(big)).toBe(reference(big));
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      expect(bodyHash(value)).toBe(reference(value));
+    }));
   });
 
   it('is the same for any JSON value parsed back from its text', () => {

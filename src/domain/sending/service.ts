@@ -75,19 +75,8 @@ export class SendService {
     const id = newId('snd');
     const messageId = newMessageId(mailbox.email);
     const content = JSON.stringify(storedMessage(input, mailbox.email, messageId, at));
-    const result = await this.deps.store.accept({
-      id,
-      mailboxId: mailbox.id,
-      status: 'queued',
-      attempts: 0,
-      recipients: checked.recipients,
-      messageId,
-      smtpResponse: null,
-      error: null,
-      rejectedRecipients: [],
-      createdAt: at.toISOString(),
-      updatedAt: at.toISOString(),
-    }, content, claim);
+    const result = await this.deps.store.accept(
+      { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString() }, content, claim);
     if (!result.created) return replay(result, claim!.bodyHash);
     return { id, status: 'queued' };
   }

@@ -3,11 +3,12 @@
  * key and every configured key are hashed to equal-length digests and all of
  * them are compared, whether or not an earlier one matched.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../../errors/errors.js';
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+// One-shot hashing: no Hash object per request.
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 export function createApiKeyCheck(keys: readonly string[]): (header: string | undefined) => boolean {
   const digests = keys.map(digest);
