@@ -1,6 +1,15 @@
 /**
  * The message as stored at acceptance (encrypted, see store/send-store.ts)
- * and as handed to SMTP. The Message-ID and the Date are fixed when the
+ * and as handed to SMTP.
+ *
+ * Stored form (encodeStored): a line `2`, a line of JSON with the small
+ * fields and the lengths of the large ones, then the large ones one after
+ * the other, as they came: the text, the HTML and each attachment's base64.
+ * Large parts are not escaped and parsed again as JSON strings, which is
+ * most of the work for a long body or a big attachment. Messages stored as
+ * one JSON document (`{"v":1,…}`) before this form still decode.
+ *
+ * The Message-ID and the Date are fixed when the
  * message is accepted, so every attempt submits the same message: should a
  * worker die after the server took it but before that was recorded, the
  * second copy carries the same Message-ID, which lets recipients' clients
@@ -52,6 +61,62 @@ export function storedMessage(input: SendInput, from: string, messageId: string,
     ...(input.inReplyTo !== undefined ? { inReplyTo: input.inReplyTo } : {}),
     ...(input.references?.length ? { references: input.references } : {}),
   };
+}
+
+const FORMAT = '2\n';
+
+type Header = Omit<StoredMessage, 'text' | 'html' | 'attachments'> & {
+  attachments: { filename: string; contentType?: string }[];
+  /** Lengths (UTF-16 code units) of the text, the HTML and each attachment's content; -1 for an absent text or HTML. */
+  lengths: number[];
+};
+
+/** The stored form of a message (see the top of this file). */
+export function encodeStored(message: StoredMessage): string {
+  const { text, html, attachments } = message;
+  const lengths = [text === undefined ? -1 : text.length, html === undefined ? -1 : html.length];
+  const meta: Header['attachments'] = [];
+  let large = (text ?? '') + (html ?? '');
+  for (const a of attachments) {
+    lengths.push(a.content.length);
+    meta.push(a.contentType === undefined ? { filename: a.filename } : { filename: a.filename, contentType: a.contentType });
+    large += a.content;
+  }
+  const header: Header = {
+    v: message.v, from: message.from, messageId: message.messageId, date: message.date,
+    to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo, subject: message.subject,
+    attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, lengths,
+  };
+  // JSON.stringify never writes a raw line break (and leaves out undefined fields), so the header ends at the first one.
+  return FORMAT + JSON.stringify(header) + '\n' + large;
+}
+
+/** A stored message back from its stored form (or from the JSON document of format 1). */
+export function decodeStored(stored: string): StoredMessage {
+  if (!stored.startsWith(FORMAT)) return JSON.parse(stored) as StoredMessage;
+  const headerEnd = stored.indexOf('\n', FORMAT.length);
+  if (headerEnd === -1) throw new Error('stored message: no end of header');
+  const { lengths, attachments, ...small } = JSON.parse(stored.slice(FORMAT.length, headerEnd)) as Header;
+  let at = headerEnd + 1;
+  const take = (length: number): string | undefined => {
+    if (length < 0) return undefined;
+    const part = stored.slice(at, at + length);
+    if (part.length !== length) throw new Error('stored message: shorter than its header says');
+    at += length;
+    return part;
+  };
+  const [textLength = -1, htmlLength = -1, ...attachmentLengths] = lengths;
+  if (attachmentLengths.length !== attachments.length) throw new Error('stored message: attachment count differs from its header');
+  const text = take(textLength);
+  const html = take(htmlLength);
+  const decoded: StoredMessage = {
+    ...small,
+    ...(text !== undefined ? { text } : {}),
+    ...(html !== undefined ? { html } : {}),
+    attachments: attachments.map((meta, i) => ({ ...meta, content: take(attachmentLengths[i]!)! })),
+  };
+  if (at !== stored.length) throw new Error('stored message: longer than its header says');
+  return decoded;
 }
 
 export function outgoingMail(stored: StoredMessage): OutgoingMail {

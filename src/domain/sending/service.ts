@@ -18,7 +18,7 @@ import type { SendRecord, SendStore } from '../../store/send-store.js';
 import { newId } from '../ids.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { bodyHash, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
-import { newMessageId, storedMessage } from './message.js';
+import { encodeStored, newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './schemas.js';
 import { checkSend, type SendLimits } from './validate.js';
 
@@ -74,7 +74,7 @@ export class SendService {
     const at = this.now();
     const id = newId('snd');
     const messageId = newMessageId(mailbox.email);
-    const content = JSON.stringify(storedMessage(input, mailbox.email, messageId, at));
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, at));
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString() }, content, claim);
     if (!result.created) return replay(result, claim!.bodyHash);

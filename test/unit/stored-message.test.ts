@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeStored, encodeStored, type StoredMessage } from '../../src/domain/sending/message.js';
+
+const base: StoredMessage = {
+  v: 1, from: 'support@contoso.example', messageId: '<a@contoso.example>', date: '2026-11-26T06:00:00.000Z',
+  to: ['a@example.org'], cc: [], bcc: [], attachments: [], headers: {},
+};
+
+/** What the worker gets back: the stored form after encryption's UTF-8 round trip. */
+const roundTrip = (message: StoredMessage): StoredMessage => decodeStored(Buffer.from(encodeStored(message), 'utf8').toString('utf8'));
+
+const text = fc.string({ unit: 'binary', maxLength: 300 });
+const message: fc.Arbitrary<StoredMessage> = fc.record({
+  subject: fc.option(text, { nil: undefined }),
+  text: fc.option(text, { nil: undefined }),
+  html: fc.option(text, { nil: undefined }),
+  attachments: fc.array(fc.record({ filename: fc.string({ minLength: 1 }), content: fc.base64String(), contentType: fc.option(fc.constant('application/pdf'), { nil: undefined }) }), { maxLength: 4 }),
+  headers: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), text, { maxKeys: 3 }),
+}).map((r) => {
+  const m: StoredMessage = { ...base, headers: r.headers, attachments: r.attachments.map((a) => (a.contentType ? a : { filename: a.filename, content: a.content })) };
+  if (r.subject !== undefined) m.subject = r.subject;
+  if (r.text !== undefined) m.text = r.text;
+  if (r.html !== undefined) m.html = r.html;
+  return m;
+});
+
+describe('the stored form of a message', () => {
+  it('gives back every message as it was, whatever its text holds (line breaks, the format marker, any Unicode)', () => {
+    fc.assert(fc.property(message, (m) => {
+      expect(roundTrip(m)).toEqual(m);
+    }), { numRuns: 300 });
+    const tricky = { ...base, text: '2\n{"v":1}\n\n', html: '\u2028\u2029\r\n', attachments: [{ filename: 'a\nb.txt', content: 'QUJD' }, { filename: 'e', content: '' }] };
+    expect(roundTrip(tricky)).toEqual(tricky);
+  });
+
+  it('keeps the large parts out of the JSON header', () => {
+    const stored = encodeStored({ ...base, text: 'line one\nline "two"', attachments: [{ filename: 'a.pdf', content: 'QUJD'.repeat(10) }] });
+    const [marker, header, rest] = [stored.slice(0, 2), stored.slice(2, stored.indexOf('\n', 2)), stored.slice(stored.indexOf('\n', 2) + 1)];
+    expect(marker).toBe('2\n');
+    expect(header).not.toContain('line one');
+    expect(rest).toBe(`line one\nline "two"${'QUJD'.repeat(10)}`);
+  });
+
+  it('still reads messages stored as one JSON document', () => {
+    const old = { ...base, text: 'hello', attachments: [{ filename: 'a.txt', content: 'QQ==' }] };
+    expect(decodeStored(JSON.stringify(old))).toEqual(old);
+  });
+
+  it('refuses a stored form cut short, lengthened or without a header end', () => {
+    const stored = encodeStored({ ...base, text: 'hello', attachments: [{ filename: 'a.txt', content: 'QUJDRA==' }] });
+    expect(() => decodeStored(stored.slice(0, -1))).toThrow(/shorter/);
+    expect(() => decodeStored(`${stored}x`)).toThrow(/longer/);
+    expect(() => decodeStored('2\n{"lengths":[]')).toThrow(/header/);
+  });
+});
