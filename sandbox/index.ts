@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { startDovecot, type SandboxDovecot } from './dovecot.js';
 import { startIdentity, type IdentityServer } from './identity/index.js';
 import { loadOrCreatePki, type SandboxPki } from './pki.js';
+import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS } from '../src/config/host-allowlist.js';
 import { startRedis, type SandboxRedis, type StartRedisOptions } from './redis.js';
 import { startSmtp, type SandboxSmtp } from './smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
@@ -69,6 +70,9 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** The hosts the sandbox's servers answer on: the service must be allowed to send them secrets (beside Microsoft's). */
+export const SANDBOX_HOSTS = ['127.0.0.1', 'localhost'];
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mailsync-sandbox-')));
   const ownsDir = options.dir === undefined;
@@ -100,6 +104,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         NODE_EXTRA_CA_CERTS: pki.caCertFile,
         POLL_MIN_INTERVAL_SECONDS: '1',
         WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        // The sandbox's identity platform and mail servers are on this machine.
+        AUTHORITY_HOST_ALLOWLIST: [...DEFAULT_AUTHORITY_HOSTS, ...SANDBOX_HOSTS].join(','),
+        MAIL_HOST_ALLOWLIST: [...DEFAULT_MAIL_HOSTS, ...SANDBOX_HOSTS].join(','),
       }),
       mailServers: () => ({
         imap: { host: '127.0.0.1', port: dovecot.port, secure: true },

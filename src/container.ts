@@ -77,6 +77,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
     cipher,
     mailboxesUsing: (connectionId): Promise<number> => mailboxes.countForConnection(connectionId),
+    authorityHosts: config.outbound.authorityHosts,
   });
   const extraCa = loadExtraCa(config.outbound.extraCaFile);
   const network = createMsalNetworkClient({
@@ -101,6 +102,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
       uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
     }),
     connections,
+    mailHosts: config.outbound.mailHosts,
     minPollIntervalSeconds: config.polling.minIntervalSeconds,
     connectionMailboxesKey: keys.connectionMailboxes,
     // A deleted mailbox's delegated sign-in goes with it.

@@ -4,6 +4,7 @@
  * given) and returns a frozen, typed config, or throws a ConfigError that
  * names the first bad variable and says what is expected.
  */
+import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS, hostAllowlist, parseHostAllowlist, type HostAllowlist } from './host-allowlist.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors/errors.js';
 import {
@@ -51,7 +52,14 @@ export interface Config {
     ephemeral: boolean;
   };
   http: { bodyLimitBytes: number; requestTimeoutMs: number };
-  outbound: { httpsProxy: URL | undefined; extraCaFile: string | undefined };
+  outbound: {
+    httpsProxy: URL | undefined;
+    extraCaFile: string | undefined;
+    /** Hosts a connection's client secret may be sent to (AUTHORITY_HOST_ALLOWLIST). */
+    authorityHosts: HostAllowlist;
+    /** Hosts a mailbox's access token may be sent to: its IMAP and SMTP servers (MAIL_HOST_ALLOWLIST). */
+    mailHosts: HostAllowlist;
+  };
   polling: {
     minIntervalSeconds: number;
     /** Polls one worker process runs at once. */
@@ -141,6 +149,8 @@ export function loadConfig(env: Env): Config {
     outbound: {
       httpsProxy: read(env, 'HTTPS_PROXY', parseUrl(['http', 'https'])) ?? read(env, 'https_proxy', parseUrl(['http', 'https'])),
       extraCaFile: read(env, 'NODE_EXTRA_CA_CERTS', parseString),
+      authorityHosts: read(env, 'AUTHORITY_HOST_ALLOWLIST', parseHostAllowlist, hostAllowlist(DEFAULT_AUTHORITY_HOSTS)),
+      mailHosts: read(env, 'MAIL_HOST_ALLOWLIST', parseHostAllowlist, hostAllowlist(DEFAULT_MAIL_HOSTS)),
     },
     polling: {
       minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30),

@@ -40,6 +40,8 @@ const POLICIES: Record<ErrorCode, Policy> = {
   conflict: { status: 409, title: 'Conflict', retryable: false },
   dependency_unavailable: { status: 503, title: 'Service unavailable', retryable: true },
   decryption_failed: { status: 500, title: 'Stored data unreadable', retryable: false },
+  // The record names a host the operator has not allowed: it must be changed (or the list widened).
+  host_not_allowed: { status: 422, title: 'Host not allowed', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: true },
   // Microsoft refused the configuration: the user must change something. Jobs
   // still retry these for a brand-new connection (portal changes take tens of

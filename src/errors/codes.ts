@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'conflict',
   'dependency_unavailable',
   'decryption_failed',
+  // A secret would go to a host off AUTHORITY_HOST_ALLOWLIST or MAIL_HOST_ALLOWLIST
+  'host_not_allowed',
   'internal',
   // Tokens and the identity platform (AADSTS meanings in domain/tokens/aadsts.ts)
   'invalid_client_secret',

@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { SANDBOX_HOSTS } from '../../sandbox/index.js';
+import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS } from '../../src/config/host-allowlist.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createDependencies, type Dependencies } from '../../src/container.js';
@@ -30,6 +32,9 @@ export function testEnv(redisUrl: string, env: Record<string, string> = {}): Rec
     REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     LOG_LEVEL: 'info',
     POLL_MIN_INTERVAL_SECONDS: '1',
+    // Tests run their mail servers and identity platform on this machine.
+    AUTHORITY_HOST_ALLOWLIST: [...DEFAULT_AUTHORITY_HOSTS, ...SANDBOX_HOSTS].join(','),
+    MAIL_HOST_ALLOWLIST: [...DEFAULT_MAIL_HOSTS, ...SANDBOX_HOSTS].join(','),
     ...env,
   };
 }

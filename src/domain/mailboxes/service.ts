@@ -4,6 +4,8 @@
  * to sign in (pending_authorization). Deleting a mailbox removes every trace
  * of it, its delegated token cache included; hooks let polling remove its own.
  */
+import { DEFAULT_MAIL_HOSTS, hostAllowlist, type HostAllowlist } from '../../config/host-allowlist.js';
+import { assertMailServersAllowed, checkMailServersInput } from '../hosts/host-policy.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { JsonStore } from '../../store/json-store.js';
 import type { ConnectionService } from '../connections/service.js';
@@ -55,6 +57,8 @@ export interface MailboxServiceDeps {
   now?: () => Date;
   /** Called after a mailbox is gone, to remove what other modules keep for it. */
   onDeleted?: (mailbox: MailboxRecord) => Promise<void>;
+  /** Where access tokens may be sent: the IMAP and SMTP hosts allowed (MAIL_HOST_ALLOWLIST); Microsoft's when absent. */
+  mailHosts?: HostAllowlist;
 }
 
 /**
@@ -94,9 +98,11 @@ export function toMailboxView(record: MailboxRecord): MailboxViewT {
 export class MailboxService {
   private readonly now: () => Date;
   private readonly listeners: MailboxListener[] = [];
+  private readonly mailHosts: HostAllowlist;
 
   constructor(private readonly deps: MailboxServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.mailHosts = deps.mailHosts ?? hostAllowlist(DEFAULT_MAIL_HOSTS);
     if (deps.onDeleted) this.listeners.push({ deleted: deps.onDeleted });
   }
 
@@ -128,6 +134,7 @@ export class MailboxService {
     });
     const pollIntervalSeconds = input.pollIntervalSeconds ?? Math.max(DEFAULT_POLL_INTERVAL_SECONDS, this.deps.minPollIntervalSeconds);
     this.checkInterval(pollIntervalSeconds);
+    checkMailServersInput({ imap: input.imap ?? DEFAULT_IMAP, smtp: input.smtp ?? DEFAULT_SMTP }, this.mailHosts);
     const at = this.now().toISOString();
     const record: MailboxRecord = {
       id: newId('mbx'),
@@ -168,7 +175,23 @@ export class MailboxService {
 
   async update(id: string, patch: UpdateMailboxInput): Promise<MailboxRecord> {
     if (patch.pollIntervalSeconds !== undefined) this.checkInterval(patch.pollIntervalSeconds);
-    return this.change(id, (current) => ({ ...current, ...patch }));
+    checkMailServersInput(patch, this.mailHosts);
+    let cleared = false;
+    const updated = await this.change(id, (current) => {
+      const next = { ...current, ...patch };
+      // New servers clear a mailbox stopped for servers off the list; it polls again at once.
+      cleared = (patch.imap !== undefined || patch.smtp !== undefined) && current.lastError?.code === 'host_not_allowed';
+      if (!cleared) return next;
+      const state = current.state === 'auth_error' ? (current.flow === 'delegated' && !current.account ? 'pending_authorization' : 'active') : current.state;
+      return { ...next, state, lastError: null, failures: 0 };
+    });
+    if (cleared) await this.notify('resumed', updated);
+    return updated;
+  }
+
+  /** Refuses (host_not_allowed) when the mailbox's IMAP or SMTP server is off MAIL_HOST_ALLOWLIST: no token goes there. */
+  assertServersAllowed(mailbox: MailboxRecord): void {
+    assertMailServersAllowed(mailbox, this.mailHosts);
   }
 
   /** Applies a change made by the service itself (state, cursors, sign-in). */

@@ -277,9 +277,13 @@ export class PollingModule implements JobModule {
   /** `using` is told every session the poll works with, new or pooled, as soon as it exists (for the deadline). */
   private ports(mailbox: MailboxRecord, log: Logger, using: (session: PollSession) => void): PollerPorts {
     return {
-      token: (m) => (m.flow === 'app_only'
-        ? this.deps.tokens.appToken(m.connectionId)
-        : this.deps.tokens.delegatedToken(m.connectionId, m.id, m.account ?? undefined)),
+      token: async (m) => {
+        // No token goes to an IMAP server off MAIL_HOST_ALLOWLIST.
+        this.deps.mailboxes.assertServersAllowed(m);
+        return m.flow === 'app_only'
+          ? this.deps.tokens.appToken(m.connectionId)
+          : this.deps.tokens.delegatedToken(m.connectionId, m.id, m.account ?? undefined);
+      },
       session: async (m, token) => {
         const open = async (): Promise<PollSession> => {
           const session = createPollSession({
