@@ -171,3 +171,21 @@ describe('polling a hostile IMAP server', () => {
     expect(rejections).toEqual([]);
   }, 120_000);
 });
+
+describe('reading mail from a hostile IMAP server', () => {
+  it('answers an oversized listing with an error, bounded in memory, instead of buffering it', async () => {
+    const stopSampling = sampleMemory();
+    const imap = { host: hostile.host, port: hostile.port, secure: true };
+    for (const scenario of ['flood_literal', 'huge_subject', 'many_addresses'] as const) {
+      const id = await addMailbox(`${scenario}@reader.example`, imap);
+      // Paused: only the reading API talks to this server now.
+      await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+      const res = await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}/messages`, headers: t.auth });
+      expect(res.statusCode, `${scenario}: ${res.body}`).toBe(502);
+      expect(res.json(), scenario).toMatchObject({ code: 'imap_error', detail: expect.stringMatching(/larger than the service accepts/) });
+    }
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+    expect(rejections).toEqual([]);
+  }, 60_000);
+});

@@ -5,7 +5,7 @@
  */
 import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
-import { ImapSession, type ImapFolder, type ImapResponseLimits, type ImapSessionOptions } from './session.js';
+import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
 
 /** A poll announces envelopes in the shape the message.received event carries. */
 export type EnvelopeSummary = MessageSummary;
@@ -103,18 +103,6 @@ export class PollSession extends ImapSession {
   }
 }
 
-/**
- * What a poll accepts of one server response. A poll reads envelopes only;
- * a real one stays far below these (10 000 recipients make about 50 000
- * tokens and 600 KB). Without them imapflow buffers literals of up to 1 GiB:
- * one hostile server could take a worker's memory, with 50 polls at a time.
- */
-export const ENVELOPE_LIMITS: Readonly<ImapResponseLimits> = Object.freeze({
-  maxLiteralSize: 1024 * 1024,
-  maxResponseSize: 4 * 1024 * 1024,
-  maxResponseTokens: 200_000,
-});
-
 export function createPollSession(options: ImapSessionOptions): PollSession {
-  return new PollSession({ limits: ENVELOPE_LIMITS, ...options });
+  return new PollSession({ limits: BOUNDED_RESPONSES, ...options });
 }

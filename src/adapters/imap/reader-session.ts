@@ -9,7 +9,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
-import { ImapSession, type ImapSessionOptions } from './session.js';
+import { BOUNDED_RESPONSES, ImapSession, type ImapSessionOptions } from './session.js';
 
 export interface EnvelopeAddress {
   name: string | null;
@@ -168,5 +168,6 @@ export class ReaderSession extends ImapSession {
 }
 
 export function createReaderSession(options: ImapSessionOptions): ReaderSession {
-  return new ReaderSession(options);
+  // Message sources arrive in imapflow's 64 KiB partial fetches, well within the bounds.
+  return new ReaderSession({ limits: BOUNDED_RESPONSES, ...options });
 }

@@ -63,6 +63,19 @@ export interface ImapResponseLimits {
   maxResponseTokens: number;
 }
 
+/**
+ * What polling and reading sessions accept of one server response. They list
+ * envelopes (a real listing stays far below: 10 000 recipients make about
+ * 50 000 tokens and 600 KB) and download sources in 64 KiB partial fetches.
+ * Without bounds imapflow buffers literals of up to 1 GiB: one hostile
+ * server could take a process's memory.
+ */
+export const BOUNDED_RESPONSES: Readonly<ImapResponseLimits> = Object.freeze({
+  maxLiteralSize: 1024 * 1024,
+  maxResponseSize: 4 * 1024 * 1024,
+  maxResponseTokens: 200_000,
+});
+
 export interface ImapFolder {
   path: string;
   name: string;
