@@ -54,12 +54,16 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const hopsTrusted = (hops: number) => (_address: string, hop: number): boolean => hop < hops;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimitBytes,
     requestTimeout: config.http.requestTimeoutMs,
+    // A hop count as proxy-addr reads it: trust the first `n` hops.
+    trustProxy: typeof config.http.trustProxy === 'number' ? hopsTrusted(config.http.trustProxy) : config.http.trustProxy,
     // Take a caller's request id when it is tame, else make one.
     requestIdHeader: false,
     genReqId: (req) => {

@@ -4,6 +4,7 @@
  * given) and returns a frozen, typed config, or throws a ConfigError that
  * names the first bad variable and says what is expected.
  */
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS, hostAllowlist, parseHostAllowlist, type HostAllowlist } from './host-allowlist.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors/errors.js';
@@ -51,7 +52,16 @@ export interface Config {
     /** True when no ENCRYPTION_KEY was given and the sandbox made one up for this process. */
     ephemeral: boolean;
   };
-  http: { bodyLimitBytes: number; requestTimeoutMs: number };
+  http: {
+    bodyLimitBytes: number;
+    requestTimeoutMs: number;
+    /** Which proxies' X-Forwarded-For to believe for the client address (TRUST_PROXY). */
+    trustProxy: TrustProxy;
+    /** Requests per minute one client address may make to the routes without an API key; 0: unlimited. */
+    publicRatePerMinute: number;
+    /** Sign-ins started per minute in all (each stores a record for 10 minutes); 0: unlimited. */
+    signInStartsPerMinute: number;
+  };
   outbound: {
     httpsProxy: URL | undefined;
     extraCaFile: string | undefined;
@@ -145,6 +155,9 @@ export function loadConfig(env: Env): Config {
     http: {
       bodyLimitBytes: read(env, 'HTTP_BODY_LIMIT_BYTES', parseInteger(1024, 64 * 1024 * 1024), 1024 * 1024),
       requestTimeoutMs: read(env, 'HTTP_REQUEST_TIMEOUT_MS', parseInteger(1000, 600_000), 60_000),
+      trustProxy: read(env, 'TRUST_PROXY', parseTrustProxy, false),
+      publicRatePerMinute: read(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', parseInteger(0, 1_000_000), 60),
+      signInStartsPerMinute: read(env, 'SIGN_IN_STARTS_PER_MINUTE', parseInteger(0, 1_000_000), 600),
     },
     outbound: {
       httpsProxy: read(env, 'HTTPS_PROXY', parseUrl(['http', 'https'])) ?? read(env, 'https_proxy', parseUrl(['http', 'https'])),

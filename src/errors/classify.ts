@@ -33,6 +33,7 @@ const POLICIES: Record<ErrorCode, Policy> = {
   invalid_json: { status: 400, title: 'Malformed JSON', retryable: false },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', retryable: false },
   payload_too_large: { status: 413, title: 'Request body too large', retryable: false },
+  rate_limited: { status: 429, title: 'Too many requests', retryable: true },
   unauthorized: { status: 401, title: 'Unauthorized', retryable: false },
   not_found: { status: 404, title: 'Not found', retryable: false },
   route_not_found: { status: 404, title: 'Not found', retryable: false },

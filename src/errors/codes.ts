@@ -5,6 +5,7 @@ export const ERROR_CODES = [
   'invalid_json',
   'unsupported_media_type',
   'payload_too_large',
+  'rate_limited',
   'unauthorized',
   'not_found',
   'route_not_found',

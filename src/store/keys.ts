@@ -37,6 +37,8 @@ export interface KeySpace {
   oauthState(stateDigest: string): string;
   /** A verified sign-in awaiting POST /v1/login/exchange (encrypted, 60 s, taken once), by the SHA-256 of its code. */
   loginCode(codeDigest: string): string;
+  /** A rate-limit counter (one key per name, window and subject; expires with its window). */
+  rateLimit(name: string): string;
   /** A webhook subscription record (JSON). */
   webhook(id: string): string;
   /** Sorted set of webhook subscription ids by creation time. */
@@ -127,6 +129,7 @@ export function createKeySpace(prefix: string): KeySpace {
     // One-time records are read and deleted alone (GETDEL): no hash tag, so they spread over a cluster.
     oauthState: (digest) => `${prefix}:oauth-state:${digest}`,
     loginCode: (digest) => `${prefix}:login-code:${digest}`,
+    rateLimit: (name) => `${prefix}:rate:${name}`,
     webhook: (id) => `${tag}:webhook:${id}`,
     webhooks: () => `${tag}:webhooks`,
     webhooksVersion: () => `${tag}:webhooks:version`,

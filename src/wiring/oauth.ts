@@ -22,9 +22,11 @@ import type { TokenService } from '../domain/tokens/token-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from '../store/keys.js';
 import { OneTimeStore } from '../store/one-time-store.js';
+import { RedisRateLimiter } from '../store/rate-limiter.js';
+import { publicRateLimit } from '../http/plugins/public-rate-limit.js';
 
 export interface OAuthDeps {
-  config: Pick<Config, 'publicUrl' | 'login'>;
+  config: Pick<Config, 'publicUrl' | 'login' | 'http'>;
   redis: Redis;
   keys: KeySpace;
   cipher: Cipher;
@@ -45,6 +47,8 @@ export interface OAuth {
   callback: OAuthCallback;
   /** The redirect URI both flows use, to register in the app registration. */
   redirectUri: string;
+  /** The rate limits of the two routes without an API key. */
+  rateLimit: ReturnType<typeof publicRateLimit>;
 }
 
 /** `${PUBLIC_URL}/v1/oauth/callback`, keeping a path PUBLIC_URL may have (behind a reverse proxy). */
@@ -79,5 +83,9 @@ export function createOAuth(deps: OAuthDeps): OAuth {
   const signIn = new SignIn({
     connections: deps.connections, msal: deps.msal, states, codes, verifier, allowlist: deps.config.login.returnToAllowlist, redirectUri,
   });
-  return { delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri };
+  const rateLimit = publicRateLimit(new RedisRateLimiter(deps.redis, deps.keys.rateLimit), {
+    perClientPerMinute: deps.config.http.publicRatePerMinute,
+    signInStartsPerMinute: deps.config.http.signInStartsPerMinute,
+  }, deps.logger);
+  return { delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri, rateLimit };
 }

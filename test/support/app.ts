@@ -32,6 +32,9 @@ export function testEnv(redisUrl: string, env: Record<string, string> = {}): Rec
     REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     LOG_LEVEL: 'info',
     POLL_MIN_INTERVAL_SECONDS: '1',
+    // Tests send the public routes hundreds of requests from one address; rate-limits.test.ts sets its own.
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
+    SIGN_IN_STARTS_PER_MINUTE: '0',
     // Tests run their mail servers and identity platform on this machine.
     AUTHORITY_HOST_ALLOWLIST: [...DEFAULT_AUTHORITY_HOSTS, ...SANDBOX_HOSTS].join(','),
     MAIL_HOST_ALLOWLIST: [...DEFAULT_MAIL_HOSTS, ...SANDBOX_HOSTS].join(','),

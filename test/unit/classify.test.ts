@@ -4,12 +4,13 @@ import { ERROR_CODES } from '../../src/errors/codes.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../src/errors/errors.js';
 
 describe('classify', () => {
-  it('gives every code a status, and 4xx codes are not retryable', () => {
+  it('gives every code a status, and 4xx codes are not retryable, except 429 (later, it is)', () => {
     for (const code of ERROR_CODES) {
       const c = classify(new AppError(code, 'x'));
       expect(c.status).toBeGreaterThanOrEqual(400);
-      if (c.status < 500) expect(c.retryable).toBe(false);
+      if (c.status < 500) expect(c.retryable, code).toBe(c.status === 429);
     }
+    expect(classify(new AppError('rate_limited', 'x')).status).toBe(429);
   });
 
   it('maps the domain errors', () => {

@@ -26,6 +26,8 @@ import { htmlResponse, noStoreHeaders, sendPage } from '../pages/oauth-page.js';
 export interface PublicOAuthRouteDeps {
   callback: Pick<OAuthCallback, 'handle'>;
   signIn: Pick<SignIn, 'start'>;
+  /** Runs first on both routes: answers a 429 page when a rate limit is reached (see plugins/public-rate-limit.ts). */
+  rateLimit?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
 
 /** Documented exemption from the API key: browsers, not API clients, call these. */
@@ -62,6 +64,7 @@ function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackO
 
 export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
   return async (app: FastifyInstance): Promise<void> => {
+    if (deps.rateLimit) app.addHook('onRequest', deps.rateLimit);
     app.get<{ Querystring: CallbackQueryT }>('/oauth/callback', {
       attachValidation: true,
       // Both routes change state (a state is taken, or stored): no implicit HEAD twin for prefetchers to trigger.
@@ -76,7 +79,7 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
         response: {
           200: htmlResponse('The account is connected.'),
           302: Type.Null({ description: 'Sign-in provider: on to returnTo with `?code=…` (exchange it with POST /v1/login/exchange).' }),
-          ...failurePages(400, 404, 409, 422, 502, 503, 504),
+          ...failurePages(400, 404, 409, 422, 429, 502, 503, 504),
         },
       },
     }, async (request, reply) => {
@@ -97,7 +100,7 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
         querystring: LoginQuery,
         response: {
           302: Type.Null({ description: "Off to Microsoft's sign-in page." }),
-          ...failurePages(400, 403, 404, 502, 503, 504),
+          ...failurePages(400, 403, 404, 429, 502, 503, 504),
         },
       },
     }, async (request, reply) => {

@@ -1,0 +1,119 @@
+/**
+ * Rate limits of the routes without an API key, counted in a real Redis and
+ * shared by two API processes (two apps on one Redis): per client address on
+ * both public routes, and sign-in starts in all.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SANDBOX_DELEGATED, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { createRedis, type Redis } from '../../src/adapters/redis/redis.js';
+import { publicRateLimit } from '../../src/http/plugins/public-rate-limit.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { RedisRateLimiter } from '../../src/store/rate-limiter.js';
+import { buildTestApp, type TestApp } from '../support/app.js';
+import { captureLogs } from '../support/logs.js';
+
+let sandbox: Sandbox;
+let a: TestApp;
+let b: TestApp;
+let redis: Redis;
+let connectionId: string;
+const prefix = `rl-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  const env = {
+    ...sandbox.serviceEnv(), REDIS_PREFIX: prefix, ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '5', SIGN_IN_STARTS_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1',
+    LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example.com',
+  };
+  a = await buildTestApp(sandbox.redis.url, env);
+  b = await buildTestApp(sandbox.redis.url, env);
+  redis = createRedis(sandbox.redis.url, 'command', 'rate-limits-test');
+  await redis.connect();
+  const res = await a.app.inject({
+    method: 'POST', url: '/v1/connections', headers: a.auth,
+    payload: { name: 'login', flow: 'delegated', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_DELEGATED.clientId, clientSecret: SANDBOX_DELEGATED.secret, authorityHost: sandbox.identity.url },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  connectionId = res.json().id;
+}, 60_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await a?.close();
+  await b?.close();
+  await sandbox?.stop();
+});
+
+const callback = (app: TestApp, remoteAddress: string, headers: Record<string, string> = {}) =>
+  app.app.inject({ method: 'GET', url: '/v1/oauth/callback?state=x&code=y', remoteAddress, headers });
+const login = (app: TestApp, remoteAddress: string) =>
+  app.app.inject({ method: 'GET', url: `/v1/connections/${connectionId}/login?returnTo=${encodeURIComponent('https://app.example.com/done')}`, remoteAddress });
+
+describe('public routes', () => {
+  // The limits count per clock minute: a test that straddled a minute's end would start over half-way.
+  beforeEach(async () => {
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 5_000) await new Promise((r) => setTimeout(r, left + 50));
+  });
+
+  it('allow one address 5 requests a minute across both processes, then answer a 429 page with Retry-After', async () => {
+    const address = '198.51.100.7';
+    const answers = [];
+    for (const app of [a, b, a, b, a]) answers.push((await callback(app, address)).statusCode);
+    expect(answers).not.toContain(429);
+    const refused = await callback(b, address);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^text\/html/);
+    expect(refused.body).toContain('Too many requests');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // Another address is not held back.
+    expect((await callback(a, '198.51.100.8')).statusCode).not.toBe(429);
+  });
+
+  it('count a trusted proxy\'s X-Forwarded-For client, and ignore the header from anyone else', async () => {
+    for (let i = 0; i < 5; i++) await callback(a, '127.0.0.1', { 'x-forwarded-for': '203.0.113.9' });
+    expect((await callback(a, '127.0.0.1', { 'x-forwarded-for': '203.0.113.9' })).statusCode).toBe(429);
+    // The proxy's other clients are separate.
+    expect((await callback(a, '127.0.0.1', { 'x-forwarded-for': '203.0.113.10' })).statusCode).not.toBe(429);
+    // An untrusted peer cannot pick its address: its own is counted, whatever it claims.
+    for (let i = 0; i < 5; i++) await callback(a, '198.51.100.20', { 'x-forwarded-for': `203.0.113.${100 + i}` });
+    expect((await callback(a, '198.51.100.20', { 'x-forwarded-for': '203.0.113.200' })).statusCode).toBe(429);
+  });
+
+  it('start at most 3 sign-ins a minute in all, and store nothing for a refused one', async () => {
+    const states = async () => (await redis.keys(`${prefix}:oauth-state:*`)).length;
+    const before = await states();
+    const answers = [];
+    for (const address of ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']) answers.push((await login(address === '192.0.2.2' ? b : a, address)).statusCode);
+    expect(answers).toEqual([302, 302, 302, 429]);
+    expect(await states()).toBe(before + 3);
+  });
+});
+
+describe('RedisRateLimiter', () => {
+  it('counts per window and subject, and its counters expire with the window', async () => {
+    let now = 1_000_000;
+    const limiter = new RedisRateLimiter(redis, (name) => `${prefix}:unit:${name}`, () => now);
+    const verdicts = [];
+    for (let i = 0; i < 3; i++) verdicts.push(await limiter.hit('t', 'x', 2, 1_000));
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, false]);
+    expect(verdicts[2]!.retryAfterMs).toBe(1_000);
+    expect((await limiter.hit('t', 'y', 2, 1_000)).allowed).toBe(true);
+    now += 1_000;
+    expect((await limiter.hit('t', 'x', 2, 1_000)).allowed).toBe(true);
+    const ttl = await redis.pttl(`${prefix}:unit:t:1001000:x`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1_000);
+  });
+
+  it('lets requests through, and says so in the log, when Redis cannot be asked', async () => {
+    const logs = captureLogs();
+    const hook = publicRateLimit({ hit: () => Promise.reject(new Error('Connection is closed.')) }, { perClientPerMinute: 1, signInStartsPerMinute: 1 }, createLogger({ level: 'info' }, logs.stream));
+    const request = { ip: '198.51.100.1', routeOptions: { url: '/v1/connections/:id/login' }, log: { info: () => undefined }, id: 'r' };
+    await expect(hook(request as never, {} as never)).resolves.toBeUndefined();
+    expect(logs.text()).toContain('rate limit not checked');
+  });
+});
