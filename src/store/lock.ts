@@ -10,9 +10,21 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+const EXTEND = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 export interface Lease {
   key: string;
   token: string;
+}
+
+export interface KeptLease {
+  /** Settles when the lease is known lost (never, if it is kept to the end). */
+  lost: Promise<void>;
+  isLost(): boolean;
+  /** Stops extending (before releasing it). */
+  stop(): void;
 }
 
 export class RedisLock {
@@ -26,6 +38,41 @@ export class RedisLock {
 
   async release(lease: Lease): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 1, lease.key, lease.token)) === 1;
+  }
+
+  /** Gives one's own lease `ttlMs` more from now; false when it is no longer one's own (lapsed, or taken). */
+  async extend(lease: Lease, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(EXTEND, 1, lease.key, lease.token, ttlMs)) === 1;
+  }
+
+  /**
+   * Keeps a lease alive while work runs: extends it every third of `ttlMs`.
+   * `lost` settles once the lease is known gone: an extension found another
+   * owner, or none succeeded for `ttlMs` (Redis unreachable: the key has
+   * lapsed by then). A dead process stops extending, so its lease lapses
+   * within `ttlMs`.
+   */
+  keep(lease: Lease, ttlMs: number): KeptLease {
+    let lastExtended = Date.now();
+    let lost = false;
+    let signal: () => void = () => undefined;
+    const lostPromise = new Promise<void>((resolve) => (signal = resolve));
+    const markLost = (): void => {
+      if (lost) return;
+      lost = true;
+      clearInterval(timer);
+      signal();
+    };
+    const timer = setInterval(() => {
+      this.extend(lease, ttlMs).then((mine) => {
+        if (mine) lastExtended = Date.now();
+        else markLost();
+      }, () => {
+        if (Date.now() - lastExtended >= ttlMs) markLost();
+      });
+    }, Math.max(10, Math.floor(ttlMs / 3)));
+    timer.unref();
+    return { lost: lostPromise, isLost: () => lost, stop: () => clearInterval(timer) };
   }
 
   async isHeld(key: string): Promise<boolean> {

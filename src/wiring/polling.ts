@@ -72,7 +72,9 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       idle: deps.config.polling.idle,
       maxSessions: deps.config.polling.maxSessions,
       ca: deps.ca,
-      lockTtlMs: 45_000,
+      // Extended every 5 s while a poll runs: a dead worker's mailbox is taken over within 15 s.
+      lockTtlMs: 15_000,
+      pollTimeoutMs: 40_000,
       sweepEveryMs: 15_000,
       maxMessagesPerFolder: 500,
       tenantConcurrency: deps.config.polling.tenantConcurrency,

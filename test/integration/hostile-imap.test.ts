@@ -14,7 +14,7 @@ import { startHostileImap, type HostileImap, type HostileScenario } from '../../
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
-/** The poll deadline the service runs with (PollingSettings.pollTimeoutMs: the poll lock's 45 s less 5 s). */
+/** The poll deadline the service runs with (PollingSettings.pollTimeoutMs). */
 const POLL_DEADLINE_MS = 40_000;
 /** Memory a worker may take on top of where it started while all of this goes on. */
 const RSS_GROWTH_LIMIT_MB = 300;

@@ -33,6 +33,45 @@ describe('RedisLock', () => {
   });
 });
 
+describe('RedisLock.keep', () => {
+  it('keeps a lease alive past its TTL while the work runs, and lets it lapse once the holder stops', async () => {
+    const lock = new RedisLock(redis);
+    const lease = (await lock.acquire('lock:kept', 300))!;
+    const kept = lock.keep(lease, 300);
+    await new Promise((r) => setTimeout(r, 900)); // three TTLs
+    expect(await lock.isHeld('lock:kept')).toBe(true);
+    expect(kept.isLost()).toBe(false);
+    expect(await lock.acquire('lock:kept', 300)).toBeUndefined();
+    kept.stop(); // as a dead process would
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await lock.isHeld('lock:kept')).toBe(false);
+    expect(await lock.acquire('lock:kept', 300)).toBeDefined();
+  });
+
+  it('says the lease is lost when another holder has it, and does not extend another\'s lease', async () => {
+    const lock = new RedisLock(redis);
+    const lease = (await lock.acquire('lock:stolen', 300))!;
+    const kept = lock.keep(lease, 300);
+    await redis.set('lock:stolen', 'someone-else', 'PX', 5_000); // e.g. the key was lost in a Redis restart and retaken
+    await Promise.race([kept.lost, new Promise((_, reject) => setTimeout(() => reject(new Error('not told')), 1_000))]);
+    expect(kept.isLost()).toBe(true);
+    expect(await lock.extend(lease, 10_000)).toBe(false);
+    expect(await redis.pttl('lock:stolen')).toBeLessThanOrEqual(5_000);
+    kept.stop();
+  });
+
+  it('says the lease is lost when Redis cannot be reached for a whole TTL', async () => {
+    const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    down.on('error', () => undefined);
+    const kept = new RedisLock(down).keep({ key: 'lock:x', token: 't' }, 200);
+    const started = Date.now();
+    await Promise.race([kept.lost, new Promise((_, reject) => setTimeout(() => reject(new Error('not told')), 2_000))]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    kept.stop();
+    down.disconnect();
+  });
+});
+
 describe('RedisSemaphore', () => {
   it('admits at most `limit` holders, frees on release and on lease expiry', async () => {
     const sem = new RedisSemaphore(redis);

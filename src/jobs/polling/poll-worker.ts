@@ -27,7 +27,7 @@ import type { TokenService } from '../../domain/tokens/token-service.js';
 import { classify } from '../../errors/classify.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { RedisLock } from '../../store/lock.js';
+import type { KeptLease, RedisLock } from '../../store/lock.js';
 import type { RedisSemaphore } from '../../store/semaphore.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { JobModule } from '../registry.js';
@@ -43,12 +43,13 @@ export interface PollingSettings {
   maxSessions: number;
   /** Trusted CAs for IMAP (Node's roots plus NODE_EXTRA_CA_CERTS). */
   ca: readonly string[];
-  lockTtlMs: number;
   /**
-   * The most one poll may take, in ms, whatever the server does. @defaultValue lockTtlMs - 5 000
-   * (the poll lock is not renewed: a longer poll could overlap another worker's poll of the mailbox).
+   * The poll lock's lifetime, in ms. It is extended every third of it while the poll runs, so a
+   * worker that dies leaves a lock that lapses within this time, and another worker takes over.
    */
-  pollTimeoutMs?: number;
+  lockTtlMs: number;
+  /** The most one poll may take, in ms, whatever the server does. */
+  pollTimeoutMs: number;
   sweepEveryMs: number;
   maxMessagesPerFolder: number;
   /** Polls in flight per tenant across all workers; 0: no limit. */
@@ -94,7 +95,7 @@ export class PollingModule implements JobModule {
       concurrency: this.deps.settings.concurrency,
       // Polls are short: a dead worker's poll jobs are re-run within about 15 s;
       // the re-run waits (retrying every 1–2 s) until the dead poll's lock
-      // lapses, up to the 45 s lock TTL (the lock is not renewed during a poll).
+      // lapses, at most lockTtlMs after its last extension.
       lockDurationMs: 10_000,
       stalledIntervalMs: 5_000,
       // A poll that keeps stalling is dropped by BullMQ; the sweeper re-adds its trigger.
@@ -122,6 +123,7 @@ export class PollingModule implements JobModule {
       await job.moveToDelayed(this.now() + 1000 + Math.floor(Math.random() * 1000), token);
       throw new DelayedError();
     }
+    const kept = this.deps.lock.keep(lease, this.deps.settings.lockTtlMs);
     try {
       if ((await this.deps.scheduler.dueOf(mailboxId)) !== due) return 'stale';
       let mailbox: MailboxRecord;
@@ -134,17 +136,23 @@ export class PollingModule implements JobModule {
         return 'gone';
       }
       if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') return mailbox.state;
-      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due));
+      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due, kept));
     } finally {
+      kept.stop();
       await this.deps.lock.release(lease).catch(() => undefined);
     }
   }
 
-  private async pollAndReschedule(mailbox: MailboxRecord, due: number): Promise<string> {
+  private async pollAndReschedule(mailbox: MailboxRecord, due: number, kept: KeptLease): Promise<string> {
     const log = this.deps.logger.child({ mailboxId: mailbox.id });
     const started = this.now();
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
-    const result = await this.boundedPoll(mailbox, log);
+    const result = await this.boundedPoll(mailbox, log, kept.lost);
+    if (kept.isLost()) {
+      // Another worker may hold the mailbox now: it records and reschedules; the sweeper covers the rest.
+      log.warn('poll lock lost during the poll (Redis unreachable or the process stalled): poll abandoned');
+      return 'lock_lost';
+    }
     const durationMs = this.now() - started;
     this.deps.metrics.pollDuration.observe(durationMs / 1000);
     log.debug({ startedAt: started, lagMs: Math.max(0, started - due), durationMs, result: result.kind }, 'poll finished');
@@ -183,8 +191,8 @@ export class PollingModule implements JobModule {
    * the command in flight (the poll then cleans up as after any IMAP error),
    * and the poll counts as failed at once.
    */
-  private async boundedPoll(mailbox: MailboxRecord, log: Logger): Promise<PollResult> {
-    const limitMs = this.deps.settings.pollTimeoutMs ?? this.deps.settings.lockTtlMs - 5_000;
+  private async boundedPoll(mailbox: MailboxRecord, log: Logger, lockLost: Promise<void>): Promise<PollResult> {
+    const limitMs = this.deps.settings.pollTimeoutMs;
     const sessions: PollSession[] = [];
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<PollResult>((resolve) => {
@@ -195,6 +203,10 @@ export class PollingModule implements JobModule {
           `${where} did not complete the poll of ${mailbox.email} within ${Math.round(limitMs / 1000)} s (it answers too slowly or not at all); the connection was dropped.`,
           { hint: IMAP_HINTS.unreachable, step: 'network' })));
       }, limitMs);
+    });
+    // A lost lock ends the poll as the deadline does: its sessions close, its command fails.
+    void lockLost.then(() => {
+      for (const session of sessions) session.close();
     });
     try {
       return await Promise.race([
@@ -217,7 +229,8 @@ export class PollingModule implements JobModule {
     const limit = this.deps.settings.tenantConcurrency;
     if (limit <= 0) return poll();
     const key = this.deps.keys.tenantPolls(mailbox.tenantId ?? mailbox.connectionId);
-    const permit = await this.deps.semaphore.acquire(key, limit, this.deps.settings.lockTtlMs);
+    // The permit is not extended: it outlives the longest poll.
+    const permit = await this.deps.semaphore.acquire(key, limit, this.deps.settings.pollTimeoutMs + 5_000);
     if (!permit) {
       await this.deps.scheduler.schedule(mailbox.id, this.now() + 1000 + Math.floor(Math.random() * 1000));
       return 'tenant_busy';
