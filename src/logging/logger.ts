@@ -24,7 +24,7 @@ interface ReplyLike {
 
 /** pino's error serializer, with tokens scrubbed from the message and stack and secret fields redacted. */
 function serializeError(err: Error): Record<string, unknown> {
-  if (!(err instanceof Error)) return err;
+  if (!(err instanceof Error)) return redactFields(err, serializeError) as Record<string, unknown>;
   const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
   if (typeof out.message === 'string') out.message = scrubText(out.message);
   if (typeof out.stack === 'string') out.stack = scrubText(out.stack);

@@ -57,6 +57,16 @@ describe('log redaction', () => {
     expect(entry.err.response.headers.authorization).toBe('[REDACTED]');
   });
 
+  it('redacts an `err` that is not an Error, and a `req` logged as a plain object keeps only safe fields', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info' }, stream);
+    logger.warn({ err: { message: 'refused', response: { access_token: 'SECRET-16' } } }, 'odd error');
+    logger.info({ req: { id: 'r1', method: 'GET', url: '/v1/oauth/callback?code=SECRET-17', headers: { authorization: 'Bearer SECRET-18' } } }, 'request');
+    const text = lines.join('');
+    expect(text).not.toMatch(/SECRET-/);
+    expect(text).toContain('refused');
+  });
+
   it('survives cycles and very deep values, and leaves the caller\'s objects untouched', () => {
     const { lines, stream } = capture();
     const logger = createLogger({ level: 'info' }, stream);
