@@ -149,8 +149,15 @@ export class PollingModule implements JobModule {
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
     const result = await this.boundedPoll(mailbox, log, kept.lost);
     if (kept.isLost()) {
-      // Another worker may hold the mailbox now: it records and reschedules; the sweeper covers the rest.
+      // Another worker may hold the mailbox now, and then it records and reschedules. If none has
+      // rescheduled it, poll again in a second or two (under the lock, as always) rather than wait
+      // for the sweeper.
       log.warn('poll lock lost during the poll (Redis unreachable or the process stalled): poll abandoned');
+      try {
+        if ((await this.deps.scheduler.dueOf(mailbox.id)) === due) await this.deps.scheduler.schedule(mailbox.id, this.now() + 1000 + Math.floor(Math.random() * 1000));
+      } catch (err) {
+        log.warn({ err }, 'could not reschedule after a lost poll lock: the sweeper will');
+      }
       return 'lock_lost';
     }
     const durationMs = this.now() - started;
