@@ -10,8 +10,14 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// Extends one's own lease; takes it again if it lapsed and nobody took it meanwhile.
 const EXTEND = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
 return 0`;
 
 export interface Lease {
@@ -40,20 +46,23 @@ export class RedisLock {
     return (await this.redis.eval(RELEASE, 1, lease.key, lease.token)) === 1;
   }
 
-  /** Gives one's own lease `ttlMs` more from now; false when it is no longer one's own (lapsed, or taken). */
+  /**
+   * Gives one's own lease `ttlMs` more from now, taking it again if it lapsed
+   * and is free (Redis was unreachable past the TTL, or restarted empty);
+   * false when someone else holds it.
+   */
   async extend(lease: Lease, ttlMs: number): Promise<boolean> {
     return (await this.redis.eval(EXTEND, 1, lease.key, lease.token, ttlMs)) === 1;
   }
 
   /**
    * Keeps a lease alive while work runs: extends it every third of `ttlMs`.
-   * `lost` settles once the lease is known gone: an extension found another
-   * owner, or none succeeded for `ttlMs` (Redis unreachable: the key has
-   * lapsed by then). A dead process stops extending, so its lease lapses
-   * within `ttlMs`.
+   * `lost` settles once an extension finds another holder. While Redis is
+   * unreachable nobody else can take the lease, so the work goes on, and the
+   * first extension after it returns either keeps the lease or says it is
+   * lost. A dead process stops extending, so its lease lapses within `ttlMs`.
    */
   keep(lease: Lease, ttlMs: number): KeptLease {
-    let lastExtended = Date.now();
     let lost = false;
     let signal: () => void = () => undefined;
     const lostPromise = new Promise<void>((resolve) => (signal = resolve));
@@ -65,11 +74,8 @@ export class RedisLock {
     };
     const timer = setInterval(() => {
       this.extend(lease, ttlMs).then((mine) => {
-        if (mine) lastExtended = Date.now();
-        else markLost();
-      }, () => {
-        if (Date.now() - lastExtended >= ttlMs) markLost();
-      });
+        if (!mine) markLost();
+      }, () => undefined);
     }, Math.max(10, Math.floor(ttlMs / 3)));
     timer.unref();
     return { lost: lostPromise, isLost: () => lost, stop: () => clearInterval(timer) };

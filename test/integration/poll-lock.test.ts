@@ -48,7 +48,7 @@ describe('the poll lock', () => {
     expect(await t.deps.redis.pttl(lockKey)).toBeGreaterThan(5_000);
 
     // Someone else's now: the next extension finds it gone.
-    await t.deps.redis.set(lockKey, 'another-worker', 'PX', 2_000);
+    await t.deps.redis.set(lockKey, 'another-worker', 'PX', 20_000);
     const lostAt = Date.now();
     await waitUntil('the poll to give up', () => (t.logs.text().includes('poll lock lost during the poll') ? true : undefined), 10_000);
     expect(Date.now() - lostAt).toBeLessThan(7_000);
