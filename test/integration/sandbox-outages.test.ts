@@ -3,7 +3,6 @@
  * receiver go down and come back on the same ports with their data, Redis
  * stays down for a while before restarting.
  */
-import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { loadOrCreatePki, type SandboxPki } from '../../sandbox/pki.js';
 import { startRedis } from '../../sandbox/redis.js';
 import { startWebhookReceiver } from '../../sandbox/webhook-receiver.js';
 import { rawMail } from '../support/mail.js';
+import { connectionRefused } from '../support/net.js';
 
 let pki: SandboxPki;
 let dovecot: SandboxDovecot;
@@ -28,17 +28,6 @@ afterAll(async () => {
   if (pki) await rm(pki.dir, { recursive: true, force: true });
 });
 
-/** True when a TCP connection to the port is refused. */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 describe('sandbox outages', () => {
   it('Dovecot pauses (connections refused, mail not deliverable) and resumes on the same ports with its mail', async () => {
@@ -46,11 +35,11 @@ describe('sandbox outages', () => {
     await dovecot.deliver(user, rawMail(user, 'before'));
     const pid = dovecot.pid;
     await dovecot.pause();
-    expect(await refused(dovecot.port)).toBe(true);
+    expect(await connectionRefused(dovecot.port)).toBe(true);
     await expect(dovecot.deliver(user, rawMail(user, 'while down'))).rejects.toThrow(/User lookup failed/);
     await dovecot.resume();
     expect(dovecot.pid).not.toBe(pid);
-    expect(await refused(dovecot.port)).toBe(false);
+    expect(await connectionRefused(dovecot.port)).toBe(false);
     await dovecot.deliver(user, rawMail(user, 'after'));
     expect((await dovecot.status(user, 'INBOX')).messages).toBe(2);
   });
@@ -79,7 +68,7 @@ describe('sandbox outages', () => {
       await client.set('survives', '1');
       const restarted = redis.restart!({ downMs: 1_000 });
       await new Promise((r) => setTimeout(r, 500));
-      expect(await refused(redis.port!)).toBe(true);
+      expect(await connectionRefused(redis.port!)).toBe(true);
       await restarted;
       expect(await client.get('survives')).toBe('1');
     } finally {

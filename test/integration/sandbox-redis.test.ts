@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
+import { connectionRefused } from '../support/net.js';
 
 const started: SandboxRedis[] = [];
 const savedUrl = process.env.REDIS_URL;
@@ -61,7 +61,7 @@ describe('startRedis', () => {
     client.disconnect();
 
     await redis.stop();
-    expect(await refused(redis.port ?? 0)).toBe(true);
+    expect(await connectionRefused(redis.port ?? 0)).toBe(true);
   });
 
   it('restart() keeps the port, and the data with appendonly', async () => {
@@ -124,13 +124,3 @@ async function serverPids(port: number): Promise<number[]> {
   return pids;
 }
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
