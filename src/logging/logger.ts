@@ -7,7 +7,7 @@
  */
 import { pino, stdSerializers, type Bindings, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/config.js';
-import { redactField, redactFields, scrubText, scrubUrl } from './redaction.js';
+import { redactFields, redactObject, scrubText, scrubUrl } from './redaction.js';
 
 export type { Logger } from 'pino';
 
@@ -37,20 +37,8 @@ const serializers = {
   res: (res: ReplyLike) => ({ statusCode: res.statusCode }),
 };
 
-/**
- * An entry's fields with secrets redacted. Fields with a serializer are left
- * to it (it keeps only what is safe), so a logged request is not walked.
- */
-function redactEntry(entry: Record<string, unknown>): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(entry)) {
-    if (key in serializers) continue;
-    const field = entry[key];
-    const out = redactField(key, field, serializeError);
-    if (out !== field) (copy ??= { ...entry })[key] = out;
-  }
-  return copy ?? entry;
-}
+/** An entry's fields with secrets redacted; fields with a serializer are left to it (it keeps only what is safe). */
+const redactEntry = (entry: Record<string, unknown>): Record<string, unknown> => redactObject(entry, serializeError, [], serializers);
 
 export function createLogger(options: { level: LogLevel; name?: string }, destination?: DestinationStream): Logger {
   const logger = pino(

@@ -81,14 +81,24 @@ function redactArray(list: unknown[], serializeError: (err: Error) => unknown, a
   return copy ?? list;
 }
 
-/** The value of field `name` as it may be logged: [REDACTED] for a secret-bearing name, else `value` redacted. */
-export function redactField(name: string, value: unknown, serializeError: (err: Error) => unknown = (err) => err, ancestors: object[] = []): unknown {
+function redactField(name: string, value: unknown, serializeError: (err: Error) => unknown, ancestors: object[]): unknown {
   return isSecretField(name) && value !== undefined && value !== null ? REDACTED : redactFields(value, serializeError, ancestors);
 }
 
-function redactObject(object: Record<string, unknown>, serializeError: (err: Error) => unknown, ancestors: object[]): Record<string, unknown> {
+/**
+ * An object's fields redacted as `redactFields` does, copy-on-write, except
+ * the fields named in `skip`, which are left as they are (a log entry's
+ * fields that a serializer reduces to safe ones).
+ */
+export function redactObject(
+  object: Record<string, unknown>,
+  serializeError: (err: Error) => unknown,
+  ancestors: object[] = [],
+  skip?: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(object)) {
+    if (skip && key in skip) continue;
     const field = object[key];
     const out = redactField(key, field, serializeError, ancestors);
     if (out !== field) (copy ??= { ...object })[key] = out;

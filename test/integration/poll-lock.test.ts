@@ -50,7 +50,7 @@ describe('the poll lock', () => {
     // Someone else's now: the next extension finds it gone.
     await t.deps.redis.set(lockKey, 'another-worker', 'PX', 20_000);
     const lostAt = Date.now();
-    await waitUntil('the poll to give up', () => (t.logs.text().includes('poll lock lost during the poll') ? true : undefined), 10_000);
+    await waitUntil('the poll to give up', () => (t.logs.text().includes('poll lock taken by another worker during the poll') ? true : undefined), 10_000);
     expect(Date.now() - lostAt).toBeLessThan(7_000);
     const due = await t.deps.polling.scheduler.dueOf(mailbox.id);
     expect(due).toBeDefined();

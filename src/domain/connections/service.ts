@@ -6,7 +6,7 @@
 import type { Cipher } from '../../crypto/envelope.js';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { JsonStore } from '../../store/json-store.js';
-import { DEFAULT_AUTHORITY_HOSTS, hostAllowlist, type HostAllowlist } from '../../config/host-allowlist.js';
+import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
 import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './schemas.js';
@@ -34,8 +34,8 @@ export interface ConnectionServiceDeps {
   now?: () => Date;
   /** How many mailboxes use a connection; deleting a used connection is refused. */
   mailboxesUsing?: (connectionId: string) => Promise<number>;
-  /** Where client secrets may be sent (AUTHORITY_HOST_ALLOWLIST); Microsoft's hosts when absent. */
-  authorityHosts?: HostAllowlist;
+  /** Where client secrets may be sent (AUTHORITY_HOST_ALLOWLIST). */
+  authorityHosts: HostAllowlist;
 }
 
 export const secretAad = (id: string): string => `connection:${id}:clientSecret`;
@@ -60,17 +60,15 @@ const hintOf = (secret: string): string => `…${secret.slice(-4)}`;
 
 export class ConnectionService {
   private readonly now: () => Date;
-  private readonly authorityHosts: HostAllowlist;
 
   constructor(private readonly deps: ConnectionServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.authorityHosts = deps.authorityHosts ?? hostAllowlist(DEFAULT_AUTHORITY_HOSTS);
   }
 
   async create(input: CreateConnectionInput): Promise<ConnectionViewT> {
     validateCreate(input);
     const authorityHost = normaliseAuthorityHost(input.authorityHost);
-    checkAuthorityHostInput(authorityHost, this.authorityHosts);
+    checkAuthorityHostInput(authorityHost, this.deps.authorityHosts);
     const id = newId('con');
     const at = this.now().toISOString();
     const record: ConnectionRecord = {
@@ -108,7 +106,7 @@ export class ConnectionService {
   /** The connection with its decrypted client secret, for the token service only. */
   async credentials(id: string): Promise<{ connection: ConnectionRecord; clientSecret: string }> {
     const connection = await this.record(id);
-    assertAuthorityHostAllowed(connection, this.authorityHosts);
+    assertAuthorityHostAllowed(connection, this.deps.authorityHosts);
     return { connection, clientSecret: this.deps.cipher.decryptText(connection.clientSecret, secretAad(id)) };
   }
 

@@ -4,7 +4,7 @@
  * to sign in (pending_authorization). Deleting a mailbox removes every trace
  * of it, its delegated token cache included; hooks let polling remove its own.
  */
-import { DEFAULT_MAIL_HOSTS, hostAllowlist, type HostAllowlist } from '../../config/host-allowlist.js';
+import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertMailServersAllowed, checkMailServersInput } from '../hosts/host-policy.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { JsonStore } from '../../store/json-store.js';
@@ -57,8 +57,8 @@ export interface MailboxServiceDeps {
   now?: () => Date;
   /** Called after a mailbox is gone, to remove what other modules keep for it. */
   onDeleted?: (mailbox: MailboxRecord) => Promise<void>;
-  /** Where access tokens may be sent: the IMAP and SMTP hosts allowed (MAIL_HOST_ALLOWLIST); Microsoft's when absent. */
-  mailHosts?: HostAllowlist;
+  /** Where access tokens may be sent: the IMAP and SMTP hosts allowed (MAIL_HOST_ALLOWLIST). */
+  mailHosts: HostAllowlist;
 }
 
 /**
@@ -95,14 +95,17 @@ export function toMailboxView(record: MailboxRecord): MailboxViewT {
   };
 }
 
+const waitsForSignIn = (m: MailboxRecord): boolean => m.flow === 'delegated' && !m.account;
+
+/** The state of a mailbox let run again: waiting for its user's first sign-in, or active. */
+const runningState = (m: MailboxRecord): MailboxRecord['state'] => (waitsForSignIn(m) ? 'pending_authorization' : 'active');
+
 export class MailboxService {
   private readonly now: () => Date;
   private readonly listeners: MailboxListener[] = [];
-  private readonly mailHosts: HostAllowlist;
 
   constructor(private readonly deps: MailboxServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.mailHosts = deps.mailHosts ?? hostAllowlist(DEFAULT_MAIL_HOSTS);
     if (deps.onDeleted) this.listeners.push({ deleted: deps.onDeleted });
   }
 
@@ -134,7 +137,7 @@ export class MailboxService {
     });
     const pollIntervalSeconds = input.pollIntervalSeconds ?? Math.max(DEFAULT_POLL_INTERVAL_SECONDS, this.deps.minPollIntervalSeconds);
     this.checkInterval(pollIntervalSeconds);
-    checkMailServersInput({ imap: input.imap ?? DEFAULT_IMAP, smtp: input.smtp ?? DEFAULT_SMTP }, this.mailHosts);
+    checkMailServersInput({ imap: input.imap ?? DEFAULT_IMAP, smtp: input.smtp ?? DEFAULT_SMTP }, this.deps.mailHosts);
     const at = this.now().toISOString();
     const record: MailboxRecord = {
       id: newId('mbx'),
@@ -175,15 +178,14 @@ export class MailboxService {
 
   async update(id: string, patch: UpdateMailboxInput): Promise<MailboxRecord> {
     if (patch.pollIntervalSeconds !== undefined) this.checkInterval(patch.pollIntervalSeconds);
-    checkMailServersInput(patch, this.mailHosts);
+    checkMailServersInput(patch, this.deps.mailHosts);
     let cleared = false;
     const updated = await this.change(id, (current) => {
       const next = { ...current, ...patch };
       // New servers clear a mailbox stopped for servers off the list; it polls again at once.
       cleared = (patch.imap !== undefined || patch.smtp !== undefined) && current.lastError?.code === 'host_not_allowed';
       if (!cleared) return next;
-      const state = current.state === 'auth_error' ? (current.flow === 'delegated' && !current.account ? 'pending_authorization' : 'active') : current.state;
-      return { ...next, state, lastError: null, failures: 0 };
+      return { ...next, state: current.state === 'auth_error' ? runningState(current) : current.state, lastError: null, failures: 0 };
     });
     if (cleared) await this.notify('resumed', updated);
     return updated;
@@ -191,7 +193,7 @@ export class MailboxService {
 
   /** Refuses (host_not_allowed) when the mailbox's IMAP or SMTP server is off MAIL_HOST_ALLOWLIST: no token goes there. */
   assertServersAllowed(mailbox: MailboxRecord): void {
-    assertMailServersAllowed(mailbox, this.mailHosts);
+    assertMailServersAllowed(mailbox, this.deps.mailHosts);
   }
 
   /** Applies a change made by the service itself (state, cursors, sign-in). */
@@ -223,7 +225,7 @@ export class MailboxService {
   async resume(id: string): Promise<MailboxRecord> {
     const updated = await this.change(id, (current) => ({
       ...current,
-      state: current.flow === 'delegated' && !current.account ? 'pending_authorization' : current.state === 'paused' ? 'active' : current.state,
+      state: current.state === 'paused' || waitsForSignIn(current) ? runningState(current) : current.state,
       failures: 0,
     }));
     await this.notify('resumed', updated);

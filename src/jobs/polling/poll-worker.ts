@@ -120,7 +120,7 @@ export class PollingModule implements JobModule {
       // Another worker is polling this mailbox, or a dead one's lock has not
       // lapsed yet: try again in a second or two rather than wait for the sweeper.
       if (!token) return 'busy';
-      await job.moveToDelayed(this.now() + 1000 + Math.floor(Math.random() * 1000), token);
+      await job.moveToDelayed(this.soon(), token);
       throw new DelayedError();
     }
     const kept = this.deps.lock.keep(lease, this.deps.settings.lockTtlMs);
@@ -149,12 +149,11 @@ export class PollingModule implements JobModule {
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
     const result = await this.boundedPoll(mailbox, log, kept.lost);
     if (kept.isLost()) {
-      // Another worker may hold the mailbox now, and then it records and reschedules. If none has
-      // rescheduled it, poll again in a second or two (under the lock, as always) rather than wait
-      // for the sweeper.
-      log.warn('poll lock lost during the poll (Redis unreachable or the process stalled): poll abandoned');
+      // Another worker holds the mailbox now: it records and reschedules. If it has not rescheduled
+      // yet, poll again in a second or two (under the lock, as always) rather than wait for the sweeper.
+      log.warn('poll lock taken by another worker during the poll: poll abandoned');
       try {
-        if ((await this.deps.scheduler.dueOf(mailbox.id)) === due) await this.deps.scheduler.schedule(mailbox.id, this.now() + 1000 + Math.floor(Math.random() * 1000));
+        if ((await this.deps.scheduler.dueOf(mailbox.id)) === due) await this.deps.scheduler.schedule(mailbox.id, this.soon());
       } catch (err) {
         log.warn({ err }, 'could not reschedule after a lost poll lock: the sweeper will');
       }
@@ -189,6 +188,11 @@ export class PollingModule implements JobModule {
     await this.announce(updated, change.event);
     if (result.kind === 'ok') this.listen(updated);
     return result.kind;
+  }
+
+  /** A second or two from now, jittered: when a mailbox that could not be polled is tried again. */
+  private soon(): number {
+    return this.now() + 1000 + Math.floor(Math.random() * 1000);
   }
 
   /**
@@ -239,7 +243,7 @@ export class PollingModule implements JobModule {
     // The permit is not extended: it outlives the longest poll.
     const permit = await this.deps.semaphore.acquire(key, limit, this.deps.settings.pollTimeoutMs + 5_000);
     if (!permit) {
-      await this.deps.scheduler.schedule(mailbox.id, this.now() + 1000 + Math.floor(Math.random() * 1000));
+      await this.deps.scheduler.schedule(mailbox.id, this.soon());
       return 'tenant_busy';
     }
     try {
