@@ -82,7 +82,7 @@ export interface WebhookDeliveryKeys {
  * Sending. A message's status record, its encrypted content, the
  * idempotency claims, the index of unfinished messages and the outbox share
  * the hash tag `{<prefix>:snd}`, so acceptance (all five at once) is one
- * atomic script.
+ * transaction.
  * Rate windows are per mailbox and touched alone: one tag per mailbox.
  */
 export interface SendKeys {

