@@ -62,35 +62,33 @@ export type AcceptResult = { created: true } | { created: false; bodyHash: strin
 export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'>;
 
 // Accepts a batch of messages (those accepted in one turn of the event loop) in one transaction:
-// MULTI, an MSET of the contents of the messages without an Idempotency-Key, this script, EXEC.
-// Keeping content out of the script is what makes this cheap: a script's argument is copied into
-// Lua and again into Redis, and the client writes one long command. In bench/send, Redis CPU per
-// message fell from about 18 to 13 µs and the service's from about 78 to 70 µs.
-// A message with a claim brings its content in the call, because it is stored only if the key is
-// still unclaimed. KEYS: pending, outbox, then per message: record, content, claim (the record's
-// key again when there is no claim). ARGV: per message (ACCEPT_ARGS of them): id, createdMs,
-// content ('' when the MSET wrote it), claim value ('' for none), claim ttl, mailboxId,
-// recipients, messageId, createdAt. Answers per message: '' stored, else the claim the key
-// already had. Ids are 96 random bits: the script does not look for an existing record (the
-// MSET could not have spared one anyway). A new record is queued with no attempts; the fields an
-// attempt fills (smtpResponse, error, rejected, submitting) are absent until then.
-const ACCEPT_ARGS = 9;
+// MULTI, an MSET of the contents, this script, EXEC. Keeping content out of the script is what
+// makes this cheap: a script's argument is copied into Lua and again into Redis, and the client
+// writes one long command. In bench/send, Redis CPU per message fell from about 18 to 13 µs and
+// the service's from about 78 to 70 µs. A message whose Idempotency-Key is already claimed is not
+// stored: the script deletes the content the MSET wrote for it, inside the same transaction, so
+// no client ever sees it. KEYS: pending, outbox, then per message: record, content, claim (the
+// record's key again when there is no claim). ARGV: per message (ACCEPT_ARGS of them): id,
+// createdMs, claim value ('' for none), claim ttl, mailboxId, recipients, messageId, createdAt.
+// Answers per message: '' stored, else the claim the key already had. Ids are 96 random bits: the
+// script does not look for an existing record (the MSET could not have spared one anyway). A new
+// record is queued with no attempts; the fields an attempt fills (smtpResponse, error, rejected,
+// submitting) are absent until then.
+const ACCEPT_ARGS = 8;
 const ACCEPT = new LuaScript(`
 local out, due, ids = {}, {}, {}
 for i = 0, (#KEYS - 2) / 3 - 1 do
   local record, content, claim = KEYS[3 + i * 3], KEYS[4 + i * 3], KEYS[5 + i * 3]
   local a = i * ${ACCEPT_ARGS}
   local existing = false
-  if ARGV[a + 4] ~= '' then existing = redis.call('GET', claim) end
+  if ARGV[a + 3] ~= '' then existing = redis.call('GET', claim) end
   if existing then
+    redis.call('DEL', content)
     out[i + 1] = existing
   else
-    redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 6], 'status', 'queued', 'attempts', '0',
-      'recipients', ARGV[a + 7], 'messageId', ARGV[a + 8], 'createdAt', ARGV[a + 9], 'updatedAt', ARGV[a + 9])
-    if ARGV[a + 4] ~= '' then
-      redis.call('SET', content, ARGV[a + 3])
-      redis.call('SET', claim, ARGV[a + 4], 'EX', ARGV[a + 5])
-    end
+    redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 5], 'status', 'queued', 'attempts', '0',
+      'recipients', ARGV[a + 6], 'messageId', ARGV[a + 7], 'createdAt', ARGV[a + 8], 'updatedAt', ARGV[a + 8])
+    if ARGV[a + 3] ~= '' then redis.call('SET', claim, ARGV[a + 3], 'EX', ARGV[a + 4]) end
     due[#due + 1] = ARGV[a + 2]
     due[#due + 1] = ARGV[a + 1]
     ids[#ids + 1] = ARGV[a + 1]
@@ -110,8 +108,8 @@ const BATCH_BYTES = 1024 * 1024;
 interface QueuedAccept {
   keys: [string, string, string];
   args: (string | number)[];
-  /** The content's key and envelope, for the MSET; absent when the content goes in the script's arguments. */
-  content?: [string, string];
+  /** The content's key and envelope, for the MSET. */
+  content: [string, string];
   bytes: number;
   resolve(result: AcceptResult): void;
   reject(err: unknown): void;
@@ -219,9 +217,9 @@ export class SendStore {
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queued.push({
         keys: [record, contentKey, claim ? this.keys.idempotency(claim.keyDigest) : record],
-        args: [send.id, Date.parse(send.createdAt), claim ? envelope : '', claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
+        args: [send.id, Date.parse(send.createdAt), claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
           send.mailboxId, send.recipients, send.messageId, send.createdAt],
-        ...(claim ? {} : { content: [contentKey, envelope] as [string, string] }),
+        content: [contentKey, envelope],
         bytes: envelope.length,
         resolve,
         reject,
@@ -253,7 +251,7 @@ export class SendStore {
     for (const item of batch) {
       keys.push(...item.keys);
       args.push(...item.args);
-      if (item.content) contents.push(...item.content);
+      contents.push(...item.content);
     }
     let answers: unknown;
     try {
@@ -270,10 +268,10 @@ export class SendStore {
     });
   }
 
-  /** MULTI, MSET (when any content is kept out of the script), the script, EXEC: one round trip. */
+  /** MULTI, MSET of the contents, the script, EXEC: one round trip. */
   private async acceptTransaction(contents: string[], keys: string[], args: (string | number)[]): Promise<unknown> {
     const transaction = this.redis.multi();
-    if (contents.length > 0) transaction.mset(...contents);
+    transaction.mset(...contents);
     // EVAL with the source, not EVALSHA: after a NOSCRIPT (a restarted Redis) the MSET would
     // already have written contents with no record. Redis keeps the compiled script by its SHA1.
     transaction.eval(ACCEPT.source, keys.length, ...keys, ...args);

@@ -1,7 +1,7 @@
 /**
  * The send store against a real Redis: the messages accepted in one turn of
- * the event loop go to Redis in one transaction (an MSET of the contents
- * without a claim, then one script call), bounded by count and bytes, each
+ * the event loop go to Redis in one transaction (an MSET of the contents,
+ * then one script call), bounded by count and bytes, each
  * stored whole with its claim, in acceptance order.
  */
 import { randomBytes } from 'node:crypto';
@@ -55,7 +55,7 @@ describe('SendStore.accept', () => {
     const results = await Promise.all(sends.map((s, i) => store.accept(s, `content ${i}`)));
     expect(await scriptCalls()).toBe(scripts + 3); // 64 + 64 + 22
     expect(await calls('exec')).toBe(transactions + 3);
-    expect(await calls('mset')).toBe(msets + 3); // no claims: every content goes by MSET, not through the script
+    expect(await calls('mset')).toBe(msets + 3); // the contents go by MSET, not through the script
     expect(results.every((r) => r.created)).toBe(true);
     expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual(sends.map((s) => s.id));
     expect(await redis.zcard(keys.send.pending())).toBe(150);
@@ -73,7 +73,7 @@ describe('SendStore.accept', () => {
     for (const m of big) expect((await store.content(m.send.id))?.toString()).toBe(m.content);
   });
 
-  it('answers a claim made earlier in the same batch, and stores nothing for it, beside messages without a key', async () => {
+  it('answers a claim made earlier in the same batch and stores nothing for it (its content neither), beside messages without a key', async () => {
     const { keys, store } = storeFor();
     const [a, b, c, d] = [newSend(), newSend(), newSend(), newSend()];
     const claim = { keyDigest: 'k1', bodyHash: 'h1', ttlSeconds: 60 };
