@@ -8,7 +8,7 @@
  * and Debian's `dovecot-imapd`. The configuration is in dovecot-config.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -65,6 +65,12 @@ export interface SandboxDovecot {
   plainLogin: { user: string; password: string };
   /** Appends a message to a folder (default INBOX), creating the folder as needed. */
   deliver(user: string, rawMessage: string | Buffer, folder?: string): Promise<void>;
+  /**
+   * Many messages to INBOX at once (a backlog): the first by `deliver`, the rest written
+   * straight into the Maildir (tmp/, then renamed into new/), where Dovecot gives them UIDs at
+   * its next look, in no particular order.
+   */
+  deliverMany(user: string, rawMessages: readonly (string | Buffer)[]): Promise<void>;
   /** Creates (and subscribes) a folder; a special use applies to that folder name in every mailbox. */
   createFolder(user: string, folder: string, specialUse?: SpecialUse): Promise<void>;
   /**
@@ -172,6 +178,20 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
       if (!(err instanceof DoveadmError && /exist/i.test(err.stderr))) throw err;
       await createMailbox(user, folder);
       await save(user, rawMessage, folder);
+    }
+  };
+
+  const deliverMany = async (user: string, rawMessages: readonly (string | Buffer)[]): Promise<void> => {
+    const [first, ...rest] = rawMessages;
+    if (first === undefined) return;
+    await deliver(user, first);
+    const maildir = join(paths.mailDir, user, 'Maildir');
+    const stamp = `${Math.floor(Date.now() / 1000)}.M${randomBytes(4).toString('hex')}`;
+    for (const [i, raw] of rest.entries()) {
+      const name = `${stamp}_${i}.sandbox`;
+      await writeFile(join(maildir, 'tmp', name), raw);
+      await chown(join(maildir, 'tmp', name), MAIL_UID, MAIL_UID);
+      await rename(join(maildir, 'tmp', name), join(maildir, 'new', name));
     }
   };
 
@@ -296,6 +316,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     },
     plainLogin,
     deliver,
+    deliverMany,
     createFolder,
     resetUidValidity,
     status,

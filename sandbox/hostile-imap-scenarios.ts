@@ -1,7 +1,7 @@
 /**
  * What the hostile IMAP server answers, per scenario: the STATUS of INBOX,
- * and the FETCH of its one message (UID 1), which is where a poll reads
- * envelopes. The scenario of a connection is the local part of the user it
+ * the UID SEARCH that finds its one message (UID 1) and the FETCH of it,
+ * which is where a poll reads envelopes. The scenario of a connection is the local part of the user it
  * logged in as (`huge_subject@hostile.example`), so one server serves them all.
  *
  * Mail appears after the first poll: the first STATUS answers an empty
@@ -25,6 +25,10 @@ export const HOSTILE_SCENARIOS = [
   'slow_literal',
   /** Raw invalid UTF-8 and broken encoded-words in the subject and addresses. */
   'bad_utf8',
+  /** A UID SEARCH answered with a million UIDs (about 7 MB on one line). */
+  'huge_search',
+  /** A UID SEARCH answered with UIDs outside the range asked, twice over, unsorted and not numbers. */
+  'odd_search',
   /** Every STATUS answers another UIDVALIDITY (and more messages). */
   'uidvalidity_flips',
   /** Half a STATUS answer, then the connection is cut. */
@@ -79,6 +83,24 @@ function stream(socket: Socket, chunk: string, intervalMs: number, maxBytes: num
     else socket.once('drain', next);
   };
   next();
+}
+
+/** Answers `UID SEARCH UID low:high`: UID 1, the folder's one message, when it is in the range asked. */
+export function writeSearch(socket: Socket, scenario: HostileScenario, range: string): void {
+  switch (scenario) {
+    case 'huge_search': {
+      const line = Array.from({ length: 1_000_000 }, (_, i) => i + 1).join(' ');
+      socket.write(`* SEARCH ${line}\r\n`);
+      return;
+    }
+    case 'odd_search':
+      socket.write('* SEARCH 99999999 1 0 -3 2.5 1e400 abc 1 4294967296\r\n');
+      return;
+    default: {
+      const [low = 0, high = 0] = /^(\d+):(\d+)$/.exec(range)?.slice(1).map(Number) ?? [];
+      socket.write(low <= 1 && high >= 1 ? '* SEARCH 1\r\n' : '* SEARCH\r\n');
+    }
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * A scripted TLS IMAP server that misbehaves on purpose, standing in for a
  * broken or malicious outlook.office365.com:993. It speaks just enough IMAP
  * for a poll (greeting, CAPABILITY with AUTH=XOAUTH2 SASL-IR, AUTHENTICATE,
- * STATUS, EXAMINE/SELECT, UID FETCH, NOOP, IDLE, LOGOUT; anything else is
+ * STATUS, EXAMINE/SELECT, UID SEARCH, UID FETCH, NOOP, IDLE, LOGOUT; anything else is
  * answered OK) and then does what its scenario says (hostile-imap-scenarios.ts).
  * Every login is accepted: the token is not checked, only the user is read,
  * whose local part names the scenario.
@@ -15,7 +15,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
-import { scenarioOf, statusAnswer, writeFetch, type HostileScenario } from './hostile-imap-scenarios.js';
+import { scenarioOf, statusAnswer, writeFetch, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
 
@@ -113,6 +113,11 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         );
         return;
       }
+      case 'UID SEARCH':
+        // `UID SEARCH UID <low>:<high>` (imapflow may put CHARSET or ALL first: the range is the last argument).
+        writeSearch(socket, conn.scenario ?? 'well_behaved', args[args.length - 1] ?? '');
+        socket.write(`${tag} OK SEARCH completed\r\n`);
+        return;
       case 'UID FETCH':
       case 'FETCH':
         if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);

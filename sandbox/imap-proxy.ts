@@ -26,11 +26,14 @@ export interface ImapProxy {
   commands: { command: string; at: number }[];
   throttled: number;
   cut: number;
+  /** Untagged FETCH responses (`* <n> FETCH`) the server sent its clients through the proxy. */
+  fetchResponses: number;
   setBehaviour(b: Partial<ImapProxyBehaviour>): void;
   stop(): Promise<void>;
 }
 
 const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
+const FETCH_RESPONSE = /\r\n\* \d+ FETCH /g;
 
 export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number } }): Promise<ImapProxy> {
   let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };
@@ -41,6 +44,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     commands: [],
     throttled: 0,
     cut: 0,
+    fetchResponses: 0,
     setBehaviour: (b) => {
       behaviour = { ...behaviour, ...b };
     },
@@ -71,7 +75,15 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     upstream.on('error', close);
     client.on('close', close);
     upstream.on('close', close);
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    // The last bytes of the previous chunk go before the next, so that a response line split
+    // across chunks is seen; a match that ends inside them was counted with that chunk.
+    let tail = '';
+    upstream.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      for (const match of text.matchAll(FETCH_RESPONSE)) if (match.index + match[0].length > tail.length) proxy.fetchResponses += 1;
+      tail = text.slice(-32);
+      client.write(chunk);
+    });
     let pending = '';
     client.on('data', (chunk: Buffer) => {
       pending += chunk.toString('latin1');

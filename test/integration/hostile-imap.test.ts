@@ -33,6 +33,7 @@ interface MailboxView {
 const ERRORS: Partial<Record<HostileScenario, { code: string; detail: RegExp }>> = {
   huge_subject: { code: 'imap_error', detail: /larger than the service accepts.*LiteralTooLarge/ },
   many_addresses: { code: 'imap_error', detail: /larger than the service accepts.*TooManyTokens/ },
+  huge_search: { code: 'imap_error', detail: /larger than the service accepts/ },
   endless_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
   flood_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
   slow_literal: { code: 'imap_unreachable', detail: /did not complete the poll .* within 40 s/ },
@@ -110,7 +111,7 @@ describe('polling a hostile IMAP server', () => {
   it('survives every scenario, bounded in time and memory, while a healthy mailbox keeps working', async () => {
     const stopSampling = sampleMemory();
     const imap = { host: hostile.host, port: hostile.port, secure: true };
-    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'uidvalidity_flips', 'well_behaved'];
+    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'odd_search', 'uidvalidity_flips', 'well_behaved'];
     const ids = Object.fromEntries(await Promise.all(scenarios.map(async (s) => [s, await addMailbox(`${s}@hostile.example`, imap)] as const))) as Record<HostileScenario, string>;
     const silentId = await addMailbox('silent@hostile.example', { host: silent.host, port: silent.port, secure: true });
     const created = Date.now();
@@ -147,6 +148,10 @@ describe('polling a hostile IMAP server', () => {
     expect(subject).not.toMatch(LONE_SURROGATE);
     await waitUntil('the well-behaved announcement', () => deliveries('message.received', ids.well_behaved)[0]);
 
+    // A SEARCH answer with UIDs out of range, repeated, unsorted or not numbers: the one message in range, announced once.
+    const odd = await waitUntil('the odd search announcement', () => deliveries('message.received', ids.odd_search)[0]);
+    expect((odd.body as { data: { uid: number } }).data.uid).toBe(1);
+
     // A UIDVALIDITY that changes at every STATUS: re-baselined each time, never announced.
     await waitUntil('several polls of the flipping folder', () => (hostile.statusCount('uidvalidity_flips') >= 4 ? true : undefined));
     const flipping = await view(ids.uidvalidity_flips);
@@ -164,6 +169,8 @@ describe('polling a hostile IMAP server', () => {
       expect(deliveries('mailbox.error', ids[scenario]), scenario).toHaveLength(1);
     }
     expect(deliveries('message.received', healthy)).toHaveLength(1);
+    expect(deliveries('message.received', ids.odd_search)).toHaveLength(1);
+    expect((await view(ids.odd_search)).state).toBe('active');
 
     const growth = stopSampling();
     expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);

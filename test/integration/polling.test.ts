@@ -175,6 +175,29 @@ describe('polling', () => {
     }
   });
 
+  it('announces a backlog of 1,200 messages once each, fetching each envelope once', async () => {
+    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
+    try {
+      const user = 'poll-backlog@contoso.example';
+      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
+      await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+      const subjects = Array.from({ length: 1200 }, (_, i) => `backlog ${i}`);
+      await sandbox.dovecot.deliverMany(user, subjects.map((subject) => rawMail(user, subject)));
+      // 500 per folder per poll, 100 per FETCH: three polls, the next following at once while there is more.
+      await waitUntil('1,200 announcements', () => (received(id).length >= 1200 ? true : undefined), 60_000);
+      await new Promise((r) => setTimeout(r, 1500)); // another poll or two: nothing more
+      const announced = received(id).map((d) => (d.body as { data: { uid: number; subject: string } }).data);
+      expect(announced).toHaveLength(1200);
+      expect(new Set(announced.map((m) => m.subject))).toEqual(new Set(subjects));
+      expect(new Set(announced.map((m) => m.uid)).size).toBe(1200);
+      // Each envelope crossed the wire once. A FETCH of `<cursor>:*` per batch sent about 7,800.
+      expect(proxy.fetchResponses).toBe(1200);
+      expect((await view(id)).state).toBe('active');
+    } finally {
+      await proxy.stop();
+    }
+  }, 90_000);
+
   it('watches a folder given by special use, and deleting the mailbox removes its schedule', async () => {
     const user = 'poll-sent@contoso.example';
     await sandbox.dovecot.createFolder(user, 'Sent', '\\Sent');

@@ -1,7 +1,7 @@
 /**
  * The IMAP commands a poll needs, on top of an authenticated session:
  * STATUS (inherited), folder resolution by special use, fetching the
- * envelopes of UIDs above a cursor, and IDLE notifications of new mail.
+ * envelopes of a range of UIDs, and IDLE notifications of new mail.
  */
 import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
@@ -9,6 +9,9 @@ import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOption
 
 /** A poll announces envelopes in the shape the message.received event carries. */
 export type EnvelopeSummary = MessageSummary;
+
+/** UIDs one UID SEARCH asks about: its answer holds at most this many numbers. */
+const SEARCH_WINDOW = 10_000;
 
 /** Longest subject or address list kept in an event; hostile servers send anything. */
 const MAX_TEXT = 998;
@@ -65,19 +68,30 @@ export class PollSession extends ImapSession {
   }
 
   /**
-   * Envelopes of the messages with UID >= fromUid, ascending, at most `limit`.
-   * `n:*` always includes the highest message even when its UID is below n
-   * (RFC 3501), so results below `fromUid` are dropped.
+   * Envelopes of the first `limit` messages with UIDs from `fromUid` to `toUid`, ascending.
+   * The UIDs come first, from UID SEARCH over windows of SEARCH_WINDOW UIDs (so an answer stays
+   * small whatever the backlog), then the envelopes of exactly those. A FETCH of `fromUid:*`
+   * per batch, as before, sent every envelope above `fromUid` each time: a backlog of n messages
+   * announced b at a time cost about n²/2b envelopes.
    */
-  async fetchFrom(path: string, fromUid: number, limit: number): Promise<EnvelopeSummary[]> {
+  async fetchRange(path: string, fromUid: number, toUid: number, limit: number): Promise<EnvelopeSummary[]> {
     return this.run(`FETCH ${path}`, async (client) => {
       if (this.selected !== path) {
         await client.mailboxOpen(path, { readOnly: true });
         this.selected = path;
       }
+      const uids: number[] = [];
+      for (let low = fromUid; low <= toUid && uids.length < limit; low += SEARCH_WINDOW) {
+        const high = Math.min(toUid, low + SEARCH_WINDOW - 1);
+        const found = await client.search({ uid: `${low}:${high}` }, { uid: true });
+        // The server's answer is not trusted to stay in the range, be sorted or be unique.
+        if (found) uids.push(...[...new Set(found)].filter((uid) => uid >= low && uid <= high).sort((a, b) => a - b));
+      }
+      const wanted = new Set(uids.slice(0, limit));
+      if (wanted.size === 0) return [];
       const out: EnvelopeSummary[] = [];
-      for await (const message of client.fetch(`${fromUid}:*`, { uid: true, envelope: true, size: true }, { uid: true })) {
-        if (message.uid >= fromUid && out.length < limit) out.push(summary(message));
+      for await (const message of client.fetch([...wanted], { uid: true, envelope: true, size: true }, { uid: true })) {
+        if (wanted.delete(message.uid)) out.push(summary(message));
       }
       return out.sort((a, b) => a.uid - b.uid);
     });

@@ -17,7 +17,8 @@ import { advance, planFolder, type FolderCursor, type FolderStatus } from './cur
 export interface MailSession {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
-  fetchFrom(path: string, fromUid: number, limit: number): Promise<MessageSummary[]>;
+  /** The first `limit` messages with UIDs from `fromUid` to `toUid`, ascending. */
+  fetchRange(path: string, fromUid: number, toUid: number, limit: number): Promise<MessageSummary[]>;
 }
 
 export interface PollerPorts {
@@ -119,7 +120,8 @@ async function pollFolder(
   let fromUid = plan.fromUid;
   let announced = 0;
   while (announced < options.maxMessagesPerFolder) {
-    const batch = await session.fetchFrom(path, fromUid, Math.min(options.batchSize, options.maxMessagesPerFolder - announced));
+    // Up to the UIDNEXT of this poll's STATUS: mail that arrived since is the next poll's.
+    const batch = await session.fetchRange(path, fromUid, status.uidNext - 1, Math.min(options.batchSize, options.maxMessagesPerFolder - announced));
     if (batch.length === 0) break;
     for (const envelope of batch) {
       await ports.events.publish(newEvent('message.received', {
