@@ -23,11 +23,16 @@ export interface HostAllowlist {
 /** Microsoft's identity platform: global, US Government, China (21Vianet). */
 export const DEFAULT_AUTHORITY_HOSTS = ['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.partner.microsoftonline.cn'];
 
-/** Exchange Online IMAP and SMTP: Microsoft 365, Outlook.com, US Government, China (21Vianet). */
+/**
+ * Exchange Online IMAP and SMTP: Microsoft 365, Outlook.com, US Government GCC High
+ * (outlook/smtp.office365.us) and DoD (outlook-dod.office365.us, both protocols), China
+ * (21Vianet: partner.outlook.cn, smtp.partner.outlook.cn). The national clouds' hosts are those
+ * public IMAP/SMTP integrations configure for them; microsoft-facts.md lists only the global ones.
+ */
 export const DEFAULT_MAIL_HOSTS = [
   'outlook.office365.com', 'smtp.office365.com', 'outlook.office.com',
   'imap-mail.outlook.com', 'smtp-mail.outlook.com',
-  'outlook.office365.us', 'smtp.office365.us',
+  'outlook.office365.us', 'smtp.office365.us', 'outlook-dod.office365.us',
   'partner.outlook.cn', 'smtp.partner.outlook.cn',
 ];
 
