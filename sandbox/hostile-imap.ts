@@ -120,7 +120,9 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         return;
       case 'UID FETCH':
       case 'FETCH':
-        if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);
+        // A FETCH without ENVELOPE (a poll announcing a message whose envelope was too large) gets the size alone.
+        if (!/ENVELOPE/i.test(line)) socket.write(`* 1 FETCH (UID 1 RFC822.SIZE 2048)\r\n${tag} OK FETCH completed\r\n`);
+        else if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);
         return;
       case 'LIST':
         socket.write(`* LIST (\\HasNoChildren) "/" INBOX\r\n${tag} OK LIST completed\r\n`);

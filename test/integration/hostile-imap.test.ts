@@ -5,7 +5,8 @@
  * mailbox on the sandbox Dovecot. The worker survives every scenario (no
  * unhandled rejection, still ready), its memory stays bounded (a flooded
  * 1 GB literal would otherwise be buffered), each broken mailbox ends in
- * `error` with a reason that says what happened, within the poll deadline,
+ * `error` with a reason that says what happened, within the poll deadline
+ * (or, for an envelope too large, gets past the message after one error),
  * and the healthy mailbox keeps being polled and announced meanwhile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,14 +32,22 @@ interface MailboxView {
 
 /** Where each scenario must end up: an error with a reason naming the cause, or tolerated. */
 const ERRORS: Partial<Record<HostileScenario, { code: string; detail: RegExp }>> = {
-  huge_subject: { code: 'imap_error', detail: /larger than the service accepts.*LiteralTooLarge/ },
-  many_addresses: { code: 'imap_error', detail: /larger than the service accepts.*TooManyTokens/ },
   huge_search: { code: 'imap_error', detail: /larger than the service accepts/ },
-  endless_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
-  flood_literal: { code: 'imap_error', detail: /LiteralTooLarge/ },
   slow_literal: { code: 'imap_unreachable', detail: /did not complete the poll .* within 40 s/ },
   never_answers: { code: 'imap_unreachable', detail: /did not complete the poll .* within 40 s/ },
   disconnect_mid_command: { code: 'imap_unreachable', detail: /STATUS INBOX.*EConnectionClosed/ },
+};
+
+/**
+ * An envelope larger than the service accepts: the poll fails with the reason, then the next one
+ * announces the message by UID and size alone and the mailbox recovers (one message must not hold
+ * a folder in error for ever).
+ */
+const TOO_LARGE: Partial<Record<HostileScenario, RegExp>> = {
+  huge_subject: /larger than the service accepts.*LiteralTooLarge/,
+  many_addresses: /larger than the service accepts.*TooManyTokens/,
+  endless_literal: /LiteralTooLarge/,
+  flood_literal: /LiteralTooLarge/,
 };
 
 let sandbox: Sandbox;
@@ -111,7 +120,7 @@ describe('polling a hostile IMAP server', () => {
   it('survives every scenario, bounded in time and memory, while a healthy mailbox keeps working', async () => {
     const stopSampling = sampleMemory();
     const imap = { host: hostile.host, port: hostile.port, secure: true };
-    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'odd_search', 'uidvalidity_flips', 'well_behaved'];
+    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], ...Object.keys(TOO_LARGE) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'odd_search', 'uidvalidity_flips', 'well_behaved'];
     const ids = Object.fromEntries(await Promise.all(scenarios.map(async (s) => [s, await addMailbox(`${s}@hostile.example`, imap)] as const))) as Record<HostileScenario, string>;
     const silentId = await addMailbox('silent@hostile.example', { host: silent.host, port: silent.port, secure: true });
     const created = Date.now();
@@ -133,6 +142,16 @@ describe('polling a hostile IMAP server', () => {
       }, bound);
       expect(failed.lastError, scenario).toMatchObject({ code: expected.code, detail: expect.stringMatching(expected.detail) });
       expect(failed.lastError?.hint, scenario).toBeTruthy();
+    }));
+    // A message whose envelope is too large: an error once, with the reason, then announced without its envelope.
+    await Promise.all(Object.entries(TOO_LARGE).map(async ([scenario, detail]) => {
+      const id = ids[scenario as HostileScenario];
+      const announced = await waitUntil(`${scenario} announced`, () => deliveries('message.received', id)[0], bound);
+      expect((announced.body as { data: unknown }).data, scenario).toMatchObject({ uid: 1, size: 2048, subject: null, envelopeTooLarge: true });
+      const errors = deliveries('mailbox.error', id);
+      expect(errors, scenario).toHaveLength(1);
+      expect((errors[0]!.body as { data: { error: { detail: string } } }).data.error.detail, scenario).toMatch(detail);
+      await waitUntil(`${scenario} recovered`, () => deliveries('mailbox.recovered', id)[0], bound);
     }));
     // A server that never greets: imapflow's greeting timeout (15 s) names it.
     const greetless = await waitUntil('the silent server in error', async () => {
@@ -167,6 +186,10 @@ describe('polling a hostile IMAP server', () => {
     for (const scenario of Object.keys(ERRORS) as HostileScenario[]) {
       await waitUntil(`${scenario}'s mailbox.error`, () => deliveries('mailbox.error', ids[scenario])[0]);
       expect(deliveries('mailbox.error', ids[scenario]), scenario).toHaveLength(1);
+    }
+    for (const scenario of Object.keys(TOO_LARGE) as HostileScenario[]) {
+      expect(deliveries('message.received', ids[scenario]), scenario).toHaveLength(1);
+      expect((await view(ids[scenario])).state, scenario).toBe('active');
     }
     expect(deliveries('message.received', healthy)).toHaveLength(1);
     expect(deliveries('message.received', ids.odd_search)).toHaveLength(1);

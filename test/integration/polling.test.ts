@@ -98,6 +98,8 @@ describe('polling', () => {
     await sandbox.dovecot.deliver(user, rawMail(user, 'after reset'));
     const d = await waitUntil('the next announcement', () => received(id, 'after reset')[0]);
     expect((d.body as { data: { uidValidity: number } }).data.uidValidity).toBe(after.uidValidity);
+    // The folder's state still says when UIDVALIDITY changed (announcing a message used to drop it).
+    expect((await view(id)).folderState.INBOX.uidValidityChangedAt).toBe(after.uidValidityChangedAt);
   });
 
   it('moves to auth_error with the hint, announces it once, and recovers when the secret is fixed', async () => {
@@ -196,6 +198,38 @@ describe('polling', () => {
     } finally {
       await proxy.stop();
     }
+  }, 90_000);
+
+  it('gets past a message whose envelope is too large: narrows the batch down, announces it by UID and size, and goes on', async () => {
+    const user = 'poll-poison@contoso.example';
+    const id = await mailbox(user, await connection());
+    await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+    // A 1.3 MB subject, folded over many lines: Dovecot sends the envelope's subject as a literal above the 1 MiB the service accepts.
+    const hugeSubject = Array.from({ length: 30_000 }, (_, i) => `part${String(i).padStart(5, '0')} of a subject no one should write`).join('\r\n ');
+    const poison = rawMail(user, 'placeholder').replace('Subject: placeholder', `Subject: ${hugeSubject}`);
+    await sandbox.dovecot.deliverMany(user, [rawMail(user, 'before the poison'), poison, rawMail(user, 'after the poison 1'), rawMail(user, 'after the poison 2')]);
+
+    await waitUntil('four announcements', () => (received(id).length >= 4 ? true : undefined), 60_000);
+    const announced = received(id).map((d) => (d.body as { data: { uid: number; subject: string | null; size: number; envelopeTooLarge?: boolean } }).data);
+    expect(announced).toHaveLength(4);
+    const tooLarge = announced.filter((m) => m.envelopeTooLarge === true);
+    expect(tooLarge).toHaveLength(1);
+    expect(tooLarge[0]).toMatchObject({ subject: null, from: [], to: [] });
+    expect(tooLarge[0]!.size).toBeGreaterThan(1024 * 1024);
+    expect(announced.map((m) => m.subject).filter((subject) => subject !== null).sort()).toEqual(['after the poison 1', 'after the poison 2', 'before the poison']);
+    expect(new Set(announced.map((m) => m.uid)).size).toBe(4);
+
+    // On the way it failed (once announced as an error, with the reason), then recovered.
+    const errors = sandbox.receiver.received.filter((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id);
+    expect(errors).toHaveLength(1);
+    expect((errors[0]!.body as { data: { error: { detail: string } } }).data.error.detail).toMatch(/larger than the service accepts/);
+    const recovered = await waitUntil('active again', async () => {
+      const v = await view(id);
+      return v.state === 'active' ? v : undefined;
+    });
+    expect(recovered.folderState.INBOX).not.toHaveProperty('suspectUntil');
+    expect(recovered.folderState.INBOX).not.toHaveProperty('tooLargeUid');
+    await waitUntil('the mailbox.recovered event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.recovered' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
   }, 90_000);
 
   it('watches a folder given by special use, and deleting the mailbox removes its schedule', async () => {

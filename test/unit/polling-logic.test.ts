@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { advance, planFolder } from '../../src/domain/polling/cursor.js';
+import { advance, fetchSize, markTooLarge, planFolder } from '../../src/domain/polling/cursor.js';
 import { backoffDelayMs, firstPollAt, nextPollAt, phaseOf, throttleDelayMs } from '../../src/domain/polling/schedule.js';
 import { transition } from '../../src/domain/polling/transitions.js';
 
@@ -28,10 +28,49 @@ describe('folder plan', () => {
     expect(planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 7, uidNext: 42 }).kind).toBe('unchanged');
   });
 
+  it('keeps when UIDVALIDITY last changed as it advances', () => {
+    const changed = { uidValidity: 8, uidNext: 3, lastSeenUid: 2, uidValidityChangedAt: '2026-01-01T00:00:00.000Z' };
+    expect(advance(changed, 3, 4)).toEqual({ uidValidity: 8, uidNext: 4, lastSeenUid: 3, uidValidityChangedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
   it('advances monotonically', () => {
     const c = advance({ uidValidity: 1, uidNext: 10, lastSeenUid: 9 }, 12, 13);
     expect(c).toEqual({ uidValidity: 1, uidNext: 13, lastSeenUid: 12 });
     expect(advance(c, 11, 13).lastSeenUid).toBe(12);
+  });
+});
+
+describe('a FETCH answer too large', () => {
+  const cursor = { uidValidity: 7, uidNext: 10, lastSeenUid: 9 };
+
+  it('narrows a failed batch down to one message at a time, up to its last UID', () => {
+    const marked = markTooLarge(cursor, [10, 12, 15]);
+    expect(marked).toEqual({ ...cursor, suspectUntil: 15 });
+    expect(fetchSize(marked, 100)).toBe(1);
+    expect(fetchSize(advance(marked, 12, 16), 100)).toBe(1);
+    const past = advance(marked, 15, 16);
+    expect(past.suspectUntil).toBeUndefined();
+    expect(fetchSize(past, 100)).toBe(100);
+  });
+
+  it('names the message that failed alone, and forgets it once announced', () => {
+    const narrowed = { ...cursor, suspectUntil: 15 };
+    const named = markTooLarge(advance(narrowed, 10, 16), [12]);
+    expect(named).toMatchObject({ lastSeenUid: 10, suspectUntil: 15, tooLargeUid: 12 });
+    expect(fetchSize(named, 100)).toBe(1);
+    const announced = advance(named, 12, 16);
+    expect(announced.tooLargeUid).toBeUndefined();
+    expect(announced.suspectUntil).toBe(15);
+    // A single message that failed in a batch of its own is named at once, and fetched alone next time.
+    const alone = markTooLarge(cursor, [10]);
+    expect(alone).toEqual({ ...cursor, tooLargeUid: 10 });
+    expect(fetchSize(alone, 100)).toBe(1);
+    expect(markTooLarge(cursor, [])).toBe(cursor);
+  });
+
+  it('is dropped by a new baseline', () => {
+    const plan = planFolder({ ...cursor, suspectUntil: 15, tooLargeUid: 12 }, { uidValidity: 8, uidNext: 3 });
+    expect(plan.cursor).toEqual({ uidValidity: 8, uidNext: 3, lastSeenUid: 2 });
   });
 });
 

@@ -145,7 +145,10 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
   }
   if (code && OVERSIZED_CODES.has(code)) {
     return new AppError('imap_error', `${where} sent a response larger than the service accepts${doing} (${code}); the connection was dropped.`, {
-      hint: 'A real mailbox server does not send this: check the mailbox\'s IMAP host. One message with an enormous header keeps failing until it is removed from the folder.',
+      hint: 'Check the mailbox\'s IMAP host. A message with an enormous header does this: polling gets past it (it narrows the batch down and ' +
+        'announces that message by UID and size, envelopeTooLarge); a page of GET …/messages that holds it keeps failing, so page past it with beforeUid.',
+      // Polling narrows a failing FETCH down to the message that causes it (domain/polling/poller.ts).
+      fields: { responseTooLarge: true },
       cause,
     });
   }

@@ -3,7 +3,7 @@
  * STATUS (inherited), folder resolution by special use, fetching the
  * envelopes of a range of UIDs, and IDLE notifications of new mail.
  */
-import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
+import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
 
@@ -68,18 +68,14 @@ export class PollSession extends ImapSession {
   }
 
   /**
-   * Envelopes of the first `limit` messages with UIDs from `fromUid` to `toUid`, ascending.
-   * The UIDs come first, from UID SEARCH over windows of SEARCH_WINDOW UIDs (so an answer stays
-   * small whatever the backlog), then the envelopes of exactly those. A FETCH of `fromUid:*`
-   * per batch, as before, sent every envelope above `fromUid` each time: a backlog of n messages
-   * announced b at a time cost about n²/2b envelopes.
+   * The first `limit` UIDs from `fromUid` to `toUid`, ascending, by UID SEARCH over windows of
+   * SEARCH_WINDOW UIDs (so an answer stays small whatever the backlog). Fetching the envelopes of
+   * `fromUid:*` per batch, as polls did before, sent every envelope above `fromUid` each time: a
+   * backlog of n messages announced b at a time cost about n²/2b envelopes.
    */
-  async fetchRange(path: string, fromUid: number, toUid: number, limit: number): Promise<EnvelopeSummary[]> {
-    return this.run(`FETCH ${path}`, async (client) => {
-      if (this.selected !== path) {
-        await client.mailboxOpen(path, { readOnly: true });
-        this.selected = path;
-      }
+  async searchUids(path: string, fromUid: number, toUid: number, limit: number): Promise<number[]> {
+    return this.run(`SEARCH ${path}`, async (client) => {
+      await this.select(client, path);
       const uids: number[] = [];
       for (let low = fromUid; low <= toUid && uids.length < limit; low += SEARCH_WINDOW) {
         const high = Math.min(toUid, low + SEARCH_WINDOW - 1);
@@ -87,14 +83,37 @@ export class PollSession extends ImapSession {
         // The server's answer is not trusted to stay in the range, be sorted or be unique.
         if (found) uids.push(...[...new Set(found)].filter((uid) => uid >= low && uid <= high).sort((a, b) => a - b));
       }
-      const wanted = new Set(uids.slice(0, limit));
-      if (wanted.size === 0) return [];
+      return uids.slice(0, limit);
+    });
+  }
+
+  /** The envelopes of these UIDs, ascending; a UID expunged meanwhile (or not parsed) is missing. */
+  async fetchEnvelopes(path: string, uids: readonly number[]): Promise<EnvelopeSummary[]> {
+    return this.fetchOf(path, uids, true);
+  }
+
+  /** Only the UIDs and sizes: for a message whose envelope is larger than the session accepts. */
+  async fetchSizes(path: string, uids: readonly number[]): Promise<EnvelopeSummary[]> {
+    return this.fetchOf(path, uids, false);
+  }
+
+  private async fetchOf(path: string, uids: readonly number[], envelope: boolean): Promise<EnvelopeSummary[]> {
+    if (uids.length === 0) return [];
+    return this.run(`FETCH ${path}`, async (client) => {
+      await this.select(client, path);
+      const wanted = new Set(uids);
       const out: EnvelopeSummary[] = [];
-      for await (const message of client.fetch([...wanted], { uid: true, envelope: true, size: true }, { uid: true })) {
-        if (wanted.delete(message.uid)) out.push(summary(message));
+      for await (const message of client.fetch([...wanted], { uid: true, envelope, size: true }, { uid: true })) {
+        if (wanted.delete(message.uid)) out.push(envelope ? summary(message) : { ...summary(message), envelopeTooLarge: true });
       }
       return out.sort((a, b) => a.uid - b.uid);
     });
+  }
+
+  private async select(client: ImapFlow, path: string): Promise<void> {
+    if (this.selected === path) return;
+    await client.mailboxOpen(path, { readOnly: true });
+    this.selected = path;
   }
 
   private newMail: (() => void) | undefined;
@@ -108,10 +127,7 @@ export class PollSession extends ImapSession {
   /** Selects a folder and starts IDLE on it (imapflow keeps idling between commands). */
   async idleOn(path: string): Promise<void> {
     await this.run(`IDLE ${path}`, async (client) => {
-      if (this.selected !== path) {
-        await client.mailboxOpen(path, { readOnly: true });
-        this.selected = path;
-      }
+      await this.select(client, path);
       void client.idle().catch(() => undefined);
     });
   }

@@ -36,6 +36,11 @@ export interface MessageSummary {
   cc: string[];
   date: string | null;
   size: number | null;
+  /**
+   * Set when the server's envelope of this message was larger than the service accepts (an
+   * enormous header): the message is announced by UID and size alone, its other fields empty.
+   */
+  envelopeTooLarge?: true;
 }
 
 export interface EventData {

@@ -72,6 +72,12 @@ export const FolderCursor = Type.Object(
       format: 'date-time',
       description: 'When the folder last changed UIDVALIDITY: mailsync then took a new baseline without announcing the folder again.',
     })),
+    suspectUntil: Type.Optional(Type.Integer({
+      description: 'A FETCH of messages up to this UID answered more than mailsync accepts: polls fetch them one at a time until they are past it.',
+    })),
+    tooLargeUid: Type.Optional(Type.Integer({
+      description: 'This message\'s envelope alone was too large: the next poll announces it by UID and size only (envelopeTooLarge).',
+    })),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,7 @@ import { AppError, ConflictError, NotFoundError, ValidationError } from '../../e
 import type { JsonStore } from '../../store/json-store.js';
 import type { ConnectionService } from '../connections/service.js';
 import { newId } from '../ids.js';
+import type { FolderCursor } from '../polling/cursor.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
 } from './schemas.js';
@@ -42,7 +43,7 @@ export interface MailboxRecord {
   lastPollAt: string | null;
   nextPollAt: string | null;
   lastError: LastErrorT | null;
-  folderState: Record<string, { uidValidity: number; uidNext: number; lastSeenUid: number; uidValidityChangedAt?: string }>;
+  folderState: Record<string, FolderCursor>;
   /** Consecutive failed polls (for the back-off); not part of the view. */
   failures?: number;
   createdAt: string;

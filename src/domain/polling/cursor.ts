@@ -9,6 +9,12 @@
  *   (announcing nothing, rather than the whole folder again) and say so.
  * - UIDNEXT moved past the cursor: fetch UIDs above the last one announced.
  * - Otherwise nothing changed: the poll cost one STATUS round trip.
+ *
+ * A FETCH answer larger than the service accepts (a message with an enormous
+ * header) marks the cursor: `suspectUntil`, the last UID of the failed batch,
+ * makes the next polls fetch one message at a time up to it; `tooLargeUid`,
+ * a message that failed alone, is announced next by UID and size only. Both
+ * fall away once the cursor passes them.
  * Pure: no I/O.
  */
 
@@ -16,6 +22,12 @@ export interface FolderCursor {
   uidValidity: number;
   uidNext: number;
   lastSeenUid: number;
+  /** Fetch one message at a time up to this UID: a batch up to it had a response too large. */
+  suspectUntil?: number;
+  /** This message's envelope alone was too large: announce it without one. */
+  tooLargeUid?: number;
+  /** When the folder last changed UIDVALIDITY (set by the poll that took the new baseline; kept since). */
+  uidValidityChangedAt?: string;
 }
 
 export interface FolderStatus {
@@ -41,5 +53,26 @@ export function planFolder(previous: FolderCursor | undefined, status: FolderSta
 
 /** The cursor after announcing `uid` (UIDs are announced in ascending order). */
 export function advance(cursor: FolderCursor, uid: number, uidNext: number): FolderCursor {
-  return { uidValidity: cursor.uidValidity, uidNext: Math.max(cursor.uidNext, uidNext, uid + 1), lastSeenUid: Math.max(cursor.lastSeenUid, uid) };
+  const lastSeenUid = Math.max(cursor.lastSeenUid, uid);
+  return {
+    uidValidity: cursor.uidValidity,
+    uidNext: Math.max(cursor.uidNext, uidNext, uid + 1),
+    lastSeenUid,
+    ...(cursor.uidValidityChangedAt !== undefined ? { uidValidityChangedAt: cursor.uidValidityChangedAt } : {}),
+    ...(cursor.suspectUntil !== undefined && cursor.suspectUntil > lastSeenUid ? { suspectUntil: cursor.suspectUntil } : {}),
+    ...(cursor.tooLargeUid !== undefined && cursor.tooLargeUid > lastSeenUid ? { tooLargeUid: cursor.tooLargeUid } : {}),
+  };
+}
+
+/** How many messages the next FETCH may ask for: one while a response too large is being narrowed down or skipped. */
+export function fetchSize(cursor: FolderCursor, batchSize: number): number {
+  const ahead = (uid: number | undefined): boolean => uid !== undefined && uid > cursor.lastSeenUid;
+  return ahead(cursor.suspectUntil) || ahead(cursor.tooLargeUid) ? 1 : batchSize;
+}
+
+/** The cursor after a FETCH of `uids` came back too large: narrow it down, or name the message. */
+export function markTooLarge(cursor: FolderCursor, uids: readonly number[]): FolderCursor {
+  const [first, last] = [uids[0], uids[uids.length - 1]];
+  if (first === undefined || last === undefined) return cursor;
+  return uids.length === 1 ? { ...cursor, tooLargeUid: first } : { ...cursor, suspectUntil: last };
 }

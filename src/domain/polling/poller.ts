@@ -11,14 +11,18 @@ import { AppError } from '../../errors/errors.js';
 import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
-import { advance, planFolder, type FolderCursor, type FolderStatus } from './cursor.js';
+import { advance, fetchSize, markTooLarge, planFolder, type FolderCursor, type FolderStatus } from './cursor.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
-  /** The first `limit` messages with UIDs from `fromUid` to `toUid`, ascending. */
-  fetchRange(path: string, fromUid: number, toUid: number, limit: number): Promise<MessageSummary[]>;
+  /** The first `limit` UIDs from `fromUid` to `toUid`, ascending. */
+  searchUids(path: string, fromUid: number, toUid: number, limit: number): Promise<number[]>;
+  /** Their envelopes, ascending; an expunged message is missing. */
+  fetchEnvelopes(path: string, uids: readonly number[]): Promise<MessageSummary[]>;
+  /** UID and size only, marked envelopeTooLarge. */
+  fetchSizes(path: string, uids: readonly number[]): Promise<MessageSummary[]>;
 }
 
 export interface PollerPorts {
@@ -26,7 +30,7 @@ export interface PollerPorts {
   /** A logged-in session (reused or new); `done` gives it back, keeping it when the poll went well. */
   session(mailbox: MailboxRecord, token: AccessToken): Promise<{ session: MailSession; done(keep: boolean): void }>;
   /** Saves one folder's cursor on the mailbox. */
-  saveCursor(mailboxId: string, folder: string, cursor: FolderCursor & { uidValidityChangedAt?: string }): Promise<void>;
+  saveCursor(mailboxId: string, folder: string, cursor: FolderCursor): Promise<void>;
   events: EventPublisher;
   now(): Date;
 }
@@ -102,6 +106,24 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
   }
 }
 
+/**
+ * The envelopes of `uids`. A response too large (a message with an enormous header; the session
+ * is gone with it) marks the cursor before the poll fails: the next polls narrow the batch down
+ * one message at a time, then announce the culprit by UID and size alone (fetchSizes), so one
+ * message cannot hold a folder in error for ever.
+ */
+async function fetchBatch(
+  mailboxId: string, folder: string, path: string, session: MailSession, ports: PollerPorts, cursor: FolderCursor, uids: number[],
+): Promise<MessageSummary[]> {
+  if (uids.length === 1 && uids[0] === cursor.tooLargeUid) return session.fetchSizes(path, uids);
+  try {
+    return await session.fetchEnvelopes(path, uids);
+  } catch (err) {
+    if (err instanceof AppError && err.fields.responseTooLarge === true) await ports.saveCursor(mailboxId, folder, markTooLarge(cursor, uids));
+    throw err;
+  }
+}
+
 async function pollFolder(
   mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions,
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean }> {
@@ -120,9 +142,11 @@ async function pollFolder(
   let fromUid = plan.fromUid;
   let announced = 0;
   while (announced < options.maxMessagesPerFolder) {
+    const wanted = Math.min(fetchSize(cursor, options.batchSize), options.maxMessagesPerFolder - announced);
     // Up to the UIDNEXT of this poll's STATUS: mail that arrived since is the next poll's.
-    const batch = await session.fetchRange(path, fromUid, status.uidNext - 1, Math.min(options.batchSize, options.maxMessagesPerFolder - announced));
-    if (batch.length === 0) break;
+    const uids = await session.searchUids(path, fromUid, status.uidNext - 1, wanted);
+    if (uids.length === 0) break;
+    const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
     for (const envelope of batch) {
       await ports.events.publish(newEvent('message.received', {
         mailboxId: mailbox.id,
@@ -134,9 +158,11 @@ async function pollFolder(
       cursor = advance(cursor, envelope.uid, status.uidNext);
       announced += 1;
     }
+    // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
+    cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);
     await ports.saveCursor(mailbox.id, folder, cursor);
     fromUid = cursor.lastSeenUid + 1;
-    if (batch.length < options.batchSize) break;
+    if (uids.length < wanted) break;
   }
   const more = announced >= options.maxMessagesPerFolder;
   if (!more && cursor.uidNext < status.uidNext) {
