@@ -95,3 +95,12 @@ export class DecryptionError extends AppError {
     });
   }
 }
+
+/**
+ * An IMAP answer over the session's bounds (the adapter marks it; the connection was dropped with
+ * it): what a message with an enormous header causes. Polling and listing narrow such a failure
+ * down to that message.
+ */
+export function isResponseTooLarge(err: unknown): boolean {
+  return err instanceof AppError && err.fields.responseTooLarge === true;
+}

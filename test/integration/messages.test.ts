@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doveadmFor, parseFlow } from '../../sandbox/doveadm.js';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { rawMail, waitUntil } from '../support/mail.js';
+import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
 import { multipartMessage } from '../support/mime.js';
 
 type Address = { name: string | null; address: string | null };
-type Envelope = { uid: number; subject: string | null; from: Address[]; to: Address[]; date: string | null; size: number; flags: string[]; messageId: string | null };
+type Envelope = { uid: number; subject: string | null; from: Address[]; to: Address[]; date: string | null; size: number; flags: string[]; messageId: string | null; envelopeTooLarge?: boolean };
 type Page = { folder: string; uidValidity: number; items: Envelope[]; nextBeforeUid: number | null };
 
 let sandbox: Sandbox;
@@ -108,6 +108,27 @@ describe('GET /v1/mailboxes/{id}/messages', () => {
     // A cursor above every UID is the first page; one at the lowest UID, the end.
     expect((await get(`/v1/mailboxes/${id}/messages?limit=2&beforeUid=1000`)).json().items.map((m: Envelope) => m.uid)).toEqual([5, 4]);
     expect((await get(`/v1/mailboxes/${id}/messages?beforeUid=1`)).json()).toMatchObject({ items: [], nextBeforeUid: null });
+  });
+
+  it('lists a page that holds a message whose envelope is too large: that one by UID, size and flags, the others whole', async () => {
+    const email = user('too-large');
+    await sandbox.dovecot.deliver(email, rawMail(email, 'before it'));
+    await sandbox.dovecot.deliver(email, hugeSubjectMail(email));
+    await sandbox.dovecot.deliver(email, rawMail(email, 'after it'));
+    const id = await mailbox(email);
+
+    const res = await get(`/v1/mailboxes/${id}/messages`);
+    expect(res.statusCode, res.body).toBe(200);
+    const page: Page = res.json();
+    expect(page.items.map((m) => [m.uid, m.subject])).toEqual([[3, 'after it'], [2, null], [1, 'before it']]);
+    expect(page.items[1]).toMatchObject({ envelopeTooLarge: true, from: [], to: [], flags: [] });
+    expect(page.items[1]!.size).toBeGreaterThan(1024 * 1024);
+    expect(page.items[0]).not.toHaveProperty('envelopeTooLarge');
+    // Its source is still there to read, and no session is left behind by the ones the answers dropped.
+    const raw = await get(`/v1/mailboxes/${id}/messages/2/raw`);
+    expect(raw.statusCode).toBe(200);
+    expect(raw.rawPayload.length).toBe(page.items[1]!.size);
+    await waitUntil('no IMAP session left', async () => ((await imapSessions(email)) === 0 ? true : undefined), 5_000);
   });
 
   it('an empty folder is an empty page', async () => {

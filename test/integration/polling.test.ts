@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { startImapProxy } from '../../sandbox/imap-proxy.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { rawMail, waitUntil } from '../support/mail.js';
+import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
 
 let sandbox: Sandbox;
 let t: TestApp;
@@ -204,10 +204,7 @@ describe('polling', () => {
     const user = 'poll-poison@contoso.example';
     const id = await mailbox(user, await connection());
     await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
-    // A 1.3 MB subject, folded over many lines: Dovecot sends the envelope's subject as a literal above the 1 MiB the service accepts.
-    const hugeSubject = Array.from({ length: 30_000 }, (_, i) => `part${String(i).padStart(5, '0')} of a subject no one should write`).join('\r\n ');
-    const poison = rawMail(user, 'placeholder').replace('Subject: placeholder', `Subject: ${hugeSubject}`);
-    await sandbox.dovecot.deliverMany(user, [rawMail(user, 'before the poison'), poison, rawMail(user, 'after the poison 1'), rawMail(user, 'after the poison 2')]);
+    await sandbox.dovecot.deliverMany(user, [rawMail(user, 'before the poison'), hugeSubjectMail(user), rawMail(user, 'after the poison 1'), rawMail(user, 'after the poison 2')]);
 
     await waitUntil('four announcements', () => (received(id).length >= 4 ? true : undefined), 60_000);
     const announced = received(id).map((d) => (d.body as { data: { uid: number; subject: string | null; size: number; envelopeTooLarge?: boolean } }).data);

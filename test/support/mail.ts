@@ -1,6 +1,15 @@
 /** Test mail: RFC 5322 messages with a unique subject. */
 import { randomUUID } from 'node:crypto';
 
+/**
+ * A message whose subject is about 1.3 MB, folded over 30,000 lines: an IMAP server sends it in
+ * the envelope as one literal, above the 1 MiB the service accepts of one (BOUNDED_RESPONSES).
+ */
+export function hugeSubjectMail(to: string): string {
+  const subject = Array.from({ length: 30_000 }, (_, i) => `part${String(i).padStart(5, '0')} of a subject no one should write`).join('\r\n ');
+  return rawMail(to, subject);
+}
+
 export function rawMail(to: string, subject: string, from = 'customer@example.org'): string {
   return [
     `From: Customer <${from}>`,

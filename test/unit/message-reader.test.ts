@@ -5,6 +5,7 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { EnvelopePage, MessageEnvelope } from '../../src/adapters/imap/reader-session.js';
 import type { MessageSession } from '../../src/domain/messages/reader.js';
 import { MessageReader } from '../../src/domain/messages/reader.js';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
@@ -19,7 +20,13 @@ class FakeSession implements MessageSession {
   logouts = 0;
   constructor(
     readonly accessToken: string,
-    private readonly behaviour: { login?: AppError; size?: number; content?: () => Readable } = {},
+    private readonly behaviour: {
+      login?: AppError;
+      size?: number;
+      content?: () => Readable;
+      list?: (envelopes: boolean) => EnvelopePage;
+      envelope?: (uid: number) => MessageEnvelope | undefined;
+    } = {},
   ) {}
   async connect(): Promise<void> {
     if (this.behaviour.login) throw this.behaviour.login;
@@ -30,8 +37,11 @@ class FakeSession implements MessageSession {
   async examine(path: string) {
     return { path, uidValidity: 7 };
   }
-  async listNewest() {
-    return { messages: [], more: false };
+  async listNewest(_path: string, _limit: number, _beforeUid: number | undefined, options = { envelopes: true }) {
+    return this.behaviour.list?.(options.envelopes) ?? { messages: [], more: false };
+  }
+  async envelope(_path: string, uid: number) {
+    return this.behaviour.envelope?.(uid);
   }
   async messageInfo(_path: string, uid: number) {
     return uid === 1 ? { size: this.behaviour.size ?? 10, flags: [] } : undefined;
@@ -78,6 +88,48 @@ describe('MessageReader', () => {
     await expect(r.raw('mbx_1', 1, 'Nope')).rejects.toMatchObject({ code: 'folder_not_found' });
     await expect(r.raw('mbx_1', 1)).rejects.toMatchObject({ code: 'message_too_large' });
     expect(opened.map((s) => s.logouts)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('gets past a message whose envelope is too large: the page again without envelopes, then one at a time, a session for each failure', async () => {
+    const tooLarge = () => new AppError('imap_error', 'too large', { fields: { responseTooLarge: true } });
+    const bare = (uid: number): MessageEnvelope => ({ uid, messageId: null, subject: null, from: [], to: [], cc: [], date: null, size: 100 * uid, flags: [], envelopeTooLarge: true });
+    const full = (uid: number): MessageEnvelope => ({ ...bare(uid), subject: `message ${uid}`, envelopeTooLarge: undefined });
+    let sessions = 0;
+    const { r, opened } = reader(() => {
+      sessions += 1;
+      return new FakeSession('t', {
+        list: (envelopes) => {
+          if (envelopes) throw tooLarge();
+          return { messages: [bare(3), bare(2), bare(1)], more: true };
+        },
+        envelope: (uid) => {
+          if (uid === 2) throw tooLarge();
+          return full(uid);
+        },
+      });
+    });
+    const page = await r.list('mbx_1', {});
+    expect(page.items.map((m) => [m.uid, m.subject, m.size, m.envelopeTooLarge])).toEqual([
+      [3, 'message 3', 300, undefined], [2, null, 200, true], [1, 'message 1', 100, undefined],
+    ]);
+    expect(page.nextBeforeUid).toBe(1);
+    // The first session failed the listing, the second the envelope of UID 2, the third finished the page.
+    expect(sessions).toBe(3);
+    expect(opened.map((s) => s.logouts)).toEqual([1, 1, 1]);
+  });
+
+  it('gives up past three envelopes too large in one page, logged out of every session', async () => {
+    const tooLarge = () => new AppError('imap_error', 'too large', { fields: { responseTooLarge: true } });
+    const { r, opened } = reader(() => new FakeSession('t', {
+      list: (envelopes) => {
+        if (envelopes) throw tooLarge();
+        return { messages: [5, 4, 3, 2, 1].map((uid) => ({ uid, messageId: null, subject: null, from: [], to: [], cc: [], date: null, size: 1, flags: [], envelopeTooLarge: true as const })), more: false };
+      },
+      envelope: () => { throw tooLarge(); },
+    }));
+    await expect(r.list('mbx_1', {})).rejects.toMatchObject({ code: 'imap_error' });
+    expect(opened).toHaveLength(5); // the first listing, then one session per failed envelope
+    expect(opened.every((s) => s.logouts === 1)).toBe(true);
   });
 
   it('a raw stream keeps its session until it ends, or until it is destroyed', async () => {

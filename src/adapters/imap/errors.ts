@@ -147,8 +147,7 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
     return new AppError('imap_error', `${where} sent a response larger than the service accepts${doing} (${code}); the connection was dropped.`, {
       hint: 'Check the mailbox\'s IMAP host. A message with an enormous header does this: polling gets past it (it narrows the batch down and ' +
         'announces that message by UID and size, envelopeTooLarge); a page of GET …/messages that holds it keeps failing, so page past it with beforeUid.',
-      // Polling narrows a failing FETCH down to the message that causes it (domain/polling/poller.ts).
-      fields: { responseTooLarge: true },
+      fields: { responseTooLarge: true }, // see isResponseTooLarge
       cause,
     });
   }

@@ -1,7 +1,7 @@
 /**
  * The IMAP commands the mail reading API needs, on top of an authenticated
- * session: open a folder read-only, list envelopes newest first, the size of
- * one message, and one message's source as a stream.
+ * session: open a folder read-only, list envelopes newest first, one
+ * message's envelope or size, and one message's source as a stream.
  *
  * Reading never changes the mailbox: folders are opened with EXAMINE
  * (`readOnly`), so the server refuses any flag change, and imapflow fetches
@@ -28,6 +28,8 @@ export interface MessageEnvelope {
   /** RFC822.SIZE in bytes. */
   size: number | null;
   flags: string[];
+  /** The server's envelope was larger than the service accepts: only the UID, size and flags are known. */
+  envelopeTooLarge?: true;
 }
 
 export interface EnvelopePage {
@@ -110,7 +112,7 @@ export class ReaderSession extends ImapSession {
    * is then one short or holds one message at or above the cursor, which is dropped; the cursor stays
    * a UID, so the next page neither skips nor repeats a message.
    */
-  async listNewest(path: string, limit: number, beforeUid: number | undefined): Promise<EnvelopePage> {
+  async listNewest(path: string, limit: number, beforeUid: number | undefined, options: { envelopes: boolean } = { envelopes: true }): Promise<EnvelopePage> {
     await this.examine(path);
     return this.run(`FETCH ${path}`, async (client) => {
       let above = 0;
@@ -127,12 +129,20 @@ export class ReaderSession extends ImapSession {
       if (top <= 0) return { messages: [], more: false };
       const bottom = Math.max(1, top - limit + 1);
       const messages: MessageEnvelope[] = [];
-      for await (const message of client.fetch(`${bottom}:${top}`, { uid: true, envelope: true, flags: true, size: true })) {
-        if (beforeUid === undefined || message.uid < beforeUid) messages.push(envelopeOf(message));
+      // Without envelopes (a page that holds a message whose envelope is too large): UID, size and flags.
+      for await (const message of client.fetch(`${bottom}:${top}`, { uid: true, envelope: options.envelopes, flags: true, size: true })) {
+        if (beforeUid === undefined || message.uid < beforeUid) messages.push(options.envelopes ? envelopeOf(message) : { ...envelopeOf(message), envelopeTooLarge: true });
       }
       messages.sort((a, b) => b.uid - a.uid);
       return { messages: messages.slice(0, limit), more: bottom > 1 };
     });
+  }
+
+  /** One message's envelope, by UID; undefined when the folder has no such message. */
+  async envelope(path: string, uid: number): Promise<MessageEnvelope | undefined> {
+    await this.examine(path);
+    const message = await this.run(`FETCH ${path} ${uid}`, (client) => client.fetchOne(String(uid), { uid: true, envelope: true, flags: true, size: true }, { uid: true }));
+    return message && message.uid === uid ? envelopeOf(message) : undefined;
   }
 
   /** RFC822.SIZE and flags of one message, by UID; undefined when the folder has no such message. */

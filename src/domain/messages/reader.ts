@@ -13,11 +13,11 @@
  *   permission changed in the portal invalidates tokens before they expire.
  */
 import { finished, type Readable } from 'node:stream';
-import { createReaderSession, type EnvelopePage, type OpenedFolder } from '../../adapters/imap/reader-session.js';
+import { createReaderSession, type EnvelopePage, type MessageEnvelope, type OpenedFolder } from '../../adapters/imap/reader-session.js';
 import type { ImapFolder, ImapSessionOptions } from '../../adapters/imap/session.js';
 import { parseMessage, type ParsedMessage, type ParseLimits } from '../../adapters/mail/parse.js';
 import type { MessagesConfig } from '../../config/messages-config.js';
-import { AppError } from '../../errors/errors.js';
+import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { resolveFolder } from '../mailboxes/folders.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
@@ -30,7 +30,8 @@ export interface MessageSession {
   connect(): Promise<void>;
   listFolders(): Promise<ImapFolder[]>;
   examine(path: string): Promise<OpenedFolder>;
-  listNewest(path: string, limit: number, beforeUid: number | undefined): Promise<EnvelopePage>;
+  listNewest(path: string, limit: number, beforeUid: number | undefined, options?: { envelopes: boolean }): Promise<EnvelopePage>;
+  envelope(path: string, uid: number): Promise<MessageEnvelope | undefined>;
   messageInfo(path: string, uid: number): Promise<{ size: number; flags: string[] } | undefined>;
   download(path: string, uid: number): Promise<Readable | undefined>;
   logout(): Promise<void>;
@@ -61,6 +62,14 @@ interface Lease {
   close(): Promise<void>;
 }
 
+/** Messages with an envelope too large that one page gets past; more looks like a hostile server, not a mailbox. */
+const MAX_TOO_LARGE_PER_PAGE = 3;
+
+function pageOf(folder: OpenedFolder, page: EnvelopePage): MessagePageT {
+  const last = page.messages.at(-1);
+  return { folder: folder.path, uidValidity: folder.uidValidity, items: page.messages, nextBeforeUid: page.more && last ? last.uid : null };
+}
+
 function rawUrl(mailboxId: string, uid: number, folder: string): string {
   return `GET /v1/mailboxes/${mailboxId}/messages/${uid}/raw?folder=${encodeURIComponent(folder)}`;
 }
@@ -77,16 +86,44 @@ export class MessageReader {
   /** A page of envelopes, newest first. */
   async list(mailboxId: string, query: { folder?: string | undefined; limit?: number | undefined; beforeUid?: number | undefined }): Promise<MessagePageT> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const lease = await this.open(mailboxId, query.folder ?? DEFAULT_FOLDER);
+    const wanted = query.folder ?? DEFAULT_FOLDER;
+    const lease = await this.open(mailboxId, wanted);
     try {
-      const page = await lease.session.listNewest(lease.folder.path, limit, query.beforeUid);
-      const last = page.messages.at(-1);
-      return {
-        folder: lease.folder.path,
-        uidValidity: lease.folder.uidValidity,
-        items: page.messages,
-        nextBeforeUid: page.more && last ? last.uid : null,
-      };
+      return pageOf(lease.folder, await lease.session.listNewest(lease.folder.path, limit, query.beforeUid));
+    } catch (err) {
+      if (!isResponseTooLarge(err)) throw err;
+      // A message of this page has an envelope larger than the service accepts, and the session went with it.
+      await lease.close();
+      return await this.listPastTooLarge(mailboxId, wanted, limit, query.beforeUid);
+    } finally {
+      await lease.close();
+    }
+  }
+
+  /**
+   * The page listed again without envelopes, then each envelope fetched alone; a message whose
+   * envelope is too large keeps only its UID, size and flags (`envelopeTooLarge`). Each such
+   * message costs a new session (the answer dropped the connection): past MAX_TOO_LARGE_PER_PAGE
+   * of them, the error stands.
+   */
+  private async listPastTooLarge(mailboxId: string, wanted: string, limit: number, beforeUid: number | undefined): Promise<MessagePageT> {
+    let lease = await this.open(mailboxId, wanted);
+    try {
+      const bare = await lease.session.listNewest(lease.folder.path, limit, beforeUid, { envelopes: false });
+      const messages: MessageEnvelope[] = [];
+      let tooLarge = 0;
+      for (const message of bare.messages) {
+        try {
+          const envelope = await lease.session.envelope(lease.folder.path, message.uid);
+          if (envelope) messages.push(envelope);
+        } catch (err) {
+          if (!isResponseTooLarge(err) || ++tooLarge > MAX_TOO_LARGE_PER_PAGE) throw err;
+          messages.push(message);
+          await lease.close();
+          lease = await this.open(mailboxId, wanted);
+        }
+      }
+      return pageOf(lease.folder, { messages, more: bare.more });
     } finally {
       await lease.close();
     }

@@ -53,6 +53,9 @@ export const EnvelopeView = Type.Object(
     date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The Date header; null when missing or unparseable.' }),
     size: Type.Union([Type.Integer(), Type.Null()], { description: 'RFC822.SIZE in bytes.' }),
     flags: Flags,
+    envelopeTooLarge: Type.Optional(Type.Boolean({
+      description: 'Present (true) when the server\'s envelope of this message was larger than mailsync accepts (an enormous header): only uid, size and flags are filled; read the message by its UID.',
+    })),
   },
   { additionalProperties: false },
 );

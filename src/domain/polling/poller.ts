@@ -7,7 +7,7 @@
  * the event publisher and receivers deduplicate. Nothing is ever skipped.
  */
 import { classify } from '../../errors/classify.js';
-import { AppError } from '../../errors/errors.js';
+import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
@@ -119,7 +119,7 @@ async function fetchBatch(
   try {
     return await session.fetchEnvelopes(path, uids);
   } catch (err) {
-    if (err instanceof AppError && err.fields.responseTooLarge === true) await ports.saveCursor(mailboxId, folder, markTooLarge(cursor, uids));
+    if (isResponseTooLarge(err)) await ports.saveCursor(mailboxId, folder, markTooLarge(cursor, uids));
     throw err;
   }
 }
