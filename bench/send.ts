@@ -63,7 +63,7 @@ async function startTargets(sandbox: Sandbox) {
   const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/send-bare-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const port = await freePort();
-  const api = spawnService({ ...testEnv(sandbox.redis.url, sandbox.serviceEnv()), ROLE: 'api', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' });
+  const api = spawnService({ ...testEnv(sandbox.redis.url, sandbox.serviceEnv()), ROLE: 'api', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; !(await fetch(`${base}/health/live`).catch(() => undefined))?.ok; i++) {
     if (i > 300) throw new Error(`the service did not start: ${api.stderr()}`);

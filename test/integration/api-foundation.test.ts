@@ -187,6 +187,19 @@ describe('connections and their secrets', () => {
     expect(text).not.toContain('wrong-but-logged');
   });
 
+  it('writes one access line per request: request id, method, scrubbed URL, status and time', async () => {
+    const before = t.logs.lines.length;
+    await t.app.inject({ method: 'GET', url: '/v1/connections?code=a-secret-code&x=1', headers: { ...t.auth, 'x-request-id': 'access-line-1' } });
+    const lines = t.logs.records().slice(before).filter((r) => r.reqId === 'access-line-1');
+    expect(lines, JSON.stringify(lines)).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30, msg: 'request completed', reqId: 'access-line-1',
+      req: { method: 'GET', url: expect.stringMatching(/^\/v1\/connections\?/) }, res: { statusCode: 200 },
+    });
+    expect(typeof lines[0]!.responseTime).toBe('number');
+    expect(JSON.stringify(lines[0])).not.toContain('a-secret-code');
+  });
+
   it('echoes a tame request id and makes one otherwise', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
     expect(res.headers['x-request-id']).toBe('abc-123');
