@@ -4,6 +4,7 @@
  *
  *   npm run bench:send
  *   BENCH_PARTS=accept npm run bench:send      (or deliver: one part only)
+ *   BENCH_IDEMPOTENCY=1 BENCH_PARTS=accept npm run bench:send   (a new Idempotency-Key per request)
  *
  * 1. Accepting: POST /v1/send per second against the real service (ROLE=api,
  *    its own process, listening on a port), beside a bare Fastify route that
@@ -47,8 +48,19 @@ function message(mailboxId: string, n = 0) {
 
 interface Load { rate: number; p99: number; errors: number }
 
+/**
+ * BENCH_IDEMPOTENCY=1: every request carries a new Idempotency-Key, on both targets (the load
+ * generator then builds each request, which costs it more: the bare route pays that too).
+ */
+const KEYED = process.env.BENCH_IDEMPOTENCY === '1';
+let keys = 0;
+const withKey = (request: autocannon.Request): autocannon.Request => ({ ...request, headers: { ...request.headers, 'idempotency-key': `bench-${process.pid}-${keys++}` } });
+
 async function load(url: string, body: unknown, headers: Record<string, string>, seconds: number): Promise<Load> {
-  const result = await autocannon({ url, method: 'POST', headers, body: JSON.stringify(body), connections: CONNECTIONS, duration: seconds });
+  const result = await autocannon({
+    url, method: 'POST', headers, body: JSON.stringify(body), connections: CONNECTIONS, duration: seconds,
+    ...(KEYED ? { requests: [{ setupRequest: withKey }] } : {}),
+  });
   return { rate: result['2xx'] / result.duration, p99: result.latency.p99, errors: result.non2xx + result.errors };
 }
 
@@ -194,7 +206,7 @@ async function deliver(sandbox: Sandbox, mailboxes: number, connections: number)
 const parts = (process.env.BENCH_PARTS ?? 'accept,deliver').split(',');
 const sandbox = await startSandbox();
 try {
-  if (parts.includes('accept')) printTable(`Accepting: requests/s answered 2xx (autocannon, ${CONNECTIONS} connections, ${LOAD_SECONDS} s per run; 2 cores shared by the service, Redis and the load generator)`,
+  if (parts.includes('accept')) printTable(`Accepting: requests/s answered 2xx (autocannon, ${CONNECTIONS} connections, ${LOAD_SECONDS} s per run${KEYED ? ', a new Idempotency-Key per request' : ''}; 2 cores shared by the service, Redis and the load generator)`,
     ['round', 'bare route/s', 'bare p99 ms', 'bare CPU µs/req', 'POST /v1/send/s', 'send p99 ms', 'service CPU µs/req', 'Redis CPU µs/req', 'errors', 'ratio (goal ≥ 40 %)'],
     await accepting(sandbox));
   if (parts.includes('deliver')) printTable(`Delivering ${DELIVER} messages from one worker process to the sandbox SMTP (rate limits lifted; goal ≥ 300 msgs/s)`,

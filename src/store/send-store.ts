@@ -193,12 +193,6 @@ export class SendStore {
     private readonly retention: SendRetention,
   ) {}
 
-  /** The claim an Idempotency-Key already has, if any. */
-  async claimOf(keyDigest: string): Promise<{ bodyHash: string; sendId: string } | undefined> {
-    const raw = await this.redis.get(this.keys.idempotency(keyDigest));
-    return raw === null ? undefined : splitClaim(raw);
-  }
-
   /**
    * Stores a new message (record, encrypted content, pending index, outbox)
    * and its Idempotency-Key claim in one step; when the key is already

@@ -11,7 +11,11 @@
  * script that stores the message, and only when the key has none, so of N
  * concurrent requests with one key exactly one stores a message; the others
  * read its claim and answer the same id (or 422 for another body). There is
- * no window where a claim exists without its message.
+ * no window where a claim exists without its message. A retry is not looked
+ * up first: that cost every keyed request a round trip (bench/send with a key
+ * per request: 32 % of the bare route with the lookup, 38 % without), while
+ * a retry only costs the encryption and the content written and deleted again
+ * inside the accept transaction.
  */
 import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { SendRecord, SendStore } from '../../store/send-store.js';
@@ -65,11 +69,6 @@ export class SendService {
     const claim = idempotencyKey === undefined
       ? undefined
       : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: bodyHash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
-    if (claim) {
-      // Most retries find the claim here and skip the encryption of a body already stored.
-      const existing = await this.deps.store.claimOf(claim.keyDigest);
-      if (existing) return replay(existing, claim.bodyHash);
-    }
     const mailbox = await this.sender(input.mailboxId);
     const at = this.now();
     const id = newId('snd');
