@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { doveadmFor } from '../../sandbox/doveadm.js';
 import { startImapProxy } from '../../sandbox/imap-proxy.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
@@ -145,6 +146,33 @@ describe('polling', () => {
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(409);
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).json().state).toBe('active');
     await waitUntil('the announcement after resume', () => received(id, 'while paused')[0]);
+  });
+
+  it('moves past mail deleted before it was announced, then polls with a STATUS alone', async () => {
+    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
+    try {
+      const user = 'poll-expunged@contoso.example';
+      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
+      await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+      await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+      for (const subject of ['gone 1', 'gone 2', 'gone 3']) await sandbox.dovecot.deliver(user, rawMail(user, subject));
+      await doveadmFor(sandbox.dovecot.configFile)(['expunge', '-u', user, 'mailbox', 'INBOX', 'all']);
+      await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth });
+      const { uidNext } = await sandbox.dovecot.status(user, 'INBOX');
+      const past = await waitUntil('the cursor past the deleted mail', async () => {
+        const v = await view(id);
+        return v.folderState.INBOX.lastSeenUid === uidNext - 1 ? v : undefined;
+      });
+      // Later polls: NOOP and STATUS, no UID SEARCH or FETCH for mail that is not there.
+      const uidCommands = () => proxy.commands.filter((c) => c.command === 'UID').length;
+      const before = uidCommands();
+      await waitUntil('two more polls', async () => (Date.parse((await view(id)).lastPollAt) > Date.parse(past.lastPollAt) + 2000 ? true : undefined));
+      expect(uidCommands()).toBe(before);
+      expect(received(id)).toHaveLength(0);
+      expect((await view(id)).state).toBe('active');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("honours Exchange's throttling: throttled state, the suggested back-off, then recovery", async () => {

@@ -141,28 +141,35 @@ async function pollFolder(
   let cursor = plan.cursor;
   let fromUid = plan.fromUid;
   let announced = 0;
+  // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
+  const toUid = status.uidNext - 1;
   while (announced < options.maxMessagesPerFolder) {
     const wanted = Math.min(fetchSize(cursor, options.batchSize), options.maxMessagesPerFolder - announced);
-    // Up to the UIDNEXT of this poll's STATUS: mail that arrived since is the next poll's.
-    const uids = await session.searchUids(path, fromUid, status.uidNext - 1, wanted);
-    if (uids.length === 0) break;
-    const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
-    for (const envelope of batch) {
-      await ports.events.publish(newEvent('message.received', {
-        mailboxId: mailbox.id,
-        email: mailbox.email,
-        folder: path,
-        uidValidity: cursor.uidValidity,
-        ...envelope,
-      }, messageEventId(mailbox.id, path, cursor.uidValidity, envelope.uid)));
-      cursor = advance(cursor, envelope.uid, status.uidNext);
-      announced += 1;
+    const uids = await session.searchUids(path, fromUid, toUid, wanted);
+    if (uids.length > 0) {
+      const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
+      for (const envelope of batch) {
+        await ports.events.publish(newEvent('message.received', {
+          mailboxId: mailbox.id,
+          email: mailbox.email,
+          folder: path,
+          uidValidity: cursor.uidValidity,
+          ...envelope,
+        }, messageEventId(mailbox.id, path, cursor.uidValidity, envelope.uid)));
+        cursor = advance(cursor, envelope.uid, status.uidNext);
+        announced += 1;
+      }
+      // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
+      cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);
     }
-    // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
-    cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);
-    await ports.saveCursor(mailbox.id, folder, cursor);
+    // Fewer than asked for: the search reached toUid, and no message below it can appear any more.
+    // The cursor moves there, so that mail deleted before it was announced (a rule, another
+    // client) is not searched for again at every poll: the next poll is a STATUS alone.
+    const exhausted = uids.length < wanted;
+    if (exhausted && toUid > cursor.lastSeenUid) cursor = advance(cursor, toUid, status.uidNext);
+    if (uids.length > 0 || exhausted) await ports.saveCursor(mailbox.id, folder, cursor);
     fromUid = cursor.lastSeenUid + 1;
-    if (uids.length < wanted) break;
+    if (exhausted) break;
   }
   const more = announced >= options.maxMessagesPerFolder;
   if (!more && cursor.uidNext < status.uidNext) {
