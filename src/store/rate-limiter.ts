@@ -1,22 +1,45 @@
 /**
- * Fixed-window request counters in Redis, shared by every API process: a
- * key per subject (a client address, or "all") and window, counted with
- * INCR and expiring with its window. Redis being down lets requests through
- * (the routes behind it need Redis anyway and answer 503 there).
+ * Sliding-window request counters in Redis, shared by every API process.
+ * Each subject (a client address, or "all") has a counter per fixed window;
+ * a request is allowed while the previous window's count, weighted by the
+ * share of it still inside the sliding window, plus this window's count stays
+ * within the limit. A fixed window alone let a client send twice the limit
+ * across a window's edge; this estimate keeps any window-long span near the
+ * limit. Only allowed requests are counted, so a refused client is let in
+ * again as soon as the estimate allows. Redis being down lets requests
+ * through (the routes behind it need Redis anyway and answer 503 there).
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import { LuaScript } from './lua-script.js';
 
-// KEYS: counter; ARGV: window ms. The first hit of a window starts its expiry.
+// KEYS: this window's counter, the previous window's (one hash tag: one Cluster slot).
+// ARGV: limit, the previous window's weight, window ms. Answers {allowed 0|1, this window's count, previous count}.
 const HIT = new LuaScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`);
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if previous * tonumber(ARGV[2]) + current + 1 > tonumber(ARGV[1]) then return {0, current, previous} end
+current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2) end
+return {1, current, previous}`);
 
 export interface RateVerdict {
   allowed: boolean;
-  /** Until the window ends (ms); 0 when allowed. */
+  /** Until one more request would be allowed (ms); 0 when allowed. */
   retryAfterMs: number;
+}
+
+/**
+ * How long until one more request fits, `elapsed` ms into a window holding `current` requests
+ * after one that held `previous`: later in this window, as the previous one's weight shrinks,
+ * or else in the next one, where this window's count becomes the previous one.
+ */
+export function retryAfterMs(limit: number, windowMs: number, elapsed: number, current: number, previous: number): number {
+  if (current + 1 <= limit && previous > 0) {
+    const at = windowMs * (1 - (limit - 1 - current) / previous);
+    if (at < windowMs) return Math.max(0, Math.ceil(at - elapsed));
+  }
+  const intoNext = current + 1 <= limit || current === 0 ? 0 : windowMs * (1 - (limit - 1) / current);
+  return Math.ceil(windowMs - elapsed + Math.max(0, intoNext));
 }
 
 export class RedisRateLimiter {
@@ -26,11 +49,15 @@ export class RedisRateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Counts one request of `subject` under `name`; allowed while the window's count is within `limit`. */
+  /** Counts one request of `subject` under `name` if the sliding window has room for it within `limit`. */
   async hit(name: string, subject: string, limit: number, windowMs: number): Promise<RateVerdict> {
     const at = this.now();
     const windowStart = Math.floor(at / windowMs) * windowMs;
-    const count = Number(await HIT.run(this.redis, [this.keyOf(`${name}:${windowStart}:${subject}`)], [windowMs]));
-    return count <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: windowStart + windowMs - at };
+    const elapsed = at - windowStart;
+    const counter = (start: number): string => this.keyOf(`{${name}:${subject}}:${start}`);
+    const [allowed, current, previous] = (await HIT.run(this.redis, [counter(windowStart), counter(windowStart - windowMs)], [
+      limit, 1 - elapsed / windowMs, windowMs,
+    ])) as [number, number, number];
+    return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: retryAfterMs(limit, windowMs, elapsed, current, previous) };
   }
 }

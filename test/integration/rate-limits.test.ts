@@ -94,19 +94,26 @@ describe('public routes', () => {
 });
 
 describe('RedisRateLimiter', () => {
-  it('counts per window and subject, and its counters expire with the window', async () => {
-    let now = 1_000_000;
+  it('holds any window-long span to the limit (a fixed window let twice through across its edge), per subject', async () => {
+    let now = 1_000_000; // the start of a 1 s window
     const limiter = new RedisRateLimiter(redis, (name) => `${prefix}:unit:${name}`, () => now);
     const verdicts = [];
     for (let i = 0; i < 3; i++) verdicts.push(await limiter.hit('t', 'x', 2, 1_000));
     expect(verdicts.map((v) => v.allowed)).toEqual([true, true, false]);
-    expect(verdicts[2]!.retryAfterMs).toBe(1_000);
+    // Next window, 500 ms in: 2 × (1 - 0.5) + 1 = 2 fits.
+    expect(verdicts[2]!.retryAfterMs).toBe(1_500);
     expect((await limiter.hit('t', 'y', 2, 1_000)).allowed).toBe(true);
-    now += 1_000;
+    now += 1_000; // the next window's first moment: the previous one still weighs in full
+    expect((await limiter.hit('t', 'x', 2, 1_000)).allowed).toBe(false);
+    now += 400;
+    expect((await limiter.hit('t', 'x', 2, 1_000)).allowed).toBe(false);
+    now += 100;
     expect((await limiter.hit('t', 'x', 2, 1_000)).allowed).toBe(true);
-    const ttl = await redis.pttl(`${prefix}:unit:t:1001000:x`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(1_000);
+    // Refused requests were not counted: this window holds the one allowed.
+    expect(await redis.get(`${prefix}:unit:{t:x}:1001000`)).toBe('1');
+    const ttl = await redis.pttl(`${prefix}:unit:{t:x}:1001000`);
+    expect(ttl).toBeGreaterThan(1_000);
+    expect(ttl).toBeLessThanOrEqual(2_000);
   });
 
   it('lets requests through, and says so in the log, when Redis cannot be asked', async () => {
