@@ -4,6 +4,7 @@
  * given) and returns a frozen, typed config, or throws a ConfigError that
  * names the first bad variable and says what is expected.
  */
+import { parseApiKey, type ApiKey } from './api-keys.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS, hostAllowlist, parseHostAllowlist, type HostAllowlist } from './host-allowlist.js';
 import { randomBytes } from 'node:crypto';
@@ -45,7 +46,8 @@ export interface Config {
   logLevel: LogLevel;
   /** One server (REDIS_URL), a Redis Cluster or Sentinel: see redis-config.ts. */
   redis: RedisConfig;
-  apiKeys: readonly string[];
+  /** Bearer keys for /v1 and their scopes (config/api-keys.ts). */
+  apiKeys: readonly ApiKey[];
   encryption: {
     key: Buffer;
     previousKeys: readonly Buffer[];
@@ -116,12 +118,12 @@ function required<T>(env: Env, name: string, parse: (raw: string) => T, expected
   return value;
 }
 
-function loadApiKeys(env: Env, role: Role): string[] {
-  const keys = read(env, 'API_KEYS', parseList, []);
+function loadApiKeys(env: Env, role: Role): ApiKey[] {
+  const keys = read(env, 'API_KEYS', (raw) => parseList(raw).map(parseApiKey), []);
   if (role !== 'worker' && keys.length === 0) {
     throw new ConfigError('API_KEYS', 'is required: one or more comma-separated bearer keys for /v1');
   }
-  const short = keys.find((key) => key.length < MIN_API_KEY_LENGTH);
+  const short = keys.find(({ key }) => key.length < MIN_API_KEY_LENGTH);
   if (short !== undefined) {
     throw new ConfigError('API_KEYS', `must hold keys of at least ${MIN_API_KEY_LENGTH} characters each`);
   }

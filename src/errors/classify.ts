@@ -35,6 +35,7 @@ const POLICIES: Record<ErrorCode, Policy> = {
   payload_too_large: { status: 413, title: 'Request body too large', retryable: false },
   rate_limited: { status: 429, title: 'Too many requests', retryable: true },
   unauthorized: { status: 401, title: 'Unauthorized', retryable: false },
+  forbidden: { status: 403, title: 'API key lacks the scope', retryable: false },
   not_found: { status: 404, title: 'Not found', retryable: false },
   route_not_found: { status: 404, title: 'Not found', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed', retryable: false },

@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'payload_too_large',
   'rate_limited',
   'unauthorized',
+  // A valid API key without the route's scope
+  'forbidden',
   'not_found',
   'route_not_found',
   'method_not_allowed',

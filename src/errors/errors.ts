@@ -96,6 +96,16 @@ export class DecryptionError extends AppError {
   }
 }
 
+/** A valid API key without the scope the route needs (config/api-keys.ts). */
+export class ForbiddenError extends AppError {
+  constructor(scope: string) {
+    super('forbidden', `This API key may not use this route: it needs the scope ${scope}.`, {
+      hint: `Give the key that scope in API_KEYS (${scope}:<key>, scopes joined by +: send+read:<key>), or use a key that has it.`,
+      fields: { scope },
+    });
+  }
+}
+
 /**
  * An IMAP answer over the session's bounds (the adapter marks it; the connection was dropped with
  * it): what a message with an enormous header causes. Polling and listing narrow such a failure

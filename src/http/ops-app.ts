@@ -24,6 +24,6 @@ export async function buildOpsApp(deps: OpsAppDeps): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   await app.register(healthRoutes(deps.readiness));
-  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys) : undefined, deps.metrics.refresh));
+  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys, 'metrics') : undefined, deps.metrics.refresh));
   return app;
 }

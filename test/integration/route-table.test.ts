@@ -44,9 +44,27 @@ let redis: SandboxRedis;
 let t: TestApp;
 let routes: RegisteredRoute[];
 
+/** One key per scope besides the all-scopes TEST_API_KEY (config/api-keys.ts). */
+const SCOPED: Record<'admin' | 'send' | 'read' | 'login' | 'metrics', string> = {
+  admin: 'scoped-admin-key-0123456789',
+  send: 'scoped-send-key-0123456789',
+  read: 'scoped-read-key-0123456789',
+  login: 'scoped-login-key-0123456789',
+  metrics: 'scoped-metrics-key-0123456789',
+};
+const API_KEYS = [TEST_API_KEY, ...Object.entries(SCOPED).map(([scope, key]) => `${scope}:${key}`)].join(',');
+
+/** The scope each /v1 route needs: the API's contract, written out. */
+function scopeOf(url: string): keyof typeof SCOPED {
+  if (url === '/v1/send' || url.startsWith('/v1/send/')) return 'send';
+  if (url.startsWith('/v1/mailboxes/:id/messages')) return 'read';
+  if (url === '/v1/login/exchange') return 'login';
+  return 'admin';
+}
+
 beforeAll(async () => {
   redis = await startRedis();
-  t = await buildTestApp(redis.url);
+  t = await buildTestApp(redis.url, { API_KEYS });
   routes = registeredRoutes(t.app);
 });
 
@@ -120,15 +138,42 @@ describe('the route table', () => {
   });
 });
 
+describe('API key scopes', () => {
+  it('answer 403 to a key without the route\'s scope, naming it, and let a key with it past the check, on every /v1 route', async () => {
+    const guarded = routes.filter((r) => r.url.startsWith('/v1/') && !isPublic(r.url));
+    const used = new Set<string>();
+    const failures: string[] = [];
+    for (const route of guarded) {
+      const needed = scopeOf(route.url);
+      used.add(needed);
+      for (const [scope, key] of Object.entries(SCOPED)) {
+        const res = await call(route, { authorization: `Bearer ${key}` });
+        const name = `${route.method} ${route.url} with a ${scope} key`;
+        if (scope === needed) {
+          if ([401, 403].includes(res.statusCode)) failures.push(`${name}: ${res.statusCode}`);
+        } else if (res.statusCode !== 403) {
+          failures.push(`${name}: ${res.statusCode}, not 403`);
+        } else if (route.method !== 'HEAD') {
+          expect(res.json(), name).toMatchObject({ status: 403, code: 'forbidden', scope: needed });
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect([...used].sort()).toEqual(['admin', 'login', 'read', 'send']);
+  });
+});
+
 describe('METRICS_REQUIRE_API_KEY=true', () => {
-  it('puts /metrics behind the key too', async () => {
-    const guarded = await buildTestApp(redis.url, { METRICS_REQUIRE_API_KEY: 'true' });
+  it('puts /metrics behind the key too (a key with every scope, or the metrics scope)', async () => {
+    const guarded = await buildTestApp(redis.url, { METRICS_REQUIRE_API_KEY: 'true', API_KEYS });
     try {
       const metrics = registeredRoutes(guarded.app).filter((r) => r.url === '/metrics');
       expect(metrics.length).toBeGreaterThan(0);
       for (const route of metrics) {
         expect((await guarded.app.inject({ method: route.method, url: '/metrics' })).statusCode, route.method).toBe(401);
         expect((await guarded.app.inject({ method: route.method, url: '/metrics', headers: guarded.auth })).statusCode, route.method).toBe(200);
+        expect((await guarded.app.inject({ method: route.method, url: '/metrics', headers: { authorization: `Bearer ${SCOPED.metrics}` } })).statusCode).toBe(200);
+        expect((await guarded.app.inject({ method: route.method, url: '/metrics', headers: { authorization: `Bearer ${SCOPED.admin}` } })).statusCode).toBe(403);
       }
     } finally {
       await guarded.close();

@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     [{ ENCRYPTION_KEY: 'not base64!' }, 'ENCRYPTION_KEY', 'base64'],
     [{ ENCRYPTION_KEY_PREVIOUS: `${KEY},short` }, 'ENCRYPTION_KEY_PREVIOUS', '32 bytes'],
     [{ API_KEYS: 'short' }, 'API_KEYS', 'at least 16 characters'],
+    [{ API_KEYS: 'send:short' }, 'API_KEYS', 'at least 16 characters'],
+    [{ API_KEYS: `sned:${'k'.repeat(24)}` }, 'API_KEYS', 'unknown scope "sned"'],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', 'must be one of'],
     [{ POLL_MIN_INTERVAL_SECONDS: '0' }, 'POLL_MIN_INTERVAL_SECONDS', 'from 1'],
     [{ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'true or false'],

@@ -22,7 +22,10 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       },
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS.' },
+          apiKey: {
+            type: 'http', scheme: 'bearer',
+            description: 'One of the keys in API_KEYS. A key limited to scopes (send+read:<key>) gets 403 forbidden outside them: /v1/send needs send, …/messages read, /v1/login/exchange login, the rest admin.',
+          },
         },
       },
       tags: [

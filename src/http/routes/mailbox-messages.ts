@@ -19,6 +19,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
   return async (app: FastifyInstance): Promise<void> => {
     // No automatic HEAD routes: a HEAD of …/raw would download the whole message only to discard it.
     app.get<{ Params: IdParamsT; Querystring: ListMessagesQueryT }>('/mailboxes/:id/messages', {
+      config: { scope: 'read' },
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'List messages of a folder, newest first',
@@ -31,6 +32,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
     }, async (request) => reader.list(request.params.id, request.query));
 
     app.get<{ Params: MessageParamsT; Querystring: MessageQueryT }>('/mailboxes/:id/messages/:uid', {
+      config: { scope: 'read' },
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'Get one message, parsed',
@@ -44,6 +46,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
     }, async (request) => reader.get(request.params.id, request.params.uid, request.query.folder));
 
     app.get<{ Params: MessageParamsT; Querystring: MessageQueryT }>('/mailboxes/:id/messages/:uid/raw', {
+      config: { scope: 'read' },
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'Download one message as stored (message/rfc822)',

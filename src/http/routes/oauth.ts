@@ -37,6 +37,7 @@ export function oauthRoutes(deps: OAuthRouteDeps) {
     });
 
     app.post<{ Body: LoginExchangeBodyT }>('/login/exchange', {
+      config: { scope: 'login' },
       schema: {
         tags: ['sign-in'], security, summary: 'Trade a login code for the verified claims of who signed in',
         description: 'Call from the application backend as soon as the browser reaches returnTo. A code works once, within 60 seconds.',

@@ -18,6 +18,7 @@ export interface SendRouteOptions {
 export function sendRoutes(service: SendService, options: SendRouteOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: SendInput; Headers: { 'idempotency-key'?: string } }>('/send', {
+      config: { scope: 'send' },
       bodyLimit: options.bodyLimitBytes,
       schema: {
         tags, security, summary: 'Queue a message for sending from a mailbox (SMTP AUTH XOAUTH2)',
@@ -32,6 +33,7 @@ export function sendRoutes(service: SendService, options: SendRouteOptions) {
     }, async (request, reply) => reply.code(202).send(await service.accept(request.body, request.headers['idempotency-key'])));
 
     app.get<{ Params: IdParamsT }>('/send/:id', {
+      config: { scope: 'send' },
       schema: {
         tags, security, summary: 'A queued message\'s status: queued, sending, sent or failed',
         params: IdParams,

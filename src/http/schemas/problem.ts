@@ -20,5 +20,7 @@ const ref = Type.Unsafe<Record<string, unknown>>({ $ref: 'Problem#' });
 
 /** Response schemas for the error statuses a route can answer. */
 export function problemResponses(...statuses: number[]): Record<number, typeof ref> {
-  return Object.fromEntries(statuses.map((status) => [status, ref]));
+  // A route behind the API key (401) also answers 403 to a key without its scope.
+  const all = statuses.includes(401) && !statuses.includes(403) ? [...statuses, 403] : statuses;
+  return Object.fromEntries(all.map((status) => [status, ref]));
 }
