@@ -175,6 +175,30 @@ describe('polling', () => {
     }
   });
 
+  it('polls a mailbox whose trigger was lost within about 15 s of its due time (the sweeper)', async () => {
+    const user = 'poll-lost-trigger@contoso.example';
+    const res = await t.app.inject({
+      method: 'POST', url: '/v1/mailboxes', headers: t.auth,
+      payload: { connectionId: await connection(), email: user, pollIntervalSeconds: 3600, ...sandbox.mailServers() },
+    });
+    const id = res.json().id as string;
+    await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth });
+    const first = await waitUntil('the baseline', async () => {
+      const v = await view(id);
+      return v.lastPollAt ? v : undefined;
+    });
+    // Due now, with no job to trigger it: what a job dropped while Redis was unreachable leaves.
+    const due = Date.now();
+    await t.deps.redis.zadd(t.deps.keys.pollDue(), String(due), id);
+    const polled = await waitUntil('a poll from the sweeper', async () => {
+      const v = await view(id);
+      return Date.parse(v.lastPollAt) > Date.parse(first.lastPollAt) ? v : undefined;
+    }, 25_000);
+    // Grace 10 s, a sweep every 5 s: it was 30 s and 15 s, 30-45 s in all.
+    expect(Date.parse(polled.lastPollAt) - due).toBeLessThan(17_000);
+    expect(Date.parse(polled.lastPollAt) - due).toBeGreaterThanOrEqual(10_000);
+  }, 40_000);
+
   it("honours Exchange's throttling: throttled state, the suggested back-off, then recovery", async () => {
     const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
     try {
