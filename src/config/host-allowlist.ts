@@ -12,7 +12,7 @@
  * and national clouds. Pure: parsing and matching only.
  */
 import { isIP } from 'node:net';
-import { EnvValueError } from './env-spec.js';
+import { EnvValueError, parseList } from './env-spec.js';
 
 export interface HostAllowlist {
   /** The entries as configured (normalised), for messages and /docs. */
@@ -77,7 +77,7 @@ export function hostAllowlist(entries: readonly string[]): HostAllowlist {
 
 /** An environment variable's value: a comma-separated list (see the top of this file). */
 export function parseHostAllowlist(raw: string): HostAllowlist {
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = parseList(raw);
   if (entries.length === 0) throw new EnvValueError('must name at least one host (or * for any)');
   return hostAllowlist(entries);
 }

@@ -7,7 +7,7 @@
  * `trustProxy` option takes each of these as it is.
  */
 import { isIP } from 'node:net';
-import { EnvValueError } from './env-spec.js';
+import { EnvValueError, parseList } from './env-spec.js';
 
 export type TrustProxy = boolean | number | string[];
 
@@ -20,7 +20,7 @@ export function parseTrustProxy(raw: string): TrustProxy {
     if (hops < 1 || hops > 10) throw new EnvValueError('must be true, false, a hop count from 1 to 10, or proxy addresses/CIDRs');
     return hops;
   }
-  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = parseList(value);
   for (const entry of entries) {
     const [address = '', bits, extra] = entry.split('/');
     const family = isIP(address);

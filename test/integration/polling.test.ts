@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { doveadmFor } from '../../sandbox/doveadm.js';
-import { startImapProxy } from '../../sandbox/imap-proxy.js';
+import { startImapProxy, type ImapProxy } from '../../sandbox/imap-proxy.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
 
@@ -51,6 +51,21 @@ async function mailbox(email: string, connectionId: string, imap = sandbox.mailS
 
 async function view(id: string) {
   return (await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json();
+}
+
+/**
+ * A mailbox polled through the sandbox IMAP proxy (which can throttle, and counts commands and FETCH
+ * responses), its baseline taken, for `test`; the proxy stops after it.
+ */
+async function withProxiedMailbox(user: string, test: (proxy: ImapProxy, id: string, user: string) => Promise<void>): Promise<void> {
+  const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
+  try {
+    const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
+    await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+    await test(proxy, id, user);
+  } finally {
+    await proxy.stop();
+  }
 }
 
 const received = (mailboxId: string, subject?: string) =>
@@ -149,11 +164,7 @@ describe('polling', () => {
   });
 
   it('moves past mail deleted before it was announced, then polls with a STATUS alone', async () => {
-    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
-    try {
-      const user = 'poll-expunged@contoso.example';
-      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
-      await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+    await withProxiedMailbox('poll-expunged@contoso.example', async (proxy, id, user) => {
       await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
       for (const subject of ['gone 1', 'gone 2', 'gone 3']) await sandbox.dovecot.deliver(user, rawMail(user, subject));
       await doveadmFor(sandbox.dovecot.configFile)(['expunge', '-u', user, 'mailbox', 'INBOX', 'all']);
@@ -170,9 +181,7 @@ describe('polling', () => {
       expect(uidCommands()).toBe(before);
       expect(received(id)).toHaveLength(0);
       expect((await view(id)).state).toBe('active');
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 
   it('polls a mailbox whose trigger was lost within about 15 s of its due time (the sweeper)', async () => {
@@ -200,11 +209,7 @@ describe('polling', () => {
   }, 40_000);
 
   it("honours Exchange's throttling: throttled state, the suggested back-off, then recovery", async () => {
-    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
-    try {
-      const user = 'poll-throttle@contoso.example';
-      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
-      await waitUntil('a first poll', async () => ((await view(id)).lastPollAt ? true : undefined));
+    await withProxiedMailbox('poll-throttle@contoso.example', async (proxy, id) => {
       proxy.setBehaviour({ throttle: { commands: ['STATUS'], backoffMs: 1500, times: 1 } });
       const throttled = await waitUntil('throttled', async () => {
         const v = await view(id);
@@ -224,17 +229,11 @@ describe('polling', () => {
       expect(recovered.lastError).toBeNull();
       expect(proxy.throttled).toBe(1);
       await waitUntil('the mailbox.recovered event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.recovered' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 
   it('announces a backlog of 1,200 messages once each, fetching each envelope once', async () => {
-    const proxy = await startImapProxy({ pki: sandbox.pki, target: { host: '127.0.0.1', port: sandbox.dovecot.plainPort } });
-    try {
-      const user = 'poll-backlog@contoso.example';
-      const id = await mailbox(user, await connection(), { host: '127.0.0.1', port: proxy.port, secure: true });
-      await waitUntil('the baseline', async () => ((await view(id)).lastPollAt ? true : undefined));
+    await withProxiedMailbox('poll-backlog@contoso.example', async (proxy, id, user) => {
       const subjects = Array.from({ length: 1200 }, (_, i) => `backlog ${i}`);
       await sandbox.dovecot.deliverMany(user, subjects.map((subject) => rawMail(user, subject)));
       // 500 per folder per poll, 100 per FETCH: three polls, the next following at once while there is more.
@@ -247,9 +246,7 @@ describe('polling', () => {
       // Each envelope crossed the wire once. A FETCH of `<cursor>:*` per batch sent about 7,800.
       expect(proxy.fetchResponses).toBe(1200);
       expect((await view(id)).state).toBe('active');
-    } finally {
-      await proxy.stop();
-    }
+    });
   }, 90_000);
 
   it('gets past a message whose envelope is too large: narrows the batch down, announces it by UID and size, and goes on', async () => {

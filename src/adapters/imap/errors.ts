@@ -145,8 +145,8 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
   }
   if (code && OVERSIZED_CODES.has(code)) {
     return new AppError('imap_error', `${where} sent a response larger than the service accepts${doing} (${code}); the connection was dropped.`, {
-      hint: 'Check the mailbox\'s IMAP host. A message with an enormous header does this: polling gets past it (it narrows the batch down and ' +
-        'announces that message by UID and size, envelopeTooLarge); a page of GET …/messages that holds it keeps failing, so page past it with beforeUid.',
+      hint: 'Check the mailbox\'s IMAP host. A message with an enormous header does this: polling and GET …/messages get past it ' +
+        '(they narrow the batch down and give that message by UID and size, envelopeTooLarge).',
       fields: { responseTooLarge: true }, // see isResponseTooLarge
       cause,
     });

@@ -166,15 +166,11 @@ async function pollFolder(
     // The cursor moves there, so that mail deleted before it was announced (a rule, another
     // client) is not searched for again at every poll: the next poll is a STATUS alone.
     const exhausted = uids.length < wanted;
-    if (exhausted && toUid > cursor.lastSeenUid) cursor = advance(cursor, toUid, status.uidNext);
-    if (uids.length > 0 || exhausted) await ports.saveCursor(mailbox.id, folder, cursor);
+    if (exhausted) cursor = advance(cursor, toUid, status.uidNext);
+    await ports.saveCursor(mailbox.id, folder, cursor);
     fromUid = cursor.lastSeenUid + 1;
     if (exhausted) break;
   }
-  const more = announced >= options.maxMessagesPerFolder;
-  if (!more && cursor.uidNext < status.uidNext) {
-    cursor = { ...cursor, uidNext: status.uidNext };
-    await ports.saveCursor(mailbox.id, folder, cursor);
-  }
-  return { announced, more, rebaselined: false };
+  // Every advance took the cursor's UIDNEXT to the STATUS's; a poll that stopped at the limit goes on at once.
+  return { announced, more: announced >= options.maxMessagesPerFolder, rebaselined: false };
 }
