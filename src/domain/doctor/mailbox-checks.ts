@@ -71,17 +71,20 @@ export interface ServerContext {
   logger: Logger;
 }
 
-export function imapOptions(ctx: ServerContext, timeouts: ImapSessionOptions['timeouts']): ImapSessionOptions {
+/** What an IMAP or SMTP login of the mailbox needs besides its server. */
+function loginOf(ctx: ServerContext) {
   const { mailbox } = ctx;
   return {
-    ...mailbox.imap,
     user: mailbox.email,
     accessToken: ctx.token.accessToken,
     ca: ctx.ca,
     logger: ctx.logger.child({ mailboxId: mailbox.id }),
     flow: mailbox.flow,
-    timeouts,
   };
+}
+
+export function imapOptions(ctx: ServerContext, timeouts: ImapSessionOptions['timeouts']): ImapSessionOptions {
+  return { ...ctx.mailbox.imap, ...loginOf(ctx), timeouts };
 }
 
 export async function checkImapLogin(session: ImapSession, mailbox: MailboxRecord): Promise<string> {
@@ -115,16 +118,7 @@ export async function checkImapFolders(session: ImapSession, mailbox: MailboxRec
 }
 
 export function smtpOptions(ctx: ServerContext, timeouts: SmtpVerifyOptions['timeouts']): SmtpVerifyOptions {
-  const { mailbox } = ctx;
-  return {
-    ...mailbox.smtp,
-    user: mailbox.email,
-    accessToken: ctx.token.accessToken,
-    ca: ctx.ca,
-    logger: ctx.logger.child({ mailboxId: mailbox.id }),
-    flow: mailbox.flow,
-    timeouts,
-  };
+  return { ...ctx.mailbox.smtp, ...loginOf(ctx), timeouts };
 }
 
 export function describeSmtp(mailbox: MailboxRecord): string {

@@ -26,7 +26,8 @@ import { newEvent, type EventPublisher } from '../events/events.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { DELEGATED_SCOPES } from '../tokens/claims.js';
 import { mailboxPartition, type TokenService } from '../tokens/token-service.js';
-import { newPkce, newSecret } from './secrets.js';
+import { startAuthorization } from './authorization-request.js';
+import { newSecret } from './secrets.js';
 import type { DelegatedState, StateRecord } from './state-record.js';
 
 export interface DelegatedAuthorizationDeps {
@@ -85,26 +86,10 @@ export class DelegatedAuthorization {
       );
     }
     const app = await appCredentialsOf(this.deps.connections, mailbox.connectionId);
-    const state = newSecret();
-    const pkce = newPkce();
-    const nonce = newSecret();
-    const record: DelegatedState = {
-      flow: 'delegated',
-      mailboxId: mailbox.id,
-      connectionId: mailbox.connectionId,
-      verifier: pkce.verifier,
-      nonce,
-      createdAt: this.now().toISOString(),
-    };
-    await this.deps.states.put(state, record);
-    return this.deps.msal.authCodeUrl(app, {
-      redirectUri: this.deps.redirectUri,
+    return startAuthorization({ ...this.deps, now: this.now }, app, {
+      record: { flow: 'delegated', mailboxId: mailbox.id, connectionId: mailbox.connectionId },
       scopes: DELEGATED_SCOPES,
-      state,
-      codeChallenge: pkce.challenge,
-      nonce,
       loginHint: mailbox.email,
-      prompt: 'select_account',
     });
   }
 

@@ -21,7 +21,8 @@ import type { ConnectionService } from '../connections/service.js';
 import { appCredentialsOf } from '../connections/credentials.js';
 import { SIGN_IN_SCOPES } from '../tokens/claims.js';
 import { allowedReturnTo, withLoginCode } from './return-to.js';
-import { newPkce, newSecret, SECRET_PATTERN } from './secrets.js';
+import { startAuthorization } from './authorization-request.js';
+import { newSecret, SECRET_PATTERN } from './secrets.js';
 import type { LoginClaims, SignInState, StateRecord } from './state-record.js';
 
 export interface SignInDeps {
@@ -66,25 +67,9 @@ export class SignIn {
   async start(connectionId: string, returnTo: string): Promise<string> {
     const target = this.returnTo(returnTo);
     const app = await appCredentialsOf(this.deps.connections, connectionId);
-    const state = newSecret();
-    const pkce = newPkce();
-    const nonce = newSecret();
-    const record: SignInState = {
-      flow: 'sign_in',
-      connectionId,
-      returnTo: target.toString(),
-      verifier: pkce.verifier,
-      nonce,
-      createdAt: this.now().toISOString(),
-    };
-    await this.deps.states.put(state, record);
-    return this.deps.msal.authCodeUrl(app, {
-      redirectUri: this.deps.redirectUri,
+    return startAuthorization({ ...this.deps, now: this.now }, app, {
+      record: { flow: 'sign_in', connectionId, returnTo: target.toString() },
       scopes: SIGN_IN_SCOPES,
-      state,
-      codeChallenge: pkce.challenge,
-      nonce,
-      prompt: 'select_account',
     });
   }
 
