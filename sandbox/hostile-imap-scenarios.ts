@@ -6,7 +6,9 @@
  *
  * Mail appears after the first poll: the first STATUS answers an empty
  * folder (the poll takes its baseline), later ones one new message, so the
- * second poll fetches it.
+ * second poll fetches it. Except in `odd_dates`, whose folder holds three
+ * messages from the start, for the first poll to find where to begin by
+ * their INTERNALDATEs.
  */
 import type { Socket } from 'node:net';
 
@@ -29,6 +31,11 @@ export const HOSTILE_SCENARIOS = [
   'huge_search',
   /** A UID SEARCH answered with UIDs outside the range asked, twice over, unsorted and not numbers. */
   'odd_search',
+  /**
+   * Three messages at the first poll, received (INTERNALDATE) at a date that is none, long ago and
+   * now, plus a date for a UID not asked about: only UID 3 came after the mailbox was added.
+   */
+  'odd_dates',
   /** Every STATUS answers another UIDVALIDITY (and more messages). */
   'uidvalidity_flips',
   /** Half a STATUS answer, then the connection is cut. */
@@ -68,6 +75,7 @@ export interface StatusAnswer {
 /** STATUS of INBOX the `n`th time (from 0) this scenario's user asks. */
 export function statusAnswer(scenario: HostileScenario, n: number): StatusAnswer {
   if (scenario === 'uidvalidity_flips') return { messages: n, uidNext: n + 1, uidValidity: 1000 + n };
+  if (scenario === 'odd_dates') return { messages: 3, uidNext: 4, uidValidity: 1 };
   return n === 0 ? { messages: 0, uidNext: 1, uidValidity: 1 } : { messages: 1, uidNext: 2, uidValidity: 1 };
 }
 
@@ -86,8 +94,18 @@ function stream(socket: Socket, chunk: string, intervalMs: number, maxBytes: num
 }
 
 /** Answers `UID SEARCH UID low:high`: UID 1, the folder's one message, when it is in the range asked. */
-export function writeSearch(socket: Socket, scenario: HostileScenario, range: string): void {
+export function writeSearch(socket: Socket, scenario: HostileScenario, range: string, line = ''): void {
   switch (scenario) {
+    case 'odd_dates': {
+      // Where to begin (SEARCH SINCE): out of range, repeated, unsorted, not numbers; else the messages in the range.
+      if (/\bSINCE\b/i.test(line)) {
+        socket.write('* SEARCH 3 1 2 99 abc 2\r\n');
+        return;
+      }
+      const [low = 0, high = 0] = /^(\d+):(\d+)$/.exec(range)?.slice(1).map(Number) ?? [];
+      socket.write(`* SEARCH ${[1, 2, 3].filter((uid) => uid >= low && uid <= high).join(' ')}\r\n`);
+      return;
+    }
     case 'huge_search': {
       const line = Array.from({ length: 1_000_000 }, (_, i) => i + 1).join(' ');
       socket.write(`* SEARCH ${line}\r\n`);
@@ -141,9 +159,40 @@ export function writeFetch(socket: Socket, scenario: HostileScenario): boolean {
       socket.write(Buffer.from(`${head}${envelope(subject, ADDRESS, from)})\r\n`, 'latin1'));
       return true;
     }
+    case 'odd_dates':
+      // All three, whichever were asked for: the client keeps those it asked for.
+      socket.write(
+        `* 1 FETCH (UID 1 RFC822.SIZE 2048 ENVELOPE ${envelope('"Received before the mailbox was added"')})\r\n` +
+        `* 2 FETCH (UID 2 RFC822.SIZE 2048 ENVELOPE ${envelope('"Received before the mailbox was added"')})\r\n` +
+        `* 3 FETCH (UID 3 RFC822.SIZE 2048 ENVELOPE ${envelope('"Received after the mailbox was added"')})\r\n`,
+      );
+      return true;
     case 'well_behaved':
     default:
       socket.write(`${head}${envelope('"Hello from a well-behaved server"')})\r\n`);
       return true;
   }
+}
+
+/** An IMAP date-time (RFC 3501): `26-Nov-2026 09:05:03 +0000`. */
+function imapDateTime(at: Date): string {
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][at.getUTCMonth()];
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(at.getUTCDate())}-${month}-${at.getUTCFullYear()} ${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())} +0000`;
+}
+
+/** Answers `UID FETCH … (UID INTERNALDATE)`: when the messages were received. */
+export function writeDates(socket: Socket, scenario: HostileScenario): void {
+  const now = imapDateTime(new Date());
+  if (scenario !== 'odd_dates') {
+    socket.write(`* 1 FETCH (UID 1 INTERNALDATE "${now}")\r\n`);
+    return;
+  }
+  socket.write(
+    '* 1 FETCH (UID 1 INTERNALDATE "not a date")\r\n' +
+    '* 2 FETCH (UID 2 INTERNALDATE "01-Jan-2024 00:00:00 +0000")\r\n' +
+    `* 3 FETCH (UID 3 INTERNALDATE "${now}")\r\n` +
+    `* 4 FETCH (UID 7 INTERNALDATE "${now}")\r\n` +
+    '* 5 FETCH (UID 2 INTERNALDATE NIL)\r\n',
+  );
 }

@@ -15,7 +15,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
-import { scenarioOf, statusAnswer, writeFetch, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
+import { scenarioOf, statusAnswer, writeDates, writeFetch, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
 
@@ -115,13 +115,16 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
       }
       case 'UID SEARCH':
         // `UID SEARCH UID <low>:<high>` (imapflow may put CHARSET or ALL first: the range is the last argument).
-        writeSearch(socket, conn.scenario ?? 'well_behaved', args[args.length - 1] ?? '');
+        writeSearch(socket, conn.scenario ?? 'well_behaved', args[args.length - 1] ?? '', line);
         socket.write(`${tag} OK SEARCH completed\r\n`);
         return;
       case 'UID FETCH':
       case 'FETCH':
         // A FETCH without ENVELOPE (a poll announcing a message whose envelope was too large) gets the size alone.
-        if (!/ENVELOPE/i.test(line)) socket.write(`* 1 FETCH (UID 1 RFC822.SIZE 2048)\r\n${tag} OK FETCH completed\r\n`);
+        if (/INTERNALDATE/i.test(line)) {
+          writeDates(socket, conn.scenario ?? 'well_behaved');
+          socket.write(`${tag} OK FETCH completed\r\n`);
+        } else if (!/ENVELOPE/i.test(line)) socket.write(`* 1 FETCH (UID 1 RFC822.SIZE 2048)\r\n${tag} OK FETCH completed\r\n`);
         else if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);
         return;
       case 'LIST':

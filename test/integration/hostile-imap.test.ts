@@ -120,7 +120,7 @@ describe('polling a hostile IMAP server', () => {
   it('survives every scenario, bounded in time and memory, while a healthy mailbox keeps working', async () => {
     const stopSampling = sampleMemory();
     const imap = { host: hostile.host, port: hostile.port, secure: true };
-    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], ...Object.keys(TOO_LARGE) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'odd_search', 'uidvalidity_flips', 'well_behaved'];
+    const scenarios: HostileScenario[] = [...Object.keys(ERRORS) as HostileScenario[], ...Object.keys(TOO_LARGE) as HostileScenario[], 'malformed_envelope', 'bad_utf8', 'odd_search', 'odd_dates', 'uidvalidity_flips', 'well_behaved'];
     const ids = Object.fromEntries(await Promise.all(scenarios.map(async (s) => [s, await addMailbox(`${s}@hostile.example`, imap)] as const))) as Record<HostileScenario, string>;
     const silentId = await addMailbox('silent@hostile.example', { host: silent.host, port: silent.port, secure: true });
     const created = Date.now();
@@ -171,6 +171,12 @@ describe('polling a hostile IMAP server', () => {
     const odd = await waitUntil('the odd search announcement', () => deliveries('message.received', ids.odd_search)[0]);
     expect((odd.body as { data: { uid: number } }).data.uid).toBe(1);
 
+    // Where a new folder starts, from INTERNALDATEs that are none, long ago, now, or of a UID not asked
+    // about: at the one message received since the mailbox was added, announced once.
+    const dated = await waitUntil('the odd dates announcement', () => deliveries('message.received', ids.odd_dates)[0]);
+    expect((dated.body as { data: { uid: number; subject: string } }).data).toMatchObject({ uid: 3, subject: 'Received after the mailbox was added' });
+    expect((await view(ids.odd_dates)).state).toBe('active');
+
     // A UIDVALIDITY that changes at every STATUS: re-baselined each time, never announced.
     await waitUntil('several polls of the flipping folder', () => (hostile.statusCount('uidvalidity_flips') >= 4 ? true : undefined));
     const flipping = await view(ids.uidvalidity_flips);
@@ -193,6 +199,7 @@ describe('polling a hostile IMAP server', () => {
     }
     expect(deliveries('message.received', healthy)).toHaveLength(1);
     expect(deliveries('message.received', ids.odd_search)).toHaveLength(1);
+    expect(deliveries('message.received', ids.odd_dates)).toHaveLength(1);
     expect((await view(ids.odd_search)).state).toBe('active');
 
     const growth = stopSampling();

@@ -9,7 +9,7 @@ import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '..
 import { doveadmFor } from '../../sandbox/doveadm.js';
 import { startImapProxy, type ImapProxy } from '../../sandbox/imap-proxy.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
+import { hugeSubjectMail, nextSecond, rawMail, waitUntil } from '../support/mail.js';
 
 let sandbox: Sandbox;
 let t: TestApp;
@@ -40,10 +40,10 @@ async function connection(secret: string = SANDBOX_APP_ONLY.secret, clientId: st
   return res.json().id;
 }
 
-async function mailbox(email: string, connectionId: string, imap = sandbox.mailServers().imap): Promise<string> {
+async function mailbox(email: string, connectionId: string, imap = sandbox.mailServers().imap, pollIntervalSeconds = 1): Promise<string> {
   const res = await t.app.inject({
     method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId, email, pollIntervalSeconds: 1, ...sandbox.mailServers(), imap },
+    payload: { connectionId, email, pollIntervalSeconds, ...sandbox.mailServers(), imap },
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().id;
@@ -76,6 +76,7 @@ describe('polling', () => {
   it('announces new mail once, and never the mail that was there before', async () => {
     const user = 'poll-once@contoso.example';
     await sandbox.dovecot.deliver(user, rawMail(user, 'already there'));
+    await nextSecond();
     const id = await mailbox(user, await connection());
     const first = await waitUntil('the baseline poll', async () => ((await view(id)).lastPollAt ? view(id) : undefined));
     expect(first.folderState.INBOX.lastSeenUid).toBe(1);
@@ -93,6 +94,46 @@ describe('polling', () => {
     expect(received(id, 'new one')).toHaveLength(1);
     expect(received(id, 'already there')).toHaveLength(0);
     expect((await view(id)).state).toBe('active');
+  });
+
+  it('announces the mail that came between adding the mailbox and its first poll, however late that poll', async () => {
+    const user = 'poll-late-first@contoso.example';
+    await sandbox.dovecot.deliver(user, rawMail(user, 'there before'));
+    await nextSecond();
+    // The first poll is due within the first interval (an hour here), and comes after two mails.
+    const id = await mailbox(user, await connection(), sandbox.mailServers().imap, 3600);
+    await t.deps.polling.scheduler.unschedule(id);
+    await sandbox.dovecot.deliver(user, rawMail(user, 'came meanwhile 1'));
+    await sandbox.dovecot.deliver(user, rawMail(user, 'came meanwhile 2'));
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(202);
+    const uids = await waitUntil('both announcements', () => {
+      const got = [received(id, 'came meanwhile 1')[0], received(id, 'came meanwhile 2')[0]];
+      return got.every(Boolean) ? got.map((d) => (d!.body as { data: { uid: number } }).data.uid) : undefined;
+    });
+    expect(uids).toEqual([2, 3]);
+    expect((await view(id)).folderState.INBOX.lastSeenUid).toBe(3);
+    expect(received(id, 'there before')).toHaveLength(0);
+  });
+
+  it('watches a folder added by PATCH from then on: its mail from before is not announced, its mail before the next poll is', async () => {
+    const user = 'poll-patch-folder@contoso.example';
+    const id = await mailbox(user, await connection());
+    await waitUntil('the baseline poll', async () => ((await view(id)).lastPollAt ? true : undefined));
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth })).statusCode).toBe(200);
+    await sandbox.dovecot.createFolder(user, 'Orders');
+    await sandbox.dovecot.deliver(user, rawMail(user, 'old order'), 'Orders');
+    await nextSecond();
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${id}`, headers: t.auth, payload: { folders: ['INBOX', 'Orders'] } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    await sandbox.dovecot.deliver(user, rawMail(user, 'new order'), 'Orders');
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).statusCode).toBe(200);
+    const d = await waitUntil('the announcement', () => received(id, 'new order')[0]);
+    expect((d.body as { data: { folder: string; uid: number } }).data).toMatchObject({ folder: 'Orders', uid: 2 });
+    expect(received(id, 'old order')).toHaveLength(0);
+
+    // No longer watched, then watched again: it starts afresh, from the second PATCH.
+    await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${id}`, headers: t.auth, payload: { folders: ['INBOX'] } });
+    expect(Object.keys((await view(id)).folderState)).toEqual(['INBOX']);
   });
 
   it('re-baselines after a UIDVALIDITY change without announcing the folder again', async () => {
@@ -135,6 +176,8 @@ describe('polling', () => {
       note: expect.stringMatching(/less than an hour ago/),
     });
     await waitUntil('the mailbox.error event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
+    // Mail that comes while the mailbox has never been polled is announced once it is.
+    await sandbox.dovecot.deliver(user, rawMail(user, 'while failing'));
 
     const patched = await t.app.inject({ method: 'PATCH', url: `/v1/connections/${connectionId}`, headers: t.auth, payload: { clientSecret: app.secret } });
     expect(patched.statusCode).toBe(200);
@@ -147,6 +190,7 @@ describe('polling', () => {
     await waitUntil('the mailbox.recovered event', () => sandbox.receiver.received.find((d) => d.type === 'mailbox.recovered' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id));
     const errors = sandbox.receiver.received.filter((d) => d.type === 'mailbox.error' && (d.body as { data: { mailboxId: string } }).data.mailboxId === id);
     expect(errors).toHaveLength(1);
+    await waitUntil('the mail that came while failing', () => received(id, 'while failing')[0]);
   });
 
   it('pauses and resumes', async () => {

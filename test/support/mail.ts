@@ -32,3 +32,12 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Waits into the next whole second. INTERNALDATE counts whole seconds, and a folder watched from a
+ * moment on counts mail received in that moment's second as new: mail put in a folder before this
+ * is sure to be older than a mailbox added after it.
+ */
+export async function nextSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+}

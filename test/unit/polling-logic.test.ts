@@ -1,18 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { advance, fetchSize, markTooLarge, planFolder } from '../../src/domain/polling/cursor.js';
+import { watchFolders } from '../../src/domain/mailboxes/service.js';
+import { advance, fetchSize, markTooLarge, planFolder, startCursor, watchedSince } from '../../src/domain/polling/cursor.js';
 import { backoffDelayMs, firstPollAt, nextPollAt, phaseOf, throttleDelayMs } from '../../src/domain/polling/schedule.js';
 import { transition } from '../../src/domain/polling/transitions.js';
 
 describe('folder plan', () => {
-  it('takes a baseline for a new folder and announces nothing', () => {
-    expect(planFolder(undefined, { uidValidity: 7, uidNext: 42 })).toEqual({
-      kind: 'baseline', reason: 'new', cursor: { uidValidity: 7, uidNext: 42, lastSeenUid: 41 },
-    });
+  it('looks for where a new folder starts', () => {
+    expect(planFolder(undefined, { uidValidity: 7, uidNext: 42 })).toEqual({ kind: 'start' });
   });
 
-  it('re-baselines when UIDVALIDITY changes', () => {
+  it('starts a new folder before the first message received since it is watched, or at its end', () => {
+    expect(startCursor({ uidValidity: 7, uidNext: 42 }, 40)).toEqual({ uidValidity: 7, uidNext: 42, lastSeenUid: 39 });
+    expect(startCursor({ uidValidity: 7, uidNext: 42 }, 1)).toEqual({ uidValidity: 7, uidNext: 42, lastSeenUid: 0 });
+    expect(startCursor({ uidValidity: 7, uidNext: 42 }, undefined)).toEqual({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 });
+    expect(startCursor({ uidValidity: 7, uidNext: 1 }, undefined)).toEqual({ uidValidity: 7, uidNext: 1, lastSeenUid: 0 });
+    // A server's UID past its own UIDNEXT does not take the cursor past the folder's end.
+    expect(startCursor({ uidValidity: 7, uidNext: 42 }, 90).lastSeenUid).toBe(41);
+  });
+
+  it('re-baselines at the end when UIDVALIDITY changes', () => {
     const plan = planFolder({ uidValidity: 7, uidNext: 42, lastSeenUid: 41 }, { uidValidity: 8, uidNext: 3 });
-    expect(plan).toEqual({ kind: 'baseline', reason: 'uidvalidity_changed', cursor: { uidValidity: 8, uidNext: 3, lastSeenUid: 2 } });
+    expect(plan).toEqual({ kind: 'baseline', cursor: { uidValidity: 8, uidNext: 3, lastSeenUid: 2 } });
   });
 
   it('fetches above the last announced UID when UIDNEXT moved', () => {
@@ -70,7 +78,35 @@ describe('a FETCH answer too large', () => {
 
   it('is dropped by a new baseline', () => {
     const plan = planFolder({ ...cursor, suspectUntil: 15, tooLargeUid: 12 }, { uidValidity: 8, uidNext: 3 });
-    expect(plan.cursor).toEqual({ uidValidity: 8, uidNext: 3, lastSeenUid: 2 });
+    expect(plan).toEqual({ kind: 'baseline', cursor: { uidValidity: 8, uidNext: 3, lastSeenUid: 2 } });
+  });
+});
+
+describe('watched folders', () => {
+  const cursor = { uidValidity: 1, uidNext: 5, lastSeenUid: 4 };
+  const created = '2026-11-01T09:00:00.000Z';
+  const later = '2026-11-20T12:00:00.000Z';
+
+  it('watches the folders given at creation since the mailbox was added', () => {
+    expect(watchedSince({ createdAt: created }, 'INBOX').toISOString()).toBe(created);
+  });
+
+  it('watches a folder added later since it was added, and forgets a folder no longer watched', () => {
+    const current = { folders: ['INBOX', 'Sales'], folderState: { INBOX: cursor, Sales: cursor } };
+    const next = watchFolders(current, ['INBOX', '\\Sent'], later);
+    expect(next).toEqual({ folderState: { INBOX: cursor }, folderSince: { '\\Sent': later } });
+    expect(watchedSince({ createdAt: created, ...next }, '\\Sent').toISOString()).toBe(later);
+    expect(watchedSince({ createdAt: created, ...next }, 'INBOX').toISOString()).toBe(created);
+  });
+
+  it('starts a folder watched again afresh, dropping a cursor a poll saved meanwhile', () => {
+    const current = { folders: ['INBOX'], folderState: { INBOX: cursor, Sales: cursor }, folderSince: { Sales: created } };
+    expect(watchFolders(current, ['INBOX', 'Sales'], later)).toEqual({ folderState: { INBOX: cursor }, folderSince: { Sales: later } });
+  });
+
+  it('keeps the start of a folder that stays', () => {
+    const current = { folders: ['INBOX', 'Sales'], folderState: {}, folderSince: { Sales: created } };
+    expect(watchFolders(current, ['Sales', 'INBOX'], later)).toEqual({ folderState: {}, folderSince: { Sales: created } });
   });
 });
 

@@ -13,6 +13,12 @@ export type EnvelopeSummary = MessageSummary;
 /** UIDs one UID SEARCH asks about: its answer holds at most this many numbers. */
 const SEARCH_WINDOW = 10_000;
 
+/** INTERNALDATEs asked for per FETCH when looking for where a new watch starts. */
+const DATE_BATCH = 500;
+
+/** A day: SEARCH SINCE compares dates only, in the server's time zone. */
+const DAY_MS = 86_400_000;
+
 /** Longest subject or address list kept in an event; hostile servers send anything. */
 const MAX_TEXT = 998;
 const MAX_ADDRESSES = 100;
@@ -84,6 +90,41 @@ export class PollSession extends ImapSession {
         if (found) uids.push(...[...new Set(found)].filter((uid) => uid >= low && uid <= high).sort((a, b) => a - b));
       }
       return uids.slice(0, limit);
+    });
+  }
+
+  /**
+   * The lowest UID up to `toUid` of a message the server received (INTERNALDATE) at or after
+   * `since`, to the second; undefined when there is none. A SEARCH SINCE the day before narrows it
+   * down first, newest window of UIDs first: UIDs are given as mail arrives, so the first window
+   * holding nothing of that day ends the search. Then the INTERNALDATEs of the candidates are
+   * compared, oldest first. A message without a readable INTERNALDATE does not count.
+   */
+  async firstUidSince(path: string, since: Date, toUid: number): Promise<number | undefined> {
+    return this.run(`SEARCH ${path}`, async (client) => {
+      await this.select(client, path);
+      const dayBefore = new Date(since.getTime() - DAY_MS);
+      const candidates: number[] = [];
+      for (let high = toUid; high >= 1; high -= SEARCH_WINDOW) {
+        const low = Math.max(1, high - SEARCH_WINDOW + 1);
+        const found = (await client.search({ since: dayBefore, uid: `${low}:${high}` }, { uid: true })) || [];
+        const inWindow = [...new Set(found)].filter((uid) => uid >= low && uid <= high);
+        if (inWindow.length === 0) break;
+        candidates.push(...inWindow);
+      }
+      candidates.sort((a, b) => a - b);
+      const threshold = Math.floor(since.getTime() / 1000) * 1000;
+      for (let i = 0; i < candidates.length; i += DATE_BATCH) {
+        const batch = candidates.slice(i, i + DATE_BATCH);
+        const wanted = new Set(batch);
+        let first: number | undefined;
+        for await (const message of client.fetch(batch, { uid: true, internalDate: true }, { uid: true })) {
+          const at = message.internalDate === undefined ? Number.NaN : new Date(message.internalDate).getTime();
+          if (wanted.has(message.uid) && at >= threshold && (first === undefined || message.uid < first)) first = message.uid;
+        }
+        if (first !== undefined) return first;
+      }
+      return undefined;
     });
   }
 

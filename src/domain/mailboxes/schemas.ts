@@ -41,7 +41,10 @@ export type CreateMailboxInput = Static<typeof CreateMailboxBody>;
 
 export const UpdateMailboxBody = Type.Object(
   {
-    folders: Type.Optional(Type.Array(Folder, { minItems: 1, maxItems: 20, uniqueItems: true })),
+    folders: Type.Optional(Type.Array(Folder, {
+      minItems: 1, maxItems: 20, uniqueItems: true,
+      description: 'A folder added is watched from now: mail already in it is not announced. A folder removed loses its cursor.',
+    })),
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
     smtp: Type.Optional(ServerOverride),

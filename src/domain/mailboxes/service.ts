@@ -44,10 +44,29 @@ export interface MailboxRecord {
   nextPollAt: string | null;
   lastError: LastErrorT | null;
   folderState: Record<string, FolderCursor>;
+  /** When each folder added after the mailbox (PATCH) began to be watched; the others since createdAt. */
+  folderSince?: Record<string, string>;
   /** Consecutive failed polls (for the back-off); not part of the view. */
   failures?: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * The folder cursors and start times after the watched folders become `folders` at `at`: a folder
+ * added now is watched from now (mail already in it is not announced, mail that comes before its
+ * first poll is); a folder no longer watched loses its cursor, so watching it again starts afresh.
+ */
+export function watchFolders(current: Pick<MailboxRecord, 'folders' | 'folderState' | 'folderSince'>, folders: readonly string[], at: string): Pick<MailboxRecord, 'folderState' | 'folderSince'> {
+  const added = new Set(folders.filter((f) => !current.folders.includes(f)));
+  const kept = (f: string): boolean => folders.includes(f) && !added.has(f);
+  return {
+    folderState: Object.fromEntries(Object.entries(current.folderState).filter(([f]) => kept(f))),
+    folderSince: {
+      ...Object.fromEntries(Object.entries(current.folderSince ?? {}).filter(([f]) => kept(f))),
+      ...Object.fromEntries([...added].map((f) => [f, at])),
+    },
+  };
 }
 
 export interface MailboxServiceDeps {
@@ -182,7 +201,7 @@ export class MailboxService {
     checkMailServersInput(patch, this.deps.mailHosts);
     let cleared = false;
     const updated = await this.change(id, (current) => {
-      const next = { ...current, ...patch };
+      const next = { ...current, ...patch, ...(patch.folders ? watchFolders(current, patch.folders, this.now().toISOString()) : {}) };
       // New servers clear a mailbox stopped for servers off the list; it polls again at once.
       cleared = (patch.imap !== undefined || patch.smtp !== undefined) && current.lastError?.code === 'host_not_allowed';
       if (!cleared) return next;

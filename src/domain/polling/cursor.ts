@@ -2,9 +2,11 @@
  * The folder cursor, and what one poll should do with a folder's STATUS.
  *
  * A cursor records the folder's UIDVALIDITY and the highest UID announced.
- * - No cursor yet (mailbox just added, or folder newly watched): take a
- *   baseline at the current UIDNEXT and announce nothing: mail present when
- *   the mailbox was added is not announced.
+ * - No cursor yet (mailbox just added, or folder newly watched): start at
+ *   the first message the server received since the folder has been watched
+ *   (`watchedSince`), so mail present when the mailbox was added is not
+ *   announced and mail that came before its first good poll is (that poll
+ *   may come an interval later, or after a sign-in or an outage).
  * - UIDVALIDITY changed: every UID is meaningless now; take a new baseline
  *   (announcing nothing, rather than the whole folder again) and say so.
  * - UIDNEXT moved past the cursor: fetch UIDs above the last one announced.
@@ -38,17 +40,31 @@ export interface FolderStatus {
 }
 
 export type FolderPlan =
-  | { kind: 'baseline'; cursor: FolderCursor; reason: 'new' | 'uidvalidity_changed' }
+  | { kind: 'start' }
+  | { kind: 'baseline'; cursor: FolderCursor }
   | { kind: 'unchanged'; cursor: FolderCursor }
   | { kind: 'fetch'; fromUid: number; cursor: FolderCursor };
 
 export function planFolder(previous: FolderCursor | undefined, status: FolderStatus): FolderPlan {
-  const baseline: FolderCursor = { uidValidity: status.uidValidity, uidNext: status.uidNext, lastSeenUid: Math.max(0, status.uidNext - 1) };
-  if (!previous) return { kind: 'baseline', cursor: baseline, reason: 'new' };
-  if (previous.uidValidity !== status.uidValidity) return { kind: 'baseline', cursor: baseline, reason: 'uidvalidity_changed' };
+  if (!previous) return { kind: 'start' };
+  if (previous.uidValidity !== status.uidValidity) return { kind: 'baseline', cursor: startCursor(status, undefined) };
   // A server may answer from a stale view; the cursor never moves backwards.
   if (status.uidNext <= previous.lastSeenUid + 1) return { kind: 'unchanged', cursor: { ...previous, uidNext: Math.max(previous.uidNext, status.uidNext) } };
   return { kind: 'fetch', fromUid: previous.lastSeenUid + 1, cursor: previous };
+}
+
+/** Since when a folder is watched: since it was added to the mailbox, or since the mailbox was. */
+export function watchedSince(mailbox: { createdAt: string; folderSince?: Record<string, string> | undefined }, folder: string): Date {
+  return new Date(mailbox.folderSince?.[folder] ?? mailbox.createdAt);
+}
+
+/**
+ * The first cursor of a folder: before `firstUid`, the first message received since the folder
+ * has been watched, or at the end of the folder when none was.
+ */
+export function startCursor(status: FolderStatus, firstUid: number | undefined): FolderCursor {
+  const end = Math.max(0, status.uidNext - 1);
+  return { uidValidity: status.uidValidity, uidNext: status.uidNext, lastSeenUid: firstUid === undefined ? end : Math.min(end, Math.max(0, firstUid - 1)) };
 }
 
 /** The cursor after announcing `uid` (UIDs are announced in ascending order). */

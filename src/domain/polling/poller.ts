@@ -11,12 +11,16 @@ import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
-import { advance, fetchSize, markTooLarge, planFolder, type FolderCursor, type FolderStatus } from './cursor.js';
+import {
+  advance, fetchSize, markTooLarge, planFolder, startCursor, watchedSince, type FolderCursor, type FolderStatus,
+} from './cursor.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
+  /** The lowest UID up to `toUid` of a message received at or after `since` (to the second). */
+  firstUidSince(path: string, since: Date, toUid: number): Promise<number | undefined>;
   /** The first `limit` UIDs from `fromUid` to `toUid`, ascending. */
   searchUids(path: string, fromUid: number, toUid: number, limit: number): Promise<number[]>;
   /** Their envelopes, ascending; an expunged message is missing. */
@@ -130,16 +134,28 @@ async function pollFolder(
   const status = await session.status(path);
   const plan = planFolder(mailbox.folderState[folder], status);
   if (plan.kind === 'baseline') {
-    const changed = plan.reason === 'uidvalidity_changed';
-    await ports.saveCursor(mailbox.id, folder, { ...plan.cursor, ...(changed ? { uidValidityChangedAt: ports.now().toISOString() } : {}) });
-    return { announced: 0, more: false, rebaselined: changed };
+    await ports.saveCursor(mailbox.id, folder, { ...plan.cursor, uidValidityChangedAt: ports.now().toISOString() });
+    return { announced: 0, more: false, rebaselined: true };
   }
   if (plan.kind === 'unchanged') {
     if (plan.cursor.uidNext !== mailbox.folderState[folder]?.uidNext) await ports.saveCursor(mailbox.id, folder, plan.cursor);
     return { announced: 0, more: false, rebaselined: false };
   }
-  let cursor = plan.cursor;
-  let fromUid = plan.fromUid;
+  let cursor: FolderCursor;
+  let fromUid: number;
+  if (plan.kind === 'start') {
+    // A folder polled for the first time starts at the first message received since it is watched.
+    const first = status.uidNext > 1 ? await session.firstUidSince(path, watchedSince(mailbox, folder), status.uidNext - 1) : undefined;
+    cursor = startCursor(status, first);
+    if (first === undefined) {
+      await ports.saveCursor(mailbox.id, folder, cursor);
+      return { announced: 0, more: false, rebaselined: false };
+    }
+    fromUid = cursor.lastSeenUid + 1;
+  } else {
+    cursor = plan.cursor;
+    fromUid = plan.fromUid;
+  }
   let announced = 0;
   // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
   const toUid = status.uidNext - 1;

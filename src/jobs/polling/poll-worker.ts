@@ -325,7 +325,10 @@ export class PollingModule implements JobModule {
         };
       },
       saveCursor: async (mailboxId, folder, cursor) => {
-        await this.deps.mailboxes.change(mailboxId, (current) => ({ ...current, folderState: { ...current.folderState, [folder]: cursor } }));
+        // A folder no longer watched (a PATCH while this poll ran) keeps no cursor: watching it again starts afresh.
+        await this.deps.mailboxes.change(mailboxId, (current) => (current.folders.includes(folder)
+          ? { ...current, folderState: { ...current.folderState, [folder]: cursor } }
+          : current));
       },
       events: this.deps.events,
       now: () => new Date(this.now()),
