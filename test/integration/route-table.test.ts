@@ -138,6 +138,20 @@ describe('the route table', () => {
   });
 });
 
+describe('request bodies', () => {
+  it('answer 400 to an unknown field on every route that takes a body, actions that take none included', async () => {
+    const writing = routes.filter((r) => r.url.startsWith('/v1/') && !isPublic(r.url) && ['POST', 'PUT', 'PATCH'].includes(r.method));
+    expect(writing.length).toBeGreaterThan(10);
+    const failures: string[] = [];
+    for (const route of writing) {
+      const res = await t.app.inject({ method: route.method, url: concreteUrl(route.url), headers: t.auth, payload: { unexpectedField: 1 } });
+      if (res.statusCode !== 400) failures.push(`${route.method} ${route.url}: ${res.statusCode}`);
+      else expect(res.json(), route.url).toMatchObject({ status: 400, code: 'validation_failed' });
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('API key scopes', () => {
   it('answer 403 to a key without the route\'s scope, naming it, and let a key with it past the check, on every /v1 route', async () => {
     const guarded = routes.filter((r) => r.url.startsWith('/v1/') && !isPublic(r.url));

@@ -11,6 +11,7 @@ import {
 import type { ConnectionService } from '../../domain/connections/service.js';
 import { VerifyResult } from '../../domain/doctor/verify-connection.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
+import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -49,10 +50,11 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
     }, async (request) => service.update(request.params.id, request.body));
 
     app.post<{ Params: IdParamsT }>('/connections/:id/verify', {
+      preValidation: refuseBody,
       schema: {
         tags, security, summary: 'Acquire a token now and report what it grants and what is missing',
-        description: 'App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint). Delegated: checks the authority answers.',
-        params: IdParams, response: { 200: VerifyResult, ...problemResponses(401, 404) },
+        description: 'Takes no body. App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint). Delegated: checks the authority answers.',
+        params: IdParams, response: { 200: VerifyResult, ...problemResponses(400, 401, 404) },
       },
     }, async (request) => verify(request.params.id));
 

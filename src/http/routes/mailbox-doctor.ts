@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { DiagnoseResult, type DiagnoseResultT } from '../../domain/doctor/diagnose-mailbox.js';
+import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -10,16 +11,17 @@ type IdParamsT = { id: string };
 export function mailboxDoctorRoutes(diagnose: (mailboxId: string) => Promise<DiagnoseResultT>) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/diagnose', {
+      preValidation: refuseBody,
       schema: {
         tags: ['mailboxes'],
         security: [{ apiKey: [] }],
         summary: 'Check the token, its permissions, IMAP login and folders, and SMTP AUTH now',
         description:
-          'Runs each step against Microsoft (or the configured servers) and answers 200 whatever they find: `ok` per step, ' +
+          'Takes no body. Runs each step against Microsoft (or the configured servers) and answers 200 whatever they find: `ok` per step, ' +
           'with `detail`, and on failure the stable `code`, a `hint` and the `setupStep` of the setup guide that fixes it. ' +
           'Steps that cannot run without an earlier one say `skipped: …`. Never returns a token.',
         params: IdParams,
-        response: { 200: DiagnoseResult, ...problemResponses(401, 404) },
+        response: { 200: DiagnoseResult, ...problemResponses(400, 401, 404) },
       },
     }, async (request) => diagnose(request.params.id));
   };

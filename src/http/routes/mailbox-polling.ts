@@ -5,6 +5,7 @@ import { MailboxView } from '../../domain/mailboxes/schemas.js';
 import { toMailboxView, type MailboxService } from '../../domain/mailboxes/service.js';
 import { AppError } from '../../errors/errors.js';
 import type { PollScheduler } from '../../jobs/polling/scheduler.js';
+import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -15,19 +16,22 @@ const tags = ['mailboxes'];
 export function mailboxPollingRoutes(mailboxes: MailboxService, scheduler: PollScheduler) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/pause', {
-      schema: { tags, security, summary: 'Stop polling the mailbox', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
+      preValidation: refuseBody,
+      schema: { tags, security, summary: 'Stop polling the mailbox', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.pause(request.params.id)));
 
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/resume', {
-      schema: { tags, security, summary: 'Poll the mailbox again (at once)', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
+      preValidation: refuseBody,
+      schema: { tags, security, summary: 'Poll the mailbox again (at once)', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.resume(request.params.id)));
 
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/poll', {
+      preValidation: refuseBody,
       schema: {
         tags, security, summary: 'Poll the mailbox now',
-        description: '202: the poll is queued; the mailbox view shows its result (lastPollAt, state, lastError).',
+        description: 'Takes no body. 202: the poll is queued; the mailbox view shows its result (lastPollAt, state, lastError).',
         params: IdParams,
-        response: { 202: Type.Object({ queued: Type.Boolean() }, { additionalProperties: false }), ...problemResponses(401, 404, 409) },
+        response: { 202: Type.Object({ queued: Type.Boolean() }, { additionalProperties: false }), ...problemResponses(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
       const mailbox = await mailboxes.get(request.params.id);

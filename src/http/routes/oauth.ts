@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
 import { AuthorizeResult, LoginClaimsView, LoginExchangeBody, type LoginExchangeBodyT } from '../../domain/oauth/schemas.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
+import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -22,13 +23,14 @@ export interface OAuthRouteDeps {
 export function oauthRoutes(deps: OAuthRouteDeps) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: { id: string } }>('/mailboxes/:id/authorize', {
+      preValidation: refuseBody,
       schema: {
         tags: ['mailboxes'], security, summary: 'Set up / Renew OAuth connection: a sign-in URL for the mailbox user',
         description:
-          'Delegated mailboxes only (app-only: 409). Open the URL in a private browser window and sign in as the mailbox user; ' +
+          'Takes no body. Delegated mailboxes only (app-only: 409). Open the URL in a private browser window and sign in as the mailbox user; ' +
           'it is valid once, for 10 minutes. On an active mailbox this renews the sign-in; the current one keeps working until the new one succeeds.',
         params: IdParams,
-        response: { 200: AuthorizeResult, ...problemResponses(401, 404, 409, 422, 502, 503, 504) },
+        response: { 200: AuthorizeResult, ...problemResponses(400, 401, 404, 409, 422, 502, 503, 504) },
       },
     }, async (request, reply) => {
       // The URL carries a live one-time state: keep it out of caches, like a token response.

@@ -1,8 +1,7 @@
 /** /v1/webhooks: thin handlers over the subscriptions and the delivery log. */
 import { Type } from 'typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { DeliveryLog } from '../../domain/webhooks/deliveries.js';
-import { ValidationError } from '../../errors/errors.js';
 import {
   CreateWebhookBody,
   DeliveryList,
@@ -15,6 +14,7 @@ import {
   type DeliveryListQueryT,
 } from '../../domain/webhooks/schemas.js';
 import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
+import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -24,18 +24,6 @@ const DeliveryParams = Type.Object(
   { additionalProperties: false },
 );
 type DeliveryParamsT = { id: string; deliveryId: string };
-/**
- * Actions take no input: no body, or an empty JSON object; anything else is
- * a 400. Checked here rather than by a body schema, because a body schema
- * would make OpenAPI declare a required request body.
- */
-async function refuseBody(request: FastifyRequest): Promise<void> {
-  const { body } = request;
-  if (body === undefined || body === null) return;
-  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
-  throw new ValidationError('This action takes no request body.', [{ field: '/body', message: 'must be absent or {}' }]);
-}
-
 const security = [{ apiKey: [] }];
 const tags = ['webhooks'];
 
