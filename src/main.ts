@@ -13,15 +13,19 @@ import { startService } from './server.js';
 
 export const EXIT_CONFIG = 78;
 
+/** A configuration error (from the environment, or a file it names, read at start): one line, exit 78. */
+function exitOnConfigError(err: unknown): void {
+  if (!(err instanceof ConfigError)) return;
+  process.stderr.write(`mailsync: configuration error: ${err.message}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
 export async function main(env: Env): Promise<void> {
   let config;
   try {
     config = loadConfig(env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mailsync: configuration error: ${err.message}\n`);
-      process.exit(EXIT_CONFIG);
-    }
+    exitOnConfigError(err);
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
@@ -29,6 +33,7 @@ export async function main(env: Env): Promise<void> {
     const service = await startService(config, logger);
     installShutdown({ close: service.close, timeoutMs: config.shutdownTimeoutMs, logger });
   } catch (err) {
+    exitOnConfigError(err);
     logger.fatal({ err }, 'start failed');
     process.exit(1);
   }

@@ -3,7 +3,7 @@
  * SIGTERM lets an in-flight request finish, a second signal exits at once,
  * and readiness follows Redis.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,27 @@ describe('configuration errors', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^mailsync: configuration error: ${variable} `));
     expect(s.stderr()).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it.each([
+    ['names no file that can be read', '/nonexistent/extra-ca.pem', /cannot read/],
+    ['names a file without certificates', 'junk', /has none/],
+  ])('stop the start with one line when NODE_EXTRA_CA_CERTS %s', async (_, file, detail) => {
+    const dir = await mkdtemp(join(tmpdir(), 'mailsync-ca-'));
+    try {
+      const path = file === 'junk' ? join(dir, 'junk.pem') : file;
+      if (file === 'junk') await writeFile(path, 'not a certificate\n');
+      const s = run({ ...testEnv('redis://127.0.0.1:1'), NODE_EXTRA_CA_CERTS: path });
+      expect(await s.exited).toBe(78);
+      // Node itself may warn about a file it cannot load; ours is the one line naming the variable.
+      const ours = s.stderr().trim().split('\n').filter((line) => line.startsWith('mailsync:'));
+      expect(ours).toHaveLength(1);
+      expect(ours[0]).toMatch(/^mailsync: configuration error: NODE_EXTRA_CA_CERTS /);
+      expect(ours[0]).toMatch(detail);
+      expect(s.stderr()).not.toMatch(/\bat .*\.ts:\d+|"level"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
