@@ -137,7 +137,7 @@ describe('connections and their secrets', () => {
     const created = await post(body);
     expect(created.statusCode).toBe(201);
     const view = created.json();
-    expect(view).toMatchObject({ name: body.name, clientSecretHint: `…${SECRET.slice(-4)}`, authority: `https://login.microsoftonline.com/${body.tenantId}` });
+    expect(view).toMatchObject({ name: body.name, clientSecretHint: SECRET.slice(-4), authority: `https://login.microsoftonline.com/${body.tenantId}` });
     expect(created.body).not.toContain(SECRET);
 
     const got = await t.app.inject({ method: 'GET', url: `/v1/connections/${view.id}`, headers: t.auth });
@@ -148,7 +148,7 @@ describe('connections and their secrets', () => {
       payload: { clientSecret: 'Yz91Q~AnotherSecretValue.0123456789' },
     });
     expect(rotated.statusCode).toBe(200);
-    expect(rotated.json().clientSecretHint).toBe('…6789');
+    expect(rotated.json().clientSecretHint).toBe('6789');
     expect(await t.deps.services.connections.clientSecret(view.id)).toBe('Yz91Q~AnotherSecretValue.0123456789');
 
     const list = await t.app.inject({ method: 'GET', url: '/v1/connections', headers: t.auth });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authorityOf, validateCreate } from '../../src/domain/connections/validate.js';
+import { toView, type ConnectionRecord } from '../../src/domain/connections/service.js';
 import { ValidationError } from '../../src/errors/errors.js';
 import type { CreateConnectionInput } from '../../src/domain/connections/schemas.js';
 
@@ -63,5 +64,18 @@ describe('connection rules from the setup guide', () => {
     expect(authorityOf({ authorityHost: host, tenantId: 'contoso.com' })).toBe(`${host}/contoso.com`);
     expect(authorityOf({ authorityHost: host, tenantId: null })).toBe(`${host}/organizations`);
     expect(authorityOf({ authorityHost: host, tenantId: null, personalAccounts: true })).toBe(`${host}/common`);
+  });
+});
+
+describe('the connection view', () => {
+  const record = {
+    id: 'con_1', name: 'n', flow: 'app_only' as const, tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', clientId: '11111111-2222-3333-4444-555555555555',
+    authorityHost: 'https://login.microsoftonline.com', clientSecretHint: 'abcd', secretUpdatedAt: '2026-01-01T00:00:00.000Z',
+    createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('gives the last 4 characters of the secret as its hint, also for records stored with an ellipsis in front', () => {
+    expect(toView(record as ConnectionRecord).clientSecretHint).toBe('abcd');
+    expect(toView({ ...record, clientSecretHint: '…abcd' } as ConnectionRecord).clientSecretHint).toBe('abcd');
   });
 });

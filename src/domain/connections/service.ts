@@ -49,14 +49,16 @@ export function toView(record: ConnectionRecord): ConnectionViewT {
     clientId: record.clientId,
     authorityHost: record.authorityHost,
     authority: authorityOf(record),
-    clientSecretHint: record.clientSecretHint,
+    // Records stored before the hint was the bare last 4 characters carry an ellipsis in front.
+    clientSecretHint: record.clientSecretHint.replace(/^…/, ''),
     secretUpdatedAt: record.secretUpdatedAt,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
 }
 
-const hintOf = (secret: string): string => `…${secret.slice(-4)}`;
+/** The last 4 characters of the secret (Microsoft's secrets are 40 characters): enough to tell two apart. */
+const hintOf = (secret: string): string => secret.slice(-4);
 
 export class ConnectionService {
   private readonly now: () => Date;
