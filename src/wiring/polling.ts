@@ -43,13 +43,20 @@ export function createPolling(deps: PollingWiringDeps): Polling {
   deps.mailboxes.listen({
     // Polls of mailboxes added together are spread over their interval.
     created: async (m) => {
-      if (m.state === 'active') await scheduler.schedule(m.id, firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now()));
+      if (m.state !== 'active') return;
+      const due = firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now());
+      await scheduler.schedule(m.id, due);
+      await deps.mailboxes.notePollDue(m.id, new Date(due));
     },
     authorized: async (m) => {
-      if (m.state === 'active') await scheduler.pollNow(m.id);
+      if (m.state !== 'active') return;
+      await scheduler.pollNow(m.id);
+      await deps.mailboxes.notePollDue(m.id, new Date());
     },
     resumed: async (m) => {
-      if (m.state !== 'pending_authorization') await scheduler.pollNow(m.id);
+      if (m.state === 'pending_authorization') return;
+      await scheduler.pollNow(m.id);
+      await deps.mailboxes.notePollDue(m.id, new Date());
     },
     paused: (m) => scheduler.unschedule(m.id),
     deleted: (m) => scheduler.unschedule(m.id),

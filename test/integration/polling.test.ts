@@ -101,7 +101,13 @@ describe('polling', () => {
     await sandbox.dovecot.deliver(user, rawMail(user, 'there before'));
     await nextSecond();
     // The first poll is due within the first interval (an hour here), and comes after two mails.
+    const before = Date.now();
     const id = await mailbox(user, await connection(), sandbox.mailServers().imap, 3600);
+    const due = await t.deps.polling.scheduler.dueOf(id);
+    const shown = Date.parse((await view(id)).nextPollAt);
+    expect(shown).toBe(due);
+    expect(shown).toBeGreaterThanOrEqual(before);
+    expect(shown).toBeLessThan(before + 3_600_000);
     await t.deps.polling.scheduler.unschedule(id);
     await sandbox.dovecot.deliver(user, rawMail(user, 'came meanwhile 1'));
     await sandbox.dovecot.deliver(user, rawMail(user, 'came meanwhile 2'));
@@ -203,7 +209,12 @@ describe('polling', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(received(id, 'while paused')).toHaveLength(0);
     expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/poll`, headers: t.auth })).statusCode).toBe(409);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).json().state).toBe('active');
+    const before = Date.now();
+    const resumed = (await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/resume`, headers: t.auth })).json();
+    expect(resumed.state).toBe('active');
+    // Polled at once: the view says when, not null.
+    expect(Date.parse(resumed.nextPollAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(resumed.nextPollAt)).toBeLessThanOrEqual(Date.now() + 2000);
     await waitUntil('the announcement after resume', () => received(id, 'while paused')[0]);
   });
 

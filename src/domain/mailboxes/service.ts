@@ -138,6 +138,21 @@ export class MailboxService {
     for (const listener of this.listeners) await listener[event]?.(mailbox);
   }
 
+  /** The record as the listeners left it (polling notes when the next poll is due). */
+  private async reread(record: MailboxRecord): Promise<MailboxRecord> {
+    return (await this.deps.store.get(record.id)) ?? record;
+  }
+
+  /**
+   * Notes when a poll scheduled outside a poll (the first one, or one at once after a resume or
+   * a sign-in) is due, for the view; a poll that has run since, or a pause, has the last word.
+   */
+  async notePollDue(id: string, at: Date): Promise<void> {
+    await this.deps.store.update(id, (current) => (current.nextPollAt === null && current.state !== 'paused' && current.state !== 'pending_authorization'
+      ? { ...current, nextPollAt: at.toISOString() }
+      : current));
+  }
+
   private checkInterval(seconds: number): void {
     if (seconds < this.deps.minPollIntervalSeconds) {
       throw new ValidationError(
@@ -183,7 +198,7 @@ export class MailboxService {
       throw new ConflictError(`${record.email} is already a mailbox of connection ${connection.id}.`);
     }
     await this.notify('created', record);
-    return record;
+    return this.reread(record);
   }
 
   async list(): Promise<MailboxRecord[]> {
@@ -207,8 +222,9 @@ export class MailboxService {
       if (!cleared) return next;
       return { ...next, state: current.state === 'auth_error' ? runningState(current) : current.state, lastError: null, failures: 0 };
     });
-    if (cleared) await this.notify('resumed', updated);
-    return updated;
+    if (!cleared) return updated;
+    await this.notify('resumed', updated);
+    return this.reread(updated);
   }
 
   /** Refuses (host_not_allowed) when the mailbox's IMAP or SMTP server is off MAIL_HOST_ALLOWLIST: no token goes there. */
@@ -231,7 +247,7 @@ export class MailboxService {
       return { ...current, tenantId: current.tenantId ?? account.tenantId, account: { ...account, authorizedAt: this.now().toISOString() }, state, lastError: null };
     });
     await this.notify('authorized', updated);
-    return updated;
+    return this.reread(updated);
   }
 
   /** Stops polling the mailbox until it is resumed. */
@@ -249,7 +265,7 @@ export class MailboxService {
       failures: 0,
     }));
     await this.notify('resumed', updated);
-    return updated;
+    return this.reread(updated);
   }
 
   async delete(id: string): Promise<void> {
