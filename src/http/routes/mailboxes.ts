@@ -23,7 +23,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     app.post<{ Body: CreateMailboxInput }>('/mailboxes', {
       schema: {
         tags, security, summary: 'Add a mailbox',
-        description: 'App-only mailboxes are active at once. Delegated ones answer pending_authorization with an authorizeUrl for the mailbox user. Mail already in the folders is not announced; mail received from now on is, even before the first poll.',
+        description: 'App-only mailboxes are active at once. Delegated ones answer pending_authorization with an authorizeUrl for the mailbox user (absent when the identity platform cannot be reached now: POST …/authorize gives it later). Mail already in the folders is not announced; mail received from now on is, even before the first poll.',
         body: CreateMailboxBody,
         response: { 201: MailboxView, ...problemResponses(400, 401, 409, 413, 415) },
       },
