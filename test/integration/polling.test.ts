@@ -199,6 +199,32 @@ describe('polling', () => {
     await waitUntil('the mail that came while failing', () => received(id, 'while failing')[0]);
   });
 
+  it('polls the mailboxes an identity platform outage held in error as soon as one of them gets past it', async () => {
+    // Its own app registration: app-only tokens are cached per (authority, client), and other tests hold one.
+    const app = { clientId: '0a1b2c3d-0000-4000-8000-0000000000b8', secret: 'Wake8Q~the-right-secret-value-008' };
+    sandbox.identity.addApp({ clientId: app.clientId, homeTenantId: SANDBOX_TENANT.id, secrets: [{ id: 'b8', value: app.secret }], appRoles: ['IMAP.AccessAsApp', 'SMTP.SendAsApp'] });
+    const connectionId = await connection(app.secret, app.clientId);
+    sandbox.identity.setOutage({ kind: 'down' });
+    const ids: string[] = [];
+    try {
+      for (const n of [1, 2, 3]) ids.push(await mailbox(`poll-wake-${n}@contoso.example`, connectionId));
+      await waitUntil('every mailbox in error', async () => {
+        const views = await Promise.all(ids.map(view));
+        return views.every((v) => v.state === 'error' && v.lastError?.code === 'identity_platform_unreachable') ? true : undefined;
+      });
+    } finally {
+      sandbox.identity.setOutage(null);
+    }
+    // A long outage has pushed their back-off far out (up to 15 minutes): here, ten.
+    const [first, ...peers] = ids as [string, ...string[]];
+    for (const id of ids) await t.deps.polling.scheduler.schedule(id, Date.now() + 600_000);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${first}/poll`, headers: t.auth })).statusCode).toBe(202);
+    await waitUntil('the first mailbox recovered', async () => ((await view(first)).state === 'active' ? true : undefined));
+    // The others follow within the wake spread (5 s), not ten minutes later.
+    await waitUntil('its peers recovered', async () => ((await Promise.all(peers.map(view))).every((v) => v.state === 'active') ? true : undefined), 10_000);
+    for (const id of ids) await t.app.inject({ method: 'DELETE', url: `/v1/mailboxes/${id}`, headers: t.auth });
+  });
+
   it('pauses and resumes', async () => {
     const user = 'poll-pause@contoso.example';
     const id = await mailbox(user, await connection());

@@ -275,6 +275,15 @@ export class MailboxService {
   }
 
   async countForConnection(connectionId: string): Promise<number> {
-    return (await this.deps.store.groupMembers(this.deps.connectionMailboxesKey(connectionId))).length;
+    return (await this.idsOfConnection(connectionId)).length;
+  }
+
+  async idsOfConnection(connectionId: string): Promise<string[]> {
+    return this.deps.store.groupMembers(this.deps.connectionMailboxesKey(connectionId));
+  }
+
+  /** The mailbox, or undefined when it is gone. */
+  async find(id: string): Promise<MailboxRecord | undefined> {
+    return this.deps.store.get(id);
   }
 }

@@ -32,6 +32,7 @@ import type { RedisSemaphore } from '../../store/semaphore.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { JobModule } from '../registry.js';
 import { POLL_QUEUE, type PollJobData, type PollScheduler } from './scheduler.js';
+import { wakePeers } from './wake-peers.js';
 
 export interface PollingSettings {
   /** Polls one worker process runs at once. */
@@ -186,8 +187,19 @@ export class PollingModule implements JobModule {
     });
     if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.scheduler.schedule(mailbox.id, next);
     await this.announce(updated, change.event);
+    if (change.event?.type === 'mailbox.recovered' && mailbox.lastError) await this.wakePeersOf(mailbox, mailbox.lastError.code, log);
     if (result.kind === 'ok') this.listen(updated);
     return result.kind;
+  }
+
+  /** This mailbox got past an outage of a shared server: its peers held in error by it are polled soon. */
+  private async wakePeersOf(recovered: MailboxRecord, code: string, log: Logger): Promise<void> {
+    try {
+      const woken = await wakePeers({ mailboxes: this.deps.mailboxes, scheduler: this.deps.scheduler, now: this.now }, recovered, code);
+      if (woken > 0) log.info({ woken, code }, 'outage over: mailboxes in error for it are polled again now');
+    } catch (err) {
+      log.warn({ err }, 'could not wake the mailboxes held by the outage: they keep their back-off');
+    }
   }
 
   /** A second or two from now, jittered: when a mailbox that could not be polled is tried again. */
