@@ -10,6 +10,7 @@ import { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { isSpecialUse, resolveFolder } from '../mailboxes/folders.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
+import { mailLogin } from '../mailboxes/mail-login.js';
 import { missingPermission, type Capability, type TokenClaims } from '../tokens/claims.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { AccessToken } from '../tokens/token-service.js';
@@ -71,17 +72,7 @@ export interface ServerContext {
   logger: Logger;
 }
 
-/** What an IMAP or SMTP login of the mailbox needs besides its server. */
-function loginOf(ctx: ServerContext) {
-  const { mailbox } = ctx;
-  return {
-    user: mailbox.email,
-    accessToken: ctx.token.accessToken,
-    ca: ctx.ca,
-    logger: ctx.logger.child({ mailboxId: mailbox.id }),
-    flow: mailbox.flow,
-  };
-}
+const loginOf = (ctx: ServerContext) => mailLogin(ctx.mailbox, ctx.token.accessToken, ctx.ca, ctx.logger.child({ mailboxId: ctx.mailbox.id }));
 
 export function imapOptions(ctx: ServerContext, timeouts: ImapSessionOptions['timeouts']): ImapSessionOptions {
   return { ...ctx.mailbox.imap, ...loginOf(ctx), timeouts };

@@ -20,6 +20,7 @@ import type { MessagesConfig } from '../../config/messages-config.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { resolveFolder } from '../mailboxes/folders.js';
+import { mailLogin } from '../mailboxes/mail-login.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
@@ -217,11 +218,7 @@ export class MessageReader {
   private async connect(mailbox: MailboxRecord, token: AccessToken): Promise<MessageSession> {
     const session = this.openSession({
       ...mailbox.imap,
-      user: mailbox.email,
-      accessToken: token.accessToken,
-      ca: this.deps.trust.ca,
-      logger: this.deps.logger.child({ mailboxId: mailbox.id }),
-      flow: mailbox.flow,
+      ...mailLogin(mailbox, token.accessToken, this.deps.trust.ca, this.deps.logger.child({ mailboxId: mailbox.id })),
     });
     try {
       await session.connect();

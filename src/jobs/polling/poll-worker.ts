@@ -16,6 +16,7 @@ import { SessionPool } from '../../adapters/imap/session-pool.js';
 import { AppError, NotFoundError } from '../../errors/errors.js';
 import { newEvent, type EventPublisher } from '../../domain/events/events.js';
 import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
+import { mailLogin } from '../../domain/mailboxes/mail-login.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from '../../domain/polling/poller.js';
 import { IMAP_HINTS } from '../../adapters/imap/errors.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from '../../domain/polling/schedule.js';
@@ -322,9 +323,7 @@ export class PollingModule implements JobModule {
       },
       session: async (m, token) => {
         const open = async (): Promise<PollSession> => {
-          const session = createPollSession({
-            ...m.imap, user: m.email, accessToken: token.accessToken, ca: this.deps.settings.ca, logger: log, flow: m.flow,
-          });
+          const session = createPollSession({ ...m.imap, ...mailLogin(m, token.accessToken, this.deps.settings.ca, log) });
           using(session);
           await session.connect();
           return session;
