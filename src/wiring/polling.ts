@@ -40,23 +40,21 @@ export interface Polling {
 
 export function createPolling(deps: PollingWiringDeps): Polling {
   const scheduler = new PollScheduler(deps.redis, deps.keys, () => deps.queues.queue<PollJobData>(POLL_QUEUE));
+  // Schedules a poll and shows its due time on the mailbox until the poll itself sets the next one.
+  const pollAt = async (id: string, due: number): Promise<void> => {
+    await scheduler.schedule(id, due);
+    await deps.mailboxes.notePollDue(id, new Date(due));
+  };
   deps.mailboxes.listen({
     // Polls of mailboxes added together are spread over their interval.
     created: async (m) => {
-      if (m.state !== 'active') return;
-      const due = firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now());
-      await scheduler.schedule(m.id, due);
-      await deps.mailboxes.notePollDue(m.id, new Date(due));
+      if (m.state === 'active') await pollAt(m.id, firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now()));
     },
     authorized: async (m) => {
-      if (m.state !== 'active') return;
-      await scheduler.pollNow(m.id);
-      await deps.mailboxes.notePollDue(m.id, new Date());
+      if (m.state === 'active') await pollAt(m.id, Date.now());
     },
     resumed: async (m) => {
-      if (m.state === 'pending_authorization') return;
-      await scheduler.pollNow(m.id);
-      await deps.mailboxes.notePollDue(m.id, new Date());
+      if (m.state !== 'pending_authorization') await pollAt(m.id, Date.now());
     },
     paused: (m) => scheduler.unschedule(m.id),
     deleted: (m) => scheduler.unschedule(m.id),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { watchFolders } from '../../src/domain/mailboxes/service.js';
-import { advance, fetchSize, markTooLarge, planFolder, startCursor, watchedSince } from '../../src/domain/polling/cursor.js';
+import { watchedSince, watchFolders } from '../../src/domain/mailboxes/watched-folders.js';
+import { advance, fetchSize, markTooLarge, planFolder, startCursor } from '../../src/domain/polling/cursor.js';
 import { backoffDelayMs, firstPollAt, nextPollAt, phaseOf, throttleDelayMs } from '../../src/domain/polling/schedule.js';
 import { transition } from '../../src/domain/polling/transitions.js';
 

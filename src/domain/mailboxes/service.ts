@@ -11,6 +11,7 @@ import type { JsonStore } from '../../store/json-store.js';
 import type { ConnectionService } from '../connections/service.js';
 import { newId } from '../ids.js';
 import type { FolderCursor } from '../polling/cursor.js';
+import { watchFolders } from './watched-folders.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
 } from './schemas.js';
@@ -50,23 +51,6 @@ export interface MailboxRecord {
   failures?: number;
   createdAt: string;
   updatedAt: string;
-}
-
-/**
- * The folder cursors and start times after the watched folders become `folders` at `at`: a folder
- * added now is watched from now (mail already in it is not announced, mail that comes before its
- * first poll is); a folder no longer watched loses its cursor, so watching it again starts afresh.
- */
-export function watchFolders(current: Pick<MailboxRecord, 'folders' | 'folderState' | 'folderSince'>, folders: readonly string[], at: string): Pick<MailboxRecord, 'folderState' | 'folderSince'> {
-  const added = new Set(folders.filter((f) => !current.folders.includes(f)));
-  const kept = (f: string): boolean => folders.includes(f) && !added.has(f);
-  return {
-    folderState: Object.fromEntries(Object.entries(current.folderState).filter(([f]) => kept(f))),
-    folderSince: {
-      ...Object.fromEntries(Object.entries(current.folderSince ?? {}).filter(([f]) => kept(f))),
-      ...Object.fromEntries([...added].map((f) => [f, at])),
-    },
-  };
 }
 
 export interface MailboxServiceDeps {

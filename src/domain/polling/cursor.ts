@@ -53,11 +53,6 @@ export function planFolder(previous: FolderCursor | undefined, status: FolderSta
   return { kind: 'fetch', fromUid: previous.lastSeenUid + 1, cursor: previous };
 }
 
-/** Since when a folder is watched: since it was added to the mailbox, or since the mailbox was. */
-export function watchedSince(mailbox: { createdAt: string; folderSince?: Record<string, string> | undefined }, folder: string): Date {
-  return new Date(mailbox.folderSince?.[folder] ?? mailbox.createdAt);
-}
-
 /**
  * The first cursor of a folder: before `firstUid`, the first message received since the folder
  * has been watched, or at the end of the folder when none was.

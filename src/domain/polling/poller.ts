@@ -10,9 +10,10 @@ import { classify } from '../../errors/classify.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
+import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import {
-  advance, fetchSize, markTooLarge, planFolder, startCursor, watchedSince, type FolderCursor, type FolderStatus,
+  advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
