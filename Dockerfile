@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # mailsync: build with dev dependencies, run with production ones only, as a non-root user.
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS ("Krypton", supported until April 2028; Node 20 ended in April 2026), pinned to a full
+# version so a rebuild does not change the runtime under you: bump it with each Node security release.
+# package.json's engines still accept Node 20.19+ for running from source.
+FROM node:24.17.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +11,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.17.0-bookworm-slim AS runtime
 # Every role listens on PORT: api and all serve the API there, worker only /health and /metrics
 # (so the HEALTHCHECK below works for each role). ROLE picks the role at run time.
 ENV NODE_ENV=production \

@@ -4,7 +4,7 @@
 # webhook receiver and its own Redis. A development tool, never a production image: it needs the
 # devDependencies (tsx, smtp-server…), and it runs as root because Dovecot starts as root and then
 # drops to its own users.
-FROM node:20-bookworm-slim
+FROM node:24.17.0-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends dovecot-imapd redis-server openssl \
  && rm -rf /var/lib/apt/lists/*

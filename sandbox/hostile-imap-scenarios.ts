@@ -1,8 +1,9 @@
 /**
  * What the hostile IMAP server answers, per scenario: the STATUS of INBOX,
  * the UID SEARCH that finds its one message (UID 1) and the FETCH of it,
- * which is where a poll reads envelopes. The scenario of a connection is the local part of the user it
- * logged in as (`huge_subject@hostile.example`), so one server serves them all.
+ * which is where a poll reads envelopes, and the LIST the doctor sends.
+ * The scenario of a connection is the local part of the user it logged in
+ * as (`huge_subject@hostile.example`), so one server serves them all.
  *
  * Mail appears after the first poll: the first STATUS answers an empty
  * folder (the poll takes its baseline), later ones one new message, so the
@@ -42,6 +43,11 @@ export const HOSTILE_SCENARIOS = [
   'disconnect_mid_command',
   /** Logs in, then never answers another command. */
   'never_answers',
+  /**
+   * A LIST answer whose folder name is `{999999999}` then bytes as fast as the client reads them. Reached
+   * at login (imapflow sends `LIST "" ""` to a server without NAMESPACE) and by the doctor's folder check.
+   */
+  'flood_list',
   /** Behaves: one plain message. */
   'well_behaved',
 ] as const;
@@ -119,6 +125,17 @@ export function writeSearch(socket: Socket, scenario: HostileScenario, range: st
       socket.write(low <= 1 && high >= 1 ? '* SEARCH 1\r\n' : '* SEARCH\r\n');
     }
   }
+}
+
+/** Answers LIST. Returns false when the scenario never completes the response (the tagged OK must not follow). */
+export function writeList(socket: Socket, scenario: HostileScenario): boolean {
+  if (scenario === 'flood_list') {
+    socket.write('* LIST (\\HasNoChildren) "/" {999999999}\r\n');
+    stream(socket, 'x'.repeat(64 * 1024), 0, 999_999_999);
+    return false;
+  }
+  socket.write('* LIST (\\HasNoChildren) "/" INBOX\r\n');
+  return true;
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
-import { scenarioOf, statusAnswer, writeDates, writeFetch, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
+import { scenarioOf, statusAnswer, writeDates, writeFetch, writeList, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
 
@@ -128,7 +128,7 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         else if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);
         return;
       case 'LIST':
-        socket.write(`* LIST (\\HasNoChildren) "/" INBOX\r\n${tag} OK LIST completed\r\n`);
+        if (writeList(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK LIST completed\r\n`);
         return;
       case 'IDLE':
         conn.idleTag = tag;

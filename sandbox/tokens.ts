@@ -38,6 +38,8 @@ export interface IdTokenInput {
   clientId: string;
   oid: string;
   email: string;
+  /** The sign-in name (the UPN); default: `email`. */
+  preferredUsername?: string;
   name: string;
   nonce?: string;
   lifetimeSeconds?: number;
@@ -112,7 +114,7 @@ export async function mintIdToken(key: SigningKey, input: IdTokenInput): Promise
       oid: input.oid,
       sub: input.oid,
       email: input.email,
-      preferred_username: input.email,
+      preferred_username: input.preferredUsername ?? input.email,
       name: input.name,
       ...(input.nonce ? { nonce: input.nonce } : {}),
       ver: '2.0',

@@ -14,13 +14,16 @@ import type { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
 import type { MailboxService } from './domain/mailboxes/service.js';
 import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
-import { apiKeyHook } from './http/plugins/api-key.js';
+import { apiKeyHook, presentsScope } from './http/plugins/api-key.js';
 import { answerFrameworkError, installErrorHandling } from './http/plugins/errors.js';
 import { installOpenApi } from './http/plugins/openapi.js';
+import { checkPathIds, requirePathIds } from './http/plugins/path-ids.js';
 import { installValidation } from './http/plugins/validation.js';
 import { connectionRoutes } from './http/routes/connections.js';
 import { mailboxRoutes } from './http/routes/mailboxes.js';
 import { mailboxPollingRoutes } from './http/routes/mailbox-polling.js';
+import { mailboxSummaryRoute } from './http/routes/mailbox-summary.js';
+import type { MailboxSummaryT } from './domain/mailboxes/summary.js';
 import type { PollScheduler } from './jobs/polling/scheduler.js';
 import { mailboxDoctorRoutes } from './http/routes/mailbox-doctor.js';
 import { mailboxMessageRoutes } from './http/routes/mailbox-messages.js';
@@ -48,7 +51,7 @@ export interface AppDeps {
   trust: { ca: readonly string[] };
   webhooks: WebhookRouteServices;
   oauth: OAuth;
-  polling: { scheduler: PollScheduler };
+  polling: { scheduler: PollScheduler; summary: () => Promise<MailboxSummaryT> };
   sending: Pick<Sending, 'service'>;
 }
 
@@ -88,14 +91,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   installValidation(app);
+  // Every route declares the kind of each id in its path (http/plugins/path-ids.ts), or the app does not start.
+  app.addHook('onRoute', requirePathIds);
   installErrorHandling(app);
   app.addSchema(Problem);
   await installOpenApi(app);
-  await app.register(healthRoutes(deps.readiness));
+  // Check details (error messages, Redis node addresses) need a key with the operations scope.
+  await app.register(healthRoutes(deps.readiness, { details: presentsScope(config.apiKeys, 'metrics') }));
   await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys, 'metrics') : undefined, deps.metrics.refresh));
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
+    // An id of another shape is a 404 before the handler: it never becomes a Redis key.
+    v1.addHook('preHandler', checkPathIds);
     await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));
+    await v1.register(mailboxSummaryRoute(deps.polling.summary));
     await v1.register(mailboxRoutes({ mailboxes: deps.services.mailboxes, authorizeUrl: (mailbox) => deps.oauth.delegated.authorizeUrlFor(mailbox) }));
     await v1.register(mailboxPollingRoutes(deps.services.mailboxes, deps.polling.scheduler));
     await v1.register(oauthRoutes(deps.oauth));

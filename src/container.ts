@@ -6,6 +6,8 @@
 import type { Config } from './config/config.js';
 import { loadExtraCa, mailServerCa } from './config/trust.js';
 import { createCipher, type Cipher } from './crypto/envelope.js';
+import { deriveKeyRing } from './crypto/subkeys.js';
+import { IDEMPOTENCY_KEY_INFO } from './domain/sending/idempotency.js';
 import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
 import { MsalGateway } from './adapters/msal/gateway.js';
 import { createMsalNetworkClient } from './adapters/msal/network-client.js';
@@ -13,6 +15,11 @@ import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
 import { redisReadiness } from './roles/redis-readiness.js';
+import { encryptionKeyCheck, type EncryptionKeyCheck } from './roles/encryption-keys.js';
+import { storedKeyIds } from './store/stored-key-ids.js';
+import { RedisMemoryReader } from './adapters/redis/memory.js';
+import { redisMemoryReadiness } from './roles/redis-memory-readiness.js';
+import { redisMemoryRefresher } from './observability/redis-memory.js';
 import { JobRegistry } from './jobs/registry.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { queueDepthRefresher } from './observability/queue-depth.js';
@@ -63,6 +70,8 @@ export interface Dependencies {
   /** Where producers announce domain events (delivered by webhook). */
   events: EventPublisher;
   readiness: ReadinessCheck[];
+  /** Stored records that need a key the service lacks: scanned at start, and the `encryption-keys` check. */
+  encryptionKeys: EncryptionKeyCheck;
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -100,6 +109,8 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
       indexKey: keys.mailboxes,
       groupKey: (m) => keys.connectionMailboxes(m.connectionId),
       uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
+      // Mailboxes by state, for GET /v1/mailboxes/summary.
+      countBy: { key: keys.mailboxStates, field: 'state' },
     }),
     connections,
     mailHosts: config.outbound.mailHosts,
@@ -125,14 +136,25 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   });
   jobs.register(polling.jobs);
   const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
+  const idempotencyKeys = deriveKeyRing(config.encryption.key, config.encryption.previousKeys, IDEMPOTENCY_KEY_INFO);
   const sending = createSending({
-    config: config.sending, redis, keys, cipher, queues, mailboxes, mailboxTokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+    config: config.sending, redis, keys, cipher, idempotencyKeys, queues, mailboxes, mailboxTokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
   });
   jobs.register(sending.jobs);
   const oauth = createOAuth({
     config, redis, keys, cipher, msal, network, tokenCache, connections, mailboxes, tokens, events: webhooks.publisher, logger,
   });
-  const readiness: ReadinessCheck[] = [redisReadiness(redis)];
+  // One short-lived INFO memory read serves readiness probes and scrapes alike.
+  const redisMemory = new RedisMemoryReader(redis);
+  metrics.onScrape(redisMemoryRefresher({ reader: redisMemory, used: metrics.redisMemoryUsed, max: metrics.redisMemoryMax }));
+  const readiness: ReadinessCheck[] = [redisReadiness(redis), redisMemoryReadiness(redisMemory)];
+  const encryptionKeys = encryptionKeyCheck({
+    sample: () => storedKeyIds({ redis, keys, mailboxPartition }),
+    hasKey: (id) => cipher.hasKey(id),
+    currentKeyId: cipher.keyId,
+    logger,
+  });
+  readiness.push(encryptionKeys.readiness);
   return {
     config,
     logger,
@@ -150,6 +172,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     sending,
     events: webhooks.publisher,
     readiness,
+    encryptionKeys,
     metrics,
     close: async () => {
       await jobs.stopAll();

@@ -46,10 +46,16 @@ export interface AppInput {
 export type AppPatch = Partial<Omit<AppInput, 'clientId'>>;
 
 export interface UserInput {
+  /** Unique in the directory at a time; adding a user under a UPN in use replaces that user (a new account, a new oid). */
   upn: string;
   oid?: string;
   tenantId: string;
   name?: string;
+  /**
+   * The `mail` attribute, which ID tokens carry as `email`. As on Entra, nothing checks it: an
+   * administrator may set any address, another user's included. Default: the UPN.
+   */
+  email?: string;
 }
 
 export interface Tenant {
@@ -76,6 +82,7 @@ export interface User {
   oid: string;
   tenantId: string;
   name: string;
+  email: string;
 }
 
 /** A path's first segment resolved: a real tenant, or one of the multi-tenant aliases. */
@@ -129,6 +136,7 @@ export class Directory {
       oid: input.oid ?? randomUUID(),
       tenantId: input.tenantId,
       name: input.name ?? input.upn.split('@')[0] ?? input.upn,
+      email: input.email ?? input.upn,
     };
     this.users.set(input.upn.toLowerCase(), user);
     return user;

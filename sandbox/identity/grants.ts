@@ -152,7 +152,8 @@ async function userTokens(
       tenantId: user.tenantId,
       clientId: app.clientId,
       oid: user.oid,
-      email: user.upn,
+      email: user.email,
+      preferredUsername: user.upn,
       name: user.name,
       nonce,
     });

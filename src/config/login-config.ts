@@ -29,23 +29,40 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname);
 }
 
-function parseRule(raw: string): ReturnToRule {
+/**
+ * One allow-list entry as a rule, or why it is refused: the syntax of LOGIN_RETURN_TO_ALLOWLIST and of
+ * a connection's own `loginReturnTo` (domain/connections/validate.ts).
+ */
+export function readReturnToRule(raw: string): { rule: ReturnToRule } | { problem: string } {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new EnvValueError(`has "${raw}", which is not an absolute URL (e.g. https://app.example.com or https://app.example.com/auth/)`);
+    return { problem: 'is not an absolute URL (e.g. https://app.example.com or https://app.example.com/auth/)' };
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new EnvValueError(`has "${raw}": only https (or http on a loopback host) origins are allowed`);
+    return { problem: 'only https (or http on a loopback host) origins are allowed' };
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new EnvValueError(`has "${raw}": plain http is allowed for localhost only; the login code travels in the URL`);
+    return { problem: 'plain http is allowed for localhost only; the login code travels in the URL' };
   }
   if (url.username || url.password || url.search || url.hash || raw.includes('*')) {
-    throw new EnvValueError(`has "${raw}": give an origin or a URL prefix, without credentials, query, fragment or wildcards`);
+    return { problem: 'give an origin or a URL prefix, without credentials, query, fragment or wildcards' };
   }
-  return { origin: url.origin, pathPrefix: url.pathname === '' ? '/' : url.pathname };
+  return { rule: { origin: url.origin, pathPrefix: url.pathname === '' ? '/' : url.pathname } };
+}
+
+/** A rule written back in the list's syntax: the origin, or the origin and path prefix. */
+export function returnToRuleText(rule: ReturnToRule): string {
+  return rule.pathPrefix === '/' ? rule.origin : `${rule.origin}${rule.pathPrefix}`;
+}
+
+function parseRule(raw: string): ReturnToRule {
+  const read = readReturnToRule(raw);
+  if ('problem' in read) {
+    throw new EnvValueError(read.problem.startsWith('is ') ? `has "${raw}", which ${read.problem}` : `has "${raw}": ${read.problem}`);
+  }
+  return read.rule;
 }
 
 export function parseReturnToAllowlist(raw: string): ReturnToRule[] {

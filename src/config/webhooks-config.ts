@@ -3,12 +3,21 @@
  * config (see config.ts). Every duration says its unit in its name; the
  * defaults are the production values, tests shrink the delays.
  */
+import { isIP } from 'node:net';
 import { ConfigError } from '../errors/errors.js';
-import { parseBoolean, parseInteger } from './env-spec.js';
+import { EnvValueError, parseBoolean, parseInteger, parseList } from './env-spec.js';
 
 export interface WebhooksConfig {
-  /** Deliver to loopback, private, link-local… addresses (off: refused, against SSRF). @defaultValue false */
+  /**
+   * Deliver to loopback, private, link-local… addresses (off: refused, against SSRF). The cloud
+   * platform's endpoints (metadata, credentials, Azure WireServer) stay refused. @defaultValue false
+   */
   allowPrivateNetworks: boolean;
+  /**
+   * IP addresses webhooks may reach although the address policy refuses them, a platform
+   * endpoint included: each is named on purpose (WEBHOOK_ALLOWED_ADDRESSES). @defaultValue []
+   */
+  allowedAddresses: string[];
   /** One attempt's whole budget: connect, send, headers and the bounded body read (ms). @defaultValue 10 000 */
   timeoutMs: number;
   retry: {
@@ -45,9 +54,18 @@ type Read = <T>(name: string, parse: (raw: string) => T, fallback: T) => T;
 
 const DAY_MS = 86_400_000;
 
+/** Comma-separated IP addresses (no names: DNS could answer another address; no ranges: each is named on purpose). */
+function parseAddresses(raw: string): string[] {
+  const addresses = parseList(raw).map((item) => (item.startsWith('[') && item.endsWith(']') ? item.slice(1, -1) : item));
+  const bad = addresses.find((address) => isIP(address) === 0);
+  if (bad !== undefined) throw new EnvValueError(`must be comma-separated IP addresses, got ${JSON.stringify(bad)}`);
+  return addresses;
+}
+
 export function loadWebhooksConfig(read: Read): WebhooksConfig {
   const config: WebhooksConfig = {
     allowPrivateNetworks: read('WEBHOOK_ALLOW_PRIVATE_NETWORKS', parseBoolean, false),
+    allowedAddresses: read('WEBHOOK_ALLOWED_ADDRESSES', parseAddresses, []),
     timeoutMs: read('WEBHOOK_TIMEOUT_MS', parseInteger(100, 120_000), 10_000),
     retry: {
       baseDelayMs: read('WEBHOOK_RETRY_BASE_MS', parseInteger(1, DAY_MS), 5_000),

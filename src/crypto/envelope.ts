@@ -26,6 +26,8 @@ export interface Cipher {
   decryptText(envelope: string, associatedData: string): string;
   /** True when the envelope was written with a key other than the current one. */
   needsRotation(envelope: string): boolean;
+  /** True when this cipher holds the key with this id (the current key or one of ENCRYPTION_KEY_PREVIOUS). */
+  hasKey(keyId: string): boolean;
 }
 
 export function keyIdOf(key: Buffer): string {
@@ -34,6 +36,14 @@ export function keyIdOf(key: Buffer): string {
 
 export function isEnvelope(value: string): boolean {
   return value.startsWith(`${VERSION}.`);
+}
+
+// A key id is 8 bytes in base64url: 11 characters. Matches envelopes anywhere in a text (a JSON record, a cache value).
+const ENVELOPE_KEY_ID = new RegExp(`(?<![A-Za-z0-9_-])${VERSION}\\.([A-Za-z0-9_-]{11})\\.`, 'g');
+
+/** The ids of the keys that wrote the envelopes in `text` (a stored record or value), each once. */
+export function envelopeKeyIds(text: string): string[] {
+  return [...new Set([...text.matchAll(ENVELOPE_KEY_ID)].map((m) => m[1]!))];
 }
 
 export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[] = []): Cipher {
@@ -63,7 +73,7 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
     if (parts.length !== 5 || parts[0] !== VERSION) throw new DecryptionError('not an encrypted envelope');
     const [, id, iv, body, tag] = parts as [string, string, string, string, string];
     const key = keys.get(id);
-    if (!key) throw new DecryptionError(`no key with id ${id}: set ENCRYPTION_KEY_PREVIOUS to the key it was written with`);
+    if (!key) throw new DecryptionError(`no key with id ${id}: set ENCRYPTION_KEY_PREVIOUS to the key it was written with`, { missingKeyId: id });
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(associatedData, 'utf8'));
@@ -80,5 +90,6 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
     decrypt,
     decryptText: (envelope, associatedData) => decrypt(envelope, associatedData).toString('utf8'),
     needsRotation: (envelope) => envelope.split('.', 2)[1] !== keyId,
+    hasKey: (id) => keys.has(id),
   };
 }

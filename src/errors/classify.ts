@@ -19,13 +19,21 @@ export interface Classification {
   /** The setup guide's step that fixes it. */
   step: SetupStep | undefined;
   fields: Record<string, unknown>;
+  /** For a 503 the client should retry later: the `Retry-After` it is answered with (s). */
+  retryAfterSeconds: number | undefined;
 }
 
 interface Policy {
   status: number;
   title: string;
   retryable: boolean;
+  retryAfterSeconds?: number;
+  /** A 500 whose detail, hint and fields are still shown: written for the operator, holding no internals. */
+  public?: true;
 }
+
+/** Retry-After of a storage_full answer. */
+export const STORAGE_FULL_RETRY_AFTER_SECONDS = 30;
 
 const POLICIES: Record<ErrorCode, Policy> = {
   config_invalid: { status: 500, title: 'Configuration error', retryable: false },
@@ -41,7 +49,13 @@ const POLICIES: Record<ErrorCode, Policy> = {
   method_not_allowed: { status: 405, title: 'Method not allowed', retryable: false },
   conflict: { status: 409, title: 'Conflict', retryable: false },
   dependency_unavailable: { status: 503, title: 'Service unavailable', retryable: true },
-  decryption_failed: { status: 500, title: 'Stored data unreadable', retryable: false },
+  // Redis at its maxmemory refuses writes until an operator frees memory or raises the limit:
+  // minutes, not milliseconds, so clients are asked to wait rather than hammer it.
+  storage_full: { status: 503, title: 'Storage full', retryable: true, retryAfterSeconds: STORAGE_FULL_RETRY_AFTER_SECONDS },
+  // The service's own configuration is wrong (a key missing from ENCRYPTION_KEY_PREVIOUS) or a record
+  // is damaged: a 500, since no client change fixes it, and not a 503, since waiting does not either
+  // (and clients and proxies retry a 503). Public, so the answer names the key id and the fix.
+  decryption_failed: { status: 500, title: 'Stored data unreadable', retryable: false, public: true },
   // The record names a host the operator has not allowed: it must be changed (or the list widened).
   host_not_allowed: { status: 422, title: 'Host not allowed', retryable: false },
   internal: { status: 500, title: 'Internal error', retryable: true },
@@ -72,11 +86,13 @@ const POLICIES: Record<ErrorCode, Policy> = {
   oauth_state_invalid: { status: 400, title: 'Sign-in link expired or used', retryable: false },
   oauth_denied: { status: 400, title: 'Sign-in cancelled', retryable: false },
   // The sign-in provider: switched off, a returnTo outside LOGIN_RETURN_TO_ALLOWLIST, an ID token
-  // that fails verification (signature, issuer, audience, nonce, expiry), an unknown or used login code.
+  // that fails verification (signature, issuer, audience, nonce, expiry), an unknown or used login code,
+  // a callback reached by a browser that did not start the sign-in (no or another binding cookie).
   sign_in_disabled: { status: 403, title: 'Sign-in disabled', retryable: false },
   return_to_not_allowed: { status: 400, title: 'Return address not allowed', retryable: false },
   id_token_invalid: { status: 400, title: 'Sign-in could not be verified', retryable: false },
   login_code_invalid: { status: 400, title: 'Login code invalid', retryable: false },
+  sign_in_not_bound: { status: 400, title: 'Sign-in started in another browser', retryable: false },
   // Webhooks: a URL the service will not deliver to; a delivery still being attempted.
   webhook_url_invalid: { status: 400, title: 'Invalid webhook URL', retryable: false },
   webhook_target_forbidden: { status: 400, title: 'Webhook target not allowed', retryable: false },
@@ -147,6 +163,23 @@ export function outageOf(code: string): 'identity_platform' | 'imap_server' | un
   }
 }
 
+const REDIS_OOM = /\bOOM command not allowed\b/;
+
+/**
+ * Redis at its maxmemory (noeviction) refusing a write: "OOM command not allowed when used memory >
+ * 'maxmemory'.", an ioredis ReplyError. It also comes wrapped: inside a transaction as the
+ * `previousErrors` of an "EXECABORT Transaction discarded", as a Lua script's error (the script's
+ * position appended; "ERR Error running script … -OOM …" before Redis 7), or as the `cause` of
+ * another error. Only ReplyErrors count: a mail server's words never make this 503.
+ */
+function isRedisOutOfMemory(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  if (err.name === 'ReplyError' && REDIS_OOM.test(err.message)) return true;
+  const { previousErrors, errors } = err as { previousErrors?: unknown; errors?: unknown };
+  const inner = [err.cause, ...(Array.isArray(previousErrors) ? previousErrors : []), ...(Array.isArray(errors) ? errors : [])];
+  return inner.some((e) => isRedisOutOfMemory(e, depth + 1));
+}
+
 export function policyOf(code: ErrorCode): Policy {
   return POLICIES[code];
 }
@@ -155,7 +188,7 @@ export function classify(err: unknown): Classification {
   if (err instanceof AppError) {
     const policy = POLICIES[err.code];
     // Upstream failures (502/503/504) are the client's business to know; internal ones are not.
-    const exposed = policy.status < 500 || (policy.status !== 500 && policy.status !== 501);
+    const exposed = policy.status < 500 || (policy.status !== 500 && policy.status !== 501) || policy.public === true;
     return {
       code: err.code,
       status: policy.status,
@@ -165,7 +198,15 @@ export function classify(err: unknown): Classification {
       hint: exposed ? err.hint : undefined,
       step: exposed ? err.step : undefined,
       fields: exposed ? err.fields : {},
+      retryAfterSeconds: policy.retryAfterSeconds,
     };
+  }
+  if (isRedisOutOfMemory(err)) {
+    return classify(new AppError('storage_full', 'Redis is at its maxmemory and refuses writes.', {
+      detail: 'The service\'s storage (Redis) is full and refuses changes right now; try again later.',
+      hint: 'Redis reached its maxmemory: free memory in Redis or raise maxmemory (keep maxmemory-policy noeviction). ' +
+        'Requests succeed again by themselves once there is room; /health/ready names redis-memory until then.',
+    }));
   }
   if (err instanceof Error && isRedisUnavailable(err)) {
     return classify(new AppError('dependency_unavailable', 'Redis is unreachable.', {
@@ -173,5 +214,5 @@ export function classify(err: unknown): Classification {
     }));
   }
   const policy = POLICIES.internal;
-  return { code: 'internal', ...policy, detail: GENERIC_5XX_DETAIL, hint: undefined, step: undefined, fields: {} };
+  return { code: 'internal', ...policy, detail: GENERIC_5XX_DETAIL, hint: undefined, step: undefined, fields: {}, retryAfterSeconds: undefined };
 }

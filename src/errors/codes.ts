@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'conflict',
   'dependency_unavailable',
+  // Redis is at its maxmemory (noeviction) and refuses writes
+  'storage_full',
   'decryption_failed',
   // A secret would go to a host off AUTHORITY_HOST_ALLOWLIST or MAIL_HOST_ALLOWLIST
   'host_not_allowed',
@@ -47,6 +49,8 @@ export const ERROR_CODES = [
   'return_to_not_allowed',
   'id_token_invalid',
   'login_code_invalid',
+  // A sign-in callback opened in a browser that did not start it (login CSRF): its binding cookie is missing or wrong
+  'sign_in_not_bound',
   // Webhooks
   'webhook_url_invalid',
   'webhook_target_forbidden',

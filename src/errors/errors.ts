@@ -70,6 +70,12 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * An id of another shape than its kind's (domain/ids.ts): it names no record. The same 404 as an
+ * unknown id, refused before any Redis key is built from it.
+ */
+export class MalformedIdError extends NotFoundError {}
+
 export class ConflictError extends AppError {
   constructor(detail: string, hint?: string) {
     super('conflict', detail, { hint });
@@ -86,13 +92,28 @@ export class DependencyUnavailableError extends AppError {
   }
 }
 
-/** Data that cannot be decrypted: a wrong or missing key, or a damaged record. */
+/**
+ * Data that cannot be decrypted: written with a key this service does not have (ENCRYPTION_KEY
+ * changed without the old key in ENCRYPTION_KEY_PREVIOUS), or damaged. Its detail and hint are
+ * public (classify.ts): they name a key's id, never a key; an id cannot be turned back into its key.
+ */
 export class DecryptionError extends AppError {
-  constructor(message: string) {
-    super('decryption_failed', message, {
-      detail: 'A stored secret cannot be decrypted.',
-      hint: 'Set ENCRYPTION_KEY_PREVIOUS to the key this record was written with.',
-    });
+  /** The id of the key the value was written with, when the service does not have that key. */
+  readonly missingKeyId: string | undefined;
+
+  constructor(message: string, options: { missingKeyId?: string } = {}) {
+    const id = options.missingKeyId;
+    super('decryption_failed', message, id === undefined
+      ? {
+          detail: 'A stored secret cannot be decrypted: it is damaged, or was copied from another record.',
+          hint: 'Set the secret again (PATCH the connection\'s clientSecret, sign the mailbox in again) or delete the record.',
+        }
+      : {
+          detail: `A stored secret was written with the encryption key whose id is ${id}, which this service does not have.`,
+          hint: `Set ENCRYPTION_KEY_PREVIOUS to the key with id ${id} (keep the new key in ENCRYPTION_KEY) and restart the service.`,
+          fields: { keyId: id },
+        });
+    this.missingKeyId = id;
   }
 }
 

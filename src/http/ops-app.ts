@@ -23,7 +23,8 @@ export async function buildOpsApp(deps: OpsAppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
   installErrorHandling(app);
-  await app.register(healthRoutes(deps.readiness));
+  // A worker's own port: every check's detail, without a key (keep it off public networks).
+  await app.register(healthRoutes(deps.readiness, { details: () => true }));
   await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys, 'metrics') : undefined, deps.metrics.refresh));
   return app;
 }

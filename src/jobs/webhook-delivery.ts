@@ -24,6 +24,7 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Job, QueueFactory, Worker } from '../adapters/queue/bullmq.js';
 import type { WebhooksConfig } from '../config/webhooks-config.js';
+import { idPattern } from '../domain/ids.js';
 import type { AttemptResult, DeliveryAttempt } from '../domain/webhooks/attempt.js';
 import type { Logger } from '../logging/logger.js';
 import type { Admission, Lane, Ticket, WebhookScheduler } from '../store/webhook-scheduler.js';
@@ -34,8 +35,8 @@ export const DELIVERY_JOB = 'deliver';
 
 export const DeliveryJobPayload = Type.Object(
   {
-    subscriptionId: Type.String({ pattern: '^whk_[A-Za-z0-9_-]{16}$' }),
-    deliveryId: Type.String({ pattern: '^dlv_[A-Za-z0-9_-]{16}$' }),
+    subscriptionId: Type.String({ pattern: idPattern('whk') }),
+    deliveryId: Type.String({ pattern: idPattern('dlv') }),
     ticket: Type.String({ pattern: '^[0-9]{1,20}$' }),
   },
   { additionalProperties: false },

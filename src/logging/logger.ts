@@ -26,6 +26,10 @@ interface ReplyLike {
 function serializeError(err: Error): Record<string, unknown> {
   if (!(err instanceof Error)) return redactFields(err, serializeError) as Record<string, unknown>;
   const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
+  // ioredis puts the failed command on its errors with every argument: stored records (addresses),
+  // encrypted messages of megabytes, whole Lua scripts, once per refused request while Redis is
+  // full. The command's name tells which one failed.
+  if (typeof out.command === 'object' && out.command !== null) out.command = { name: (out.command as { name?: unknown }).name };
   if (typeof out.message === 'string') out.message = scrubText(out.message);
   if (typeof out.stack === 'string') out.stack = scrubText(out.stack);
   return redactFields(out, serializeError) as Record<string, unknown>;

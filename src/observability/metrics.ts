@@ -17,6 +17,9 @@ export interface Metrics {
   tokenRequests: Counter<'result' | 'code'>;
   queueDepth: Gauge<'queue' | 'state'>;
   imapConnections: Gauge;
+  /** Redis's used memory and maxmemory (0: no limit), read at scrape time (observability/redis-memory.ts). */
+  redisMemoryUsed: Gauge;
+  redisMemoryMax: Gauge;
   /** Adds work to run before each scrape (gauges read from elsewhere, like queue depths). */
   onScrape(refresh: () => Promise<void>): void;
   /** Runs that work; GET /metrics calls it before rendering. */
@@ -48,6 +51,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     // Read from Redis at scrape time, so every process reports the same (global) numbers: aggregate with max(), not sum().
     queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time (the same in every process).', labelNames: ['queue', 'state'], registers }),
     imapConnections: new Gauge({ name: 'mailsync_imap_connections_open', help: 'IMAP connections this process holds open.', registers }),
+    // The same in every process, like mailsync_queue_jobs: aggregate with max().
+    redisMemoryUsed: new Gauge({ name: 'mailsync_redis_memory_used_bytes', help: 'Memory Redis uses, as it counts it against maxmemory (the fullest master on a cluster), read at scrape time.', registers }),
+    redisMemoryMax: new Gauge({ name: 'mailsync_redis_memory_max_bytes', help: 'Redis maxmemory (of the same master); 0: no limit. At the limit, writes are refused (storage_full).', registers }),
     onScrape: (refresh) => void refreshers.push(refresh),
     refresh: async () => void (await Promise.all(refreshers.map((r) => r()))),
   };

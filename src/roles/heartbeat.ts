@@ -14,6 +14,16 @@ import type { Redis } from '../adapters/redis/redis.js';
 import type { ReadinessCheck } from '../http/routes/health.js';
 import type { Logger } from '../logging/logger.js';
 
+/** A worker whose last beat is older than this (ms) is not live: three missed beats at the default interval. */
+export const WORKER_LIVE_MS = 15_000;
+/** Beats older than this (ms) are dropped from the set: a SIGKILLed worker never removes its own. */
+const FORGET_AFTER_MS = 24 * 60 * 60_000;
+
+/** How many worker processes beat within WORKER_LIVE_MS, across every host: 0 when none runs (ROLE=api alone). */
+export async function liveWorkers(redis: Redis, key: string, now: number = Date.now()): Promise<number> {
+  return redis.zcount(key, String(now - WORKER_LIVE_MS), '+inf');
+}
+
 export interface HeartbeatOptions {
   redis: Redis;
   key: string;
@@ -42,6 +52,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
     lastTick = now;
     try {
       await options.redis.zadd(options.key, String(lastTick), options.workerId);
+      await options.redis.zremrangebyscore(options.key, '-inf', String(lastTick - FORGET_AFTER_MS));
     } catch (err) {
       options.logger.warn({ err }, 'heartbeat not recorded');
     }

@@ -6,7 +6,15 @@
  * indexes) is small and often read together, so it shares the hash tag
  * `{<prefix>}`; BullMQ's queues share the tag `{<prefix>:q}` so each queue's
  * keys stay together, as BullMQ requires on a cluster.
+ *
+ * Every builder that takes a record's id checks its shape (domain/ids.ts) and
+ * throws MalformedIdError (a not_found) for any other: `con_X:mailboxes` must
+ * not name connection con_X's mailbox set. Callers check ids before they get
+ * here (HTTP routes, job payloads); this is the last line, so no id of another
+ * shape can become a key.
  */
+import { requireId } from '../domain/ids.js';
+
 export interface KeySpace {
   readonly prefix: string;
   /** The prefix BullMQ prepends to its queue keys. */
@@ -25,6 +33,10 @@ export interface KeySpace {
   mailboxAddress(connectionId: string, email: string): string;
   /** Sorted set: mailbox id → when its next poll is due (ms). The poll schedule's source of truth. */
   pollDue(): string;
+  /** Sorted set: mailbox id → due time plus its poll interval (ms), past which it is overdue. Kept with pollDue. */
+  pollOverdueAt(): string;
+  /** Hash: mailbox state → how many mailboxes are in it, kept by the mailbox store's scripts. */
+  mailboxStates(): string;
   /** Held while one worker polls one mailbox. */
   pollLock(mailboxId: string): string;
   /** The polls in flight for one tenant (a semaphore). */
@@ -60,6 +72,8 @@ export interface KeySpace {
 export interface WebhookDeliveryKeys {
   /** Hash: one delivery's state and its body. */
   record(deliveryId: string): string;
+  /** What record(id) puts before the id: scripts that delete records by the ids they list. */
+  recordPrefix(): string;
   /** Sorted set: a subscription's delivery ids by creation time (ms), for listing. */
   index(subscriptionId: string): string;
   /** Sorted set: finished (delivered or failed) delivery ids by finish time (ms), for retention. */
@@ -109,20 +123,25 @@ export function createKeySpace(prefix: string): KeySpace {
   const tag = `{${prefix}}`;
   const wh = `{${prefix}:wh}`;
   const snd = `{${prefix}:snd}`;
-  const sub = (id: string, what: string): string => `${wh}:sub:${id}:${what}`;
+  const con = (id: string): string => requireId(id, 'con');
+  const mbx = (id: string): string => requireId(id, 'mbx');
+  const whk = (id: string): string => requireId(id, 'whk');
+  const sub = (id: string, what: string): string => `${wh}:sub:${whk(id)}:${what}`;
   return {
     prefix,
     queuePrefix: `{${prefix}:q}`,
-    connection: (id) => `${tag}:connection:${id}`,
+    connection: (id) => `${tag}:connection:${con(id)}`,
     connections: () => `${tag}:connections`,
     workers: () => `${tag}:workers`,
-    mailbox: (id) => `${tag}:mailbox:${id}`,
+    mailbox: (id) => `${tag}:mailbox:${mbx(id)}`,
     pollDue: () => `${tag}:poll:due`,
-    pollLock: (mailboxId) => `${prefix}:{mbx:${mailboxId}}:poll-lock`,
+    pollOverdueAt: () => `${tag}:poll:overdue-at`,
+    mailboxStates: () => `${tag}:mailboxes:states`,
+    pollLock: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:poll-lock`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
     mailboxes: () => `${tag}:mailboxes`,
-    connectionMailboxes: (connectionId) => `${tag}:connection:${connectionId}:mailboxes`,
-    mailboxAddress: (connectionId, email) => `${tag}:connection:${connectionId}:address:${email.toLowerCase()}`,
+    connectionMailboxes: (connectionId) => `${tag}:connection:${con(connectionId)}:mailboxes`,
+    mailboxAddress: (connectionId, email) => `${tag}:connection:${con(connectionId)}:address:${email.toLowerCase()}`,
     // Token partitions are independent of each other: each gets its own slot.
     tokenCache: (partition) => `${prefix}:{tok:${partition}}:cache`,
     tokenLock: (partition) => `${prefix}:{tok:${partition}}:lock`,
@@ -130,11 +149,12 @@ export function createKeySpace(prefix: string): KeySpace {
     oauthState: (digest) => `${prefix}:oauth-state:${digest}`,
     loginCode: (digest) => `${prefix}:login-code:${digest}`,
     rateLimit: (name) => `${prefix}:rate:${name}`,
-    webhook: (id) => `${tag}:webhook:${id}`,
+    webhook: (id) => `${tag}:webhook:${whk(id)}`,
     webhooks: () => `${tag}:webhooks`,
     webhooksVersion: () => `${tag}:webhooks:version`,
     webhookDelivery: {
-      record: (id) => `${wh}:delivery:${id}`,
+      record: (id) => `${wh}:delivery:${requireId(id, 'dlv')}`,
+      recordPrefix: () => `${wh}:delivery:`,
       index: (id) => sub(id, 'deliveries'),
       finished: (id) => sub(id, 'finished'),
       slots: (id) => sub(id, 'slots'),
@@ -145,14 +165,14 @@ export function createKeySpace(prefix: string): KeySpace {
       ticketSeq: () => `${wh}:ticket-seq`,
     },
     send: {
-      record: (id) => `${snd}:send:${id}`,
-      content: (id) => `${snd}:send:${id}:content`,
+      record: (id) => `${snd}:send:${requireId(id, 'snd')}`,
+      content: (id) => `${snd}:send:${requireId(id, 'snd')}:content`,
       idempotency: (digest) => `${snd}:idempotency:${digest}`,
       pending: () => `${snd}:pending`,
       outbox: () => `${snd}:outbox`,
-      rateMessages: (mailboxId) => `${prefix}:{rate:${mailboxId}}:messages`,
-      rateRecipients: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipients`,
-      rateRecipientCounts: (mailboxId) => `${prefix}:{rate:${mailboxId}}:recipient-counts`,
+      rateMessages: (mailboxId) => `${prefix}:{rate:${mbx(mailboxId)}}:messages`,
+      rateRecipients: (mailboxId) => `${prefix}:{rate:${mbx(mailboxId)}}:recipients`,
+      rateRecipientCounts: (mailboxId) => `${prefix}:{rate:${mbx(mailboxId)}}:recipient-counts`,
     },
   };
 }

@@ -8,7 +8,7 @@
  * - The value is an AES-256-GCM envelope bound to the key's digest, so a
  *   record copied under another key does not decrypt.
  * - `take` is GETDEL: of two concurrent callers exactly one gets the record;
- *   a replay, and a record past its TTL, find nothing.
+ *   a replay, and a record past its TTL, find nothing. `peek` only reads.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from '../adapters/redis/redis.js';
@@ -46,12 +46,23 @@ export class OneTimeStore<T> {
 
   /** The record, deleted in the same step; undefined when unknown, expired or already taken. */
   async take(secret: string): Promise<T | undefined> {
-    const { redis, cipher, key } = this.options;
     const digest = secretDigest(secret);
-    const raw = await redis.getdel(key(digest));
+    return this.open(digest, await this.options.redis.getdel(this.options.key(digest)));
+  }
+
+  /**
+   * The record, left in place: for a check that must be able to refuse without using the record up
+   * (a sign-in's browser binding). Whoever acts on the record still takes it.
+   */
+  async peek(secret: string): Promise<T | undefined> {
+    const digest = secretDigest(secret);
+    return this.open(digest, await this.options.redis.get(this.options.key(digest)));
+  }
+
+  private open(digest: string, raw: string | null): T | undefined {
     if (raw === null) return undefined;
     try {
-      return JSON.parse(cipher.decryptText(raw, this.aad(digest))) as T;
+      return JSON.parse(this.options.cipher.decryptText(raw, this.aad(digest))) as T;
     } catch (err) {
       // Written under a key since retired: as good as expired (the user starts again).
       if (err instanceof DecryptionError) return undefined;

@@ -165,7 +165,7 @@ export class WebhookScheduler {
     const attempted = input.attempt === 'success' ? '1' : input.attempt === 'failure' ? '0' : '-';
     const args: (string | number)[] = [
       sub, t.deliveryId, t.ticket, this.now(), o.maxInFlight, o.admissionLeaseMs, input.outcome, attempted,
-      o.unhealthyAfterFailures, o.probeIntervalMs, o.retentionCount, o.retentionMs, k.record(''),
+      o.unhealthyAfterFailures, o.probeIntervalMs, o.retentionCount, o.retentionMs, k.recordPrefix(),
       input.nextAttemptAt ?? '',
     ];
     for (const [field, value] of Object.entries(input.fields ?? {})) args.push(field, value);

@@ -21,9 +21,11 @@ import { LOGIN_CODE_TTL_SECONDS, STATE_TTL_SECONDS, type LoginClaims, type State
 import type { TokenService } from '../domain/tokens/token-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from '../store/keys.js';
+import { signInStartBudget } from '../domain/oauth/start-budget.js';
 import { OneTimeStore } from '../store/one-time-store.js';
 import { RedisRateLimiter } from '../store/rate-limiter.js';
 import { publicRateLimit } from '../http/plugins/public-rate-limit.js';
+import { signInCookie, type SignInCookie } from '../http/sign-in-cookie.js';
 
 export interface OAuthDeps {
   config: Pick<Config, 'publicUrl' | 'login' | 'http'>;
@@ -47,8 +49,10 @@ export interface OAuth {
   callback: OAuthCallback;
   /** The redirect URI both flows use, to register in the app registration. */
   redirectUri: string;
-  /** The rate limits of the two routes without an API key. */
+  /** The per-client rate limit of the two routes without an API key. */
   rateLimit: ReturnType<typeof publicRateLimit>;
+  /** The cookie binding a sign-in to its browser (its name and Secure follow PUBLIC_URL's scheme). */
+  signInCookie: SignInCookie;
 }
 
 /** `${PUBLIC_URL}/v1/oauth/callback`, keeping a path PUBLIC_URL may have (behind a reverse proxy). */
@@ -80,12 +84,15 @@ export function createOAuth(deps: OAuthDeps): OAuth {
     redirectUri,
     logger: deps.logger,
   });
+  const limiter = new RedisRateLimiter(deps.redis, deps.keys.rateLimit);
+  const admitStart = signInStartBudget(limiter, deps.config.http.signInStartsPerMinute, deps.logger);
   const signIn = new SignIn({
     connections: deps.connections, msal: deps.msal, states, codes, verifier, allowlist: deps.config.login.returnToAllowlist, redirectUri,
+    ...(admitStart ? { admitStart } : {}),
   });
-  const rateLimit = publicRateLimit(new RedisRateLimiter(deps.redis, deps.keys.rateLimit), {
-    perClientPerMinute: deps.config.http.publicRatePerMinute,
-    signInStartsPerMinute: deps.config.http.signInStartsPerMinute,
-  }, deps.logger);
-  return { delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri, rateLimit };
+  const rateLimit = publicRateLimit(limiter, { perClientPerMinute: deps.config.http.publicRatePerMinute }, deps.logger);
+  return {
+    delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri, rateLimit,
+    signInCookie: signInCookie(deps.config.publicUrl),
+  };
 }

@@ -8,13 +8,16 @@ import type { Redis } from '../adapters/redis/redis.js';
 import type { Config } from '../config/config.js';
 import type { EventPublisher } from '../domain/events/events.js';
 import type { ConnectionService } from '../domain/connections/service.js';
-import type { MailboxService } from '../domain/mailboxes/service.js';
+import type { MailboxRecord, MailboxService } from '../domain/mailboxes/service.js';
+import { summarizeMailboxes, type MailboxSummaryT } from '../domain/mailboxes/summary.js';
 import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
 import { PollingModule } from '../jobs/polling/poll-worker.js';
 import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { registerFleetGauges } from '../observability/fleet-gauges.js';
+import { liveWorkers } from '../roles/heartbeat.js';
 import type { KeySpace } from '../store/keys.js';
 import { RedisLock } from '../store/lock.js';
 import { RedisSemaphore } from '../store/semaphore.js';
@@ -36,25 +39,27 @@ export interface PollingWiringDeps {
 export interface Polling {
   scheduler: PollScheduler;
   jobs: PollingModule;
+  /** GET /v1/mailboxes/summary: counts, overdue mailboxes, live workers (also gauges in /metrics). */
+  summary: () => Promise<MailboxSummaryT>;
 }
 
 export function createPolling(deps: PollingWiringDeps): Polling {
   const scheduler = new PollScheduler(deps.redis, deps.keys, () => deps.queues.queue<PollJobData>(POLL_QUEUE));
   // Schedules a poll and shows its due time on the mailbox until the poll itself sets the next one.
-  const pollAt = async (id: string, due: number): Promise<void> => {
-    await scheduler.schedule(id, due);
-    await deps.mailboxes.notePollDue(id, new Date(due));
+  const pollAt = async (m: MailboxRecord, due: number): Promise<void> => {
+    await scheduler.schedule(m.id, due, m.pollIntervalSeconds * 1000);
+    await deps.mailboxes.notePollDue(m.id, new Date(due));
   };
   deps.mailboxes.listen({
     // Polls of mailboxes added together are spread over their interval.
     created: async (m) => {
-      if (m.state === 'active') await pollAt(m.id, firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now()));
+      if (m.state === 'active') await pollAt(m, firstPollAt(m.id, m.pollIntervalSeconds * 1000, Date.now()));
     },
     authorized: async (m) => {
-      if (m.state === 'active') await pollAt(m.id, Date.now());
+      if (m.state === 'active') await pollAt(m, Date.now());
     },
     resumed: async (m) => {
-      if (m.state !== 'pending_authorization') await pollAt(m.id, Date.now());
+      if (m.state !== 'pending_authorization') await pollAt(m, Date.now());
     },
     paused: (m) => scheduler.unschedule(m.id),
     deleted: (m) => scheduler.unschedule(m.id),
@@ -89,5 +94,10 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       tenantConcurrency: deps.config.polling.tenantConcurrency,
     },
   });
-  return { scheduler, jobs };
+  // Nothing polls when no worker runs: these show it (the heartbeat set and the schedule's overdue index).
+  const workers = (): Promise<number> => liveWorkers(deps.redis, deps.keys.workers());
+  const overdue = (): Promise<number> => scheduler.overdueCount();
+  registerFleetGauges(deps.metrics, { workers, overdue });
+  const summary = (): Promise<MailboxSummaryT> => summarizeMailboxes({ counts: () => deps.mailboxes.counts(), overdue, workers });
+  return { scheduler, jobs, summary };
 }

@@ -11,6 +11,7 @@ import { isCluster, type Redis } from '../adapters/redis/redis.js';
 import { SmtpSendPool } from '../adapters/smtp/send-pool.js';
 import type { SendingConfig } from '../config/sending-config.js';
 import type { Cipher } from '../crypto/envelope.js';
+import type { KeyRing } from '../crypto/subkeys.js';
 import type { EventPublisher } from '../domain/events/events.js';
 import type { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
 import type { MailboxService } from '../domain/mailboxes/service.js';
@@ -41,6 +42,8 @@ export interface SendingWiringDeps {
   redis: Redis;
   keys: KeySpace;
   cipher: Cipher;
+  /** The keys of the Idempotency-Key body hash (domain/sending/idempotency.ts). */
+  idempotencyKeys: KeyRing;
   queues: QueueFactory;
   mailboxes: MailboxService;
   mailboxTokens: MailboxTokens;
@@ -67,6 +70,7 @@ export function createSending(deps: SendingWiringDeps): Sending {
     store,
     mailboxes: deps.mailboxes,
     limits: { maxMessageBytes: config.maxMessageBytes, maxRecipients: config.maxRecipients },
+    idempotencyKeys: deps.idempotencyKeys,
   });
   const pool = new SmtpSendPool({
     ca: deps.ca,

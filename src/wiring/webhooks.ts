@@ -11,6 +11,7 @@ import type { Redis } from '../adapters/redis/redis.js';
 import type { WebhooksConfig } from '../config/webhooks-config.js';
 import type { Cipher } from '../crypto/envelope.js';
 import type { EventPublisher } from '../domain/events/events.js';
+import { addressPolicy } from '../domain/webhooks/address-policy.js';
 import { DeliveryAttempt } from '../domain/webhooks/attempt.js';
 import { DeliveryLog } from '../domain/webhooks/deliveries.js';
 import { WebhookPublisher } from '../domain/webhooks/publisher.js';
@@ -54,6 +55,7 @@ export interface Webhooks {
 export function createWebhooks(deps: WebhooksDeps): Webhooks {
   const { config, redis, keys } = deps;
   const resolve = deps.resolve ?? systemResolver;
+  const addresses = addressPolicy({ allowPrivateNetworks: config.allowPrivateNetworks, allowedAddresses: config.allowedAddresses });
   const scheduler = new WebhookScheduler(redis, keys.webhookDelivery, {
     maxInFlight: config.maxInFlightPerSubscription,
     admissionLeaseMs: ADMISSION_LEASE_MS,
@@ -73,11 +75,11 @@ export function createWebhooks(deps: WebhooksDeps): Webhooks {
     reads,
     cipher: deps.cipher,
     resolve,
-    allowPrivateNetworks: config.allowPrivateNetworks,
+    addresses,
     secretGraceSeconds: config.secretGraceSeconds,
   });
   const dispatch = createDispatch(deps.queues);
-  const sender = deps.sender ?? new UndiciWebhookSender({ timeoutMs: config.timeoutMs, allowPrivateNetworks: config.allowPrivateNetworks, resolve });
+  const sender = deps.sender ?? new UndiciWebhookSender({ timeoutMs: config.timeoutMs, addresses, resolve });
   const attempt = new DeliveryAttempt({
     scheduler,
     subscriptions,

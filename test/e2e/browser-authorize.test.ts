@@ -2,13 +2,16 @@
  * "Set up OAuth connection" in a real browser: headless Chromium (driven by
  * playwright-core) opens the mailbox's authorizeUrl; the identity imitation
  * signs the user in and redirects to the service, which listens on
- * PUBLIC_URL's port for real; the callback page names the account.
+ * PUBLIC_URL's port for real; the callback page names the account. And
+ * "Sign in with Microsoft": the browser keeps the start's cookie across the
+ * cross-site redirects and finishes, another browser cannot.
  *
  * TLS: the imitation serves HTTPS with the sandbox test CA. Chromium is told
  * to accept exactly the sandbox server's key (--ignore-certificate-errors-spki-list),
  * not to ignore certificate errors in general.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -17,6 +20,7 @@ import { SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sa
 import { freePort } from '../../sandbox/ports.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium, trustSpkiFlag } from '../support/chromium.js';
+import { browserAgent, followAuthorize } from '../support/oauth-browser.js';
 
 const check = await ensureChromium();
 
@@ -25,14 +29,21 @@ let t: TestApp;
 let browser: Browser;
 let shots: string;
 let port: number;
+/** The application using the sign-in provider: it only answers the browser coming back with its login code. */
+let appOrigin: string;
+let application: Server;
 
-describe('the delegated sign-in in a browser', () => {
+describe('the sign-ins in a browser', () => {
   beforeAll(async () => {
     if (!check.ok) return;
     port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
+    const appPort = await freePort();
+    appOrigin = `http://localhost:${appPort}`;
+    application = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('the application'));
+    await new Promise<void>((resolve) => application.listen(appPort, '127.0.0.1', resolve));
     sandbox = await startSandbox({ publicUrl });
-    t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl });
+    t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl, LOGIN_RETURN_TO_ALLOWLIST: `${appOrigin}/done` });
     await t.app.listen({ host: '127.0.0.1', port });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, trustSpkiFlag(sandbox.pki.serverCertPem)] });
     shots = await mkdtemp(join(tmpdir(), 'mailsync-e2e-'));
@@ -40,6 +51,7 @@ describe('the delegated sign-in in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
+    await new Promise((resolve) => (application ? application.close(resolve) : resolve(undefined)));
     await t?.close();
     await sandbox?.stop();
     if (shots) await rm(shots, { recursive: true, force: true });
@@ -83,5 +95,50 @@ describe('the delegated sign-in in a browser', () => {
     }
     const view = await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth });
     expect(view.json()).toMatchObject({ state: 'active', account: { username: SANDBOX_USERS.support } });
+  });
+
+  it.skipIf(!check.ok)(check.ok ? 'signs in with Microsoft: the starting browser finishes, another browser opening the same callback is refused' : `skipped: ${check.ok ? '' : check.reason}`, async () => {
+    const connection = await t.app.inject({
+      method: 'POST', url: '/v1/connections', headers: t.auth,
+      payload: { name: 'login', flow: 'delegated', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_DELEGATED.clientId, clientSecret: SANDBOX_DELEGATED.secret, authorityHost: sandbox.identity.url },
+    });
+    const start = `http://127.0.0.1:${port}/v1/connections/${connection.json().id}/login?returnTo=${encodeURIComponent(`${appOrigin}/done`)}`;
+    const exchange = async (url: string) => {
+      const code = new URL(url).searchParams.get('code')!;
+      return (await t.app.inject({ method: 'POST', url: '/v1/login/exchange', headers: t.auth, payload: { code } })).json();
+    };
+    const starter = await browser.newContext();
+    const stranger = await browser.newContext();
+    const agent = browserAgent(sandbox.pki.caCertPem);
+    try {
+      const page = await starter.newPage();
+      // Straight through: the cookie set on 127.0.0.1 comes back on the redirect from the identity platform (another site).
+      await page.goto(start, { waitUntil: 'load' });
+      expect(page.url()).toMatch(new RegExp(`^${appOrigin}/done\\?code=[A-Za-z0-9_-]{43}$`));
+      await expect(exchange(page.url())).resolves.toMatchObject({ email: SANDBOX_USERS.support, connectionId: connection.json().id });
+      expect((await starter.cookies(`http://127.0.0.1:${port}`)).filter((c) => c.name.startsWith('mailsync_signin_'))).toEqual([]);
+
+      // Again, started in this browser's cookie jar (its API side shares it), with Microsoft's answer held back
+      // to hand the callback URL to another browser first.
+      const login = await starter.request.get(start, { maxRedirects: 0 });
+      expect(login.status()).toBe(302);
+      const [cookie] = (await starter.cookies(`http://127.0.0.1:${port}`)).filter((c) => c.name.startsWith('mailsync_signin_'));
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false, path: '/' });
+      const callback = (await followAuthorize(agent, login.headers().location!)).location!.toString();
+
+      const elsewhere = await stranger.newPage();
+      const refused = await elsewhere.goto(callback, { waitUntil: 'load' });
+      expect(refused?.status()).toBe(400);
+      expect(await elsewhere.locator('#message').innerText()).toContain('started in another browser');
+      expect(elsewhere.url()).toBe(callback);
+
+      await page.goto(callback, { waitUntil: 'load' });
+      expect(page.url()).toMatch(new RegExp(`^${appOrigin}/done\\?code=`));
+      await expect(exchange(page.url())).resolves.toMatchObject({ email: SANDBOX_USERS.support });
+    } finally {
+      await agent.close();
+      await starter.close();
+      await stranger.close();
+    }
   });
 });

@@ -226,3 +226,26 @@ describe('reading mail from a hostile IMAP server', () => {
     expect(rejections).toEqual([]);
   }, 60_000);
 });
+
+describe('diagnosing a mailbox on a hostile IMAP server', () => {
+  it('fails the IMAP check with imap_error on a flooded answer, in bounded time and memory, instead of buffering it', async () => {
+    const stopSampling = sampleMemory();
+    const id = await addMailbox('flood_list@doctor.example', { host: hostile.host, port: hostile.port, secure: true });
+    // Paused: only the doctor talks to this server now.
+    await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+    const started = Date.now();
+    const res = await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/diagnose`, headers: t.auth });
+    const took = Date.now() - started;
+    expect(res.statusCode, res.body).toBe(200);
+    const steps = (res.json() as { steps: { step: string; ok: boolean; code?: string; detail: string }[] }).steps;
+    // imapflow lists at login (`LIST "" ""`, the server has no NAMESPACE): the flood meets the login step.
+    const failed = steps.filter((s) => s.step.startsWith('imap_') && !s.ok);
+    expect(failed[0], JSON.stringify(steps)).toMatchObject({ step: 'imap_login', code: 'imap_error', detail: expect.stringMatching(/larger than the service accepts.*LiteralTooLarge/) });
+    expect(steps.find((s) => s.step === 'smtp_auth')?.ok).toBe(true);
+    // Well within the step's budget (15 s): the bound ends it, not the clock.
+    expect(took).toBeLessThan(10_000);
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+    expect(rejections).toEqual([]);
+  }, 60_000);
+});

@@ -171,18 +171,26 @@ describe('GET /v1/mailboxes/{id}/messages', () => {
     expect(missing.json().code).toBe('not_found');
   });
 
-  it('invalid query or path parameters → 400 validation_failed, never 500', async () => {
+  it('invalid query parameters → 400 validation_failed, never 500', async () => {
     const id = await mailbox(user('invalid'));
     const urls = [
       'messages?limit=0', 'messages?limit=201', 'messages?limit=abc', 'messages?limit=1.5', 'messages?beforeUid=0',
       'messages?beforeUid=-1', 'messages?beforeUid=4294967296', 'messages?beforeUid=x', 'messages?folder=', 'messages?unknown=1',
-      `messages?folder=${'a'.repeat(201)}`, 'messages?folder=INBOX&folder=Sent',
-      'messages/0', 'messages/abc', 'messages/99999999999', 'messages/1.5', 'messages/1?limit=2', 'messages/-1/raw', 'messages/1/raw?x=y',
+      `messages?folder=${'a'.repeat(201)}`, 'messages?folder=INBOX&folder=Sent', 'messages/1?limit=2', 'messages/1/raw?x=y',
     ];
     for (const path of urls) {
       const res = await get(`/v1/mailboxes/${id}/${path}`);
       expect(res.statusCode, `${path}: ${res.body}`).toBe(400);
       expect(res.json().code, path).toBe('validation_failed');
+    }
+  });
+
+  it('a UID that is not a decimal integer from 1 to 2^32-1 → 404 message_not_found, as an unknown one (issue 13)', async () => {
+    const id = await mailbox(user('baduid'));
+    for (const path of ['messages/0', 'messages/abc', 'messages/99999999999', 'messages/1.5', 'messages/-1/raw', 'messages/0x10', 'messages/01']) {
+      const res = await get(`/v1/mailboxes/${id}/${path}`);
+      expect(res.statusCode, `${path}: ${res.body}`).toBe(404);
+      expect(res.json().code, path).toBe('message_not_found');
     }
   });
 });

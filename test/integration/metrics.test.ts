@@ -38,13 +38,13 @@ const scrape = async (): Promise<string> => {
 
 describe('GET /metrics', () => {
   it('reports queue depths by queue and state, read at scrape time', async () => {
-    await t.deps.polling.scheduler.schedule('mbx_metrics_probe', Date.now() + 60_000);
+    await t.deps.polling.scheduler.schedule('mbx_metrics_probe000', Date.now() + 60_000);
     const body = await scrape();
     expect(body).toMatch(/^mailsync_queue_jobs\{queue="poll",state="delayed"\} 1$/m);
     for (const queue of ['webhook-delivery', 'webhook-probe', 'send']) {
       expect(body).toMatch(new RegExp(`^mailsync_queue_jobs\\{queue="${queue}",state="waiting"\\} 0$`, 'm'));
     }
-    await t.deps.polling.scheduler.unschedule('mbx_metrics_probe');
+    await t.deps.polling.scheduler.unschedule('mbx_metrics_probe000');
     expect(await scrape()).toMatch(/^mailsync_queue_jobs\{queue="poll",state="delayed"\} 0$/m);
   });
 

@@ -2,7 +2,8 @@
  * GET /v1/oauth/callback is public and takes whatever a browser (or anyone)
  * sends: missing, oversized, repeated or garbage `code`/`state`/`error`
  * parameters get a 4xx page, never a 500, and nothing of the input is
- * echoed unescaped; Microsoft's own error text is escaped too.
+ * echoed; nor is error_description, which anyone can write into a link: the
+ * page says a fixed sentence per error code.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -75,15 +76,31 @@ describe('hostile callbacks', () => {
     expect(res.statusCode).toBeLessThan(500);
   });
 
-  it("escapes Microsoft's error text on the page, and the state is used up", async () => {
+  const ATTACKER = 'Your account is locked. Call +1 555 0100 and read out the code we text you';
+  it.each([
+    ['access_denied', `AADSTS50011: ${ATTACKER}`, 422, 'redirect_uri_mismatch'],
+    ['access_denied', `AADSTS65001: ${ATTACKER}`, 422, 'consent_required'],
+    ['access_denied', ATTACKER, 400, 'oauth_denied'],
+    ['server_error', `AADSTS90099: ${ATTACKER}`, 502, 'identity_platform_error'],
+    ['server_error', ATTACKER, 502, 'identity_platform_error'],
+    ['temporarily_unavailable', `${ATTACKER} <script>alert(1)</script>`, 502, 'identity_platform_error'],
+  ])('error=%s with an error_description of the attacker\'s: a fixed sentence, none of that text, and the state is used up', async (error, description, status, code) => {
     const s = stateOf(await authorizeUrl());
-    const evil = encodeURIComponent('AADSTS90099: <script>alert(1)</script> "quoted" & more');
-    const res = await t.app.inject({ method: 'GET', url: `/v1/oauth/callback?error=server_error&error_description=${evil}&state=${s}` });
-    expectPage(res, 502);
-    expect(res.body).toContain('AADSTS90099: &#60;script&#62;alert(1)&#60;/script&#62; &#34;quoted&#34; &#38; more');
+    const query = new URLSearchParams({ error, error_description: description, state: s });
+    const res = await t.app.inject({ method: 'GET', url: `/v1/oauth/callback?${query}` });
+    expectPage(res, status);
+    expect(res.body).toContain(code);
+    for (const word of ['locked', '555', 'read out', 'alert']) expect(res.body).not.toContain(word);
     const again = await t.app.inject({ method: 'GET', url: `/v1/oauth/callback?code=abc&state=${s}` });
     expectPage(again, 400);
     expect(again.body).toContain('oauth_state_invalid');
+  });
+
+  it('names the AADSTS code it understood, as digits only', async () => {
+    const s = stateOf(await authorizeUrl());
+    const query = new URLSearchParams({ error: 'invalid_request', error_description: `AADSTS50011: ${ATTACKER}`, state: s });
+    const res = await t.app.inject({ method: 'GET', url: `/v1/oauth/callback?${query}` });
+    expect(res.body).toContain('(AADSTS50011).');
   });
 
   it('logs no state value and no code', () => {

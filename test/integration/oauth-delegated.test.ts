@@ -2,8 +2,9 @@
  * "Set up / Renew OAuth connection" against the sandbox, with the real MSAL
  * library: the authorize URL, the callback page, the mailbox's state, the
  * refresh token at work after the access token expired, and every way the
- * sign-in can fail (wrong account, replayed or expired state, declined
- * consent, AADSTS from the token endpoint, a revoked grant), without a code,
+ * sign-in can fail (wrong account, another person with the mailbox's
+ * address at renewal, replayed or expired state, declined consent, AADSTS
+ * from the token endpoint, a revoked grant), without a code,
  * state, token or secret in the logs. Hostile query strings: oauth-callback-input.test.ts.
  */
 import { createHash } from 'node:crypto';
@@ -217,6 +218,62 @@ describe('a sign-in that must not connect the mailbox', () => {
     expect(await t.deps.redis.get(t.deps.keys.tokenCache(mailboxPartition(box.id)))).toBe(before);
     expect((await view(box.id))).toMatchObject({ state: 'active', account: { username: SANDBOX_USERS.support } });
     await expect(t.deps.services.mailboxTokens.tokenFor(box.id, { forceRefresh: true })).resolves.toMatchObject({ claims: { upn: SANDBOX_USERS.support } });
+  });
+
+  /** The mailbox record as stored (the view does not show oid and tid). */
+  async function stored(id: string) {
+    return JSON.parse((await t.deps.redis.get(t.deps.keys.mailbox(id)))!) as { account: { oid?: string; tenantId?: string; username: string } | null };
+  }
+
+  async function renewalRefused(box: { id: string }, as: string) {
+    const before = await t.deps.redis.get(t.deps.keys.tokenCache(mailboxPartition(box.id)));
+    const account = (await stored(box.id)).account;
+    sandbox.identity.signInAs(as);
+    const { res } = await signIn(await authorize(box.id));
+    expectPage(res, 400);
+    expect(res.body).toContain('wrong_account');
+    expect(res.body).toContain('not the account this mailbox was first connected with');
+    // Nothing changed: the working sign-in, its tokens, the account it names.
+    expect(await t.deps.redis.get(t.deps.keys.tokenCache(mailboxPartition(box.id)))).toBe(before);
+    expect((await stored(box.id)).account).toEqual(account);
+    expect(await t.deps.redis.keys('*signin:*')).toEqual([]);
+  }
+
+  it('a renewal by another person whose email claim is the mailbox address is refused: the same oid and tid must sign in', async () => {
+    const owner = sandbox.identity.addUser({ upn: 'shared@contoso.example', tenantId: SANDBOX_TENANT.id, name: 'Shared' });
+    const box = await connected(owner.upn);
+    expect((await stored(box.id)).account).toMatchObject({ oid: owner.oid, tenantId: SANDBOX_TENANT.id, username: owner.upn });
+    // An administrator may set any address as a user's mail attribute: the ID token's email claim.
+    const mallory = sandbox.identity.addUser({ upn: 'mallory@contoso.example', tenantId: SANDBOX_TENANT.id, email: owner.upn });
+    await renewalRefused(box, mallory.upn);
+    expect((await view(box.id))).toMatchObject({ state: 'active', account: { username: owner.upn } });
+    // The owner still renews.
+    sandbox.identity.signInAs(owner.upn);
+    expectPage((await signIn(await authorize(box.id))).res, 200);
+  });
+
+  it('a UPN given again to a new account (another oid) does not renew the mailbox', async () => {
+    const first = sandbox.identity.addUser({ upn: 'reused@contoso.example', tenantId: SANDBOX_TENANT.id });
+    const box = await connected(first.upn);
+    const again = sandbox.identity.addUser({ upn: 'reused@contoso.example', tenantId: SANDBOX_TENANT.id });
+    expect(again.oid).not.toBe(first.oid);
+    await renewalRefused(box, again.upn);
+  });
+
+  it('a mailbox signed in before oid and tid were kept accepts its address once, then holds them', async () => {
+    const owner = sandbox.identity.addUser({ upn: 'legacy@contoso.example', tenantId: SANDBOX_TENANT.id });
+    const box = await connected(owner.upn);
+    const key = t.deps.keys.mailbox(box.id);
+    const record = JSON.parse((await t.deps.redis.get(key))!);
+    delete record.account.oid;
+    delete record.account.tenantId;
+    await t.deps.redis.set(key, JSON.stringify(record));
+
+    sandbox.identity.signInAs(owner.upn);
+    expectPage((await signIn(await authorize(box.id))).res, 200);
+    expect((await stored(box.id)).account).toMatchObject({ oid: owner.oid, tenantId: SANDBOX_TENANT.id });
+    const mallory = sandbox.identity.addUser({ upn: 'mallory2@contoso.example', tenantId: SANDBOX_TENANT.id, email: owner.upn });
+    await renewalRefused(box, mallory.upn);
   });
 
   it('refuses a replayed callback: the state works once', async () => {

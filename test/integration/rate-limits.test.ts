@@ -1,12 +1,13 @@
 /**
  * Rate limits of the routes without an API key, counted in a real Redis and
- * shared by two API processes (two apps on one Redis): per client address on
- * both public routes, and sign-in starts in all.
+ * shared by two API processes (two apps on one Redis): per client (an IPv4
+ * address or an IPv6 /64) on both public routes, and valid sign-in starts in all.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_DELEGATED, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { createRedis, type Redis } from '../../src/adapters/redis/redis.js';
+import { signInStartBudget } from '../../src/domain/oauth/start-budget.js';
 import { publicRateLimit } from '../../src/http/plugins/public-rate-limit.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RedisRateLimiter } from '../../src/store/rate-limiter.js';
@@ -20,21 +21,22 @@ let redis: Redis;
 let connectionId: string;
 const prefix = `rl-${randomBytes(4).toString('hex')}`;
 
+const encryptionKey = randomBytes(32).toString('base64');
+const env = () => ({
+  ...sandbox.serviceEnv(), REDIS_PREFIX: prefix, ENCRYPTION_KEY: encryptionKey,
+  PUBLIC_RATE_LIMIT_PER_MINUTE: '5', SIGN_IN_STARTS_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1',
+  LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example.com',
+});
+let connectionBody: Record<string, unknown>;
+
 beforeAll(async () => {
   sandbox = await startSandbox();
-  const env = {
-    ...sandbox.serviceEnv(), REDIS_PREFIX: prefix, ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    PUBLIC_RATE_LIMIT_PER_MINUTE: '5', SIGN_IN_STARTS_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1',
-    LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example.com',
-  };
-  a = await buildTestApp(sandbox.redis.url, env);
-  b = await buildTestApp(sandbox.redis.url, env);
+  a = await buildTestApp(sandbox.redis.url, env());
+  b = await buildTestApp(sandbox.redis.url, env());
   redis = createRedis(sandbox.redis.url, 'command', 'rate-limits-test');
   await redis.connect();
-  const res = await a.app.inject({
-    method: 'POST', url: '/v1/connections', headers: a.auth,
-    payload: { name: 'login', flow: 'delegated', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_DELEGATED.clientId, clientSecret: SANDBOX_DELEGATED.secret, authorityHost: sandbox.identity.url },
-  });
+  connectionBody = { name: 'login', flow: 'delegated', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_DELEGATED.clientId, clientSecret: SANDBOX_DELEGATED.secret, authorityHost: sandbox.identity.url };
+  const res = await a.app.inject({ method: 'POST', url: '/v1/connections', headers: a.auth, payload: connectionBody });
   expect(res.statusCode, res.body).toBe(201);
   connectionId = res.json().id;
 }, 60_000);
@@ -48,8 +50,8 @@ afterAll(async () => {
 
 const callback = (app: TestApp, remoteAddress: string, headers: Record<string, string> = {}) =>
   app.app.inject({ method: 'GET', url: '/v1/oauth/callback?state=x&code=y', remoteAddress, headers });
-const login = (app: TestApp, remoteAddress: string) =>
-  app.app.inject({ method: 'GET', url: `/v1/connections/${connectionId}/login?returnTo=${encodeURIComponent('https://app.example.com/done')}`, remoteAddress });
+const login = (app: TestApp, remoteAddress: string, returnTo = 'https://app.example.com/done', id = connectionId) =>
+  app.app.inject({ method: 'GET', url: `/v1/connections/${id}/login?returnTo=${encodeURIComponent(returnTo)}`, remoteAddress });
 
 describe('public routes', () => {
   // The limits count per clock minute: a test that straddled a minute's end would start over half-way.
@@ -95,6 +97,39 @@ describe('public routes', () => {
     expect(answers).toEqual([302, 302, 302, 429]);
     expect(await states()).toBe(before + 3);
   });
+
+  it('count only valid sign-in starts: refused returnTo values and unknown connections spend nothing of the budget', async () => {
+    // A process of its own (own Redis prefix), so the starts of the test above do not weigh in.
+    const own = await buildTestApp(sandbox.redis.url, { ...env(), REDIS_PREFIX: `${prefix}-starts` });
+    try {
+      const made = await own.app.inject({ method: 'POST', url: '/v1/connections', headers: own.auth, payload: connectionBody });
+      const id = made.json().id as string;
+      const refused = [];
+      for (let i = 0; i < 4; i++) refused.push((await login(own, `192.0.2.${10 + i}`, 'https://evil.example/steal', id)).statusCode);
+      for (let i = 0; i < 4; i++) refused.push((await login(own, `192.0.2.${20 + i}`, 'https://app.example.com/done', 'con_AAAAAAAAAAAAAAAA')).statusCode);
+      expect(refused).toEqual([400, 400, 400, 400, 404, 404, 404, 404]);
+      const valid = [];
+      for (let i = 0; i < 4; i++) valid.push((await login(own, `192.0.2.${30 + i}`, 'https://app.example.com/done', id)).statusCode);
+      expect(valid).toEqual([302, 302, 302, 429]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('count an IPv6 client by its /64, and an IPv4-mapped address as the IPv4 client', async () => {
+    const answers = [];
+    for (const address of ['2001:db8:7:7::1', '2001:db8:7:7::2', '2001:db8:7:7:a:b:c:d', '2001:DB8:7:7:ffff:ffff:ffff:fffe', '2001:0db8:0007:0007::5']) {
+      answers.push((await callback(a, address)).statusCode);
+    }
+    expect(answers).not.toContain(429);
+    // Another address of the same /64, through the other process: the sixth request of that client.
+    expect((await callback(b, '2001:db8:7:7:1234::99')).statusCode).toBe(429);
+    // The next /64 is another client.
+    expect((await callback(a, '2001:db8:7:8::1')).statusCode).not.toBe(429);
+
+    for (let i = 0; i < 5; i++) await callback(a, '198.51.100.77');
+    expect((await callback(b, '::ffff:198.51.100.77')).statusCode).toBe(429);
+  });
 });
 
 describe('RedisRateLimiter', () => {
@@ -122,9 +157,12 @@ describe('RedisRateLimiter', () => {
 
   it('lets requests through, and says so in the log, when Redis cannot be asked', async () => {
     const logs = captureLogs();
-    const hook = publicRateLimit({ hit: () => Promise.reject(new Error('Connection is closed.')) }, { perClientPerMinute: 1, signInStartsPerMinute: 1 }, createLogger({ level: 'info' }, logs.stream));
+    const logger = createLogger({ level: 'info' }, logs.stream);
+    const down = { hit: () => Promise.reject(new Error('Connection is closed.')) };
+    const hook = publicRateLimit(down, { perClientPerMinute: 1 }, logger);
     const request = { ip: '198.51.100.1', routeOptions: { url: '/v1/connections/:id/login' }, log: { info: () => undefined }, id: 'r' };
     await expect(hook(request as never, {} as never)).resolves.toBeUndefined();
-    expect(logs.text()).toContain('rate limit not checked');
+    await expect(signInStartBudget(down, 1, logger)!()).resolves.toBeUndefined();
+    expect(logs.text().match(/rate limit not checked/g)).toHaveLength(2);
   });
 });

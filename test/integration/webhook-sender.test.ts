@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver, type WebhookReceiver } from '../../sandbox/webhook-receiver.js';
 import { guardedLookup, TARGET_FORBIDDEN } from '../../src/adapters/http/guarded-lookup.js';
 import { UndiciWebhookSender } from '../../src/adapters/http/webhook-sender.js';
+import { addressPolicy } from '../../src/domain/webhooks/address-policy.js';
 import { deliveryHeaders, newSecret, secretKey } from '../../src/domain/webhooks/signature.js';
 import { checkTarget, parseWebhookUrl, type Resolver } from '../../src/domain/webhooks/url-policy.js';
 
@@ -43,7 +44,7 @@ describe('delivery-time SSRF guard (private networks not allowed)', () => {
     const rebinding: Resolver = async () => (answers.shift() ?? ['127.0.0.1']).map((address) => ({ address, family: 4 }));
     await expect(checkTarget(parseWebhookUrl(`http://rebind.test:${port}/hook`), rebinding)).resolves.toBeUndefined();
 
-    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, allowPrivateNetworks: false, resolve: rebinding });
+    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, resolve: rebinding });
     try {
       const result = await post(sender, `http://rebind.test:${port}/hook`);
       expect(result).toMatchObject({ kind: 'error', code: 'target_forbidden', detail: 'rebind.test resolves to 127.0.0.1, a loopback address' });
@@ -55,7 +56,7 @@ describe('delivery-time SSRF guard (private networks not allowed)', () => {
 
   it('refuses when any of the answers is private (the connection could use it)', async () => {
     const mixed: Resolver = async () => [{ address: '93.184.216.34', family: 4 }, { address: '::1', family: 6 }];
-    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, allowPrivateNetworks: false, resolve: mixed });
+    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, resolve: mixed });
     try {
       expect(await post(sender, `http://mixed.test:${port}/`)).toMatchObject({ kind: 'error', code: 'target_forbidden' });
     } finally {
@@ -69,7 +70,7 @@ describe('delivery-time SSRF guard (private networks not allowed)', () => {
     ['::1', `http://[::1]:PORT/hook`],
     ['localhost (system resolver)', `http://localhost:PORT/hook`],
   ])('refuses %s', async (_name, template) => {
-    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, allowPrivateNetworks: false });
+    const sender = new UndiciWebhookSender({ timeoutMs: 2_000 });
     try {
       expect(await post(sender, template.replace('PORT', port))).toMatchObject({ kind: 'error', code: 'target_forbidden' });
       expect(receiver.received).toHaveLength(0);
@@ -92,10 +93,51 @@ describe('delivery-time SSRF guard (private networks not allowed)', () => {
   });
 });
 
+describe('delivery-time guard with private networks allowed: the cloud platform endpoints stay refused', () => {
+  const open = addressPolicy({ allowPrivateNetworks: true });
+  const to = (address: string): Resolver => async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+
+  it.each(['168.63.129.16', '::ffff:168.63.129.16', '169.254.169.254', 'fd00:ec2::254'])(
+    'refuses a host name that resolves to %s, without connecting', async (address) => {
+      const sender = new UndiciWebhookSender({ timeoutMs: 2_000, addresses: open, resolve: to(address) });
+      try {
+        const result = await post(sender, `http://platform.test:${port}/hook`);
+        expect(result).toMatchObject({ kind: 'error', code: 'target_forbidden', detail: expect.stringMatching(new RegExp(`platform\\.test resolves to ${address.replace(/\./g, '\\.')}, a .*cloud`)) });
+      } finally {
+        await sender.close();
+      }
+    },
+  );
+
+  it('refuses the address itself, without connecting', async () => {
+    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, addresses: open });
+    try {
+      expect(await post(sender, 'http://168.63.129.16/')).toMatchObject({ kind: 'error', code: 'target_forbidden', detail: expect.stringMatching(/Azure WireServer/) });
+      expect(await post(sender, 'http://[::ffff:a83f:8110]/')).toMatchObject({ kind: 'error', code: 'target_forbidden' });
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('still delivers to a private receiver, and to an address named in WEBHOOK_ALLOWED_ADDRESSES', async () => {
+    const sender = new UndiciWebhookSender({ timeoutMs: 2_000, addresses: open, resolve: to('127.0.0.1') });
+    const named = new UndiciWebhookSender({ timeoutMs: 2_000, addresses: addressPolicy({ allowPrivateNetworks: false, allowedAddresses: ['127.0.0.1'] }), resolve: to('127.0.0.1') });
+    try {
+      expect(await post(sender, `http://receiver.test:${port}/hook`)).toMatchObject({ kind: 'response', status: 200 });
+      expect(await post(named, `http://receiver.test:${port}/hook`)).toMatchObject({ kind: 'response', status: 200 });
+      expect(await post(named, `http://127.0.0.1:${port}/hook`)).toMatchObject({ kind: 'response', status: 200 });
+      expect(receiver.received).toHaveLength(3);
+    } finally {
+      await sender.close();
+      await named.close();
+    }
+  });
+});
+
 describe('bounded answers (private networks allowed for the local receiver)', () => {
   let sender: UndiciWebhookSender;
   beforeAll(() => {
-    sender = new UndiciWebhookSender({ timeoutMs: 400, allowPrivateNetworks: true });
+    sender = new UndiciWebhookSender({ timeoutMs: 400, addresses: addressPolicy({ allowPrivateNetworks: true }) });
   });
   afterAll(async () => {
     await sender.close();

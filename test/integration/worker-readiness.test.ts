@@ -10,7 +10,7 @@ import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startService, type RunningService } from '../../src/server.js';
-import { testEnv } from '../support/app.js';
+import { testEnv, TEST_API_KEY } from '../support/app.js';
 import { captureLogs } from '../support/logs.js';
 import { waitUntil } from '../support/mail.js';
 
@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 const ready = async (): Promise<{ status: number; body: { checks: { name: string; ok: boolean; detail?: string }[] } }> => {
-  const res = await fetch(`${service.url}/health/ready`);
+  // The detail of each check needs an API key (scope metrics) on the API's port.
+  const res = await fetch(`${service.url}/health/ready`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
   return { status: res.status, body: (await res.json()) as { checks: { name: string; ok: boolean; detail?: string }[] } };
 };
 

@@ -29,9 +29,16 @@ export async function followAuthorize(agent: Agent, authorizeUrl: string | URL):
   return { status: res.statusCode, location, html };
 }
 
-/** The browser arriving at a redirect target of the service (path and query only, no API key). */
-export function arrive(t: TestApp, location: URL): Promise<LightMyRequestResponse> {
-  return t.app.inject({ method: 'GET', url: `${location.pathname}${location.search}` });
+/** The browser arriving at a redirect target of the service (path and query only, no API key), with its cookies if any. */
+export function arrive(t: TestApp, location: URL, cookie?: string): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'GET', url: `${location.pathname}${location.search}`, ...(cookie ? { headers: { cookie } } : {}) });
+}
+
+/** The Cookie header a browser sends back after an answer's Set-Cookie headers (name=value pairs only). */
+export function cookieHeaderFrom(res: { headers: Record<string, unknown> }): string {
+  const raw = res.headers['set-cookie'];
+  const list = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+  return list.map((line) => line.split(';')[0]!.trim()).join('; ');
 }
 
 /** Authorize, then arrive at the callback; fails the test when the imitation shows an error page instead. */

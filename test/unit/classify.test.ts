@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/errors/classify.js';
 import { ERROR_CODES } from '../../src/errors/codes.js';
@@ -31,5 +32,35 @@ describe('classify', () => {
     expect(classify(err)).toMatchObject({ status: 503, code: 'dependency_unavailable', retryable: true });
     const gaveUp = Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' });
     expect(classify(gaveUp).status).toBe(503);
+  });
+
+  describe('Redis at its maxmemory', () => {
+    const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+    const reply = (message: string): Error => new ReplyError(message) as Error;
+
+    it('is a retryable 503 storage_full with Retry-After and a hint, however ioredis wraps it, and only from Redis', () => {
+      const execAbort = Object.assign(reply('EXECABORT Transaction discarded because of previous errors.'), { previousErrors: [reply(OOM)] });
+      const shapes = [
+        reply(OOM),
+        // From a Lua script (Redis 7), and as Redis 6 words it.
+        reply(`${OOM} script: 5ab432e88830d573e2fa33392ffbd4ad25a9b100, on @user_script:589.`),
+        reply(`ERR Error running script (call to f_5ab4): @user_script:3: -${OOM}`),
+        // A MULTI whose queued write was refused: EXEC aborts, naming the refusal among its previous errors.
+        execAbort,
+        new Error('the accept transaction failed', { cause: execAbort }),
+        new AggregateError([new Error('other'), reply(OOM)]),
+      ];
+      for (const err of shapes) {
+        const c = classify(err);
+        expect(c, err.message).toMatchObject({ status: 503, code: 'storage_full', retryable: true, retryAfterSeconds: 30 });
+        expect(c.hint).toMatch(/maxmemory/);
+        expect(c.detail).not.toContain('OOM');
+      }
+      // Only in Redis replies: the same words from elsewhere, or other aborted transactions, are not.
+      expect(classify(new Error(OOM)).code).toBe('internal');
+      expect(classify(Object.assign(reply('EXECABORT Transaction discarded because of previous errors.'), { previousErrors: [reply('WRONGTYPE Operation against a key holding the wrong kind of value')] })).code).toBe('internal');
+      expect(classify(new AppError('imap_error', OOM)).code).toBe('imap_error');
+      expect(classify(new AppError('internal', 'x')).retryAfterSeconds).toBeUndefined();
+    });
   });
 });

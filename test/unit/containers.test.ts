@@ -86,6 +86,28 @@ describe('docker/sandbox.Dockerfile', () => {
   });
 });
 
+describe('the Node.js the images run', () => {
+  /** Node majors with upstream support now: 20 ended on 30 April 2026. */
+  const SUPPORTED_MAJOR = 22;
+
+  it.each(['Dockerfile', 'docker/sandbox.Dockerfile'])('%s builds every stage on a supported Node LTS, pinned to its full version', (file) => {
+    const images = instructions(file).filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0]!);
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
+      const pinned = /^node:(\d+)\.(\d+)\.(\d+)-[a-z]+(-slim)?$/.exec(image);
+      expect(pinned, `${file}: ${image} is node:<major>.<minor>.<patch>-<variant>`).not.toBeNull();
+      const major = Number(pinned![1]);
+      expect(major, `${file}: ${image}`).toBeGreaterThanOrEqual(SUPPORTED_MAJOR);
+      expect(major % 2, `${file}: ${image} is an LTS line (even major)`).toBe(0);
+    }
+  });
+
+  it('package.json still accepts Node 20 for running from source', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
+    expect(pkg.engines.node).toMatch(/^>=\s*20(\.\d+)*$/);
+  });
+});
+
 describe('.dockerignore', () => {
   it('keeps local secrets, dependencies and history out of the build context', () => {
     const lines = readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim());
@@ -112,6 +134,19 @@ describe('docker-compose.yml', () => {
     expect(services.sandbox?.profiles).toEqual(['sandbox']);
     expect(services['sandbox-mailsync']?.profiles).toEqual(['sandbox']);
     expect(services['sandbox-mailsync']?.network_mode).toBe('service:sandbox');
+  });
+
+  it('publishes the sandbox profile\'s ports on the host\'s loopback only (a public API key, private networks allowed)', () => {
+    type PortSpec = string | number | { host_ip?: string; published?: string | number; target?: number };
+    const sandboxServices = Object.entries(compose.services).filter(([, service]) => service.profiles?.includes('sandbox'));
+    expect(sandboxServices.map(([name]) => name)).toEqual(expect.arrayContaining(['sandbox', 'sandbox-mailsync']));
+    const published = sandboxServices.flatMap(([name, service]) => ((service as { ports?: PortSpec[] }).ports ?? []).map((port) => [name, port] as const));
+    expect(published.length).toBeGreaterThan(0);
+    for (const [name, port] of published) {
+      // Short syntax: [host_ip:]host_port:container_port[/protocol]; without host_ip, Docker binds 0.0.0.0 (and ::).
+      const hostIp = typeof port === 'object' ? port.host_ip : /^(\d{1,3}(?:\.\d{1,3}){3}|\[[^\]]+\]):\d/.exec(String(port))?.[1];
+      expect(hostIp, `${name}: ${JSON.stringify(port)}`).toBe('127.0.0.1');
+    }
   });
 
   it('never writes a production secret into the file', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCipher, keyIdOf } from '../../src/crypto/envelope.js';
+import { createCipher, envelopeKeyIds, keyIdOf } from '../../src/crypto/envelope.js';
+import { classify } from '../../src/errors/classify.js';
 import { DecryptionError } from '../../src/errors/errors.js';
 
 describe('AES-256-GCM envelopes', () => {
@@ -46,6 +47,38 @@ describe('AES-256-GCM envelopes', () => {
   it('names the missing key when the previous key is not configured', () => {
     const before = createCipher(randomBytes(32)).encrypt('s3cret', 'a');
     expect(() => createCipher(key).decrypt(before, 'a')).toThrow(/ENCRYPTION_KEY_PREVIOUS/);
+  });
+
+  it('says which key id is missing, with a public detail and hint (never the key)', () => {
+    const oldKey = randomBytes(32);
+    const before = createCipher(oldKey).encrypt('s3cret', 'a');
+    let thrown: unknown;
+    try {
+      createCipher(key).decrypt(before, 'a');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(DecryptionError);
+    expect((thrown as DecryptionError).missingKeyId).toBe(keyIdOf(oldKey));
+    const c = classify(thrown);
+    expect(c).toMatchObject({ code: 'decryption_failed', status: 500, retryable: false, fields: { keyId: keyIdOf(oldKey) } });
+    expect(c.detail).toContain(keyIdOf(oldKey));
+    expect(c.hint).toMatch(new RegExp(`ENCRYPTION_KEY_PREVIOUS.*${keyIdOf(oldKey)}`));
+    for (const k of [oldKey, key]) expect(JSON.stringify(c)).not.toContain(k.toString('base64'));
+  });
+
+  it('finds the key ids of the envelopes in a stored record, and knows which keys it holds', () => {
+    const oldKey = randomBytes(32);
+    const record = JSON.stringify({
+      clientSecret: createCipher(oldKey).encrypt('a', 'x'),
+      secrets: [{ envelope: createCipher(key).encrypt('b', 'y') }, { envelope: createCipher(key).encrypt('c', 'z') }],
+      note: 'xms1.AAAAAAAAAAA.not-an-envelope',
+    });
+    expect(envelopeKeyIds(record).sort()).toEqual([keyIdOf(oldKey), keyIdOf(key)].sort());
+    expect(envelopeKeyIds(createCipher(key).encrypt('raw', 'msal:p'))).toEqual([keyIdOf(key)]);
+    expect(envelopeKeyIds('{"name":"no secrets"}')).toEqual([]);
+    expect(createCipher(key, [oldKey]).hasKey(keyIdOf(oldKey))).toBe(true);
+    expect(createCipher(key).hasKey(keyIdOf(oldKey))).toBe(false);
   });
 
   it('rejects malformed envelopes', () => {

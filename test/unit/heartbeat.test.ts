@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { startHeartbeat } from '../../src/roles/heartbeat.js';
 import { captureLogs } from '../support/logs.js';
 
-const fakeRedis = { zadd: async () => 1, zrem: async () => 1 } as unknown as Redis;
+const fakeRedis = { zadd: async () => 1, zremrangebyscore: async () => 0, zrem: async () => 1 } as unknown as Redis;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('heartbeat', () => {

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { isSecretField, redactFields, scrubText, scrubUrl } from '../../src/logging/redaction.js';
@@ -95,6 +96,25 @@ describe('log redaction', () => {
       expect(isSecretField(name), name).toBe(true);
     }
     for (const name of ['tokenType', 'expiresIn', 'mailboxId', 'passage', 'subject']) expect(isSecretField(name), name).toBe(false);
+  });
+
+  it('logs the name of a failed Redis command, never its arguments (records, encrypted messages), nested errors too', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: 'info' }, stream);
+    const refused = Object.assign(new ReplyError("OOM command not allowed when used memory > 'maxmemory'.") as Error, {
+      command: { name: 'mset', args: ['{p:snd}:send:snd_x:content', 'ms1.ENCRYPTED-CONTENT'] },
+    });
+    const aborted = Object.assign(new ReplyError('EXECABORT Transaction discarded because of previous errors.') as Error, {
+      command: { name: 'exec', args: [] }, previousErrors: [refused],
+    });
+    logger.error({ err: aborted }, 'request failed');
+    logger.warn({ err: Object.assign(new Error('x'), { command: { name: 'set', args: ['k', '{"email":"alice@contoso.example"}'] } }) }, 'other');
+    const [first, second] = lines.map((line) => JSON.parse(line) as { err: { command: unknown; previousErrors: { command: unknown }[] } });
+    expect(first!.err.command).toEqual({ name: 'exec' });
+    expect(first!.err.previousErrors[0]!.command).toEqual({ name: 'mset' });
+    expect(second!.err.command).toEqual({ name: 'set' });
+    expect(lines.join('')).not.toMatch(/ENCRYPTED-CONTENT|alice@|snd_x/);
+    expect(lines.join('')).toContain('OOM command not allowed');
   });
 
   it('scrubs tokens from error messages and stacks', () => {

@@ -1,10 +1,11 @@
 /** One go at a queued message (Delivery), with every port faked: what is counted, retried, failed and announced. */
+import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { SmtpSent } from '../../src/adapters/smtp/send-pool.js';
 import { smtpError } from '../../src/adapters/smtp/failure.js';
 import { AppError } from '../../src/errors/errors.js';
 import type { DomainEvent } from '../../src/domain/events/events.js';
-import { Delivery, sendEventId } from '../../src/domain/sending/delivery.js';
+import { ANNOUNCE_RETRY_MS, Delivery, sendEventId } from '../../src/domain/sending/delivery.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { SendRecord, SendStore } from '../../src/store/send-store.js';
 import { captureLogs } from '../support/logs.js';
@@ -13,13 +14,17 @@ const POLICY = { baseDelayMs: 1_000, maxDelayMs: 60_000, throttleDelayMs: 30_000
 const CONTENT = Buffer.from(JSON.stringify({ v: 1, from: 'a@contoso.example', messageId: '<m@contoso.example>', date: new Date(0).toISOString(), to: ['b@example.org'], cc: [], bcc: [], attachments: [], headers: {} }));
 const OK: SmtpSent = { response: '250 2.0.0 OK', accepted: ['b@example.org'], rejected: [] };
 
-function setup(options: { record?: Partial<SendRecord>; wait?: number; sends?: (() => Promise<SmtpSent>)[]; failWrites?: number } = {}) {
+/** What Redis at its maxmemory answers a publish (a Lua script's refused write). */
+const redisFull = (): Error => new ReplyError("OOM command not allowed when used memory > 'maxmemory'. script: 0123, on @user_script:9.") as Error;
+
+function setup(options: { record?: Partial<SendRecord>; wait?: number; sends?: (() => Promise<SmtpSent>)[]; failWrites?: number; failPublishes?: number; publishError?: () => Error } = {}) {
   let record: SendRecord = {
     id: 'snd_AAAAAAAAAAAAAAAA', mailboxId: 'mbx_AAAAAAAAAAAAAAAA', status: 'queued', attempts: 0, recipients: 1, messageId: '<m@contoso.example>',
     smtpResponse: null, error: null, rejectedRecipients: [], submitting: null, createdAt: '', updatedAt: '', ...options.record,
   };
   const calls = { tokens: [] as boolean[], sends: 0, dropped: 0, events: [] as DomainEvent[], retries: [] as unknown[], finishes: [] as unknown[] };
   let failWrites = options.failWrites ?? 0;
+  let failPublishes = options.failPublishes ?? 0;
   const store = {
     get: async () => record,
     begin: async () => (record = { ...record, attempts: record.attempts + 1, status: 'sending' }),
@@ -40,7 +45,12 @@ function setup(options: { record?: Partial<SendRecord>; wait?: number; sends?: (
     mailboxes: { get: async () => ({ id: record.mailboxId, email: 'a@contoso.example', flow: 'app_only', smtp: { host: 'h', port: 587, secure: false } }) } as never,
     tokens: { tokenFor: async (_id: string, o: { forceRefresh?: boolean } = {}) => (calls.tokens.push(o.forceRefresh === true), { accessToken: `t${calls.tokens.length}`, expiresAt: new Date(), claims: {}, fromCache: false }) } as never,
     smtp: { send: async () => sends[Math.min(calls.sends++, sends.length - 1)]!(), drop: () => void calls.dropped++ },
-    events: { publish: async (event) => void calls.events.push(event) },
+    events: {
+      publish: async (event) => {
+        if (failPublishes-- > 0) throw (options.publishError ?? redisFull)();
+        calls.events.push(event);
+      },
+    },
     logger: createLogger({ level: 'info' }, logs.stream),
     policy: POLICY,
     random: () => 0,
@@ -115,5 +125,22 @@ describe('Delivery', () => {
     expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'failed' });
     expect(calls.sends).toBe(0);
     expect(record().error?.code).toBe('internal');
+  });
+
+  it('an outcome that cannot be announced while Redis is full is announced later, never dropped or sent again', async () => {
+    const { delivery, calls, record, logs } = setup({ failPublishes: 2 });
+    // Sent and recorded; the announcement is refused: the job waits (not a failure, no attempt used).
+    expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'retry', delayMs: ANNOUNCE_RETRY_MS });
+    expect(record()).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(logs.text()).toContain('outcome not announced: Redis is full');
+    expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'retry', delayMs: ANNOUNCE_RETRY_MS });
+    // Room again: announced once, and the message was submitted only the first time.
+    expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'done' });
+    expect(calls.events.map((e) => [e.type, e.id])).toEqual([['message.sent', sendEventId('message.sent', 'snd_AAAAAAAAAAAAAAAA')]]);
+    expect(calls.sends).toBe(1);
+    expect(record().attempts).toBe(1);
+    // Other failures to announce still fail the job (BullMQ retries it a few times).
+    const { delivery: other } = setup({ record: { status: 'sent', smtpResponse: '250 OK' }, failPublishes: 1, publishError: () => new Error('boom') });
+    await expect(other.run('snd_AAAAAAAAAAAAAAAA')).rejects.toThrow('boom');
   });
 });

@@ -1,9 +1,10 @@
 /** What POST /v1/send refuses beyond the schema: addresses, header injection, the denylist, strict base64, limits. */
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../src/errors/errors.js';
-import { bodyHash } from '../../src/domain/sending/idempotency.js';
+import { deriveKeyRing } from '../../src/crypto/subkeys.js';
+import { BodyHasher, bodyMac, IDEMPOTENCY_KEY_INFO } from '../../src/domain/sending/idempotency.js';
 import type { SendInput } from '../../src/domain/sending/schemas.js';
 import { checkSend, isAddress, isDeniedHeader, strictBase64Length } from '../../src/domain/sending/validate.js';
 
@@ -105,6 +106,16 @@ describe('checkSend', () => {
 });
 
 describe('idempotency body hash', () => {
+  const key = createSecretKey(randomBytes(32));
+  const bodyHash = (body: unknown): string => bodyMac(body, key);
+  const canonical = (value: unknown): string => {
+    if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+      return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    }
+    return JSON.stringify(value) ?? 'null';
+  };
+
   it('ignores key order and whitespace, and nothing else', () => {
     const a = { mailboxId: 'm', to: ['x@y.org'], headers: { 'X-A': '1', 'X-B': '2' } };
     const b = JSON.parse('{ "headers": { "X-B": "2", "X-A": "1" },\n "to": ["x@y.org"], "mailboxId": "m" }') as unknown;
@@ -114,15 +125,8 @@ describe('idempotency body hash', () => {
     expect(bodyHash({ ...a, to: ['x@y.org', 'z@y.org'] })).not.toBe(bodyHash({ ...a, to: ['z@y.org', 'x@y.org'] }));
   });
 
-  it('is the SHA-256 of the canonical JSON text, small pieces and large leaves alike', () => {
-    const canonical = (value: unknown): string => {
-      if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-      if (value !== null && typeof value === 'object') {
-        return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-      }
-      return JSON.stringify(value) ?? 'null';
-    };
-    const reference = (value: unknown): string => createHash('sha256').update(canonical(value), 'utf8').digest('base64url');
+  it('is the HMAC-SHA-256 of the canonical JSON text under the key, small pieces and large leaves alike', () => {
+    const reference = (value: unknown): string => createHmac('sha256', key).update(canonical(value), 'utf8').digest('base64url');
     const big = { text: 'é'.repeat(40_000), to: Array.from({ length: 2_000 }, (_, i) => `r${i}@example.org`), z: { a: 'x'.repeat(16_383) } };
     expect(bodyHash(big)).toBe(reference(big));
     fc.assert(fc.property(fc.jsonValue(), (value) => {
@@ -134,5 +138,40 @@ describe('idempotency body hash', () => {
     fc.assert(fc.property(fc.jsonValue(), (value) => {
       expect(bodyHash(JSON.parse(JSON.stringify(value)) as unknown)).toBe(bodyHash(value));
     }));
+  });
+});
+
+describe('BodyHasher (the hash a claim stores)', () => {
+  const [oldKey, newKey, otherKey] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+  const before = new BodyHasher(deriveKeyRing(oldKey, [], IDEMPOTENCY_KEY_INFO));
+  const after = new BodyHasher(deriveKeyRing(newKey, [oldKey], IDEMPOTENCY_KEY_INFO));
+  const body = { mailboxId: 'm', to: ['x@y.org'], text: 'Your code is 4711' };
+  const other = { ...body, text: 'Your code is 4712' };
+  const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value), 'utf8').digest('base64url');
+
+  it('names its key and hides the body: no plain SHA-256, and another key makes another hash', () => {
+    const stored = before.hash(body);
+    expect(stored).toMatch(/^[\w-]{11}\.[\w-]{43}$/);
+    expect(stored).not.toContain(sha256({ mailboxId: 'm', text: 'Your code is 4711', to: ['x@y.org'] }));
+    expect(after.hash(body)).not.toBe(stored);
+    expect(after.hash(body).split('.')[1]).not.toBe(stored.split('.')[1]);
+  });
+
+  it('recognises the same body under the current key, a previous key, and in a claim from before the HMAC', () => {
+    const fresh = after.hash(body);
+    expect(after.matches(fresh, fresh, body)).toBe(true);
+    expect(after.matches(before.hash(body), fresh, body)).toBe(true);
+    const legacy = createHash('sha256').update('{"mailboxId":"m","text":"Your code is 4711","to":["x@y.org"]}').digest('base64url');
+    expect(after.matches(legacy, fresh, body)).toBe(true);
+  });
+
+  it('refuses another body under every key, and a claim under a key no longer configured', () => {
+    const fresh = after.hash(other);
+    expect(after.matches(after.hash(body), fresh, other)).toBe(false);
+    expect(after.matches(before.hash(body), fresh, other)).toBe(false);
+    expect(after.matches(createHash('sha256').update('x').digest('base64url'), fresh, other)).toBe(false);
+    const forgotten = new BodyHasher(deriveKeyRing(otherKey, [], IDEMPOTENCY_KEY_INFO));
+    expect(after.matches(forgotten.hash(body), after.hash(body), body)).toBe(false);
+    expect(after.matches('', fresh, other)).toBe(false);
   });
 });

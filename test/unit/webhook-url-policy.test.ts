@@ -1,5 +1,6 @@
 /** What a webhook URL may be, checked at subscription time (the resolver is injected). */
 import { describe, expect, it } from 'vitest';
+import { addressPolicy } from '../../src/domain/webhooks/address-policy.js';
 import { WebhookTargetForbiddenError, WebhookUrlError } from '../../src/domain/webhooks/errors.js';
 import { checkTarget, parseWebhookUrl, type Resolver } from '../../src/domain/webhooks/url-policy.js';
 
@@ -77,10 +78,50 @@ describe('checkTarget', () => {
 
   it('gives up on a resolver that does not answer', async () => {
     const silent: Resolver = () => new Promise(() => undefined);
-    await expect(checkTarget(parseWebhookUrl('https://slow.example/'), silent, 50)).rejects.toThrow(/does not resolve \(ETIMEOUT\)/);
+    await expect(checkTarget(parseWebhookUrl('https://slow.example/'), silent, { timeoutMs: 50 })).rejects.toThrow(/does not resolve \(ETIMEOUT\)/);
   });
 
   it('refuses a host that does not resolve', async () => {
     await expect(check('https://nowhere.example/hook')).rejects.toThrow(/does not resolve \(ENOTFOUND\)/);
+  });
+});
+
+describe('checkTarget with private networks allowed', () => {
+  const resolve = resolver({
+    'wireserver.example': ['168.63.129.16'],
+    'mapped-wireserver.example': ['::ffff:168.63.129.16'],
+    'imds.example': ['93.184.216.34', '169.254.169.254'],
+    'internal.example': ['10.0.0.5', 'fd12::5'],
+  });
+  const permissive = addressPolicy({ allowPrivateNetworks: true });
+  const check = (raw: string, policy = permissive) => checkTarget(parseWebhookUrl(raw), resolve, { policy });
+
+  it.each([
+    ['http://168.63.129.16/', /168\.63\.129\.16, a cloud platform endpoint \(Azure WireServer\)/],
+    ['http://[::ffff:168.63.129.16]/', /IPv4-mapped cloud platform endpoint/],
+    ['http://[::ffff:a83f:8110]/', /IPv4-mapped cloud platform endpoint/],
+    ['http://169.254.169.254/latest/meta-data/', /cloud metadata endpoint/],
+    ['http://[fd00:ec2::254]/', /cloud metadata endpoint/],
+    ['http://wireserver.example/', /wireserver\.example resolves to 168\.63\.129\.16/],
+    ['http://mapped-wireserver.example/', /resolves to ::ffff:168\.63\.129\.16/],
+    ['http://imds.example/', /resolves to 169\.254\.169\.254/],
+  ])('still refuses the cloud platform endpoint %s, with the setting that allows it', async (raw, detail) => {
+    const err = (await check(raw).catch((e: unknown) => e)) as WebhookTargetForbiddenError;
+    expect(err).toBeInstanceOf(WebhookTargetForbiddenError);
+    expect(err.detail).toMatch(detail);
+    expect(err.hint).toMatch(/refused even with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.*WEBHOOK_ALLOWED_ADDRESSES/);
+  });
+
+  it('accepts private addresses and names, and a name that does not resolve yet (checked at delivery)', async () => {
+    await expect(check('http://10.0.0.5:8080/hook')).resolves.toBeUndefined();
+    await expect(check('http://internal.example/hook')).resolves.toBeUndefined();
+    await expect(check('http://not-in-dns-yet.example/hook')).resolves.toBeUndefined();
+  });
+
+  it('accepts a platform address named in WEBHOOK_ALLOWED_ADDRESSES', async () => {
+    const named = addressPolicy({ allowPrivateNetworks: true, allowedAddresses: ['168.63.129.16'] });
+    await expect(check('http://168.63.129.16/', named)).resolves.toBeUndefined();
+    await expect(check('http://wireserver.example/', named)).resolves.toBeUndefined();
+    await expect(check('http://169.254.169.254/', named)).rejects.toBeInstanceOf(WebhookTargetForbiddenError);
   });
 });

@@ -9,6 +9,7 @@ describe('webhook settings', () => {
   it('defaults to the production values', () => {
     expect(loadConfig(base).webhooks).toEqual({
       allowPrivateNetworks: false,
+      allowedAddresses: [],
       timeoutMs: 10_000,
       retry: { baseDelayMs: 5_000, maxDelayMs: 3_600_000, windowMs: 86_400_000 },
       secretGraceSeconds: 86_400,
@@ -26,6 +27,7 @@ describe('webhook settings', () => {
     const webhooks = loadConfig({
       ...base,
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_ALLOWED_ADDRESSES: '168.63.129.16, [fd00:ec2::254],10.0.0.8',
       WEBHOOK_TIMEOUT_MS: '2500',
       WEBHOOK_RETRY_BASE_MS: '50',
       WEBHOOK_RETRY_MAX_DELAY_MS: '200',
@@ -40,12 +42,14 @@ describe('webhook settings', () => {
       WEBHOOK_DELIVERY_RETENTION_COUNT: '10',
       WEBHOOK_DELIVERY_RETENTION_DAYS: '1',
     }).webhooks;
-    expect(webhooks).toMatchObject({ allowPrivateNetworks: true, timeoutMs: 2_500, retry: { baseDelayMs: 50, maxDelayMs: 200, windowMs: 1_000 }, secretGraceSeconds: 0, retention: { count: 10, days: 1 } });
+    expect(webhooks).toMatchObject({ allowPrivateNetworks: true, allowedAddresses: ['168.63.129.16', 'fd00:ec2::254', '10.0.0.8'], timeoutMs: 2_500, retry: { baseDelayMs: 50, maxDelayMs: 200, windowMs: 1_000 }, secretGraceSeconds: 0, retention: { count: 10, days: 1 } });
   });
 
   it.each([
     [{ WEBHOOK_TIMEOUT_MS: '10s' }, 'WEBHOOK_TIMEOUT_MS', 'whole number'],
     [{ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'true or false'],
+    [{ WEBHOOK_ALLOWED_ADDRESSES: '168.63.129.16,metadata.internal' }, 'WEBHOOK_ALLOWED_ADDRESSES', 'IP addresses, got "metadata.internal"'],
+    [{ WEBHOOK_ALLOWED_ADDRESSES: '10.0.0.0/8' }, 'WEBHOOK_ALLOWED_ADDRESSES', 'IP addresses'],
     [{ WEBHOOK_RETRY_BASE_MS: '5000', WEBHOOK_RETRY_MAX_DELAY_MS: '1000' }, 'WEBHOOK_RETRY_MAX_DELAY_MS', 'not be smaller than WEBHOOK_RETRY_BASE_MS'],
     [{ WEBHOOK_MAX_IN_FLIGHT: '0' }, 'WEBHOOK_MAX_IN_FLIGHT', 'from 1'],
   ])('refuses %o', (env, variable, message) => {

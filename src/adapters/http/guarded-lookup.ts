@@ -4,14 +4,16 @@
  * address is one the address policy refuses, and hands the socket exactly the
  * addresses it checked. Because the check and the connection use the same
  * answer, a DNS rebind (public when the subscription was created, 127.0.0.1
- * now, or a different answer between two lookups) cannot slip through.
+ * now, or a different answer between two lookups) cannot slip through. It
+ * runs with private networks allowed too: the policy then refuses only the
+ * cloud platform's endpoints (a name resolving to 168.63.129.16, say).
  *
  * IP literals never reach a lookup function (net connects to them directly),
  * so the sender checks those before it connects.
  */
 import { promises as dns } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { classifyAddress } from '../../domain/webhooks/address-policy.js';
+import { STRICT_ADDRESS_POLICY, type AddressPolicy } from '../../domain/webhooks/address-policy.js';
 import type { ResolvedAddress, Resolver } from '../../domain/webhooks/url-policy.js';
 
 export const TARGET_FORBIDDEN = 'ERR_WEBHOOK_TARGET_FORBIDDEN';
@@ -29,9 +31,12 @@ export class ForbiddenTargetError extends Error {
 export const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
 
 /** The first address the policy refuses, if any. */
-export function firstForbidden(addresses: readonly ResolvedAddress[]): { address: string; reason: string } | undefined {
+export function firstForbidden(
+  addresses: readonly ResolvedAddress[],
+  policy: AddressPolicy = STRICT_ADDRESS_POLICY,
+): { address: string; reason: string } | undefined {
   for (const { address } of addresses) {
-    const verdict = classifyAddress(address);
+    const verdict = policy.judge(address);
     if (!verdict.allowed) return { address, reason: verdict.reason };
   }
   return undefined;
@@ -43,11 +48,11 @@ function familyOf(option: number | 'IPv4' | 'IPv6' | undefined): 0 | 4 | 6 {
   return 0;
 }
 
-export function guardedLookup(resolve: Resolver = systemResolver): LookupFunction {
+export function guardedLookup(resolve: Resolver = systemResolver, policy: AddressPolicy = STRICT_ADDRESS_POLICY): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (addresses) => {
-        const bad = firstForbidden(addresses);
+        const bad = firstForbidden(addresses, policy);
         if (bad) return callback(new ForbiddenTargetError(hostname, bad.address, bad.reason), '', 0);
         const family = familyOf(options.family);
         const usable = family === 0 ? addresses : addresses.filter((a) => a.family === family);

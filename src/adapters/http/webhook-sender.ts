@@ -6,8 +6,9 @@
  *   then the connection is dropped; `keptResponseBytes` (1 KiB) are kept;
  * - redirects are not followed (undici does not by default): a 3xx is
  *   reported with its Location and counts as a failure;
- * - addresses: unless private networks are allowed, IP literals are checked
- *   here and host names by the guarded lookup on every new connection.
+ * - addresses: IP literals are checked here and host names by the guarded
+ *   lookup on every new connection, against the address policy (with private
+ *   networks allowed, it still refuses the cloud platform's endpoints).
  *   No proxy is used, even when HTTPS_PROXY is set: a proxy would resolve the
  *   name itself, out of the guard's sight.
  */
@@ -15,14 +16,15 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { classifyAddress } from '../../domain/webhooks/address-policy.js';
+import { STRICT_ADDRESS_POLICY, type AddressPolicy } from '../../domain/webhooks/address-policy.js';
 import type { OutboundRequest, SendResult, WebhookSender } from '../../domain/webhooks/sender.js';
 import { hostOf, type Resolver } from '../../domain/webhooks/url-policy.js';
 import { guardedLookup, systemResolver, TARGET_FORBIDDEN } from './guarded-lookup.js';
 
 export interface UndiciWebhookSenderOptions {
   timeoutMs: number;
-  allowPrivateNetworks: boolean;
+  /** Which addresses deliveries may reach. @defaultValue STRICT_ADDRESS_POLICY */
+  addresses?: AddressPolicy;
   /** How host names are resolved (tests inject one). @defaultValue the system resolver */
   resolve?: Resolver;
   /** @defaultValue 65 536 */
@@ -67,14 +69,16 @@ export class UndiciWebhookSender implements WebhookSender {
   private readonly agent: Agent;
   private readonly maxResponseBytes: number;
   private readonly keptResponseBytes: number;
+  private readonly addresses: AddressPolicy;
 
   constructor(private readonly options: UndiciWebhookSenderOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
     this.keptResponseBytes = options.keptResponseBytes ?? 1024;
+    this.addresses = options.addresses ?? STRICT_ADDRESS_POLICY;
     this.agent = new Agent({
       connect: {
         timeout: options.timeoutMs,
-        ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup(options.resolve ?? systemResolver) }),
+        lookup: guardedLookup(options.resolve ?? systemResolver, this.addresses),
       },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -88,8 +92,8 @@ export class UndiciWebhookSender implements WebhookSender {
     const elapsed = (): number => Math.round(performance.now() - started);
     const url = new URL(outbound.url);
     const host = hostOf(url);
-    if (!this.options.allowPrivateNetworks && isIP(host) !== 0) {
-      const verdict = classifyAddress(host);
+    if (isIP(host) !== 0) {
+      const verdict = this.addresses.judge(host);
       if (!verdict.allowed) {
         return { kind: 'error', code: 'target_forbidden', detail: `${host} is a ${verdict.reason} address`, durationMs: elapsed() };
       }

@@ -45,7 +45,7 @@ export interface ImapSessionOptions {
   flow?: 'app_only' | 'delegated' | undefined;
   /** Start IDLE whenever the session is idle (imapflow's auto-IDLE). @defaultValue false */
   autoIdle?: boolean | undefined;
-  /** Largest server responses accepted; past one, the connection fails. @defaultValue imapflow's (1 GiB literals, 2 GiB responses) */
+  /** Largest server responses accepted; past one, the connection fails. @defaultValue BOUNDED_RESPONSES */
   limits?: Partial<ImapResponseLimits> | undefined;
 }
 
@@ -64,11 +64,12 @@ export interface ImapResponseLimits {
 }
 
 /**
- * What polling and reading sessions accept of one server response. They list
- * envelopes (a real listing stays far below: 10 000 recipients make about
- * 50 000 tokens and 600 KB) and download sources in 64 KiB partial fetches.
- * Without bounds imapflow buffers literals of up to 1 GiB: one hostile
- * server could take a process's memory.
+ * What every session accepts of one server response unless told otherwise:
+ * polling and reading list envelopes (a real listing stays far below: 10 000
+ * recipients make about 50 000 tokens and 600 KB) and download sources in
+ * 64 KiB partial fetches; the doctor lists folders. Without bounds imapflow
+ * buffers literals of up to 1 GiB: one hostile server could take a
+ * process's memory (or, through the doctor, an API process's).
  */
 export const BOUNDED_RESPONSES: Readonly<ImapResponseLimits> = Object.freeze({
   maxLiteralSize: 1024 * 1024,
@@ -121,6 +122,8 @@ export class ImapSession {
       connectionTimeout: timeouts.connectMs,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,
+      // Bounded by default: a session that forgets its limits must not buffer a hostile server's 1 GiB.
+      ...BOUNDED_RESPONSES,
       ...options.limits,
     });
     // Socket errors after connect() are emitted, not thrown: without a listener they would crash the process.
@@ -249,6 +252,7 @@ export class ImapSession {
   }
 }
 
+/** A plain session (the doctor's: login, LIST, STATUS), bounded like polling and reading (BOUNDED_RESPONSES). */
 export function createImapSession(options: ImapSessionOptions): ImapSession {
   return new ImapSession(options);
 }

@@ -13,6 +13,16 @@ const AuthorityHost = Type.String({
   examples: ['https://login.microsoftonline.com'],
 });
 
+const LoginReturnTo = Type.Union([
+  Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 50, uniqueItems: true }),
+  Type.Null(),
+], {
+  description:
+    'The sign-in provider through this connection may send browsers back only under these origins or URL prefixes ' +
+    '(`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST ' +
+    'does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST.',
+});
+
 export const CreateConnectionBody = Type.Object(
   {
     name: Name,
@@ -26,6 +36,7 @@ export const CreateConnectionBody = Type.Object(
     personalAccounts: Type.Optional(Type.Boolean({
       description: 'Multi-tenant delegated apps only: also accept personal Outlook.com accounts (authority `common`).',
     })),
+    loginReturnTo: Type.Optional(LoginReturnTo),
   },
   { additionalProperties: false },
 );
@@ -35,6 +46,7 @@ export const UpdateConnectionBody = Type.Object(
   {
     name: Type.Optional(Name),
     clientSecret: Type.Optional(Secret),
+    loginReturnTo: Type.Optional(LoginReturnTo),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -50,6 +62,7 @@ export const ConnectionView = Type.Object(
     authorityHost: Type.String(),
     authority: Type.String({ description: 'The authority URL in use.' }),
     clientSecretHint: Type.String({ description: 'The last 4 characters of the client secret.' }),
+    loginReturnTo: LoginReturnTo,
     secretUpdatedAt: Type.String({ format: 'date-time' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),

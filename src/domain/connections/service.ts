@@ -10,7 +10,7 @@ import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
 import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './schemas.js';
-import { authorityOf, normaliseAuthorityHost, validateCreate, validateSecret } from './validate.js';
+import { authorityOf, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateSecret } from './validate.js';
 
 export interface ConnectionRecord {
   id: string;
@@ -23,6 +23,8 @@ export interface ConnectionRecord {
   /** AES-256-GCM envelope, associated data `connection:<id>:clientSecret`. */
   clientSecret: string;
   clientSecretHint: string;
+  /** The sign-in provider's own allow-list for this connection (normalised rules); absent or null: LOGIN_RETURN_TO_ALLOWLIST. */
+  loginReturnTo?: string[] | null;
   secretUpdatedAt: string;
   createdAt: string;
   updatedAt: string;
@@ -51,6 +53,7 @@ export function toView(record: ConnectionRecord): ConnectionViewT {
     authority: authorityOf(record),
     // Records stored before the hint was the bare last 4 characters carry an ellipsis in front.
     clientSecretHint: record.clientSecretHint.replace(/^…/, ''),
+    loginReturnTo: record.loginReturnTo ?? null,
     secretUpdatedAt: record.secretUpdatedAt,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
@@ -83,6 +86,7 @@ export class ConnectionService {
       personalAccounts: input.personalAccounts ?? false,
       clientSecret: this.deps.cipher.encrypt(input.clientSecret, secretAad(id)),
       clientSecretHint: hintOf(input.clientSecret),
+      loginReturnTo: normaliseLoginReturnTo(input.loginReturnTo ?? null),
       secretUpdatedAt: at,
       createdAt: at,
       updatedAt: at,
@@ -117,16 +121,18 @@ export class ConnectionService {
   }
 
   /**
-   * Renames, or rotates the secret. Rotation does not touch cached tokens:
+   * Renames, rotates the secret, or sets the sign-in allow-list (null: back to LOGIN_RETURN_TO_ALLOWLIST). Rotation does not touch cached tokens:
    * a token issued with the old secret stays valid until it expires, so
    * mailboxes keep working while the new secret takes over.
    */
   async update(id: string, patch: UpdateConnectionInput): Promise<ConnectionViewT> {
     if (patch.clientSecret !== undefined) validateSecret(patch.clientSecret);
+    const loginReturnTo = patch.loginReturnTo === undefined ? undefined : normaliseLoginReturnTo(patch.loginReturnTo);
     const at = this.now().toISOString();
     const updated = await this.deps.store.update(id, (current) => ({
       ...current,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(loginReturnTo !== undefined ? { loginReturnTo } : {}),
       ...(patch.clientSecret !== undefined
         ? {
             clientSecret: this.deps.cipher.encrypt(patch.clientSecret, secretAad(id)),

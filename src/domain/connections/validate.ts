@@ -2,6 +2,7 @@
  * The setup guide's rules for an app registration, and the classic paste
  * mistakes caught with a hint: pure functions, no I/O.
  */
+import { readReturnToRule, returnToRuleText } from '../../config/login-config.js';
 import { ValidationError, type FieldProblem } from '../../errors/errors.js';
 import type { CreateConnectionInput } from './schemas.js';
 
@@ -89,6 +90,18 @@ export function checkAuthorityHost(value: string): Problem | undefined {
   return undefined;
 }
 
+/** A connection's own sign-in allow-list, checked as LOGIN_RETURN_TO_ALLOWLIST is; normalised, or the problems. */
+function readLoginReturnTo(list: readonly string[]): { rules: string[]; problems: Problem[] } {
+  const rules = new Set<string>();
+  const problems: Problem[] = [];
+  list.forEach((raw, i) => {
+    const read = readReturnToRule(raw);
+    if ('rule' in read) rules.add(returnToRuleText(read.rule));
+    else problems.push({ field: `/body/loginReturnTo/${i}`, message: read.problem, hint: 'List the origins (https://app.example.com) or URL prefixes (https://app.example.com/auth/) your applications receive sign-ins at.' });
+  });
+  return { rules: [...rules], problems };
+}
+
 function fail(problems: Problem[]): never {
   const first = problems[0]!;
   throw new ValidationError(
@@ -116,7 +129,16 @@ export function validateCreate(input: CreateConnectionInput): void {
   if (input.personalAccounts && (input.flow !== 'delegated' || tenantId !== '')) {
     problems.push({ field: '/body/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
   }
+  if (input.loginReturnTo) problems.push(...readLoginReturnTo(input.loginReturnTo).problems);
   if (problems.length > 0) fail(problems);
+}
+
+/** `loginReturnTo` as stored: its rules normalised (`https://App.example.com/` → `https://app.example.com`); null: none of its own. */
+export function normaliseLoginReturnTo(list: readonly string[] | null): string[] | null {
+  if (list === null) return null;
+  const { rules, problems } = readLoginReturnTo(list);
+  if (problems.length > 0) fail(problems);
+  return rules;
 }
 
 export function validateSecret(secret: string): void {

@@ -223,9 +223,11 @@ export class MailboxService {
     return updated;
   }
 
-  async markAuthorized(id: string, account: Omit<DelegatedAccountRecord, 'authorizedAt'>): Promise<MailboxRecord> {
+  /** `check` sees the record about to be changed and may refuse the sign-in by throwing. */
+  async markAuthorized(id: string, account: Omit<DelegatedAccountRecord, 'authorizedAt'>, check?: (current: MailboxRecord) => void): Promise<MailboxRecord> {
     const updated = await this.change(id, (current) => {
       if (current.flow !== 'delegated') throw new AppError('conflict', `Mailbox ${id} uses an app-only connection.`);
+      check?.(current);
       // A renewed sign-in clears an auth_error; a paused mailbox stays paused until resumed.
       const state = current.state === 'paused' ? 'paused' : 'active';
       return { ...current, tenantId: current.tenantId ?? account.tenantId, account: { ...account, authorizedAt: this.now().toISOString() }, state, lastError: null };
@@ -256,6 +258,12 @@ export class MailboxService {
     const record = await this.get(id);
     if (!(await this.deps.store.delete(id))) throw new NotFoundError('Mailbox', id);
     await this.notify('deleted', record);
+  }
+
+  /** How many mailboxes there are, and in each state: counters the store keeps, no walk over the records. */
+  async counts(): Promise<{ total: number; byState: Record<string, number> }> {
+    const [total, byState] = await Promise.all([this.deps.store.count(), this.deps.store.counts()]);
+    return { total, byState };
   }
 
   async countForConnection(connectionId: string): Promise<number> {

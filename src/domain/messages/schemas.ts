@@ -2,7 +2,7 @@
 import { Type, type Static } from 'typebox';
 
 /** IMAP UIDs are non-zero 32-bit unsigned numbers (RFC 3501 2.3.1.1). */
-const Uid = Type.Integer({ minimum: 1, maximum: 4_294_967_295 });
+export const Uid = Type.Integer({ minimum: 1, maximum: 4_294_967_295 });
 const NullableString = (description?: string) => Type.Union([Type.String(), Type.Null()], description ? { description } : {});
 
 export const DEFAULT_FOLDER = 'INBOX';
@@ -31,9 +31,6 @@ export type ListMessagesQueryT = Static<typeof ListMessagesQuery>;
 
 export const MessageQuery = Type.Object({ folder: Type.Optional(FolderQuery) }, { additionalProperties: false });
 export type MessageQueryT = Static<typeof MessageQuery>;
-
-export const MessageParams = Type.Object({ id: Type.String({ maxLength: 64 }), uid: Uid }, { additionalProperties: false });
-export type MessageParamsT = Static<typeof MessageParams>;
 
 export const Address = Type.Object(
   { name: NullableString('Display name, decoded.'), address: NullableString() },

@@ -25,11 +25,13 @@ export interface AuthorizationRequest {
   scopes: string[];
   /** The account to suggest in the picker. */
   loginHint?: string;
+  /** The `state` to use, when the flow needed it beforehand (the sign-in binds its browser to it); else a fresh one. */
+  state?: string;
 }
 
 /** Stores the request's state record and answers the URL to send the browser to. */
 export async function startAuthorization(deps: AuthorizationRequestDeps, app: AppCredentials, request: AuthorizationRequest): Promise<string> {
-  const state = newSecret();
+  const state = request.state ?? newSecret();
   const pkce = newPkce();
   const nonce = newSecret();
   const record = { ...request.record, verifier: pkce.verifier, nonce, createdAt: deps.now().toISOString() } as StateRecord;

@@ -5,15 +5,21 @@
  * state we never issued all end here as `oauth_state_invalid`. The record
  * says which flow to finish. Errors are returned, not thrown, with what is
  * known of the flow, so the page can say what went wrong and where to go.
+ *
+ * One exception to "taken first": a sign-in bound to its browser
+ * (browser-binding.ts) is read before it is taken, and a browser without its
+ * binding secret is refused (`sign_in_not_bound`) without using the state up,
+ * so an attacker holding a victim's callback URL cannot spoil it either.
  */
 import { entraSentence, aadstsError } from '../../adapters/msal/errors.js';
 import { AppError } from '../../errors/errors.js';
 import type { OneTimeStore } from '../../store/one-time-store.js';
 import { aadstsIn, meaningOf } from '../tokens/aadsts.js';
+import { bindingMatches, bindingTag } from './browser-binding.js';
 import type { DelegatedAuthorization } from './delegated-authorization.js';
 import { SECRET_PATTERN } from './secrets.js';
 import type { SignIn } from './sign-in.js';
-import type { StateRecord } from './state-record.js';
+import type { SignInState, StateRecord } from './state-record.js';
 
 export interface CallbackParams {
   code?: string | undefined;
@@ -22,10 +28,17 @@ export interface CallbackParams {
   error_description?: string | undefined;
 }
 
-export type CallbackOutcome =
+/** What the browser brought besides the query: the binding secret it keeps for a sign-in, by the sign-in's tag. */
+export interface CallbackBrowser {
+  binding(tag: string): string | undefined;
+}
+
+/** `spentBinding`: the tag of a binding used up with its state, for the route to clear its cookie. */
+export type CallbackOutcome = (
   | { kind: 'connected'; mailboxId: string; email: string; account: string }
   | { kind: 'redirect'; location: string }
-  | { kind: 'failed'; error: unknown; flow?: StateRecord['flow']; mailboxId?: string; returnTo?: string };
+  | { kind: 'failed'; error: unknown; flow?: StateRecord['flow']; mailboxId?: string; returnTo?: string }
+) & { spentBinding?: string };
 
 export interface OAuthCallbackDeps {
   states: OneTimeStore<StateRecord>;
@@ -34,6 +47,18 @@ export interface OAuthCallbackDeps {
 }
 
 const DESCRIPTION_MAX = 300;
+
+export function notBound(): AppError {
+  return new AppError('sign_in_not_bound', 'This sign-in was started in another browser (or this browser does not keep its cookies), so it cannot be finished here.', {
+    hint: 'Start the sign-in again from the application, in this browser, and allow it to keep cookies for this service.',
+  });
+}
+
+/** Whether a sign-in's callback reached a browser without the sign-in's binding secret. */
+function unbound(record: SignInState, state: string, browser: CallbackBrowser): boolean {
+  // Records written before the binding existed carry none: refused too (their user starts again).
+  return record.browserBinding === undefined || !bindingMatches(record.browserBinding, browser.binding(bindingTag(state)));
+}
 
 export function stateInvalid(): AppError {
   return new AppError('oauth_state_invalid', 'This sign-in link has expired (links last 10 minutes), was already used, or was not issued by this service.', {
@@ -62,18 +87,25 @@ export function authorizeError(error: string, description: string | undefined): 
 export class OAuthCallback {
   constructor(private readonly deps: OAuthCallbackDeps) {}
 
-  async handle(params: CallbackParams): Promise<CallbackOutcome> {
+  async handle(params: CallbackParams, browser: CallbackBrowser = { binding: () => undefined }): Promise<CallbackOutcome> {
+    const { state } = params;
     let record: StateRecord | undefined;
     try {
       // Anything but our own 43-character states is refused without a Redis round trip.
-      if (params.state !== undefined && SECRET_PATTERN.test(params.state)) record = await this.deps.states.take(params.state);
+      if (state !== undefined && SECRET_PATTERN.test(state)) {
+        const seen = await this.deps.states.peek(state);
+        if (seen?.flow === 'sign_in' && unbound(seen, state, browser)) {
+          return { kind: 'failed', error: notBound(), flow: seen.flow, returnTo: seen.returnTo };
+        }
+        record = seen && await this.deps.states.take(state);
+      }
     } catch (err) {
       return { kind: 'failed', error: err };
     }
-    if (!record) return { kind: 'failed', error: stateInvalid() };
+    if (!record || state === undefined) return { kind: 'failed', error: stateInvalid() };
     const context = record.flow === 'delegated'
       ? { flow: record.flow, mailboxId: record.mailboxId }
-      : { flow: record.flow, returnTo: record.returnTo };
+      : { flow: record.flow, returnTo: record.returnTo, spentBinding: bindingTag(state) };
     try {
       if (params.error !== undefined) throw authorizeError(params.error, params.error_description);
       if (!params.code) throw new AppError('validation_failed', 'Microsoft sent the browser back with neither a code nor an error.');
@@ -81,7 +113,7 @@ export class OAuthCallback {
         const done = await this.deps.delegated.complete(record, params.code);
         return { kind: 'connected', mailboxId: done.mailbox.id, email: done.mailbox.email, account: done.account };
       }
-      return { kind: 'redirect', location: await this.deps.signIn.complete(record, params.code) };
+      return { kind: 'redirect', location: await this.deps.signIn.complete(record, params.code), spentBinding: bindingTag(state) };
     } catch (err) {
       return { kind: 'failed', error: err, ...context };
     }

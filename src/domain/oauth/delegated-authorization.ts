@@ -12,11 +12,13 @@
  * the account that signed in must be the mailbox's. Only then does the
  * staging partition replace the mailbox's partition. A wrong account's
  * tokens are dropped without touching the mailbox's current sign-in, so a
- * mistaken "Renew" in the wrong browser profile breaks nothing.
+ * mistaken "Renew" in the wrong browser profile breaks nothing. "The
+ * mailbox's account" is, once it has signed in, the same person (oid and
+ * tid), not merely an account with a matching name (account-match.ts).
  */
 import type { MsalGateway } from '../../adapters/msal/gateway.js';
 import type { CachePartitionStore } from '../../adapters/msal/cache-plugin.js';
-import type { IdTokenVerifier, VerifiedIdToken } from '../../adapters/oidc/id-token-verifier.js';
+import type { IdTokenVerifier } from '../../adapters/oidc/id-token-verifier.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { OneTimeStore } from '../../store/one-time-store.js';
@@ -26,6 +28,7 @@ import { newEvent, type EventPublisher } from '../events/events.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { DELEGATED_SCOPES } from '../tokens/claims.js';
 import { mailboxPartition, type TokenService } from '../tokens/token-service.js';
+import { acceptedAccount } from './account-match.js';
 import { startAuthorization } from './authorization-request.js';
 import { newSecret } from './secrets.js';
 import type { DelegatedState, StateRecord } from './state-record.js';
@@ -50,20 +53,6 @@ export interface Authorized {
   mailbox: MailboxRecord;
   /** The account that signed in, as Microsoft names it. */
   account: string;
-}
-
-/** The names an ID token gives its account; any of them may be the mailbox address. */
-function accountNames(id: VerifiedIdToken): string[] {
-  return [id.preferredUsername, id.email, id.upn].filter((name): name is string => name !== null);
-}
-
-function wrongAccount(mailbox: MailboxRecord, id: VerifiedIdToken): AppError {
-  const signedInAs = accountNames(id)[0] ?? 'another account';
-  return new AppError('wrong_account', `You signed in as ${signedInAs}, but this mailbox is ${mailbox.email}. Nothing was changed.`, {
-    hint: `Open the sign-in link in a private browser window (so no other Microsoft account is signed in) and sign in as ${mailbox.email}.`,
-    step: 'user_sign_in',
-    fields: { signedInAs, expected: mailbox.email },
-  });
 }
 
 export class DelegatedAuthorization {
@@ -111,15 +100,17 @@ export class DelegatedAuthorization {
         throw new AppError('identity_platform_bad_response', 'The token response carries no ID token, so the account that signed in is unknown.');
       }
       const id = await this.deps.verifier.verify({ idToken: result.idToken, authority: app.authority, clientId, nonce: record.nonce });
-      const account = accountNames(id).find((name) => name.toLowerCase() === mailbox.email.toLowerCase());
-      if (!account) throw wrongAccount(mailbox, id);
+      const account = acceptedAccount(mailbox, id);
       await this.adopt(staging, mailbox.id);
+      // Checked again as the record is written: another person's first sign-in may have landed meanwhile.
+      // (Then the partition holds this sign-in's tokens, but token requests look up the record's account,
+      // find none there and answer not_authorized: the mailbox asks for a renewal, it never uses these tokens.)
       const updated = await this.deps.mailboxes.markAuthorized(mailbox.id, {
         homeAccountId: result.account.homeAccountId,
         username: account,
         oid: id.oid,
         tenantId: id.tid,
-      }).catch(async (err: unknown) => {
+      }, (current) => void acceptedAccount(current, id)).catch(async (err: unknown) => {
         // Deleted while the user was signing in: its delete hook has run, so drop what we just kept.
         if (err instanceof NotFoundError) await this.deps.cache.delete(mailboxPartition(mailbox.id));
         throw err;

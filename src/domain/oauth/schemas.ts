@@ -32,14 +32,12 @@ export const CallbackQuery = Type.Object(
 );
 export type CallbackQueryT = Static<typeof CallbackQuery>;
 
-export const LoginParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-
 export const LoginQuery = Type.Object(
   {
     returnTo: Type.String({
       minLength: 1,
       maxLength: 2048,
-      description: 'Where to send the browser back with `?code=…`: an absolute URL under an origin or prefix of LOGIN_RETURN_TO_ALLOWLIST.',
+      description: "Where to send the browser back with `?code=…`: an absolute URL under an origin or prefix of the connection's loginReturnTo (LOGIN_RETURN_TO_ALLOWLIST when it has none).",
     }),
   },
   { additionalProperties: false },
@@ -61,6 +59,8 @@ export const LoginClaimsView = Type.Object(
     email: Nullable('The email claim, when the account has one.'),
     name: Nullable('Display name.'),
     preferredUsername: Nullable('The sign-in name (usually the UPN). Not unique over time: key accounts by tid + oid.'),
+    connectionId: Type.String({ description: 'The connection the sign-in went through: refuse identities that came through a connection you did not send the user to.' }),
+    tenantId: Type.String({ description: "The tenant that verified the identity (the ID token's `tid`, the same value as `tid`)." }),
   },
   { additionalProperties: false },
 );

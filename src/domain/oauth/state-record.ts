@@ -31,6 +31,11 @@ export interface DelegatedState extends Common {
 export interface SignInState extends Common {
   flow: 'sign_in';
   returnTo: string;
+  /**
+   * SHA-256 (base64url) of the secret the starting browser keeps in a cookie (browser-binding.ts):
+   * the callback refuses a browser without it. Absent only in records written before the binding existed.
+   */
+  browserBinding?: string;
 }
 
 export type StateRecord = DelegatedState | SignInState;
@@ -42,4 +47,8 @@ export interface LoginClaims {
   email: string | null;
   name: string | null;
   preferredUsername: string | null;
+  /** The connection the sign-in went through, so an application can refuse another connection's. */
+  connectionId: string;
+  /** The tenant that verified the identity: the ID token's `tid` (equal to `tid`, named as on connections). */
+  tenantId: string;
 }

@@ -19,6 +19,10 @@
  *    transient or permanent as classifySmtpFailure (or, for token failures,
  *    classify) says: transient ones are retried with exponential backoff and
  *    jitter, permanent ones fail at once with their code and hint.
+ * 6. An outcome that cannot be announced because Redis is full (storage_full)
+ *    is announced again later: the job is delayed, not failed, so BullMQ's
+ *    attempts are not used up and the event is not dropped however long the
+ *    incident lasts (the outcome is recorded; the next go only announces).
  */
 import { createHash } from 'node:crypto';
 import type { SmtpSendPool, SmtpSent, SmtpTarget } from '../../adapters/smtp/send-pool.js';
@@ -63,6 +67,9 @@ export interface DeliveryDeps {
 }
 
 /** Stable per message and outcome: announcing twice delivers once. */
+/** How long a message whose outcome could not be announced (Redis full) waits before announcing again. */
+export const ANNOUNCE_RETRY_MS = 5_000;
+
 export function sendEventId(type: 'message.sent' | 'message.failed', sendId: string): string {
   return `evt_${createHash('sha256').update(`${type}\n${sendId}`).digest('base64url').slice(0, 32)}`;
 }
@@ -168,8 +175,19 @@ export class Delivery {
     return this.announce({ ...record, status: 'failed', error, rejectedRecipients: rejected }, 'failed');
   }
 
-  /** Publishes the outcome (idempotent by event id). */
+  /** Publishes the outcome (idempotent by event id); while Redis is full, again later. */
   private async announce(record: SendRecord, kind: 'sent' | 'failed' | 'done' = 'done'): Promise<DeliveryOutcome> {
+    try {
+      await this.publishOutcome(record);
+    } catch (e) {
+      if (classify(e).code !== 'storage_full') throw e;
+      this.deps.logger.warn({ sendId: record.id, code: 'storage_full' }, 'outcome not announced: Redis is full; announcing again later');
+      return { kind: 'retry', delayMs: ANNOUNCE_RETRY_MS };
+    }
+    return { kind };
+  }
+
+  private async publishOutcome(record: SendRecord): Promise<void> {
     if (record.status === 'sent') {
       await this.deps.events.publish(newEvent('message.sent', {
         sendId: record.id, mailboxId: record.mailboxId, messageId: record.messageId, smtpResponse: record.smtpResponse,
@@ -179,7 +197,6 @@ export class Delivery {
         sendId: record.id, mailboxId: record.mailboxId, error: record.error,
       }, sendEventId('message.failed', record.id)));
     }
-    return { kind };
   }
 
   /**

@@ -7,8 +7,9 @@
  * job nor SMTP: one Redis round trip, and no window in which a stored
  * message has no way to a worker.
  *
- * Idempotency: the claim `<body hash> <send id>` is written in the same
- * script that stores the message, and only when the key has none, so of N
+ * Idempotency: the claim `<body hash> <send id>` (a keyed hash, see
+ * idempotency.ts) is written in the same script that stores the message,
+ * and only when the key has none, so of N
  * concurrent requests with one key exactly one stores a message; the others
  * read its claim and answer the same id (or 422 for another body). There is
  * no window where a claim exists without its message. A retry is not looked
@@ -21,7 +22,8 @@ import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js
 import type { SendRecord, SendStore } from '../../store/send-store.js';
 import { newId } from '../ids.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
-import { bodyHash, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
+import type { KeyRing } from '../../crypto/subkeys.js';
+import { BodyHasher, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
 import { encodeStored, newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './schemas.js';
 import { checkSend, type SendLimits } from './validate.js';
@@ -38,6 +40,8 @@ export interface SendServiceDeps {
   store: SendStore;
   mailboxes: Pick<MailboxService, 'get'>;
   limits: SendLimits;
+  /** The keys of the idempotency body hash, derived from ENCRYPTION_KEY (IDEMPOTENCY_KEY_INFO). */
+  idempotencyKeys: KeyRing;
   now?: () => Date;
 }
 
@@ -59,16 +63,18 @@ export function toSendView(record: SendRecord): SendViewT {
 export class SendService {
   private readonly now: () => Date;
   private readonly senders = new Map<string, { mailbox: MailboxRecord; until: number }>();
+  private readonly bodies: BodyHasher;
 
   constructor(private readonly deps: SendServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.bodies = new BodyHasher(deps.idempotencyKeys);
   }
 
   async accept(input: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
     const checked = checkSend(input, this.deps.limits);
     const claim = idempotencyKey === undefined
       ? undefined
-      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: bodyHash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
+      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
     const mailbox = await this.sender(input.mailboxId);
     const at = this.now();
     const id = newId('snd');
@@ -76,7 +82,7 @@ export class SendService {
     const content = encodeStored(storedMessage(input, mailbox.email, messageId, at));
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString() }, content, claim);
-    if (!result.created) return replay(result, claim!.bodyHash);
+    if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, input));
     return { id, status: 'queued' };
   }
 
@@ -117,8 +123,8 @@ export class SendService {
 }
 
 /** The first response again for the same body; 422 for another one. */
-function replay(claim: { bodyHash: string; sendId: string }, hash: string): SendAcceptedT {
-  if (claim.bodyHash !== hash) {
+function replay(claim: { sendId: string }, sameBody: boolean): SendAcceptedT {
+  if (!sameBody) {
     throw new AppError('idempotency_mismatch', 'This Idempotency-Key was used for a different request body in the last 24 hours.', {
       hint: 'Use a new Idempotency-Key for a new message; retry a message with exactly the body first sent with its key.',
       fields: { sendId: claim.sendId },

@@ -9,17 +9,45 @@
  *
  * IPv6 is allowed only inside 2000::/3 (global unicast); the rest of the
  * IPv6 space is unassigned or special, and a webhook never needs it.
+ *
+ * Two tiers: WEBHOOK_ALLOW_PRIVATE_NETWORKS lifts every refusal but one,
+ * the cloud platform's own endpoints (instance metadata and credentials,
+ * Azure's WireServer): they hand out tokens and configuration to whatever
+ * on the machine asks, so a webhook that reaches them is a credential leak,
+ * and no receiver lives there. Only WEBHOOK_ALLOWED_ADDRESSES, naming the
+ * address itself, lets a webhook reach one (or any other refused address).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-export type AddressVerdict = { allowed: true } | { allowed: false; reason: string };
+export type AddressVerdict = { allowed: true } | { allowed: false; reason: string; platform: boolean };
 
 const ALLOWED: AddressVerdict = { allowed: true };
-const refuse = (reason: string): AddressVerdict => ({ allowed: false, reason });
+const refuse = (reason: string, platform = false): AddressVerdict => ({ allowed: false, reason, platform });
 
-/** [network, prefix length, reason]; the first match wins (metadata before link-local). */
+/**
+ * The cloud platform's endpoints, refused even when private networks are allowed. [address, reason].
+ * 169.254.169.254: instance metadata (AWS, Azure, Google Cloud, Oracle, OpenStack, DigitalOcean…);
+ * 168.63.129.16: Azure's WireServer (platform DNS, health probes, VM agent and extension settings);
+ * 169.254.170.2: AWS ECS task credentials; 169.254.170.23: AWS EKS Pod Identity credentials;
+ * 100.100.100.200: Alibaba Cloud metadata.
+ */
+const IPV4_PLATFORM: readonly [string, string][] = [
+  ['169.254.169.254', 'cloud metadata endpoint'],
+  ['168.63.129.16', 'cloud platform endpoint (Azure WireServer)'],
+  ['169.254.170.2', 'cloud credentials endpoint (AWS ECS)'],
+  ['169.254.170.23', 'cloud credentials endpoint (AWS EKS Pod Identity)'],
+  ['100.100.100.200', 'cloud metadata endpoint (Alibaba Cloud)'],
+];
+
+/** The IPv6 addresses of the same services: AWS's metadata and EKS Pod Identity, Google Cloud's metadata. */
+const IPV6_PLATFORM: readonly [string, string][] = [
+  ['fd00:ec2::254', 'cloud metadata endpoint'],
+  ['fd00:ec2::23', 'cloud credentials endpoint (AWS EKS Pod Identity)'],
+  ['fd20:ce::254', 'cloud metadata endpoint (Google Cloud)'],
+];
+
+/** [network, prefix length, reason]; the first match wins. */
 const IPV4_REFUSED: readonly [string, number, string][] = [
-  ['169.254.169.254', 32, 'cloud metadata endpoint'],
   ['0.0.0.0', 8, 'unspecified ("this network")'],
   ['10.0.0.0', 8, 'private network'],
   ['100.64.0.0', 10, 'shared address space (carrier-grade NAT)'],
@@ -47,7 +75,11 @@ const IPV4_TABLE = IPV4_REFUSED.map(([network, bits, reason]) => {
   return { base: ipv4ToInt(network), mask, reason };
 });
 
+const IPV4_PLATFORM_TABLE = new Map(IPV4_PLATFORM.map(([address, reason]) => [ipv4ToInt(address), reason]));
+
 function classifyIPv4Int(value: number): AddressVerdict {
+  const platform = IPV4_PLATFORM_TABLE.get(value);
+  if (platform !== undefined) return refuse(platform, true);
   for (const { base, mask, reason } of IPV4_TABLE) {
     // Unsigned arithmetic: `&` in JavaScript is signed 32-bit, so compare through >>> 0.
     if (((value & mask) >>> 0) === base) return refuse(reason);
@@ -84,8 +116,13 @@ const embedded = (high: number, low: number): number => high * 65536 + low;
 
 function judgeEmbedded(kind: string, v4: number): AddressVerdict {
   const verdict = classifyIPv4Int(v4);
-  return verdict.allowed ? verdict : refuse(`${kind} ${verdict.reason}`);
+  return verdict.allowed ? verdict : refuse(`${kind} ${verdict.reason}`, verdict.platform);
 }
+
+/** The groups as one key (for the platform table and the allow-list). */
+const groupsKey = (g: readonly number[]): string => g.map((x) => x.toString(16)).join(':');
+
+const IPV6_PLATFORM_TABLE = new Map(IPV6_PLATFORM.map(([address, reason]) => [groupsKey(parseIPv6(address)!), reason]));
 
 function classifyIPv6Groups(g: number[]): AddressVerdict {
   const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
@@ -100,9 +137,8 @@ function classifyIPv6Groups(g: number[]): AddressVerdict {
   }
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return refuse('local-use NAT64');
   if (g0 === 0x2002) return judgeEmbedded('6to4', embedded(g1, g2));
-  if (g0 === 0xfd00 && g1 === 0x0ec2 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 0x254) {
-    return refuse('cloud metadata endpoint');
-  }
+  const platform = IPV6_PLATFORM_TABLE.get(groupsKey(g));
+  if (platform !== undefined) return refuse(platform, true);
   if ((g0 & 0xfe00) === 0xfc00) return refuse('private network (unique local)');
   if ((g0 & 0xffc0) === 0xfe80) return refuse('link-local');
   if ((g0 & 0xffc0) === 0xfec0) return refuse('site-local');
@@ -121,3 +157,50 @@ export function classifyAddress(address: string): AddressVerdict {
   if (!groups) return refuse('not an IP address');
   return classifyIPv6Groups(groups);
 }
+
+/**
+ * One address in one canonical text, for the allow-list: IPv4 dotted, IPv6 as its eight groups,
+ * an IPv4-mapped IPv6 address as the IPv4 address it is (the same socket destination).
+ * Undefined for text that is no IP address.
+ */
+export function canonicalAddress(address: string): string | undefined {
+  if (isIPv4(address)) return address.split('.').map(Number).join('.');
+  const g = parseIPv6(address);
+  if (!g) return undefined;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    const v4 = embedded(g[6]!, g[7]!);
+    return [v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255].join('.');
+  }
+  return groupsKey(g);
+}
+
+export interface AddressPolicyOptions {
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: allow every refused address but the cloud platform's endpoints. */
+  allowPrivateNetworks: boolean;
+  /** WEBHOOK_ALLOWED_ADDRESSES: IP addresses allowed whatever the rules say (validated by the config). */
+  allowedAddresses?: readonly string[] | undefined;
+}
+
+/** The verdict on an address under the deployment's settings. */
+export interface AddressPolicy {
+  judge(address: string): AddressVerdict;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS as set. */
+  readonly allowsPrivateNetworks: boolean;
+}
+
+export function addressPolicy(options: AddressPolicyOptions): AddressPolicy {
+  const named = new Set((options.allowedAddresses ?? []).map(canonicalAddress).filter((a) => a !== undefined));
+  return {
+    allowsPrivateNetworks: options.allowPrivateNetworks,
+    judge: (address) => {
+      const verdict = classifyAddress(address);
+      if (verdict.allowed) return verdict;
+      if (named.size > 0 && named.has(canonicalAddress(address) ?? '')) return ALLOWED;
+      if (options.allowPrivateNetworks && !verdict.platform) return ALLOWED;
+      return verdict;
+    },
+  };
+}
+
+/** The default: every refusal applies. */
+export const STRICT_ADDRESS_POLICY: AddressPolicy = addressPolicy({ allowPrivateNetworks: false });

@@ -11,12 +11,17 @@ export class WebhookUrlError extends AppError {
 /** The URL's host is, or resolves to, an address the SSRF guard refuses. */
 export class WebhookTargetForbiddenError extends AppError {
   readonly address: string;
-  constructor(host: string, address: string, reason: string) {
+  /** A cloud platform endpoint (metadata, credentials, Azure WireServer): refused even with private networks allowed. */
+  constructor(host: string, address: string, reason: string, platform = false) {
     const detail = host === address
       ? `The webhook URL targets ${address}, a ${reason} address.`
       : `The webhook URL's host ${host} resolves to ${address}, a ${reason} address.`;
     super('webhook_target_forbidden', detail, {
-      hint: 'Webhooks go to public addresses only. To deliver inside your own network, set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.',
+      hint: platform
+        ? 'Cloud platform endpoints (instance metadata, credentials, Azure WireServer) are refused even with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true. ' +
+          'To deliver to this address anyway, name it in WEBHOOK_ALLOWED_ADDRESSES.'
+        : 'Webhooks go to public addresses only. To deliver inside your own network, set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, ' +
+          'or name the receiver\'s address in WEBHOOK_ALLOWED_ADDRESSES.',
       fields: { errors: [{ field: '/body/url', message: detail }] },
     });
     this.address = address;

@@ -1,6 +1,7 @@
 /** Webhook schemas: the API contract, and the types derived from it. */
 import { Type, type Static, type TSchema } from 'typebox';
 import { EVENT_TYPES } from '../events/events.js';
+import { idPattern } from '../ids.js';
 import { MAX_URL_LENGTH } from './url-policy.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
@@ -17,7 +18,7 @@ export const CreateWebhookBody = Type.Object(
       examples: ['https://example.com/hooks/mailsync'],
     }),
     events: Type.Array(EventTypeSchema, { minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true }),
-    mailboxIds: Type.Optional(Type.Array(Type.String({ pattern: '^mbx_[A-Za-z0-9_-]{16}$' }), {
+    mailboxIds: Type.Optional(Type.Array(Type.String({ pattern: idPattern('mbx') }), {
       maxItems: 100,
       uniqueItems: true,
       description: 'Only events of these mailboxes; empty or absent: every mailbox.',

@@ -14,6 +14,7 @@ import { secretAad, wants, webhookView, type StoredSecret, type WebhookRecord } 
 import type { CreateWebhookInput, RotatedSecretViewT, WebhookCreatedViewT, WebhookViewT } from './schemas.js';
 import { newSecret, secretKey } from './signature.js';
 import { SubscriptionSnapshots } from './snapshot.js';
+import type { AddressPolicy } from './address-policy.js';
 import { checkTarget, parseWebhookUrl, type Resolver } from './url-policy.js';
 
 /** Publishing reads every subscription per event: keep their number small. */
@@ -31,7 +32,8 @@ export interface SubscriptionServiceDeps {
   reads: WebhookDeliveryReads;
   cipher: Cipher;
   resolve: Resolver;
-  allowPrivateNetworks: boolean;
+  /** Which addresses a webhook may target (address-policy.ts, from the webhook settings). */
+  addresses: AddressPolicy;
   secretGraceSeconds: number;
   now?: () => Date;
 }
@@ -59,7 +61,7 @@ export class WebhookSubscriptions {
 
   async create(input: CreateWebhookInput): Promise<WebhookCreatedViewT> {
     const url = parseWebhookUrl(input.url);
-    if (!this.deps.allowPrivateNetworks) await checkTarget(url, this.deps.resolve);
+    await checkTarget(url, this.deps.resolve, { policy: this.deps.addresses });
     if ((await this.deps.store.list(MAX_SUBSCRIPTIONS)).length >= MAX_SUBSCRIPTIONS) {
       throw new ConflictError(`There are already ${MAX_SUBSCRIPTIONS} webhook subscriptions.`, 'Delete unused subscriptions first.');
     }

@@ -7,12 +7,13 @@
  * - no user:password@ (it would be stored in clear and sent to every
  *   redirect target of a misconfigured proxy; receivers verify signatures instead);
  * - no #fragment (never sent, so it would only mislead);
- * - unless private networks are allowed: the host must not be, or resolve
- *   to, any address the address policy refuses. Every resolved address is
- *   checked, not only the first: the connection may use any of them.
+ * - the host must not be, or resolve to, any address the address policy
+ *   refuses (with private networks allowed, that leaves the cloud platform's
+ *   endpoints). Every resolved address is checked, not only the first: the
+ *   connection may use any of them.
  */
 import { isIP } from 'node:net';
-import { classifyAddress } from './address-policy.js';
+import { STRICT_ADDRESS_POLICY, type AddressPolicy } from './address-policy.js';
 import { WebhookTargetForbiddenError, WebhookUrlError } from './errors.js';
 
 export const MAX_URL_LENGTH = 2_048;
@@ -66,24 +67,37 @@ async function resolveWithin(resolve: Resolver, host: string, timeoutMs: number)
   }
 }
 
-/** Refuses a URL whose host is, or resolves to, an address the policy refuses. */
-export async function checkTarget(url: URL, resolve: Resolver, timeoutMs = RESOLVE_TIMEOUT_MS): Promise<void> {
+export interface CheckTargetOptions {
+  /** @defaultValue STRICT_ADDRESS_POLICY (every refusal applies) */
+  policy?: AddressPolicy;
+  /** @defaultValue RESOLVE_TIMEOUT_MS */
+  timeoutMs?: number;
+}
+
+/**
+ * Refuses a URL whose host is, or resolves to, an address the policy refuses. A host name that
+ * does not resolve is refused too, unless private networks are allowed: then it passes as it
+ * always did (an internal name not in DNS yet), and the guarded lookup judges it at every delivery.
+ */
+export async function checkTarget(url: URL, resolve: Resolver, options: CheckTargetOptions = {}): Promise<void> {
+  const { policy = STRICT_ADDRESS_POLICY, timeoutMs = RESOLVE_TIMEOUT_MS } = options;
   const host = hostOf(url);
   if (isIP(host) !== 0) {
-    const verdict = classifyAddress(host);
-    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, host, verdict.reason);
+    const verdict = policy.judge(host);
+    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, host, verdict.reason, verdict.platform);
     return;
   }
   let addresses: ResolvedAddress[];
   try {
     addresses = await resolveWithin(resolve, host, timeoutMs);
   } catch (err) {
+    if (policy.allowsPrivateNetworks) return;
     const code = (err as { code?: unknown }).code;
     throw new WebhookUrlError(`The host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}.`);
   }
-  if (addresses.length === 0) throw new WebhookUrlError(`The host ${host} does not resolve.`);
+  if (addresses.length === 0 && !policy.allowsPrivateNetworks) throw new WebhookUrlError(`The host ${host} does not resolve.`);
   for (const { address } of addresses) {
-    const verdict = classifyAddress(address);
-    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, address, verdict.reason);
+    const verdict = policy.judge(address);
+    if (!verdict.allowed) throw new WebhookTargetForbiddenError(host, address, verdict.reason, verdict.platform);
   }
 }

@@ -1,11 +1,13 @@
 /**
  * What the sign-in pages say: success names the account now connected;
- * a failure gets the status, wording and hint `classify` gives its error
- * (so a page and a problem document never disagree), plus a link back to
- * the application for a sign-in that came from one.
+ * a failure gets the status, title, code and hint `classify` gives its error
+ * and the fixed sentence of its code (page-sentences.ts: never the error's
+ * detail, which may carry text from the query), plus a link back to the
+ * application for a sign-in that came from one.
  */
 import { classify } from '../../errors/classify.js';
 import type { PageContent } from './oauth-page.js';
+import { pageSentence } from './page-sentences.js';
 
 export function connectedPage(connected: { account: string; email: string }, requestId: string): PageContent {
   return {
@@ -21,7 +23,7 @@ export function errorPage(err: unknown, requestId: string, returnTo?: string): P
   return {
     status: c.status,
     title: c.title,
-    message: c.detail,
+    message: pageSentence(c),
     hint: c.hint,
     code: c.code,
     requestId,

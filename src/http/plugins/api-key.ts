@@ -34,6 +34,12 @@ export function createApiKeyCheck(keys: readonly ApiKey[]): (header: string | un
   };
 }
 
+/** Whether a request presents a key with `scope`, for a public route that shows a key holder more (/health/ready). */
+export function presentsScope(keys: readonly ApiKey[], scope: ApiKeyScope): (request: FastifyRequest) => boolean {
+  const check = createApiKeyCheck(keys);
+  return (request) => check(request.headers.authorization)?.scopes.has(scope) === true;
+}
+
 /** The onRequest hook: 401 without a valid key, 403 when the key lacks the route's scope (or `scope`, when given). */
 export function apiKeyHook(keys: readonly ApiKey[], scope?: ApiKeyScope) {
   const check = createApiKeyCheck(keys);

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../../errors/classify.js';
 import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
+import { pathIdRefusal } from './path-ids.js';
 
 interface AjvIssue {
   instancePath?: string;
@@ -65,6 +66,7 @@ export function translateFrameworkError(err: FastifyError): Error {
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const c = classify(err);
+  if (c.retryAfterSeconds !== undefined) reply.header('retry-after', String(c.retryAfterSeconds));
   return reply
     .code(c.status)
     .type('application/problem+json')
@@ -94,7 +96,7 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const err = translateFrameworkError(error);
+    const err = pathIdRefusal(error, request) ?? translateFrameworkError(error);
     const c = classify(err);
     if (c.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: c.code }, 'request refused');

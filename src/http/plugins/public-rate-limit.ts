@@ -1,53 +1,47 @@
 /**
- * Rate limits of the routes without an API key (the OAuth callback and the
- * sign-in start): each client address gets `perClientPerMinute` requests a
- * minute, and sign-ins start at most `signInStartsPerMinute` times a minute
- * in all, because each start stores a record for 10 minutes (a flood from
- * many addresses would otherwise fill Redis). Counted in Redis, so the
- * limits hold across API processes. Over a limit: a 429 page with
- * Retry-After. Redis unreachable: requests pass (the routes then answer 503
- * themselves). The client address is Fastify's `request.ip`: set
- * TRUST_PROXY when a reverse proxy sits in front.
+ * The per-client rate limit of the routes without an API key (the OAuth
+ * callback and the sign-in start): each client gets `perClientPerMinute`
+ * requests a minute, counted in Redis so the limit holds across API
+ * processes. A client is an IPv4 address or an IPv6 /64
+ * (rate-limit-subject.ts). Over the limit: a 429 page with Retry-After.
+ * Redis unreachable: requests pass (the routes then answer 503 themselves).
+ * The client address is Fastify's `request.ip`: set TRUST_PROXY when a
+ * reverse proxy sits in front.
+ *
+ * The other limit, sign-ins started a minute in all, is spent by the sign-in
+ * itself once a start is valid (domain/oauth/start-budget.ts), not here:
+ * counted on every request, refused ones would use it up for everyone.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors/errors.js';
+import { rateLimited } from '../../domain/oauth/start-budget.js';
 import type { Logger } from '../../logging/logger.js';
 import type { RateVerdict, RedisRateLimiter } from '../../store/rate-limiter.js';
 import { errorPage } from '../pages/oauth-outcome.js';
 import { sendPage } from '../pages/oauth-page.js';
+import { rateLimitSubject } from './rate-limit-subject.js';
 
 export interface PublicLimits {
-  /** Requests a minute per client address; 0: unlimited. */
+  /** Requests a minute per client (an IPv4 address or an IPv6 /64); 0: unlimited. */
   perClientPerMinute: number;
-  /** Sign-in starts a minute in all; 0: unlimited. */
-  signInStartsPerMinute: number;
 }
 
 const MINUTE_MS = 60_000;
 
 export function publicRateLimit(limiter: Pick<RedisRateLimiter, 'hit'>, limits: PublicLimits, logger: Logger) {
-  const hit = async (name: string, subject: string, limit: number): Promise<RateVerdict> =>
-    limiter.hit(name, subject, limit, MINUTE_MS).catch((err: unknown) => {
-      logger.warn({ err, limit: name }, 'rate limit not checked (Redis unreachable): request let through');
+  const hit = async (subject: string, limit: number): Promise<RateVerdict> =>
+    limiter.hit('public', subject, limit, MINUTE_MS).catch((err: unknown) => {
+      logger.warn({ err, limit: 'public' }, 'rate limit not checked (Redis unreachable): request let through');
       return { allowed: true, retryAfterMs: 0 };
     });
 
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const checks: [name: string, subject: string, limit: number, what: string][] = [];
-    if (limits.perClientPerMinute > 0) checks.push(['public', request.ip, limits.perClientPerMinute, `${limits.perClientPerMinute} requests a minute from one address`]);
-    if (limits.signInStartsPerMinute > 0 && request.routeOptions.url?.endsWith('/login')) {
-      checks.push(['sign-in-starts', 'all', limits.signInStartsPerMinute, `${limits.signInStartsPerMinute} sign-ins started a minute`]);
-    }
-    for (const [name, subject, limit, what] of checks) {
-      const verdict = await hit(name, subject, limit);
-      if (verdict.allowed) continue;
-      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-      request.log.info({ limit: name }, 'public route rate limited');
-      reply.header('retry-after', String(seconds));
-      return sendPage(reply, errorPage(new AppError('rate_limited', `Too many requests: this service allows ${what}.`, {
-        hint: `Try again in ${seconds} seconds.`,
-      }), String(request.id)));
-    }
-    return undefined;
+    const limit = limits.perClientPerMinute;
+    if (limit <= 0) return undefined;
+    const verdict = await hit(rateLimitSubject(request.ip), limit);
+    if (verdict.allowed) return undefined;
+    request.log.info({ limit: 'public' }, 'public route rate limited');
+    const refusal = rateLimited(`${limit} requests a minute from one address (an IPv6 /64 counts as one)`, verdict.retryAfterMs);
+    reply.header('retry-after', String(refusal.fields.retryAfterSeconds));
+    return sendPage(reply, errorPage(refusal, String(request.id)));
   };
 }

@@ -7,7 +7,7 @@
  */
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
@@ -24,10 +24,37 @@ function makeAjv(options: Options): Ajv {
   return ajv;
 }
 
+type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
+
+/**
+ * A path integer (a message UID) must be written in decimal, as the API gives
+ * it out: Ajv's coercion alone would also read `0x10`, ` 1`, `1e3` or `01`
+ * as a number. A path value refused here is a 404 (plugins/path-ids.ts).
+ */
+function decimalPathIntegers(schema: object, validate: Validate): Validate {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const integers = Object.keys(properties).filter((name) => properties[name]?.type === 'integer');
+  if (integers.length === 0) return validate;
+  const check: Validate = (data) => {
+    const params = (data ?? {}) as Record<string, unknown>;
+    const bad = integers.find((name) => typeof params[name] === 'string' && !/^-?(0|[1-9][0-9]*)$/.test(params[name]));
+    if (bad !== undefined) {
+      check.errors = [{ instancePath: `/${bad}`, schemaPath: `#/properties/${bad}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be an integer written in decimal' }];
+      return false;
+    }
+    const ok = validate(data);
+    check.errors = validate.errors ?? null;
+    return ok;
+  };
+  return check;
+}
+
 export function installValidation(app: FastifyInstance): void {
   const strict = makeAjv({ coerceTypes: false });
   const coercing = makeAjv({ coerceTypes: 'array' });
-  app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema as object),
-  );
+  app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) => {
+    if (httpPart === 'body') return strict.compile(schema as object);
+    const validate = coercing.compile(schema as object) as Validate;
+    return httpPart === 'params' ? decimalPathIntegers(schema as object, validate) : validate;
+  });
 }

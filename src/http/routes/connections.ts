@@ -13,9 +13,10 @@ import { VerifyResult } from '../../domain/doctor/verify-connection.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
+/** Every route below with an id in its path names a connection. */
+const config = { pathIds: { id: 'con' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['connections'];
 
@@ -37,19 +38,22 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
     }, async () => ({ items: await service.list() }));
 
     app.get<{ Params: IdParamsT }>('/connections/:id', {
+      config,
       schema: { tags, security, summary: 'Get a connection', params: IdParams, response: { 200: ConnectionView, ...problemResponses(401, 404) } },
     }, async (request) => service.get(request.params.id));
 
     app.patch<{ Params: IdParamsT; Body: UpdateConnectionInput }>('/connections/:id', {
+      config,
       schema: {
-        tags, security, summary: 'Rename, or rotate the client secret',
-        description: 'Rotating the secret keeps cached tokens: they stay valid until they expire.',
+        tags, security, summary: 'Rename, rotate the client secret, or set the sign-in allow-list',
+        description: 'Rotating the secret keeps cached tokens: they stay valid until they expire. `loginReturnTo: null` returns the connection to LOGIN_RETURN_TO_ALLOWLIST.',
         params: IdParams, body: UpdateConnectionBody,
         response: { 200: ConnectionView, ...problemResponses(400, 401, 404) },
       },
     }, async (request) => service.update(request.params.id, request.body));
 
     app.post<{ Params: IdParamsT }>('/connections/:id/verify', {
+      config,
       preValidation: refuseBody,
       schema: {
         tags, security, summary: 'Acquire a token now and report what it grants and what is missing',
@@ -59,6 +63,7 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
     }, async (request) => verify(request.params.id));
 
     app.delete<{ Params: IdParamsT }>('/connections/:id', {
+      config,
       schema: {
         tags, security, summary: 'Delete a connection (409 while mailboxes use it)',
         params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404, 409) },

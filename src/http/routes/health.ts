@@ -1,6 +1,6 @@
 /** Liveness (the process answers) and readiness (it can do its work). */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 export interface ReadinessCheck {
   name: string;
@@ -26,7 +26,16 @@ async function runCheck(c: ReadinessCheck): Promise<{ name: string; ok: boolean;
   }
 }
 
-export function healthRoutes(checks: readonly ReadinessCheck[]) {
+export interface HealthRouteOptions {
+  /**
+   * Whether this request sees every check with its detail (error messages, Redis node addresses):
+   * the API asks for an API key with the `metrics` scope, a worker's ops listener shows them to all.
+   * Everyone else gets the status and the names of the failing checks. @defaultValue nobody
+   */
+  details?: (request: FastifyRequest) => boolean;
+}
+
+export function healthRoutes(checks: readonly ReadinessCheck[], options: HealthRouteOptions = {}) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/health/live', {
       schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
@@ -36,12 +45,14 @@ export function healthRoutes(checks: readonly ReadinessCheck[]) {
       schema: {
         tags: ['health'],
         summary: 'Redis is reachable and, in worker roles, the workers are running',
+        description: 'Without an API key (scope metrics) only the status and the names of the failing checks; with one, every check and its detail.',
         response: { 200: Readiness, 503: Readiness },
       },
-    }, async (_request, reply) => {
+    }, async (request, reply) => {
       const results = await Promise.all(checks.map(runCheck));
       const ok = results.every((r) => r.ok);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: results });
+      const shown = options.details?.(request) === true ? results : results.filter((r) => !r.ok).map(({ name }) => ({ name, ok: false }));
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: shown });
     });
   };
 }

@@ -1,16 +1,15 @@
 /** POST /v1/mailboxes/{id}/diagnose: a thin handler over the mailbox doctor. */
-import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { DiagnoseResult, type DiagnoseResultT } from '../../domain/doctor/diagnose-mailbox.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
 
 export function mailboxDoctorRoutes(diagnose: (mailboxId: string) => Promise<DiagnoseResultT>) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/diagnose', {
+      config: { pathIds: { id: 'mbx' } },
       preValidation: refuseBody,
       schema: {
         tags: ['mailboxes'],

@@ -3,13 +3,13 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { MessageReader } from '../../domain/messages/reader.js';
 import {
-  ListMessagesQuery, MessagePage, MessageParams, MessageQuery, MessageView,
-  type ListMessagesQueryT, type MessageParamsT, type MessageQueryT,
+  ListMessagesQuery, MessagePage, MessageQuery, MessageView, type ListMessagesQueryT, type MessageQueryT,
 } from '../../domain/messages/schemas.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, MessageParams, type IdParamsT, type MessageParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
+const listConfig = { scope: 'read', pathIds: { id: 'mbx' } } as const;
+const messageConfig = { scope: 'read', pathIds: { id: 'mbx', uid: 'uid' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['mailboxes'];
 /** Token and IMAP failures: 409 (never signed in), 422 (refused: the hint says what to fix), 502/503/504 (down, throttled, timed out). */
@@ -19,7 +19,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
   return async (app: FastifyInstance): Promise<void> => {
     // No automatic HEAD routes: a HEAD of …/raw would download the whole message only to discard it.
     app.get<{ Params: IdParamsT; Querystring: ListMessagesQueryT }>('/mailboxes/:id/messages', {
-      config: { scope: 'read' },
+      config: listConfig,
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'List messages of a folder, newest first',
@@ -32,7 +32,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
     }, async (request) => reader.list(request.params.id, request.query));
 
     app.get<{ Params: MessageParamsT; Querystring: MessageQueryT }>('/mailboxes/:id/messages/:uid', {
-      config: { scope: 'read' },
+      config: messageConfig,
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'Get one message, parsed',
@@ -46,7 +46,7 @@ export function mailboxMessageRoutes(reader: Pick<MessageReader, 'list' | 'get' 
     }, async (request) => reader.get(request.params.id, request.params.uid, request.query.folder));
 
     app.get<{ Params: MessageParamsT; Querystring: MessageQueryT }>('/mailboxes/:id/messages/:uid/raw', {
-      config: { scope: 'read' },
+      config: messageConfig,
       exposeHeadRoute: false,
       schema: {
         tags, security, summary: 'Download one message as stored (message/rfc822)',

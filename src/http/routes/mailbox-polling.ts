@@ -7,25 +7,28 @@ import { AppError } from '../../errors/errors.js';
 import type { PollScheduler } from '../../jobs/polling/scheduler.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
+const config = { pathIds: { id: 'mbx' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['mailboxes'];
 
 export function mailboxPollingRoutes(mailboxes: MailboxService, scheduler: PollScheduler) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/pause', {
+      config,
       preValidation: refuseBody,
       schema: { tags, security, summary: 'Stop polling the mailbox', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.pause(request.params.id)));
 
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/resume', {
+      config,
       preValidation: refuseBody,
       schema: { tags, security, summary: 'Poll the mailbox again (at once)', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.resume(request.params.id)));
 
     app.post<{ Params: IdParamsT }>('/mailboxes/:id/poll', {
+      config,
       preValidation: refuseBody,
       schema: {
         tags, security, summary: 'Poll the mailbox now',

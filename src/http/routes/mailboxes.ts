@@ -6,9 +6,10 @@ import {
 } from '../../domain/mailboxes/schemas.js';
 import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
+/** Every route below with an id in its path names a mailbox. */
+const config = { pathIds: { id: 'mbx' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['mailboxes'];
 
@@ -45,10 +46,12 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     }, async () => ({ items: (await deps.mailboxes.list()).map(toMailboxView) }));
 
     app.get<{ Params: IdParamsT }>('/mailboxes/:id', {
+      config,
       schema: { tags, security, summary: 'Get a mailbox and its state', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
     }, async (request) => toMailboxView(await deps.mailboxes.get(request.params.id)));
 
     app.patch<{ Params: IdParamsT; Body: UpdateMailboxInput }>('/mailboxes/:id', {
+      config,
       schema: {
         tags, security, summary: 'Change folders, interval or server overrides',
         params: IdParams, body: UpdateMailboxBody, response: { 200: MailboxView, ...problemResponses(400, 401, 404) },
@@ -56,6 +59,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     }, async (request) => toMailboxView(await deps.mailboxes.update(request.params.id, request.body)));
 
     app.delete<{ Params: IdParamsT }>('/mailboxes/:id', {
+      config,
       schema: {
         tags, security, summary: 'Delete a mailbox and every trace of it',
         params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404) },

@@ -11,21 +11,29 @@
  *
  * Both answer HTML, never a problem document, and never 500 for bad input:
  * query validation is attached to the request and rendered as a page.
- * Nothing from the query is echoed; codes and states are never logged.
+ * Nothing from the query is echoed (a failure page says its code's fixed
+ * sentence, pages/page-sentences.ts; the error's detail goes to the log);
+ * codes, states and the sign-in cookie are never logged. The sign-in start
+ * sets the cookie that binds the sign-in to its browser (sign-in-cookie.ts);
+ * the callback reads it and clears it once the sign-in is used up.
  */
 import { Type } from 'typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CallbackOutcome, OAuthCallback } from '../../domain/oauth/callback.js';
-import { CallbackQuery, LoginParams, LoginQuery, type CallbackQueryT, type LoginQueryT } from '../../domain/oauth/schemas.js';
+import { CallbackQuery, LoginQuery, type CallbackQueryT, type LoginQueryT } from '../../domain/oauth/schemas.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { classify } from '../../errors/classify.js';
 import { AppError } from '../../errors/errors.js';
 import { connectedPage, errorPage } from '../pages/oauth-outcome.js';
 import { htmlResponse, noStoreHeaders, sendPage } from '../pages/oauth-page.js';
+import type { SignInCookie } from '../sign-in-cookie.js';
+import { malformedPathId } from '../plugins/path-ids.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
 export interface PublicOAuthRouteDeps {
   callback: Pick<OAuthCallback, 'handle'>;
   signIn: Pick<SignIn, 'start'>;
+  signInCookie: SignInCookie;
   /** Runs first on both routes: answers a 429 page when a rate limit is reached (see plugins/public-rate-limit.ts). */
   rateLimit?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 }
@@ -35,11 +43,16 @@ const security: [] = [];
 const failurePages = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, htmlResponse('A page saying what went wrong and what to do.')]));
 
+const DETAIL_LOG_MAX = 300;
+
 function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown, context: { flow?: string; mailboxId?: string; returnTo?: string } = {}): FastifyReply {
   const c = classify(err);
-  const fields = { flow: context.flow, mailboxId: context.mailboxId, errorCode: c.code };
+  // The page shows a fixed sentence; the detail (which check failed, Microsoft's words) is for support, bounded.
+  const fields = { flow: context.flow, mailboxId: context.mailboxId, errorCode: c.code, detail: c.detail.slice(0, DETAIL_LOG_MAX) };
   if (c.status >= 500) request.log.error({ ...fields, err }, 'oauth browser request failed');
   else request.log.info(fields, 'oauth browser request refused');
+  const retryAfter = c.code === 'rate_limited' ? c.fields.retryAfterSeconds : undefined;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return sendPage(reply, errorPage(err, String(request.id), context.returnTo));
 }
 
@@ -49,7 +62,8 @@ function malformed(detail: string): AppError {
   });
 }
 
-function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackOutcome): FastifyReply {
+function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackOutcome, cookie: SignInCookie): FastifyReply {
+  if (outcome.spentBinding !== undefined) cookie.clear(reply, outcome.spentBinding);
   switch (outcome.kind) {
     case 'connected':
       request.log.info({ flow: 'delegated', mailboxId: outcome.mailboxId }, 'mailbox authorized');
@@ -74,7 +88,9 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
         description:
           'Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state ' +
           '(10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account ' +
-          'now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code.',
+          'now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, ' +
+          'only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). ' +
+          'Failure pages say a fixed sentence per error code, never error_description.',
         querystring: CallbackQuery,
         response: {
           200: htmlResponse('The account is connected.'),
@@ -84,10 +100,13 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
       },
     }, async (request, reply) => {
       if (request.validationError) return refuse(request, reply, malformed('The sign-in response from Microsoft is malformed or too long.'));
-      return finish(request, reply, await deps.callback.handle(request.query));
+      const browser = { binding: (tag: string) => deps.signInCookie.read(request, tag) };
+      return finish(request, reply, await deps.callback.handle(request.query, browser), deps.signInCookie);
     });
 
-    app.get<{ Params: { id: string }; Querystring: LoginQueryT }>('/connections/:id/login', {
+    app.get<{ Params: IdParamsT; Querystring: LoginQueryT }>('/connections/:id/login', {
+      // Checked in the handler (malformedPathId), so a malformed id is a 404 page, not a problem document.
+      config: { pathIds: { id: 'con' } },
       attachValidation: true,
       exposeHeadRoute: false,
       schema: {
@@ -95,8 +114,10 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
         description:
           'Browsers start here. Redirects (302) to Microsoft for an OpenID Connect sign-in (openid profile email, PKCE, nonce); ' +
           'the callback verifies the ID token and sends the browser to returnTo with a one-time `code` (60 s). returnTo must sit ' +
-          'under LOGIN_RETURN_TO_ALLOWLIST; with an empty list the sign-in provider is disabled (403).',
-        params: LoginParams,
+          "under the connection's loginReturnTo, or LOGIN_RETURN_TO_ALLOWLIST when it has none; with an empty list the sign-in " +
+          'provider is disabled (403). Sets an HttpOnly cookie (`__Host-mailsync_signin_…`; `mailsync_signin_…` when PUBLIC_URL is http) ' +
+          'that binds the sign-in to this browser: the callback refuses a browser without it. Only valid starts count against SIGN_IN_STARTS_PER_MINUTE.',
+        params: IdParams,
         querystring: LoginQuery,
         response: {
           302: Type.Null({ description: "Off to Microsoft's sign-in page." }),
@@ -104,9 +125,16 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
         },
       },
     }, async (request, reply) => {
-      if (request.validationError) return refuse(request, reply, malformed('The returnTo parameter is missing, malformed or too long.'));
+      // As on the API routes: a bad query first, then an id of another shape is the 404 of an unknown one.
+      const unknown = malformedPathId(request);
+      const failed = request.validationError;
+      if (failed && !(failed.validationContext === 'params' && unknown)) {
+        return refuse(request, reply, malformed('The returnTo parameter is missing, malformed or too long.'));
+      }
+      if (unknown) return refuse(request, reply, unknown, { flow: 'sign_in' });
       try {
-        const location = await deps.signIn.start(request.params.id, request.query.returnTo);
+        const { location, binding } = await deps.signIn.start(request.params.id, request.query.returnTo);
+        deps.signInCookie.set(reply, binding);
         return noStoreHeaders(reply).redirect(location, 302);
       } catch (err) {
         return refuse(request, reply, err, { flow: 'sign_in' });

@@ -4,15 +4,14 @@
  * (an application trades a login code for the verified claims). The browser
  * side is in oauth-public.ts.
  */
-import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
 import { AuthorizeResult, LoginClaimsView, LoginExchangeBody, type LoginExchangeBodyT } from '../../domain/oauth/schemas.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 const security = [{ apiKey: [] }];
 
 export interface OAuthRouteDeps {
@@ -22,7 +21,8 @@ export interface OAuthRouteDeps {
 
 export function oauthRoutes(deps: OAuthRouteDeps) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Params: { id: string } }>('/mailboxes/:id/authorize', {
+    app.post<{ Params: IdParamsT }>('/mailboxes/:id/authorize', {
+      config: { pathIds: { id: 'mbx' } },
       preValidation: refuseBody,
       schema: {
         tags: ['mailboxes'], security, summary: 'Set up / Renew OAuth connection: a sign-in URL for the mailbox user',

@@ -1,12 +1,10 @@
 /** /v1/send: thin handlers over the send service. */
-import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { SendAccepted, SendBody, SendHeaders, SendView, type SendInput } from '../../domain/sending/schemas.js';
 import type { SendService } from '../../domain/sending/service.js';
 import { problemResponses } from '../schemas/problem.js';
+import { IdParams, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
 const security = [{ apiKey: [] }];
 const tags = ['sending'];
 
@@ -33,7 +31,7 @@ export function sendRoutes(service: SendService, options: SendRouteOptions) {
     }, async (request, reply) => reply.code(202).send(await service.accept(request.body, request.headers['idempotency-key'])));
 
     app.get<{ Params: IdParamsT }>('/send/:id', {
-      config: { scope: 'send' },
+      config: { scope: 'send', pathIds: { id: 'snd' } },
       schema: {
         tags, security, summary: 'A queued message\'s status: queued, sending, sent or failed',
         params: IdParams,

@@ -16,14 +16,10 @@ import {
 import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
+import { DeliveryParams, IdParams, type DeliveryParamsT, type IdParamsT } from '../schemas/id-params.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
-type IdParamsT = { id: string };
-const DeliveryParams = Type.Object(
-  { id: Type.String({ maxLength: 64 }), deliveryId: Type.String({ maxLength: 64 }) },
-  { additionalProperties: false },
-);
-type DeliveryParamsT = { id: string; deliveryId: string };
+const config = { pathIds: { id: 'whk' } } as const;
+const deliveryConfig = { pathIds: { id: 'whk', deliveryId: 'dlv' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['webhooks'];
 
@@ -51,6 +47,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     }, async () => ({ items: await subscriptions.list() }));
 
     app.get<{ Params: IdParamsT }>('/webhooks/:id', {
+      config,
       schema: {
         tags, security, summary: 'Get a webhook subscription and its endpoint health',
         params: IdParams, response: { 200: WebhookView, ...problemResponses(401, 404) },
@@ -58,6 +55,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     }, async (request) => subscriptions.get(request.params.id));
 
     app.delete<{ Params: IdParamsT }>('/webhooks/:id', {
+      config,
       schema: {
         tags, security, summary: 'Delete a webhook subscription and its delivery log',
         params: IdParams, response: { 204: Type.Null(), ...problemResponses(401, 404) },
@@ -68,6 +66,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     });
 
     app.post<{ Params: IdParamsT }>('/webhooks/:id/rotate-secret', {
+      config,
       schema: {
         tags, security, summary: 'Replace the signing secret',
         description: 'Takes no body. Answers the new secret once. During the grace period (WEBHOOK_SECRET_GRACE_SECONDS, default 24 h) deliveries carry a signature for the new and for the previous secret.',
@@ -78,6 +77,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     }, async (request) => subscriptions.rotateSecret(request.params.id));
 
     app.get<{ Params: IdParamsT; Querystring: DeliveryListQueryT }>('/webhooks/:id/deliveries', {
+      config,
       schema: {
         tags, security, summary: "A subscription's deliveries, newest first",
         params: IdParams, querystring: DeliveryListQuery,
@@ -86,6 +86,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     }, async (request) => deliveries.list(request.params.id, request.query));
 
     app.get<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId', {
+      config: deliveryConfig,
       schema: {
         tags, security, summary: 'One delivery',
         params: DeliveryParams, response: { 200: DeliveryView, ...problemResponses(401, 404) },
@@ -93,6 +94,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
     }, async (request) => deliveries.get(request.params.id, request.params.deliveryId));
 
     app.post<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId/retry', {
+      config: deliveryConfig,
       schema: {
         tags, security, summary: 'Send a delivered or failed delivery again',
         description: 'Takes no body. Queues it now with a fresh retry budget. A pending delivery is a 409: it is retried automatically.',

@@ -16,6 +16,7 @@ import { SessionPool } from '../../adapters/imap/session-pool.js';
 import { AppError, NotFoundError } from '../../errors/errors.js';
 import { newEvent, type EventPublisher } from '../../domain/events/events.js';
 import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
+import { isId } from '../../domain/ids.js';
 import { mailLogin } from '../../domain/mailboxes/mail-login.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from '../../domain/polling/poller.js';
 import { IMAP_HINTS } from '../../adapters/imap/errors.js';
@@ -34,6 +35,9 @@ import type { KeySpace } from '../../store/keys.js';
 import type { JobModule } from '../registry.js';
 import { POLL_QUEUE, type PollJobData, type PollScheduler } from './scheduler.js';
 import { wakePeers } from './wake-peers.js';
+
+/** The longest a mailbox whose poll met a full Redis waits for its next poll. */
+const STORAGE_FULL_REPOLL_MS = 30_000;
 
 export interface PollingSettings {
   /** Polls one worker process runs at once. */
@@ -117,6 +121,10 @@ export class PollingModule implements JobModule {
 
   private async process(job: Job<PollJobData>, token: string | undefined): Promise<string> {
     const { mailboxId, due } = job.data;
+    if (!isId(mailboxId, 'mbx') || !Number.isSafeInteger(due)) {
+      this.deps.logger.warn({ jobId: job.id }, 'poll job with an invalid payload dropped');
+      return 'invalid';
+    }
     const lease = await this.deps.lock.acquire(this.deps.keys.pollLock(mailboxId), this.deps.settings.lockTtlMs);
     if (!lease) {
       // Another worker is polling this mailbox, or a dead one's lock has not
@@ -167,6 +175,7 @@ export class PollingModule implements JobModule {
     this.deps.metrics.polls.inc({ result: result.kind === 'ok' ? (result.announced > 0 ? 'ok' : 'unchanged') : result.kind });
     if (result.kind === 'ok') this.deps.metrics.messagesReceived.inc(result.announced);
     else log.info({ code: result.error.code }, 'poll failed');
+    if (result.kind !== 'ok' && result.error.code === 'storage_full') return this.afterStorageFull(mailbox);
 
     const next = this.nextDue(mailbox, due, result);
     const at = new Date(this.now()).toISOString();
@@ -186,7 +195,7 @@ export class PollingModule implements JobModule {
         lastError: failure ?? (state === 'active' ? null : current.lastError),
       };
     });
-    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.scheduler.schedule(mailbox.id, next);
+    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.scheduler.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000);
     await this.announce(updated, change.event);
     if (change.event?.type === 'mailbox.recovered' && mailbox.lastError) await this.wakePeersOf(mailbox, mailbox.lastError.code, log);
     if (result.kind === 'ok') this.listen(updated);
@@ -201,6 +210,20 @@ export class PollingModule implements JobModule {
     } catch (err) {
       log.warn({ err }, 'could not wake the mailboxes held by the outage: they keep their back-off');
     }
+  }
+
+  /**
+   * Redis was full (a publish or a cursor write refused): not this mailbox's failure. It keeps its
+   * state (no mailbox.error to every subscriber, no back-off growing to minutes) and is polled again
+   * within its interval, at most STORAGE_FULL_REPOLL_MS: the cursor never passed the mail not yet
+   * announced, so that poll announces it. While Redis still refuses, this reschedule fails too; the
+   * job then fails unrecorded, and once there is room BullMQ runs it again (its lock lapsed: a
+   * stalled job) or the sweeper re-adds the overdue mailbox's trigger.
+   */
+  private async afterStorageFull(mailbox: MailboxRecord): Promise<string> {
+    const intervalMs = mailbox.pollIntervalSeconds * 1000;
+    await this.deps.scheduler.schedule(mailbox.id, this.now() + Math.min(intervalMs, STORAGE_FULL_REPOLL_MS), intervalMs);
+    return 'storage_full';
   }
 
   /** A second or two from now, jittered: when a mailbox that could not be polled is tried again. */

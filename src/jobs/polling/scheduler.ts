@@ -4,11 +4,16 @@
  * A job whose due time is no longer the mailbox's (rescheduled, paused,
  * deleted) does nothing when it fires. A sweeper re-adds the job of any
  * mailbox overdue by more than a grace period, so a job lost to a crash or
- * a Redis hiccup never leaves a mailbox unpolled.
+ * a Redis hiccup never leaves a mailbox unpolled. Beside the schedule, an
+ * index of when each mailbox becomes overdue (store/poll-schedule-scripts.ts)
+ * answers how many are overdue with one ZCOUNT (GET /v1/mailboxes/summary,
+ * /metrics): what shows that no worker polls.
  */
 import type { Queue } from '../../adapters/queue/bullmq.js';
 import type { Redis } from '../../adapters/redis/redis.js';
+import { requireId } from '../../domain/ids.js';
 import type { KeySpace } from '../../store/keys.js';
+import { BUILD_OVERDUE_INDEX, FALLBACK_INTERVAL_MS, SCHEDULE, UNSCHEDULE } from '../../store/poll-schedule-scripts.js';
 
 export const POLL_QUEUE = 'poll';
 
@@ -18,7 +23,8 @@ export interface PollJobData {
   due: number;
 }
 
-export const pollJobId = (mailboxId: string, due: number): string => `p-${mailboxId}-${due}`;
+/** The job id is part of a BullMQ key: only a mailbox id of its shape may go in it (MalformedIdError otherwise). */
+export const pollJobId = (mailboxId: string, due: number): string => `p-${requireId(mailboxId, 'mbx')}-${due}`;
 
 export class PollScheduler {
   constructor(
@@ -33,10 +39,13 @@ export class PollScheduler {
     return this.queueOf();
   }
 
-  /** Makes `due` the mailbox's next poll, replacing whatever was scheduled. */
-  async schedule(mailboxId: string, due: number): Promise<void> {
-    const previous = await this.redis.zscore(this.keys.pollDue(), mailboxId);
-    await this.redis.zadd(this.keys.pollDue(), String(due), mailboxId);
+  /**
+   * Makes `due` the mailbox's next poll, replacing whatever was scheduled. `intervalMs`, the
+   * mailbox's poll interval, dates when it becomes overdue; without it, it is read from the record.
+   */
+  async schedule(mailboxId: string, due: number, intervalMs?: number): Promise<void> {
+    const keys = [this.keys.pollDue(), this.keys.pollOverdueAt(), this.keys.mailbox(mailboxId)];
+    const previous = await SCHEDULE.run(this.redis, keys, [mailboxId, due, intervalMs ?? '', FALLBACK_INTERVAL_MS]) as string | null;
     await this.queue.add('poll', { mailboxId, due }, {
       jobId: pollJobId(mailboxId, due),
       delay: Math.max(0, due - this.now()),
@@ -54,9 +63,30 @@ export class PollScheduler {
   }
 
   async unschedule(mailboxId: string): Promise<void> {
-    const previous = await this.redis.zscore(this.keys.pollDue(), mailboxId);
-    await this.redis.zrem(this.keys.pollDue(), mailboxId);
+    const previous = await UNSCHEDULE.run(this.redis, [this.keys.pollDue(), this.keys.pollOverdueAt()], [mailboxId]) as string | null;
     if (previous !== null) await this.queue.remove(pollJobId(mailboxId, Number(previous))).catch(() => 0);
+  }
+
+  /** How many scheduled mailboxes are due more than one poll interval ago: none while workers keep up. */
+  async overdueCount(): Promise<number> {
+    await this.buildOverdueIndex();
+    return this.redis.zcount(this.keys.pollOverdueAt(), '-inf', `(${this.now()}`);
+  }
+
+  /**
+   * The overdue index, made from the schedule when it is absent: once after an upgrade (the one
+   * read of the whole schedule), or when the schedule emptied. A schedule that changes meanwhile
+   * makes the build give up; it is read again, a few times at most.
+   */
+  private async buildOverdueIndex(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if ((await this.redis.exists(this.keys.pollOverdueAt())) === 1) return;
+      const ids = await this.redis.zrange(this.keys.pollDue(), '0', '-1');
+      if (ids.length === 0) return;
+      const keys = [this.keys.pollOverdueAt(), this.keys.pollDue(), ...ids.map((id) => this.keys.mailbox(id))];
+      // Sent as source (it runs once) and as one array: a hundred thousand spread arguments overflow the stack.
+      if ((await this.redis.eval(BUILD_OVERDUE_INDEX.source, keys.length, [...keys, String(FALLBACK_INTERVAL_MS), ...ids])) === 1) return;
+    }
   }
 
   async dueOf(mailboxId: string): Promise<number | undefined> {

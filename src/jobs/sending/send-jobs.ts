@@ -20,6 +20,7 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { DelayedError, type Job, type JobsOptions, type QueueFactory, type Worker } from '../../adapters/queue/bullmq.js';
 import type { SmtpSendPool } from '../../adapters/smtp/send-pool.js';
+import { idPattern } from '../../domain/ids.js';
 import type { Delivery } from '../../domain/sending/delivery.js';
 import type { Logger } from '../../logging/logger.js';
 import type { SendStore } from '../../store/send-store.js';
@@ -30,7 +31,7 @@ export const SEND_QUEUE = 'send';
 const SEND_JOB = 'send';
 
 export const SendJobPayload = Type.Object(
-  { sendId: Type.String({ pattern: '^snd_[A-Za-z0-9_-]{16}$' }) },
+  { sendId: Type.String({ pattern: idPattern('snd') }) },
   { additionalProperties: false },
 );
 export type SendJobPayloadT = Static<typeof SendJobPayload>;
