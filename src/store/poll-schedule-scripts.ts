@@ -16,55 +16,12 @@ import { LuaScript } from './lua-script.js';
 /** The interval of a mailbox whose record is gone or lacks one (ms): the service's default. */
 export const FALLBACK_INTERVAL_MS = 60_000;
 
-// A mailbox's interval in ms: ARGV-given, else its record's pollIntervalSeconds, else the fallback.
-const INTERVAL_OF = `
-local function intervalOf(given, recordKey, fallback)
-  local interval = tonumber(given)
-  if interval then return interval end
-  local raw = redis.call('GET', recordKey)
-  if raw then
-    local seconds = cjson.decode(raw).pollIntervalSeconds
-    if type(seconds) == 'number' then return seconds * 1000 end
-  end
-  return tonumber(fallback)
-end`;
+// The scripts are store/lua/poll-*.lua; each reads a mailbox's interval through includes/interval-of.lua.
+/** Schedules a mailbox (its KEYS and ARGV in the file). Answers the previous due time, or nil. */
+export const SCHEDULE = new LuaScript('poll-schedule-3');
 
-/**
- * KEYS: pollDue, pollOverdueAt, the mailbox record; ARGV: mailbox id, due (ms), interval (ms, or
- * '' to read it from the record), fallback interval (ms). Answers the previous due time, or nil.
- */
-export const SCHEDULE = new LuaScript(`${INTERVAL_OF}
-local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + intervalOf(ARGV[3], KEYS[3], ARGV[4]), ARGV[1])
-end
-return previous`);
+/** Unschedules a mailbox. Answers the previous due time, or nil. */
+export const UNSCHEDULE = new LuaScript('poll-unschedule-2');
 
-/** KEYS: pollDue, pollOverdueAt; ARGV: mailbox id. Answers the previous due time, or nil. */
-export const UNSCHEDULE = new LuaScript(`
-local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return previous`);
-
-/**
- * KEYS: pollOverdueAt, pollDue, then the record of each mailbox in ARGV; ARGV: fallback interval
- * (ms), then every mailbox id in pollDue as the caller read it. Builds the index when it is absent
- * and the ids are still exactly pollDue's; answers 1 when the index is there (or pollDue is empty),
- * 0 when pollDue changed meanwhile (read it again and retry).
- */
-export const BUILD_OVERDUE_INDEX = new LuaScript(`${INTERVAL_OF}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local n = #ARGV - 1
-if redis.call('ZCARD', KEYS[2]) ~= n then return 0 end
-local dues = {}
-for i = 1, n do
-  local due = redis.call('ZSCORE', KEYS[2], ARGV[i + 1])
-  if not due then return 0 end
-  dues[i] = tonumber(due)
-end
-for i = 1, n do
-  redis.call('ZADD', KEYS[1], dues[i] + intervalOf(nil, KEYS[i + 2], ARGV[1]), ARGV[i + 1])
-end
-return 1`);
+/** Builds the overdue index from pollDue when it is absent: 1 when it is there, 0 when pollDue changed meanwhile. */
+export const BUILD_OVERDUE_INDEX = new LuaScript('poll-build-overdue-index');
