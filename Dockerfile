@@ -9,7 +9,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+COPY scripts/copy-lua.mjs ./scripts/
+# Compile, then copy the Lua scripts (src/store/lua) beside the compiled code, as `npm run build` does.
+RUN npx tsc -p tsconfig.build.json && node scripts/copy-lua.mjs
 
 FROM node:24.17.0-bookworm-slim AS runtime
 # Every role listens on PORT: api and all serve the API there, worker only /health and /metrics

@@ -1,4 +1,5 @@
-// `npm start` runs the built service; build first when dist/ is missing or older than src/.
+// `npm start` runs the built service; build first when dist/ is missing or older than src/
+// (as `npm run build` does: compile, then copy the Lua scripts beside the compiled code).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,4 +16,5 @@ function newest(dir) {
 const built = 'dist/main.js';
 if (!existsSync(built) || statSync(built).mtimeMs < newest('src')) {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync('node', ['scripts/copy-lua.mjs'], { stdio: 'inherit' });
 }

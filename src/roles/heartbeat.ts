@@ -13,6 +13,7 @@
 import type { Redis } from '../adapters/redis/redis.js';
 import type { ReadinessCheck } from '../http/routes/health.js';
 import type { Logger } from '../logging/logger.js';
+import { WorkerHeartbeats } from '../store/worker-heartbeats.js';
 
 /** A worker whose last beat is older than this (ms) is not live: three missed beats at the default interval. */
 export const WORKER_LIVE_MS = 15_000;
@@ -21,7 +22,7 @@ const FORGET_AFTER_MS = 24 * 60 * 60_000;
 
 /** How many worker processes beat within WORKER_LIVE_MS, across every host: 0 when none runs (ROLE=api alone). */
 export async function liveWorkers(redis: Redis, key: string, now: number = Date.now()): Promise<number> {
-  return redis.zcount(key, String(now - WORKER_LIVE_MS), '+inf');
+  return new WorkerHeartbeats(redis, key).beatingSince(now - WORKER_LIVE_MS);
 }
 
 export interface HeartbeatOptions {
@@ -45,14 +46,14 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   let lastTick = Date.now();
   let lagMs = 0;
   let stopped = false;
+  const beats = new WorkerHeartbeats(options.redis, options.key);
   const beat = async (): Promise<void> => {
     const now = Date.now();
     lagMs = Math.max(0, now - lastTick - intervalMs);
     if (lagMs > maxLagMs) options.logger.warn({ lagMs }, 'event loop was blocked');
     lastTick = now;
     try {
-      await options.redis.zadd(options.key, String(lastTick), options.workerId);
-      await options.redis.zremrangebyscore(options.key, '-inf', String(lastTick - FORGET_AFTER_MS));
+      await beats.beat(options.workerId, lastTick, lastTick - FORGET_AFTER_MS);
     } catch (err) {
       options.logger.warn({ err }, 'heartbeat not recorded');
     }
@@ -73,7 +74,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
     stop: async () => {
       stopped = true;
       clearInterval(timer);
-      await options.redis.zrem(options.key, options.workerId).catch(() => undefined);
+      await beats.remove(options.workerId).catch(() => undefined);
     },
   };
 }

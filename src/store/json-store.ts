@@ -10,68 +10,14 @@
  * absent (once, after an upgrade).
  */
 import type { Redis } from '../adapters/redis/redis.js';
+import { LuaScript } from './lua-script.js';
 
-// KEYS: record, and the counts hash when counted; ARGV: old json, new json, then the counted
-// field's old and new values when counted.
-const COMPARE_AND_SET = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  if KEYS[2] and ARGV[3] ~= ARGV[4] and redis.call('EXISTS', KEYS[2]) == 1 then
-    redis.call('HINCRBY', KEYS[2], ARGV[3], -1)
-    redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
-  end
-  return 1
-end
-return 0`;
-
-// Where the optional keys are: after record and index, the group set, the unique claim and the
-// counts hash, each present when extras names it ('g', 'u', 'c').
-const EXTRA_KEYS = (extras: string): string => `
-local g, u, c
-local n = 3
-if string.find(${extras}, 'g') then g = n; n = n + 1 end
-if string.find(${extras}, 'u') then u = n; n = n + 1 end
-if string.find(${extras}, 'c') then c = n end`;
-
-// KEYS: record, index, then the extras; ARGV: json, score, id, extras, the counted field's value
-const CREATE = `${EXTRA_KEYS('ARGV[4]')}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if u and redis.call('EXISTS', KEYS[u]) == 1 then return -1 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-if g then redis.call('SADD', KEYS[g], ARGV[3]) end
-if u then redis.call('SET', KEYS[u], ARGV[3]) end
-if c and redis.call('EXISTS', KEYS[c]) == 1 then redis.call('HINCRBY', KEYS[c], ARGV[5], 1) end
-return 1`;
-
-// KEYS as for CREATE; ARGV: id, extras, the counted field's name. The count goes by the record as
-// it is when deleted, whatever the caller read before.
-const DELETE = `${EXTRA_KEYS('ARGV[2]')}
-if c and redis.call('EXISTS', KEYS[c]) == 1 then
-  local raw = redis.call('GET', KEYS[1])
-  if raw then redis.call('HINCRBY', KEYS[c], tostring(cjson.decode(raw)[ARGV[3]]), -1) end
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-if g then redis.call('SREM', KEYS[g], ARGV[1]) end
-if u and redis.call('GET', KEYS[u]) == ARGV[1] then redis.call('DEL', KEYS[u]) end
-return redis.call('DEL', KEYS[1])`;
-
-// KEYS: counts hash, index, then the record of each id in ARGV; ARGV: the counted field's name,
-// then every id in the index as the caller read it. Counts the records when the hash is absent and
-// the index still lists exactly those ids: 1 when the hash is there (or nothing to count), 0 when
-// the index changed meanwhile.
-const BUILD_COUNTS = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local n = #ARGV - 1
-if redis.call('ZCARD', KEYS[2]) ~= n then return 0 end
-for i = 1, n do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i + 1]) then return 0 end
-end
-for i = 1, n do
-  local raw = redis.call('GET', KEYS[i + 2])
-  if raw then redis.call('HINCRBY', KEYS[1], tostring(cjson.decode(raw)[ARGV[1]]), 1) end
-end
-return 1`;
+// The scripts (store/lua/record-*.lua) keep the record, its index and its extras (group set, unique
+// claim, counts hash) in step.
+const COMPARE_AND_SET = new LuaScript('record-compare-and-set');
+const CREATE = new LuaScript('record-create');
+const DELETE = new LuaScript('record-delete');
+const BUILD_COUNTS = new LuaScript('record-build-counts');
 
 export class ConcurrentUpdateError extends Error {
   constructor() {
@@ -114,7 +60,7 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
   async create(record: T): Promise<CreateResult> {
     const { keys, extras } = this.keysOf(record);
     const created = await this.options.redis.eval(
-      CREATE, keys.length, ...keys, JSON.stringify(record), String(Date.parse(record.createdAt)), record.id, extras, this.countedValue(record),
+      CREATE.source, keys.length, ...keys, JSON.stringify(record), String(Date.parse(record.createdAt)), record.id, extras, this.countedValue(record),
     );
     return created === 1 ? 'created' : created === -1 ? 'taken' : 'exists';
   }
@@ -141,8 +87,8 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
       const current = JSON.parse(raw) as T;
       const next = change(current);
       const ok = countBy
-        ? await redis.eval(COMPARE_AND_SET, 2, recordKey(id), countBy.key(), raw, JSON.stringify(next), this.countedValue(current), this.countedValue(next))
-        : await redis.eval(COMPARE_AND_SET, 1, recordKey(id), raw, JSON.stringify(next));
+        ? await redis.eval(COMPARE_AND_SET.source, 2, recordKey(id), countBy.key(), raw, JSON.stringify(next), this.countedValue(current), this.countedValue(next))
+        : await redis.eval(COMPARE_AND_SET.source, 1, recordKey(id), raw, JSON.stringify(next));
       if (ok === 1) return next;
     }
     throw new ConcurrentUpdateError();
@@ -152,7 +98,7 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
     const record = await this.get(id);
     if (!record) return false;
     const { keys, extras } = this.keysOf(record);
-    return (await this.options.redis.eval(DELETE, keys.length, ...keys, id, extras, this.options.countBy?.field ?? '')) === 1;
+    return (await this.options.redis.eval(DELETE.source, keys.length, ...keys, id, extras, this.options.countBy?.field ?? '')) === 1;
   }
 
   /** How many records the index lists. */
@@ -185,7 +131,7 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
       if (ids.length === 0) return;
       const keys = [countBy.key(), indexKey(), ...ids.map(recordKey)];
       // One array, not spread arguments: a call with a hundred thousand arguments overflows the stack.
-      if ((await redis.eval(BUILD_COUNTS, keys.length, [...keys, countBy.field, ...ids])) === 1) return;
+      if ((await redis.eval(BUILD_COUNTS.source, keys.length, [...keys, countBy.field, ...ids])) === 1) return;
     }
   }
 

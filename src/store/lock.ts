@@ -5,20 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '../adapters/redis/redis.js';
+import { LuaScript } from './lua-script.js';
 
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
+const RELEASE = new LuaScript('lock-release-1');
 // Extends one's own lease; takes it again if it lapsed and nobody took it meanwhile.
-const EXTEND = `
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0`;
+const EXTEND = new LuaScript('lock-extend-1');
 
 export interface Lease {
   key: string;
@@ -43,7 +34,7 @@ export class RedisLock {
   }
 
   async release(lease: Lease): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, lease.key, lease.token)) === 1;
+    return (await this.redis.eval(RELEASE.source, 1, lease.key, lease.token)) === 1;
   }
 
   /**
@@ -52,7 +43,7 @@ export class RedisLock {
    * false when someone else holds it.
    */
   async extend(lease: Lease, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(EXTEND, 1, lease.key, lease.token, ttlMs)) === 1;
+    return (await this.redis.eval(EXTEND.source, 1, lease.key, lease.token, ttlMs)) === 1;
   }
 
   /**

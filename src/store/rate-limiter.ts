@@ -12,15 +12,8 @@
 import type { Redis } from '../adapters/redis/redis.js';
 import { LuaScript } from './lua-script.js';
 
-// KEYS: this window's counter, the previous window's (one hash tag: one Cluster slot).
-// ARGV: limit, the previous window's weight, window ms. Answers {allowed 0|1, this window's count, previous count}.
-const HIT = new LuaScript(`
-local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if previous * tonumber(ARGV[2]) + current + 1 > tonumber(ARGV[1]) then return {0, current, previous} end
-current = redis.call('INCR', KEYS[1])
-if current == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2) end
-return {1, current, previous}`);
+// Counts one request if the sliding window has room (store/lua/rate-window-hit-2.lua).
+const HIT = new LuaScript('rate-window-hit-2');
 
 export interface RateVerdict {
   allowed: boolean;

@@ -5,14 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '../adapters/redis/redis.js';
+import { LuaScript } from './lua-script.js';
 
-// KEYS[1] holders; ARGV: now, lease expiry, holder, limit, key ttl (ms)
-const ACQUIRE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1`;
+const ACQUIRE = new LuaScript('semaphore-acquire-1');
 
 export interface Permit {
   key: string;
@@ -25,7 +20,7 @@ export class RedisSemaphore {
   async acquire(key: string, limit: number, leaseMs: number): Promise<Permit | undefined> {
     const holder = randomBytes(9).toString('base64url');
     const now = this.now();
-    const ok = await this.redis.eval(ACQUIRE, 1, key, String(now), String(now + leaseMs), holder, String(limit), String(leaseMs * 2));
+    const ok = await this.redis.eval(ACQUIRE.source, 1, key, String(now), String(now + leaseMs), holder, String(limit), String(leaseMs * 2));
     return ok === 1 ? { key, holder } : undefined;
   }
 

@@ -62,44 +62,16 @@ export type AcceptResult = { created: true } | { created: false; bodyHash: strin
 export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'>;
 
 // Accepts a batch of messages (those accepted in one turn of the event loop) in one transaction:
-// MULTI, an MSET of the contents, this script, EXEC. Keeping content out of the script is what
-// makes this cheap: a script's argument is copied into Lua and again into Redis, and the client
-// writes one long command. In bench/send, Redis CPU per message fell from about 18 to 13 µs and
-// the service's from about 78 to 70 µs. A message whose Idempotency-Key is already claimed is not
-// stored: the script deletes the content the MSET wrote for it, inside the same transaction, so
-// no client ever sees it. KEYS: pending, outbox, then per message: record, content, claim (the
-// record's key again when there is no claim). ARGV: per message (ACCEPT_ARGS of them): id,
-// createdMs, claim value ('' for none), claim ttl, mailboxId, recipients, messageId, createdAt.
-// Answers per message: '' stored, else the claim the key already had. Ids are 96 random bits: the
-// script does not look for an existing record (the MSET could not have spared one anyway). A new
-// record is queued with no attempts; the fields an attempt fills (smtpResponse, error, rejected,
-// submitting) are absent until then.
-const ACCEPT_ARGS = 8;
-const ACCEPT = new LuaScript(`
-local out, due, ids = {}, {}, {}
-for i = 0, (#KEYS - 2) / 3 - 1 do
-  local record, content, claim = KEYS[3 + i * 3], KEYS[4 + i * 3], KEYS[5 + i * 3]
-  local a = i * ${ACCEPT_ARGS}
-  local existing = false
-  if ARGV[a + 3] ~= '' then existing = redis.call('GET', claim) end
-  if existing then
-    redis.call('DEL', content)
-    out[i + 1] = existing
-  else
-    redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 5], 'status', 'queued', 'attempts', '0',
-      'recipients', ARGV[a + 6], 'messageId', ARGV[a + 7], 'createdAt', ARGV[a + 8], 'updatedAt', ARGV[a + 8])
-    if ARGV[a + 3] ~= '' then redis.call('SET', claim, ARGV[a + 3], 'EX', ARGV[a + 4]) end
-    due[#due + 1] = ARGV[a + 2]
-    due[#due + 1] = ARGV[a + 1]
-    ids[#ids + 1] = ARGV[a + 1]
-    out[i + 1] = ''
-  end
-end
-if #ids > 0 then
-  redis.call('ZADD', KEYS[1], unpack(due))
-  redis.call('RPUSH', KEYS[2], unpack(ids))
-end
-return out`);
+// MULTI, an MSET of the contents, this script (store/lua/send-accept.lua: its KEYS and ARGV, 8 per
+// message, are described there), EXEC. Keeping content out of the script is what makes this cheap:
+// a script's argument is copied into Lua and again into Redis, and the client writes one long
+// command. In bench/send, Redis CPU per message fell from about 18 to 13 µs and the service's from
+// about 78 to 70 µs. A message whose Idempotency-Key is already claimed is not stored: the script
+// deletes the content the MSET wrote for it, inside the same transaction, so no client ever sees
+// it. Ids are 96 random bits: the script does not look for an existing record (the MSET could not
+// have spared one anyway). A new record is queued with no attempts; the fields an attempt fills
+// (smtpResponse, error, rejected, submitting) are absent until then.
+const ACCEPT = new LuaScript('send-accept');
 
 /** A batch closes at this many messages or this many bytes of content, whichever comes first. */
 const BATCH_MESSAGES = 64;
@@ -116,43 +88,19 @@ interface QueuedAccept {
 }
 
 // KEYS: outbox; ARGV: how many. Takes the oldest ids (LPOP with a count needs Redis 6.2).
-const TAKE = new LuaScript(`
-local ids = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #ids > 0 then redis.call('LTRIM', KEYS[1], #ids, -1) end
-return ids`);
+const TAKE = new LuaScript('send-take-outbox-1');
 
 // KEYS: record; ARGV: now. An unfinished record starts an attempt; answers the record after.
-const BEGIN = new LuaScript(`
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return false end
-if status == 'queued' or status == 'sending' then
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  redis.call('HSET', KEYS[1], 'status', 'sending', 'updatedAt', ARGV[1])
-end
-return redis.call('HGETALL', KEYS[1])`);
+const BEGIN = new LuaScript('send-begin-1');
 
 // KEYS: record; ARGV: marker
-const MARK = new LuaScript(`
-if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end
-redis.call('HSET', KEYS[1], 'submitting', ARGV[1])
-return 1`);
+const MARK = new LuaScript('send-mark-submitting-1');
 
 // KEYS: record; ARGV: now, error. Back to the queue to wait for a retry.
-const RETRY = new LuaScript(`
-if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'updatedAt', ARGV[1], 'error', ARGV[2])
-redis.call('HDEL', KEYS[1], 'submitting')
-return 1`);
+const RETRY = new LuaScript('send-retry-1');
 
 // KEYS: record, content, pending; ARGV: id, status, now, smtpResponse, error, rejected, content ttl, record ttl
-const FINISH = new LuaScript(`
-if not redis.call('HGET', KEYS[1], 'status') then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3], 'smtpResponse', ARGV[4], 'error', ARGV[5], 'rejected', ARGV[6])
-redis.call('HDEL', KEYS[1], 'submitting')
-redis.call('EXPIRE', KEYS[2], ARGV[7])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-redis.call('ZREM', KEYS[3], ARGV[1])
-return 1`);
+const FINISH = new LuaScript('send-finish-3');
 
 const contentPurpose = (sendId: string): string => `send:${sendId}:content`;
 const json = (value: unknown): string => (value === null ? '' : JSON.stringify(value));

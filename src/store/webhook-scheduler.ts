@@ -1,8 +1,9 @@
 /**
  * Webhook delivery scheduling in Redis: creating deliveries for an event,
  * admitting them into a subscription's in-flight slots, claiming, finishing
- * and retrying them. The scripts are in webhook-delivery-scripts.ts; this
- * class only assembles their keys and arguments and reads their answers.
+ * and retrying them. The scripts are store/lua/webhook-*.lua (the keys they use
+ * are described in store/lua/includes/admit-due.lua); this class only
+ * assembles their keys and arguments and reads their answers.
  *
  * Every method that frees or fills a slot answers with `Admission`s: the
  * deliveries that may be attempted now, each with a ticket. The caller
@@ -12,7 +13,6 @@
 import type { Redis } from '../adapters/redis/redis.js';
 import type { WebhookDeliveryKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
-import { ADMIT, CLAIM, FINISH, PUBLISH, RETRY } from './webhook-delivery-scripts.js';
 
 export type Lane = 'main' | 'probe';
 
@@ -84,11 +84,11 @@ function toAdmission(subscriptionId: string, raw: RawAdmission): Admission {
   return { lane: raw[0] === 'probe' ? 'probe' : 'main', tickets: toTickets(subscriptionId, raw[1]) };
 }
 
-const admit = new LuaScript(ADMIT);
-const publish = new LuaScript(PUBLISH);
-const claim = new LuaScript(CLAIM);
-const finish = new LuaScript(FINISH);
-const retry = new LuaScript(RETRY);
+const admit = new LuaScript('webhook-admit-6');
+const publish = new LuaScript('webhook-publish');
+const claim = new LuaScript('webhook-claim-3');
+const finish = new LuaScript('webhook-finish-9');
+const retry = new LuaScript('webhook-retry-8');
 
 export class WebhookScheduler {
   constructor(

@@ -25,6 +25,7 @@ import { JsonStore } from '../store/json-store.js';
 import type { KeySpace } from '../store/keys.js';
 import { WebhookDeliveryReads } from '../store/webhook-delivery-reads.js';
 import { WebhookScheduler } from '../store/webhook-scheduler.js';
+import { webhooksVersion } from '../store/webhooks-version.js';
 
 export const WEBHOOK_USER_AGENT = 'mailsync-webhooks/0.1 (+https://www.standardwebhooks.com)';
 
@@ -68,10 +69,7 @@ export function createWebhooks(deps: WebhooksDeps): Webhooks {
   const reads = new WebhookDeliveryReads(redis, keys.webhookDelivery);
   const subscriptions = new WebhookSubscriptions({
     store: new JsonStore<WebhookRecord>({ redis, recordKey: keys.webhook, indexKey: keys.webhooks }),
-    version: {
-      read: () => redis.get(keys.webhooksVersion()),
-      bump: async () => void (await redis.incr(keys.webhooksVersion())),
-    },
+    version: webhooksVersion(redis, keys.webhooksVersion),
     reads,
     cipher: deps.cipher,
     resolve,

@@ -1,0 +1,11 @@
+-- Makes a due time a mailbox's next poll (store/poll-schedule.ts), and its overdue time in the
+-- index while the index exists.
+-- KEYS: pollDue, pollOverdueAt, the mailbox record; ARGV: mailbox id, due (ms), interval (ms, or
+-- '' to read it from the record), fallback interval (ms). Answers the previous due time, or nil.
+--- @include "interval-of"
+local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + intervalOf(ARGV[3], KEYS[3], ARGV[4]), ARGV[1])
+end
+return previous
