@@ -20,11 +20,11 @@ import { storedKeyIds } from './store/stored-key-ids.js';
 import { RedisMemoryReader } from './adapters/redis/memory.js';
 import { redisMemoryReadiness } from './roles/redis-memory-readiness.js';
 import { redisMemoryRefresher } from './observability/redis-memory.js';
-import { JobRegistry } from './jobs/registry.js';
+import { JobRuntime } from './jobs/runtime.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { queueDepthRefresher } from './observability/queue-depth.js';
 import { POLL_QUEUE } from './jobs/polling/scheduler.js';
-import { DELIVERY_QUEUES } from './jobs/webhook-delivery.js';
+import { DELIVERY_QUEUES } from './jobs/webhooks/webhook-delivery.js';
 import { SEND_QUEUE } from './jobs/sending/send-jobs.js';
 import type { Logger } from './logging/logger.js';
 import { SingleFlight } from './domain/tokens/single-flight.js';
@@ -48,8 +48,8 @@ export interface Dependencies {
   keys: KeySpace;
   cipher: Cipher;
   queues: QueueFactory;
-  /** Background work; started only in worker roles. */
-  jobs: JobRegistry;
+  /** Background work (BullMQ workers, sweepers, the queue-workers check); started only in worker roles. */
+  jobs: JobRuntime;
   services: {
     connections: ConnectionService;
     tokens: TokenService;
@@ -123,10 +123,12 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     },
   });
   const queues = new QueueFactory({ redis: config.redis, prefix: keys.queuePrefix, logger, name: config.role });
-  const jobs = new JobRegistry();
+  // Every queue the service uses: each has its handler, or the workers do not start.
+  const queueNames = [POLL_QUEUE, DELIVERY_QUEUES.main, DELIVERY_QUEUES.probe, SEND_QUEUE];
+  const jobs = new JobRuntime({ queues, queueNames, logger });
   metrics.onScrape(queueDepthRefresher({
     queue: (name) => queues.queue(name),
-    names: [POLL_QUEUE, DELIVERY_QUEUES.main, DELIVERY_QUEUES.probe, SEND_QUEUE],
+    names: queueNames,
     gauge: metrics.queueDepth,
   }));
   const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });

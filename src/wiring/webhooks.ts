@@ -19,7 +19,7 @@ import type { WebhookRecord } from '../domain/webhooks/records.js';
 import type { WebhookSender } from '../domain/webhooks/sender.js';
 import { WebhookSubscriptions } from '../domain/webhooks/subscriptions.js';
 import type { Resolver } from '../domain/webhooks/url-policy.js';
-import { createDispatch, WebhookDeliveryJobs } from '../jobs/webhook-delivery.js';
+import { createDispatch, WebhookJobs } from '../jobs/webhooks/webhook-delivery.js';
 import type { Logger } from '../logging/logger.js';
 import { JsonStore } from '../store/json-store.js';
 import type { KeySpace } from '../store/keys.js';
@@ -47,7 +47,7 @@ export interface Webhooks {
   subscriptions: WebhookSubscriptions;
   deliveries: DeliveryLog;
   publisher: EventPublisher;
-  jobs: WebhookDeliveryJobs;
+  jobs: WebhookJobs;
   scheduler: WebhookScheduler;
   close(): Promise<void>;
 }
@@ -93,7 +93,7 @@ export function createWebhooks(deps: WebhooksDeps): Webhooks {
     subscriptions,
     deliveries: new DeliveryLog({ subscriptions, reads, scheduler, dispatch }),
     publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger }),
-    jobs: new WebhookDeliveryJobs({ queues: deps.queues, scheduler, attempt, dispatch, config, logger: deps.logger }),
+    jobs: new WebhookJobs({ scheduler, attempt, dispatch, config, logger: deps.logger }),
     scheduler,
     close: () => sender.close(),
   };
