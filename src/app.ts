@@ -1,58 +1,26 @@
 /**
- * buildApp(deps): the Fastify instance with every option, plugin and route.
- * It never listens and opens nothing itself: tests and production both build
- * it from the dependencies they made.
+ * buildApp(deps): the Fastify instance with every option and plugin, and the
+ * route plugins of every capability (container.ts assembles them). It builds
+ * no service, never listens and opens nothing itself: tests, production and
+ * the OpenAPI generator all build it from the dependencies they made.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
-import type { MsalGateway } from './adapters/msal/gateway.js';
-import type { ConnectionService } from './domain/connections/service.js';
-import { verifyConnection } from './domain/doctor/verify-connection.js';
-import { diagnoseMailbox } from './domain/doctor/diagnose-mailbox.js';
-import type { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
-import type { MailboxService } from './domain/mailboxes/service.js';
-import type { TokenService } from './domain/tokens/token-service.js';
 import type { Logger } from './logging/logger.js';
-import { apiKeyHook, presentsScope } from './http/plugins/api-key.js';
+import { apiKeyHook } from './http/plugins/api-key.js';
 import { answerFrameworkError, installErrorHandling } from './http/plugins/errors.js';
 import { installOpenApi } from './http/plugins/openapi.js';
 import { checkPathIds, requirePathIds } from './http/plugins/path-ids.js';
 import { installValidation } from './http/plugins/validation.js';
-import { connectionRoutes } from './http/routes/connections.js';
-import { mailboxRoutes } from './http/routes/mailboxes.js';
-import { mailboxPollingRoutes } from './http/routes/mailbox-polling.js';
-import { mailboxSummaryRoute } from './http/routes/mailbox-summary.js';
-import type { MailboxSummaryT } from './domain/mailboxes/summary.js';
-import type { PollScheduler } from './jobs/polling/scheduler.js';
-import { mailboxDoctorRoutes } from './http/routes/mailbox-doctor.js';
-import { mailboxMessageRoutes } from './http/routes/mailbox-messages.js';
-import { MessageReader } from './domain/messages/reader.js';
-import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { Problem } from './http/schemas/problem.js';
-import { metricsRoute } from './http/routes/metrics.js';
-import type { Metrics } from './observability/metrics.js';
-import { webhookRoutes, type WebhookRouteServices } from './http/routes/webhooks.js';
-import { oauthRoutes } from './http/routes/oauth.js';
-import { publicOAuthRoutes } from './http/routes/oauth-public.js';
-import type { OAuth } from './wiring/oauth.js';
-import { sendBodyLimitBytes } from './config/sending-config.js';
-import { sendRoutes } from './http/routes/send.js';
-import type { Sending } from './wiring/sending.js';
+import type { Capability } from './wiring/capability.js';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
-  readiness: readonly ReadinessCheck[];
-  services: { connections: ConnectionService; tokens: TokenService; mailboxes: MailboxService; mailboxTokens: MailboxTokens };
-  msal: MsalGateway;
-  metrics: Metrics;
-  /** CAs for IMAP and SMTP TLS (the mailbox doctor). */
-  trust: { ca: readonly string[] };
-  webhooks: WebhookRouteServices;
-  oauth: OAuth;
-  polling: { scheduler: PollScheduler; summary: () => Promise<MailboxSummaryT> };
-  sending: Pick<Sending, 'service'>;
+  /** Their routes are registered in this order (container.ts lists them). */
+  capabilities: readonly Pick<Capability, 'routes'>[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -96,27 +64,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   app.addSchema(Problem);
   await installOpenApi(app);
-  // Check details (error messages, Redis node addresses) need a key with the operations scope.
-  await app.register(healthRoutes(deps.readiness, { details: presentsScope(config.apiKeys, 'metrics') }));
-  await app.register(metricsRoute(deps.metrics.registry, config.metrics.requireApiKey ? apiKeyHook(config.apiKeys, 'metrics') : undefined, deps.metrics.refresh));
+  const { capabilities } = deps;
+  for (const { routes } of capabilities) if (routes.root) await app.register(routes.root);
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
     // An id of another shape is a 404 before the handler: it never becomes a Redis key.
     v1.addHook('preHandler', checkPathIds);
-    await v1.register(connectionRoutes(deps.services.connections, (id) => verifyConnection({ ...deps.services, msal: deps.msal }, id)));
-    await v1.register(mailboxSummaryRoute(deps.polling.summary));
-    await v1.register(mailboxRoutes({ mailboxes: deps.services.mailboxes, authorizeUrl: (mailbox) => deps.oauth.delegated.authorizeUrlFor(mailbox) }));
-    await v1.register(mailboxPollingRoutes(deps.services.mailboxes, deps.polling.scheduler));
-    await v1.register(oauthRoutes(deps.oauth));
-    await v1.register(mailboxDoctorRoutes((id) => diagnoseMailbox(
-      { mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger }, id)));
-    await v1.register(mailboxMessageRoutes(new MessageReader({
-      mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger, limits: config.messages })));
-    await v1.register(webhookRoutes(deps.webhooks));
-    await v1.register(sendRoutes(deps.sending.service, { bodyLimitBytes: sendBodyLimitBytes(config.sending) }));
+    for (const { routes } of capabilities) if (routes.api) await v1.register(routes.api);
   }, { prefix: '/v1' });
   // Browsers reach the OAuth callback and the sign-in start without an API key: a sibling
   // scope, outside the hook above, and documented with `security: []`.
-  await app.register(publicOAuthRoutes(deps.oauth), { prefix: '/v1' });
+  for (const { routes } of capabilities) if (routes.public) await app.register(routes.public, { prefix: '/v1' });
   return app;
 }

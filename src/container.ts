@@ -1,45 +1,41 @@
 /**
- * The dependency graph: every long-lived object the service needs, created
- * from the config in one place, and closed in reverse order. Tests build the
- * same graph with their own config (pointing at the sandbox).
+ * The composition root: the shared infrastructure (Redis, the key space,
+ * the cipher, metrics, the queues, the job runtime) made from the config,
+ * then the capabilities, each assembled by its module in wiring/ into the
+ * one shape of wiring/capability.ts, and listed in the order app.ts
+ * registers their routes. Closed in reverse order. Tests build the same
+ * graph with their own config (pointing at the sandbox).
  */
 import type { Config } from './config/config.js';
 import { loadExtraCa, mailServerCa } from './config/trust.js';
 import { createCipher, type Cipher } from './crypto/envelope.js';
 import { deriveKeyRing } from './crypto/subkeys.js';
 import { IDEMPOTENCY_KEY_INFO } from './domain/sending/idempotency.js';
-import { ConnectionService, type ConnectionRecord } from './domain/connections/service.js';
-import { MsalGateway } from './adapters/msal/gateway.js';
-import { createMsalNetworkClient } from './adapters/msal/network-client.js';
+import type { ConnectionService } from './domain/connections/service.js';
+import type { MsalGateway } from './adapters/msal/gateway.js';
 import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
 import type { ReadinessCheck } from './http/routes/health.js';
-import { redisReadiness } from './roles/redis-readiness.js';
-import { encryptionKeyCheck, type EncryptionKeyCheck } from './roles/encryption-keys.js';
-import { storedKeyIds } from './store/stored-key-ids.js';
-import { RedisMemoryReader } from './adapters/redis/memory.js';
-import { redisMemoryReadiness } from './roles/redis-memory-readiness.js';
-import { redisMemoryRefresher } from './observability/redis-memory.js';
-import { JobRegistry } from './jobs/registry.js';
+import type { EncryptionKeyCheck } from './roles/encryption-keys.js';
+import { JobRuntime } from './jobs/runtime.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { queueDepthRefresher } from './observability/queue-depth.js';
 import { POLL_QUEUE } from './jobs/polling/scheduler.js';
-import { DELIVERY_QUEUES } from './jobs/webhook-delivery.js';
+import { DELIVERY_QUEUES } from './jobs/webhooks/webhook-delivery.js';
 import { SEND_QUEUE } from './jobs/sending/send-jobs.js';
 import type { Logger } from './logging/logger.js';
-import { SingleFlight } from './domain/tokens/single-flight.js';
-import { mailboxPartition, TokenService } from './domain/tokens/token-service.js';
-import { MailboxService, type MailboxRecord } from './domain/mailboxes/service.js';
-import { JsonStore } from './store/json-store.js';
-import { RedisLock } from './store/lock.js';
-import { TokenCacheStore } from './store/token-cache-store.js';
+import type { TokenService } from './domain/tokens/token-service.js';
+import type { MailboxService } from './domain/mailboxes/service.js';
 import { createKeySpace, type KeySpace } from './store/keys.js';
 import type { EventPublisher } from './domain/events/events.js';
-import { createWebhooks, type Webhooks } from './wiring/webhooks.js';
+import type { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
+import type { Capability } from './wiring/capability.js';
+import { createConnections } from './wiring/connections.js';
+import { createMail } from './wiring/mail.js';
+import { createMailboxes, type Mailboxes } from './wiring/mailboxes.js';
 import { createOAuth, type OAuth } from './wiring/oauth.js';
-import { createPolling, type Polling } from './wiring/polling.js';
-import { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
+import { createOperations } from './wiring/operations.js';
 import { createSending, type Sending } from './wiring/sending.js';
+import { createWebhooks, type Webhooks } from './wiring/webhooks.js';
 
 export interface Dependencies {
   config: Config;
@@ -48,8 +44,11 @@ export interface Dependencies {
   keys: KeySpace;
   cipher: Cipher;
   queues: QueueFactory;
-  /** Background work; started only in worker roles. */
-  jobs: JobRegistry;
+  /** Background work (BullMQ workers, sweepers, the queue-workers check); started only in worker roles. */
+  jobs: JobRuntime;
+  /** Every capability, in the order app.ts registers their routes. */
+  capabilities: readonly Capability[];
+  // Views of the capabilities' services, for the callers that need one (server, tests, bench).
   services: {
     connections: ConnectionService;
     tokens: TokenService;
@@ -62,13 +61,14 @@ export interface Dependencies {
   trust: { ca: readonly string[] };
   /** Delegated mailbox authorization, the Microsoft sign-in provider and their callback. */
   oauth: OAuth;
-  /** Webhook subscriptions, the delivery log and the delivery jobs. */
+  /** Webhook subscriptions, the delivery log and the delivery schedule. */
   webhooks: Webhooks;
-  polling: Polling;
-  /** POST/GET /v1/send and the sending jobs. */
+  polling: Pick<Mailboxes, 'scheduler' | 'summary'>;
+  /** POST/GET /v1/send. */
   sending: Sending;
   /** Where producers announce domain events (delivered by webhook). */
   events: EventPublisher;
+  /** What /health/ready checks: every capability's checks (a worker role adds its own). */
   readiness: ReadinessCheck[];
   /** Stored records that need a key the service lacks: scanned at start, and the `encryption-keys` check. */
   encryptionKeys: EncryptionKeyCheck;
@@ -82,79 +82,43 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const keys = createKeySpace(config.redis.prefix);
   const metrics = createMetrics();
   const cipher = createCipher(config.encryption.key, config.encryption.previousKeys);
-  const connections: ConnectionService = new ConnectionService({
-    store: new JsonStore<ConnectionRecord>({ redis, recordKey: keys.connection, indexKey: keys.connections }),
-    cipher,
-    mailboxesUsing: (connectionId): Promise<number> => mailboxes.countForConnection(connectionId),
-    authorityHosts: config.outbound.authorityHosts,
-  });
   const extraCa = loadExtraCa(config.outbound.extraCaFile);
-  const network = createMsalNetworkClient({
-    caPem: extraCa,
-    ...(config.outbound.httpsProxy ? { proxyUrl: config.outbound.httpsProxy.href } : {}),
-  });
-  const tokenCache = new TokenCacheStore(redis, keys, cipher);
-  const msal = new MsalGateway(network, tokenCache, logger);
-  const tokens = new TokenService({
-    gateway: msal,
-    keys,
-    singleFlight: new SingleFlight({ lock: new RedisLock(redis), lockTtlMs: 30_000, maxWaitMs: 35_000 }),
-    credentials: (connectionId) => connections.credentials(connectionId),
-    metrics,
-  });
-  const mailboxes: MailboxService = new MailboxService({
-    store: new JsonStore<MailboxRecord>({
-      redis,
-      recordKey: keys.mailbox,
-      indexKey: keys.mailboxes,
-      groupKey: (m) => keys.connectionMailboxes(m.connectionId),
-      uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
-      // Mailboxes by state, for GET /v1/mailboxes/summary.
-      countBy: { key: keys.mailboxStates, field: 'state' },
-    }),
-    connections,
-    mailHosts: config.outbound.mailHosts,
-    minPollIntervalSeconds: config.polling.minIntervalSeconds,
-    connectionMailboxesKey: keys.connectionMailboxes,
-    // A deleted mailbox's delegated sign-in goes with it.
-    onDeleted: async (mailbox) => {
-      tokens.forget(mailboxPartition(mailbox.id));
-      await tokenCache.delete(mailboxPartition(mailbox.id));
-    },
-  });
+  const trust = { ca: mailServerCa(extraCa) };
   const queues = new QueueFactory({ redis: config.redis, prefix: keys.queuePrefix, logger, name: config.role });
-  const jobs = new JobRegistry();
-  metrics.onScrape(queueDepthRefresher({
-    queue: (name) => queues.queue(name),
-    names: [POLL_QUEUE, DELIVERY_QUEUES.main, DELIVERY_QUEUES.probe, SEND_QUEUE],
-    gauge: metrics.queueDepth,
-  }));
+  // Every queue the service uses: each has its handler, or the workers do not start.
+  const queueNames = [POLL_QUEUE, DELIVERY_QUEUES.main, DELIVERY_QUEUES.probe, SEND_QUEUE];
+  const jobs = new JobRuntime({ queues, queueNames, logger });
+  const readiness: ReadinessCheck[] = [];
+
   const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });
-  jobs.register(webhooks.jobs);
-  const polling = createPolling({
-    config, redis, keys, queues, mailboxes, connections, tokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+  const events = webhooks.services.publisher;
+  const connections = createConnections({
+    config, redis, keys, cipher, metrics, logger, extraCa,
+    mailboxesUsing: (connectionId): Promise<number> => mailboxes.services.mailboxes.countForConnection(connectionId),
   });
-  jobs.register(polling.jobs);
-  const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
-  const idempotencyKeys = deriveKeyRing(config.encryption.key, config.encryption.previousKeys, IDEMPOTENCY_KEY_INFO);
+  const { tokens, msal, network, tokenCache } = connections.services;
+  const mailboxes: Capability<Mailboxes> = createMailboxes({
+    config, redis, keys, queues, connections: connections.services.connections, tokens, tokenCache, events, metrics, logger, ca: trust.ca,
+    authorizeUrl: (mailbox) => oauth.services.delegated.authorizeUrlFor(mailbox),
+  });
+  const { mailboxes: mailboxService, mailboxTokens } = mailboxes.services;
   const sending = createSending({
-    config: config.sending, redis, keys, cipher, idempotencyKeys, queues, mailboxes, mailboxTokens, events: webhooks.publisher, metrics, logger, ca: mailServerCa(extraCa),
+    config: config.sending, redis, keys, cipher,
+    idempotencyKeys: deriveKeyRing(config.encryption.key, config.encryption.previousKeys, IDEMPOTENCY_KEY_INFO),
+    queues, mailboxes: mailboxService, mailboxTokens, events, metrics, logger, ca: trust.ca,
   });
-  jobs.register(sending.jobs);
-  const oauth = createOAuth({
-    config, redis, keys, cipher, msal, network, tokenCache, connections, mailboxes, tokens, events: webhooks.publisher, logger,
+  const oauth: Capability<OAuth> = createOAuth({
+    config, redis, keys, cipher, msal, network, tokenCache, connections: connections.services.connections, mailboxes: mailboxService, tokens, events, logger,
   });
-  // One short-lived INFO memory read serves readiness probes and scrapes alike.
-  const redisMemory = new RedisMemoryReader(redis);
-  metrics.onScrape(redisMemoryRefresher({ reader: redisMemory, used: metrics.redisMemoryUsed, max: metrics.redisMemoryMax }));
-  const readiness: ReadinessCheck[] = [redisReadiness(redis), redisMemoryReadiness(redisMemory)];
-  const encryptionKeys = encryptionKeyCheck({
-    sample: () => storedKeyIds({ redis, keys, mailboxPartition }),
-    hasKey: (id) => cipher.hasKey(id),
-    currentKeyId: cipher.keyId,
-    logger,
-  });
-  readiness.push(encryptionKeys.readiness);
+  const mail = createMail({ config, mailboxes: mailboxService, mailboxTokens, trust, logger });
+  const operations = createOperations({ config, redis, keys, cipher, queues, queueNames, metrics, logger, readiness });
+
+  // The order app.ts registers the routes in (and so the order of the OpenAPI document's paths).
+  const capabilities: Capability[] = [operations, connections, mailboxes, oauth, mail, webhooks, sending];
+  readiness.push(...capabilities.flatMap((c) => c.readiness));
+  // Started in this order by worker roles.
+  for (const capability of [webhooks, mailboxes, sending]) if (capability.jobs) jobs.register(capability.jobs);
+
   return {
     config,
     logger,
@@ -163,23 +127,25 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     cipher,
     queues,
     jobs,
-    services: { connections, tokens, mailboxes, mailboxTokens },
+    capabilities,
+    services: { connections: connections.services.connections, tokens, mailboxes: mailboxService, mailboxTokens },
     msal,
-    trust: { ca: mailServerCa(extraCa) },
-    oauth,
-    webhooks,
-    polling,
-    sending,
-    events: webhooks.publisher,
+    trust,
+    oauth: oauth.services,
+    webhooks: webhooks.services,
+    polling: { scheduler: mailboxes.services.scheduler, summary: mailboxes.services.summary },
+    sending: sending.services,
+    events,
     readiness,
-    encryptionKeys,
+    encryptionKeys: operations.services.encryptionKeys,
     metrics,
     close: async () => {
       await jobs.stopAll();
       await queues.close();
-      await webhooks.close();
+      // What each capability opened itself (the webhook sender's connections), then Redis, then the MSAL network client.
+      for (const capability of capabilities) if (capability !== connections) await capability.close();
       await closeRedis(redis);
-      await network.close();
+      await connections.close();
     },
   };
 }

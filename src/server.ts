@@ -13,7 +13,6 @@ import type { Config } from './config/config.js';
 import { createDependencies, type Dependencies } from './container.js';
 import type { Logger } from './logging/logger.js';
 import { startHeartbeat } from './roles/heartbeat.js';
-import { startWorkerWatch } from './roles/worker-watch.js';
 
 export interface RunningService {
   deps: Dependencies;
@@ -39,12 +38,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (runsWorkers) {
     const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const heartbeat = startHeartbeat({ redis: deps.redis, key: deps.keys.workers(), workerId, logger });
-    // The BullMQ workers: readiness names a stopped one, and the watch starts it again.
-    const watch = startWorkerWatch({ workers: () => deps.queues.activeWorkers(), logger });
-    deps.readiness.push(heartbeat.readiness, watch.readiness);
+    // The BullMQ workers: readiness names a stopped one, and the runtime's watch starts it again.
+    deps.readiness.push(heartbeat.readiness, deps.jobs.readiness);
     await deps.jobs.startAll();
     logger.info({ workerId, modules: deps.jobs.names() }, 'workers started');
-    closers.push(async () => watch.stop(), () => deps.jobs.stopAll(), () => heartbeat.stop());
+    closers.push(() => deps.jobs.stopAll(), () => heartbeat.stop());
   }
 
   let app: FastifyInstance | undefined;

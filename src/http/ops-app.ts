@@ -7,13 +7,20 @@
  * as the API's app; it never listens itself.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { apiKeyHook } from './plugins/api-key.js';
 import { installErrorHandling } from './plugins/errors.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 
-export type OpsAppDeps = Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'metrics'>;
+export interface OpsAppDeps {
+  config: Config;
+  logger: Logger;
+  readiness: readonly ReadinessCheck[];
+  metrics: Metrics;
+}
 
 export async function buildOpsApp(deps: OpsAppDeps): Promise<FastifyInstance> {
   const { config } = deps;

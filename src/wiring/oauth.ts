@@ -1,7 +1,8 @@
 /**
- * The OAuth capability assembled from the shared dependencies: delegated
- * mailbox authorization, the Microsoft sign-in provider, the callback both
- * share, and their one-time stores. Creating it opens nothing.
+ * The sign-in (OAuth) capability assembled from the shared dependencies:
+ * delegated mailbox authorization, the Microsoft sign-in provider, the
+ * callback both share, their one-time stores, and their routes (the API-key
+ * ones, and the public ones browsers reach). Creating it opens nothing.
  */
 import type { CachePartitionStore } from '../adapters/msal/cache-plugin.js';
 import type { MsalGateway } from '../adapters/msal/gateway.js';
@@ -26,6 +27,9 @@ import { OneTimeStore } from '../store/one-time-store.js';
 import { RedisRateLimiter } from '../store/rate-limiter.js';
 import { publicRateLimit } from '../http/plugins/public-rate-limit.js';
 import { signInCookie, type SignInCookie } from '../http/sign-in-cookie.js';
+import { oauthRoutes } from '../http/routes/oauth.js';
+import { publicOAuthRoutes } from '../http/routes/oauth-public.js';
+import { nothingToClose, type Capability } from './capability.js';
 
 export interface OAuthDeps {
   config: Pick<Config, 'publicUrl' | 'login' | 'http'>;
@@ -60,7 +64,7 @@ export function callbackUrl(publicUrl: URL): string {
   return `${publicUrl.origin}${publicUrl.pathname.replace(/\/+$/, '')}/v1/oauth/callback`;
 }
 
-export function createOAuth(deps: OAuthDeps): OAuth {
+export function createOAuth(deps: OAuthDeps): Capability<OAuth> {
   const redirectUri = callbackUrl(deps.config.publicUrl);
   const states = new OneTimeStore<StateRecord>({
     redis: deps.redis, cipher: deps.cipher, key: deps.keys.oauthState, purpose: 'oauth-state', ttlSeconds: STATE_TTL_SECONDS,
@@ -91,8 +95,15 @@ export function createOAuth(deps: OAuthDeps): OAuth {
     ...(admitStart ? { admitStart } : {}),
   });
   const rateLimit = publicRateLimit(limiter, { perClientPerMinute: deps.config.http.publicRatePerMinute }, deps.logger);
-  return {
+  const oauth: OAuth = {
     delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri, rateLimit,
     signInCookie: signInCookie(deps.config.publicUrl),
+  };
+  return {
+    name: 'sign-in',
+    services: oauth,
+    routes: { api: oauthRoutes(oauth), public: publicOAuthRoutes(oauth) },
+    readiness: [],
+    close: nothingToClose,
   };
 }

@@ -12,7 +12,7 @@ import type { MailboxRecord, MailboxService } from '../domain/mailboxes/service.
 import { summarizeMailboxes, type MailboxSummaryT } from '../domain/mailboxes/summary.js';
 import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
-import { PollingModule } from '../jobs/polling/poll-worker.js';
+import { PollingJobs } from '../jobs/polling/poll-worker.js';
 import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -38,7 +38,7 @@ export interface PollingWiringDeps {
 
 export interface Polling {
   scheduler: PollScheduler;
-  jobs: PollingModule;
+  jobs: PollingJobs;
   /** GET /v1/mailboxes/summary: counts, overdue mailboxes, live workers (also gauges in /metrics). */
   summary: () => Promise<MailboxSummaryT>;
 }
@@ -64,8 +64,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     paused: (m) => scheduler.unschedule(m.id),
     deleted: (m) => scheduler.unschedule(m.id),
   });
-  const jobs = new PollingModule({
-    queues: deps.queues,
+  const jobs = new PollingJobs({
     scheduler,
     lock: new RedisLock(deps.redis),
     semaphore: new RedisSemaphore(deps.redis),

@@ -1,6 +1,6 @@
 /**
  * The sending capability assembled from the shared dependencies: the
- * service behind POST/GET /v1/send (every role: the API accepts messages),
+ * service and routes of POST/GET /v1/send (every role: the API accepts messages),
  * and the job module that worker roles start (the outbox relay, the BullMQ
  * worker, the sweeper and the SMTP pool live there). Creating it opens
  * nothing: the relay's connection opens when the module starts, queues on
@@ -9,7 +9,7 @@
 import type { QueueFactory } from '../adapters/queue/bullmq.js';
 import { isCluster, type Redis } from '../adapters/redis/redis.js';
 import { SmtpSendPool } from '../adapters/smtp/send-pool.js';
-import type { SendingConfig } from '../config/sending-config.js';
+import { sendBodyLimitBytes, type SendingConfig } from '../config/sending-config.js';
 import type { Cipher } from '../crypto/envelope.js';
 import type { KeyRing } from '../crypto/subkeys.js';
 import type { EventPublisher } from '../domain/events/events.js';
@@ -24,6 +24,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { KeySpace } from '../store/keys.js';
 import { SendRateLimiter } from '../store/send-rate-limiter.js';
 import { SendStore } from '../store/send-store.js';
+import { sendRoutes } from '../http/routes/send.js';
+import { nothingToClose, type Capability } from './capability.js';
 
 /** One message's whole SMTP budget, connection included: a server that trickles its replies is given up on (and retried). */
 const SEND_TIMEOUT_MS = 5 * 60_000;
@@ -56,10 +58,9 @@ export interface SendingWiringDeps {
 
 export interface Sending {
   service: SendService;
-  jobs: SendingJobs;
 }
 
-export function createSending(deps: SendingWiringDeps): Sending {
+export function createSending(deps: SendingWiringDeps): Capability<Sending> {
   const { config } = deps;
   const logger = deps.logger.child({ module: 'sending' });
   const store = new SendStore(deps.redis, deps.keys.send, deps.cipher, {
@@ -102,5 +103,12 @@ export function createSending(deps: SendingWiringDeps): Sending {
     settings: { concurrency: config.concurrency, stallTimeoutMs: config.stallTimeoutMs, sweepIntervalMs: config.sweepIntervalMs },
     logger,
   });
-  return { service, jobs };
+  return {
+    name: 'sending',
+    services: { service },
+    jobs,
+    routes: { api: sendRoutes(service, { bodyLimitBytes: sendBodyLimitBytes(config) }) },
+    readiness: [],
+    close: nothingToClose,
+  };
 }

@@ -1,8 +1,8 @@
 /**
  * The webhooks capability assembled from the shared dependencies: the API
- * service, the EventPublisher producers use, and the job module that worker
- * roles start. Creating it opens nothing: queues connect on first use and
- * workers when the module starts.
+ * service and its routes, the EventPublisher producers use, and the job
+ * module that worker roles start. Creating it opens nothing: queues connect
+ * on first use and workers when the module starts.
  */
 import { UndiciWebhookSender } from '../adapters/http/webhook-sender.js';
 import { systemResolver } from '../adapters/http/guarded-lookup.js';
@@ -19,13 +19,15 @@ import type { WebhookRecord } from '../domain/webhooks/records.js';
 import type { WebhookSender } from '../domain/webhooks/sender.js';
 import { WebhookSubscriptions } from '../domain/webhooks/subscriptions.js';
 import type { Resolver } from '../domain/webhooks/url-policy.js';
-import { createDispatch, WebhookDeliveryJobs } from '../jobs/webhook-delivery.js';
+import { webhookRoutes } from '../http/routes/webhooks.js';
+import { createDispatch, WebhookJobs } from '../jobs/webhooks/webhook-delivery.js';
 import type { Logger } from '../logging/logger.js';
 import { JsonStore } from '../store/json-store.js';
 import type { KeySpace } from '../store/keys.js';
 import { WebhookDeliveryReads } from '../store/webhook-delivery-reads.js';
 import { WebhookScheduler } from '../store/webhook-scheduler.js';
 import { webhooksVersion } from '../store/webhooks-version.js';
+import type { Capability } from './capability.js';
 
 export const WEBHOOK_USER_AGENT = 'mailsync-webhooks/0.1 (+https://www.standardwebhooks.com)';
 
@@ -48,12 +50,10 @@ export interface Webhooks {
   subscriptions: WebhookSubscriptions;
   deliveries: DeliveryLog;
   publisher: EventPublisher;
-  jobs: WebhookDeliveryJobs;
   scheduler: WebhookScheduler;
-  close(): Promise<void>;
 }
 
-export function createWebhooks(deps: WebhooksDeps): Webhooks {
+export function createWebhooks(deps: WebhooksDeps): Capability<Webhooks> {
   const { config, redis, keys } = deps;
   const resolve = deps.resolve ?? systemResolver;
   const addresses = addressPolicy({ allowPrivateNetworks: config.allowPrivateNetworks, allowedAddresses: config.allowedAddresses });
@@ -87,12 +87,18 @@ export function createWebhooks(deps: WebhooksDeps): Webhooks {
     userAgent: WEBHOOK_USER_AGENT,
     logger: deps.logger,
   });
+  const deliveries = new DeliveryLog({ subscriptions, reads, scheduler, dispatch });
   return {
-    subscriptions,
-    deliveries: new DeliveryLog({ subscriptions, reads, scheduler, dispatch }),
-    publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger }),
-    jobs: new WebhookDeliveryJobs({ queues: deps.queues, scheduler, attempt, dispatch, config, logger: deps.logger }),
-    scheduler,
+    name: 'webhooks',
+    services: {
+      subscriptions,
+      deliveries,
+      publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger }),
+      scheduler,
+    },
+    jobs: new WebhookJobs({ scheduler, attempt, dispatch, config, logger: deps.logger }),
+    routes: { api: webhookRoutes({ subscriptions, deliveries }) },
+    readiness: [],
     close: () => sender.close(),
   };
 }

@@ -85,7 +85,7 @@ describe('on a Redis Cluster', () => {
     const delivery = await sandbox.receiver.waitFor(
       (d) => d.type === 'message.received' && (d.body as { data: { subject: string } }).data.subject === 'hello from the cluster', 20_000);
     expect(delivery.verified).toBe(true);
-    const workers = t.deps.queues.activeWorkers();
+    const workers = t.deps.jobs.activeWorkers();
     expect(workers.length).toBeGreaterThan(0);
     for (const w of workers) {
       expect(w.isRunning(), w.name).toBe(true);

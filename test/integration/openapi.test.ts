@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { describe, expect, it } from 'vitest';
-import { renderOpenApiDocument } from '../../src/http/openapi-document.js';
+import { renderOpenApiDocument } from '../../scripts/openapi-document.js';
 
 /**
  * The only /v1 operations without the API key: browsers reach them (Microsoft's redirect back after a

@@ -38,7 +38,7 @@ const ready = async (): Promise<{ status: number; body: { checks: { name: string
 describe('worker readiness', () => {
   it('answers 503 naming a stopped BullMQ worker, and recovers by itself', async () => {
     expect((await ready()).status).toBe(200);
-    const poll = service.deps.queues.activeWorkers().find((w) => w.name === 'poll');
+    const poll = service.deps.jobs.activeWorkers().find((w) => w.name === 'poll');
     expect(poll?.isRunning()).toBe(true);
 
     await poll!.pause(true);

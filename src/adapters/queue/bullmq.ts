@@ -1,5 +1,6 @@
 /**
- * The BullMQ adapter: the only module that creates queues and workers.
+ * The BullMQ adapter: the only module that creates queues, and the one that
+ * says how a worker connects (the job runtime, jobs/runtime.ts, makes them).
  *
  * Every queue uses the key space's queue prefix (a hash tag, so each queue's
  * keys share a Redis Cluster slot) and, on one server or with Sentinel,
@@ -13,11 +14,11 @@
  * each worker duplicates it twice (its main and its blocking connection) and
  * closes its duplicates itself; the factory closes the shared one last.
  */
-import { Queue, Worker, type ConnectionOptions, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../../logging/logger.js';
 import { closeRedis, createRedis, sentinelOptions, type Redis, type RedisTarget } from '../redis/redis.js';
 
-export type { Job, JobsOptions, Processor } from 'bullmq';
+export type { Job, JobsOptions, Processor, WorkerOptions } from 'bullmq';
 export { Queue, Worker, DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 
 export interface QueueFactoryOptions {
@@ -43,7 +44,6 @@ export interface WorkerSettings {
 
 export class QueueFactory {
   private readonly queues = new Map<string, Queue>();
-  private readonly workers: Worker[] = [];
   /** Cluster mode: the one Cluster instance every queue and worker starts from, made on first use. */
   private cluster: Redis | undefined;
 
@@ -62,11 +62,6 @@ export class QueueFactory {
     return { url: target.url, maxRetriesPerRequest: null, connectionName };
   }
 
-  /** The workers made so far (readiness reports whether each still runs). */
-  activeWorkers(): readonly Worker[] {
-    return [...this.workers];
-  }
-
   /** One Queue instance per name and process. */
   queue<Data = unknown>(name: string, defaultJobOptions?: JobsOptions): Queue<Data> {
     let queue = this.queues.get(name);
@@ -82,8 +77,12 @@ export class QueueFactory {
     return queue as unknown as Queue<Data>;
   }
 
-  worker<Data = unknown, Result = unknown>(name: string, processor: Processor<Data, Result>, settings: WorkerSettings): Worker<Data, Result> {
-    const worker = new Worker<Data, Result>(name, processor, {
+  /**
+   * What a worker of queue `name` is made with (its connection, the prefix, the settings). The
+   * job runtime (jobs/runtime.ts) makes every worker from these; it closes them before close().
+   */
+  workerOptions(name: string, settings: WorkerSettings): WorkerOptions {
+    return {
       connection: this.connection(`worker:${name}`),
       prefix: this.options.prefix,
       concurrency: settings.concurrency,
@@ -92,16 +91,11 @@ export class QueueFactory {
       ...(settings.limiter ? { limiter: settings.limiter } : {}),
       ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
       ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
-    });
-    worker.on('error', (err: Error) => this.options.logger.warn({ err, queue: name }, 'worker connection error'));
-    this.workers.push(worker as unknown as Worker);
-    return worker;
+    };
   }
 
-  /** Stops the workers (letting running jobs finish), then closes the queues. Idempotent. */
+  /** Closes the queues (the job runtime has closed the workers), then a cluster's shared connection. Idempotent. */
   async close(): Promise<void> {
-    const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.close()));
     const queues = [...this.queues.values()];
     this.queues.clear();
     await Promise.all(queues.map((q) => q.close()));

@@ -10,7 +10,6 @@
  * scheduled poll stays as the safety net (IDLE notifications can be lost).
  */
 import { DelayedError, type Job } from '../../adapters/queue/bullmq.js';
-import type { QueueFactory } from '../../adapters/queue/bullmq.js';
 import { createPollSession, type PollSession } from '../../adapters/imap/poll-session.js';
 import { SessionPool } from '../../adapters/imap/session-pool.js';
 import { AppError, NotFoundError } from '../../errors/errors.js';
@@ -32,7 +31,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { KeptLease, RedisLock } from '../../store/lock.js';
 import type { RedisSemaphore } from '../../store/semaphore.js';
 import type { KeySpace } from '../../store/keys.js';
-import type { JobModule } from '../registry.js';
+import type { JobHandler, JobModule, Sweeper } from '../runtime.js';
 import { POLL_QUEUE, type PollJobData, type PollScheduler } from './scheduler.js';
 import { wakePeers } from './wake-peers.js';
 
@@ -63,7 +62,6 @@ export interface PollingSettings {
 }
 
 export interface PollingDeps {
-  queues: QueueFactory;
   scheduler: PollScheduler;
   lock: RedisLock;
   semaphore: RedisSemaphore;
@@ -78,11 +76,12 @@ export interface PollingDeps {
   now?: () => number;
 }
 
-export class PollingModule implements JobModule {
+export class PollingJobs implements JobModule {
   readonly name = 'polling';
+  readonly handlers: readonly JobHandler<PollJobData>[];
+  readonly sweepers: readonly Sweeper[];
   private readonly now: () => number;
   private readonly pool: SessionPool;
-  private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly deps: PollingDeps) {
@@ -93,29 +92,34 @@ export class PollingModule implements JobModule {
       renewBeforeMs: 5 * 60_000,
       onSize: (size) => deps.metrics.imapConnections.set(size),
     });
+    this.handlers = [{
+      queue: POLL_QUEUE,
+      process: (job, token) => this.process(job, token),
+      settings: {
+        concurrency: deps.settings.concurrency,
+        // Polls are short: a dead worker's poll jobs are re-run within about 15 s;
+        // the re-run waits (retrying every 1–2 s) until the dead poll's lock
+        // lapses, at most lockTtlMs after its last extension.
+        lockDurationMs: 10_000,
+        stalledIntervalMs: 5_000,
+        // A poll that keeps stalling is dropped by BullMQ; the sweeper re-adds its trigger.
+        maxStalledCount: 3,
+      },
+    }];
+    this.sweepers = [{
+      everyMs: deps.settings.sweepEveryMs,
+      run: () => deps.scheduler.sweep(deps.settings.sweepEveryMs * 2),
+      failed: (err) => deps.logger.warn({ err }, 'poll sweep failed'),
+    }];
   }
 
-  start(): void {
+  onStart(): void {
     this.stopped = false;
-    this.deps.queues.worker<PollJobData>(POLL_QUEUE, (job, token) => this.process(job, token), {
-      concurrency: this.deps.settings.concurrency,
-      // Polls are short: a dead worker's poll jobs are re-run within about 15 s;
-      // the re-run waits (retrying every 1–2 s) until the dead poll's lock
-      // lapses, at most lockTtlMs after its last extension.
-      lockDurationMs: 10_000,
-      stalledIntervalMs: 5_000,
-      // A poll that keeps stalling is dropped by BullMQ; the sweeper re-adds its trigger.
-      maxStalledCount: 3,
-    });
-    this.sweeper = setInterval(() => {
-      this.deps.scheduler.sweep(this.deps.settings.sweepEveryMs * 2).catch((err: unknown) => this.deps.logger.warn({ err }, 'poll sweep failed'));
-    }, this.deps.settings.sweepEveryMs);
-    this.sweeper.unref();
   }
 
-  async stop(): Promise<void> {
+  /** No session is kept from now on, and the kept ones close (before the worker stops, as always). */
+  async onStopping(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweeper);
     await this.pool.closeAll();
   }
 

@@ -18,14 +18,14 @@
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { DelayedError, type Job, type JobsOptions, type QueueFactory, type Worker } from '../../adapters/queue/bullmq.js';
+import { DelayedError, type Job, type JobsOptions, type QueueFactory } from '../../adapters/queue/bullmq.js';
 import type { SmtpSendPool } from '../../adapters/smtp/send-pool.js';
 import { idPattern } from '../../domain/ids.js';
 import type { Delivery } from '../../domain/sending/delivery.js';
 import type { Logger } from '../../logging/logger.js';
 import type { SendStore } from '../../store/send-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
-import type { JobModule } from '../registry.js';
+import type { JobHandler, JobModule, Sweeper } from '../runtime.js';
 
 export const SEND_QUEUE = 'send';
 const SEND_JOB = 'send';
@@ -66,7 +66,8 @@ export interface SendingJobsSettings {
 }
 
 export interface SendingJobsDeps {
-  queues: QueueFactory;
+  /** The send queue (the sweeper looks up a message's job). */
+  queues: Pick<QueueFactory, 'queue'>;
   /** See createEnqueue (the sweeper queues again through it). */
   enqueue: (sendId: string) => Promise<void>;
   relay: Pick<OutboxRelay, 'start' | 'stop'>;
@@ -80,49 +81,44 @@ export interface SendingJobsDeps {
 
 export class SendingJobs implements JobModule {
   readonly name = 'sending';
-  private worker: Worker<SendJobPayloadT> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  readonly handlers: readonly JobHandler<SendJobPayloadT>[];
+  readonly sweepers: readonly Sweeper[];
   private cursor = 0;
   private readonly now: () => number;
 
   constructor(private readonly deps: SendingJobsDeps) {
     this.now = deps.now ?? Date.now;
+    const { settings, logger } = deps;
+    this.handlers = [{
+      queue: SEND_QUEUE,
+      process: (job, token) => this.process(job, token),
+      settings: {
+        concurrency: settings.concurrency,
+        lockDurationMs: settings.stallTimeoutMs,
+        stalledIntervalMs: settings.stallTimeoutMs,
+        // A job whose worker dies is run again; a message that keeps killing workers ends by its attempt count.
+        maxStalledCount: 5,
+      },
+      failed: (job, err) => logger.warn({ err, jobId: job?.id }, 'send job failed'),
+    }];
+    this.sweepers = [
+      // Idle SMTP connections, and those of a token about to expire, close.
+      { everyMs: settings.sweepIntervalMs, run: async () => deps.pool.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
+      { everyMs: settings.sweepIntervalMs, run: () => this.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
+    ];
   }
 
-  start(): void {
-    if (this.worker) return;
-    const { settings } = this.deps;
-    this.worker = this.deps.queues.worker<SendJobPayloadT>(SEND_QUEUE, (job, token) => this.process(job, token), {
-      concurrency: settings.concurrency,
-      lockDurationMs: settings.stallTimeoutMs,
-      stalledIntervalMs: settings.stallTimeoutMs,
-      // A job whose worker dies is run again; a message that keeps killing workers ends by its attempt count.
-      maxStalledCount: 5,
-    });
-    this.worker.on('failed', (job, err) => this.deps.logger.warn({ err, jobId: job?.id }, 'send job failed'));
+  onStart(): void {
     this.deps.relay.start();
-    this.timer = setInterval(() => {
-      this.deps.pool.sweep();
-      this.sweeping ??= this.sweep()
-        .then(() => undefined)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'send sweep failed'))
-        .finally(() => {
-          this.sweeping = undefined;
-        });
-    }, settings.sweepIntervalMs);
-    this.timer.unref();
   }
 
-  /** Stops taking messages, lets those being sent finish, then closes the SMTP connections. */
-  async stop(): Promise<void> {
+  /** Stops taking messages first: the relay stops, then the runtime lets the messages being sent finish. */
+  async onStopping(): Promise<void> {
     await this.deps.relay.stop();
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.sweeping;
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.close();
+  }
+
+  /** Then the SMTP connections close. */
+  onStopped(): void {
     this.deps.pool.closeAll();
   }
 

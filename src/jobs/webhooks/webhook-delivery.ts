@@ -22,13 +22,13 @@
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Job, QueueFactory, Worker } from '../adapters/queue/bullmq.js';
-import type { WebhooksConfig } from '../config/webhooks-config.js';
-import { idPattern } from '../domain/ids.js';
-import type { AttemptResult, DeliveryAttempt } from '../domain/webhooks/attempt.js';
-import type { Logger } from '../logging/logger.js';
-import type { Admission, Lane, Ticket, WebhookScheduler } from '../store/webhook-scheduler.js';
-import type { JobModule } from './registry.js';
+import type { Job, QueueFactory } from '../../adapters/queue/bullmq.js';
+import type { WebhooksConfig } from '../../config/webhooks-config.js';
+import { idPattern } from '../../domain/ids.js';
+import type { AttemptResult, DeliveryAttempt } from '../../domain/webhooks/attempt.js';
+import type { Logger } from '../../logging/logger.js';
+import type { Admission, Lane, Ticket, WebhookScheduler } from '../../store/webhook-scheduler.js';
+import type { JobHandler, JobModule, Sweeper } from '../runtime.js';
 
 export const DELIVERY_QUEUES: Readonly<Record<Lane, string>> = { main: 'webhook-delivery', probe: 'webhook-probe' };
 export const DELIVERY_JOB = 'deliver';
@@ -72,8 +72,7 @@ export function createDispatch(queues: QueueFactory) {
   };
 }
 
-export interface WebhookDeliveryJobsDeps {
-  queues: QueueFactory;
+export interface WebhookJobsDeps {
   scheduler: WebhookScheduler;
   attempt: DeliveryAttempt;
   dispatch: (admissions: readonly Admission[]) => Promise<void>;
@@ -81,46 +80,31 @@ export interface WebhookDeliveryJobsDeps {
   logger: Logger;
 }
 
-export class WebhookDeliveryJobs implements JobModule {
-  readonly name = 'webhook-delivery';
-  private workers: Worker<DeliveryJobPayloadT>[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+export class WebhookJobs implements JobModule {
+  readonly name = 'webhooks';
+  readonly handlers: readonly JobHandler<DeliveryJobPayloadT>[];
+  readonly sweepers: readonly Sweeper[];
   /** While stopping, a job ends after its own delivery and queues the follow-ups, so shutdown is not held up. */
   private stopping = false;
 
-  constructor(private readonly deps: WebhookDeliveryJobsDeps) {}
-
-  start(): void {
-    if (this.workers.length > 0) return;
-    this.stopping = false;
-    const { queues, config } = this.deps;
+  constructor(private readonly deps: WebhookJobsDeps) {
+    const { config, logger } = deps;
     // The lock outlives the longest attempt (the timeout) with room for Redis round trips.
     const lockDurationMs = config.timeoutMs + 30_000;
-    this.workers = [
-      queues.worker<DeliveryJobPayloadT>(DELIVERY_QUEUES.main, this.processor('main'), { concurrency: config.concurrency, lockDurationMs }),
-      queues.worker<DeliveryJobPayloadT>(DELIVERY_QUEUES.probe, this.processor('probe'), { concurrency: config.probeConcurrency, lockDurationMs }),
+    const failed = (job: Job<DeliveryJobPayloadT> | undefined, err: Error): void => logger.warn({ err, jobId: job?.id }, 'webhook delivery job failed');
+    this.handlers = [
+      { queue: DELIVERY_QUEUES.main, process: this.processor('main'), settings: { concurrency: config.concurrency, lockDurationMs }, failed },
+      { queue: DELIVERY_QUEUES.probe, process: this.processor('probe'), settings: { concurrency: config.probeConcurrency, lockDurationMs }, failed },
     ];
-    for (const worker of this.workers) {
-      worker.on('failed', (job, err) => this.deps.logger.warn({ err, jobId: job?.id }, 'webhook delivery job failed'));
-    }
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'webhook sweep failed'))
-        .finally(() => {
-          this.sweeping = undefined;
-        });
-    }, config.sweepIntervalMs);
-    this.timer.unref();
+    this.sweepers = [{ everyMs: config.sweepIntervalMs, run: () => this.sweep(), failed: (err) => logger.warn({ err }, 'webhook sweep failed') }];
   }
 
-  async stop(): Promise<void> {
+  onStart(): void {
+    this.stopping = false;
+  }
+
+  onStopping(): void {
     this.stopping = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.sweeping;
-    const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.close()));
   }
 
   private processor(lane: Lane) {

@@ -1,11 +1,12 @@
 /**
- * Renders the OpenAPI document from the route schemas, without touching
- * Redis (connections are lazy), for `npm run openapi` and the staleness test.
+ * Renders the OpenAPI document from the route schemas, for `npm run openapi`
+ * and the staleness test: the app built as the service builds it (the
+ * container, then buildApp), without touching Redis (connections are lazy).
  */
-import { buildApp } from '../app.js';
-import { loadConfig } from '../config/config.js';
-import { createDependencies } from '../container.js';
-import { createLogger } from '../logging/logger.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { createDependencies } from '../src/container.js';
+import { createLogger } from '../src/logging/logger.js';
 
 export async function renderOpenApiDocument(): Promise<string> {
   const config = loadConfig({ API_KEYS: 'openapi-render-key-0000', SANDBOX: 'true', LOG_LEVEL: 'silent' });

@@ -1,0 +1,97 @@
+/**
+ * The mailboxes-and-polling capability: the mailbox service (a deleted
+ * mailbox's delegated sign-in goes with it), a mailbox's token with its
+ * failures recorded (MailboxTokens, for polling, sending and the doctor),
+ * the poll schedule and jobs (wiring/polling.ts), and the /v1/mailboxes
+ * routes (summary, CRUD, pause/resume/poll). Creating it opens nothing.
+ */
+import type { QueueFactory } from '../adapters/queue/bullmq.js';
+import type { Redis } from '../adapters/redis/redis.js';
+import type { Config } from '../config/config.js';
+import type { ConnectionService } from '../domain/connections/service.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
+import { MailboxService, type MailboxRecord } from '../domain/mailboxes/service.js';
+import type { MailboxSummaryT } from '../domain/mailboxes/summary.js';
+import { mailboxPartition, type TokenService } from '../domain/tokens/token-service.js';
+import { mailboxPollingRoutes } from '../http/routes/mailbox-polling.js';
+import { mailboxSummaryRoute } from '../http/routes/mailbox-summary.js';
+import { mailboxRoutes } from '../http/routes/mailboxes.js';
+import type { PollScheduler } from '../jobs/polling/scheduler.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { JsonStore } from '../store/json-store.js';
+import type { KeySpace } from '../store/keys.js';
+import type { TokenCacheStore } from '../store/token-cache-store.js';
+import { nothingToClose, routesOf, type Capability } from './capability.js';
+import { createPolling } from './polling.js';
+
+export interface MailboxesDeps {
+  config: Config;
+  redis: Redis;
+  keys: KeySpace;
+  queues: QueueFactory;
+  connections: ConnectionService;
+  tokens: TokenService;
+  tokenCache: Pick<TokenCacheStore, 'delete'>;
+  events: EventPublisher;
+  metrics: Metrics;
+  logger: Logger;
+  /** CAs trusted for IMAP TLS (Node's roots plus NODE_EXTRA_CA_CERTS). */
+  ca: readonly string[];
+  /** The sign-in URL of a delegated mailbox (the sign-in capability answers). */
+  authorizeUrl: (mailbox: MailboxRecord) => Promise<string>;
+}
+
+export interface Mailboxes {
+  mailboxes: MailboxService;
+  /** A mailbox's token, with failures recorded on the mailbox (polling, sending and the doctor use it). */
+  mailboxTokens: MailboxTokens;
+  scheduler: PollScheduler;
+  /** GET /v1/mailboxes/summary: counts, overdue mailboxes, live workers (also gauges in /metrics). */
+  summary: () => Promise<MailboxSummaryT>;
+}
+
+export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
+  const { config, redis, keys, tokens } = deps;
+  const mailboxes: MailboxService = new MailboxService({
+    store: new JsonStore<MailboxRecord>({
+      redis,
+      recordKey: keys.mailbox,
+      indexKey: keys.mailboxes,
+      groupKey: (m) => keys.connectionMailboxes(m.connectionId),
+      uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
+      // Mailboxes by state, for GET /v1/mailboxes/summary.
+      countBy: { key: keys.mailboxStates, field: 'state' },
+    }),
+    connections: deps.connections,
+    mailHosts: config.outbound.mailHosts,
+    minPollIntervalSeconds: config.polling.minIntervalSeconds,
+    connectionMailboxesKey: keys.connectionMailboxes,
+    // A deleted mailbox's delegated sign-in goes with it.
+    onDeleted: async (mailbox) => {
+      tokens.forget(mailboxPartition(mailbox.id));
+      await deps.tokenCache.delete(mailboxPartition(mailbox.id));
+    },
+  });
+  const polling = createPolling({
+    config, redis, keys, queues: deps.queues, mailboxes, connections: deps.connections, tokens, events: deps.events,
+    metrics: deps.metrics, logger: deps.logger, ca: deps.ca,
+  });
+  const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
+  const { scheduler, summary } = polling;
+  return {
+    name: 'mailboxes',
+    services: { mailboxes, mailboxTokens, scheduler, summary },
+    jobs: polling.jobs,
+    routes: {
+      api: routesOf(
+        mailboxSummaryRoute(summary),
+        mailboxRoutes({ mailboxes, authorizeUrl: deps.authorizeUrl }),
+        mailboxPollingRoutes(mailboxes, scheduler),
+      ),
+    },
+    readiness: [],
+    close: nothingToClose,
+  };
+}
