@@ -4,7 +4,7 @@
  * a PING to one random node says little about the nodes holding the keys.
  */
 import { isCluster, type Redis } from '../adapters/redis/redis.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 
 export function redisReadiness(redis: Redis): ReadinessCheck {
   return {
