@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import type { MsalGateway } from './adapters/msal/gateway.js';
+import { doctorMailServers, messagePorts } from './adapters/mail-ports.js';
 import type { ConnectionService } from './domain/connections/service.js';
 import { verifyConnection } from './domain/doctor/verify-connection.js';
 import { diagnoseMailbox } from './domain/doctor/diagnose-mailbox.js';
@@ -109,9 +110,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await v1.register(mailboxPollingRoutes(deps.services.mailboxes, deps.polling.scheduler));
     await v1.register(oauthRoutes(deps.oauth));
     await v1.register(mailboxDoctorRoutes((id) => diagnoseMailbox(
-      { mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger }, id)));
+      { mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger, servers: doctorMailServers }, id)));
     await v1.register(mailboxMessageRoutes(new MessageReader({
-      mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger, limits: config.messages })));
+      mailboxes: deps.services.mailboxes, tokens: deps.services.mailboxTokens, trust: deps.trust, logger: deps.logger, limits: config.messages, ...messagePorts })));
     await v1.register(webhookRoutes(deps.webhooks));
     await v1.register(sendRoutes(deps.sending.service, { bodyLimitBytes: sendBodyLimitBytes(config.sending) }));
   }, { prefix: '/v1' });
