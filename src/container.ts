@@ -15,7 +15,7 @@ import type { ConnectionService } from './domain/connections/service.js';
 import type { MsalGateway } from './adapters/msal/gateway.js';
 import { QueueFactory } from './adapters/queue/bullmq.js';
 import { closeRedis, createRedis, type Redis } from './adapters/redis/redis.js';
-import type { ReadinessCheck } from './http/routes/health.js';
+import type { ReadinessCheck } from './roles/readiness-check.js';
 import type { EncryptionKeyCheck } from './roles/encryption-keys.js';
 import { JobRuntime } from './jobs/runtime.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';

@@ -14,7 +14,7 @@
  * twice).
  */
 import { Worker, type Job, type QueueFactory, type WorkerSettings } from '../adapters/queue/bullmq.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from '../roles/readiness-check.js';
 import type { Logger } from '../logging/logger.js';
 import { startWorkerWatch, type WorkerWatch } from '../roles/worker-watch.js';
 

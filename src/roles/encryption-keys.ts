@@ -14,7 +14,7 @@
  * start, and deleting or re-writing the records clears it at the next probe.
  * Only key ids are logged or shown, never a key.
  */
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeyIdCounts } from '../store/stored-key-ids.js';
 

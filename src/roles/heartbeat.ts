@@ -11,7 +11,7 @@
  * library) shows up in readiness instead of passing as healthy.
  */
 import type { Redis } from '../adapters/redis/redis.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 import type { Logger } from '../logging/logger.js';
 import { WorkerHeartbeats } from '../store/worker-heartbeats.js';
 

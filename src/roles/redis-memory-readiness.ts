@@ -7,7 +7,7 @@
  * `redis` check covers a Redis that does not answer.
  */
 import { fullness, type RedisMemory, type RedisMemoryReader } from '../adapters/redis/memory.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 
 /**
  * Fails above this share of maxmemory: a little before the limit, so that a load balancer turns

@@ -4,7 +4,7 @@
  */
 import { redisHealth } from '../adapters/redis/health.js';
 import type { Redis } from '../adapters/redis/redis.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 
 export function redisReadiness(redis: Redis): ReadinessCheck {
   return { name: 'redis', check: () => redisHealth(redis) };

@@ -9,7 +9,7 @@
  * pauses its workers, so either case is a fault: the process would look
  * healthy while it takes no jobs. A closing worker (shutdown) is left alone.
  */
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { ReadinessCheck } from './readiness-check.js';
 import type { Logger } from '../logging/logger.js';
 
 /** What the watch needs of a BullMQ Worker. */

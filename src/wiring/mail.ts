@@ -4,6 +4,7 @@
  * POST /v1/mailboxes/{id}/diagnose, both opening the mailbox's IMAP (and,
  * for the doctor, SMTP) sessions on demand. Creating it opens nothing.
  */
+import { doctorMailServers, messagePorts } from '../adapters/mail-ports.js';
 import type { Config } from '../config/config.js';
 import { diagnoseMailbox, type DiagnoseResultT } from '../domain/doctor/diagnose-mailbox.js';
 import type { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
@@ -30,8 +31,8 @@ export interface Mail {
 
 export function createMail(deps: MailDeps): Capability<Mail> {
   const { mailboxes, mailboxTokens: tokens, trust, logger } = deps;
-  const reader = new MessageReader({ mailboxes, tokens, trust, logger, limits: deps.config.messages });
-  const diagnose = (mailboxId: string): Promise<DiagnoseResultT> => diagnoseMailbox({ mailboxes, tokens, trust, logger }, mailboxId);
+  const reader = new MessageReader({ mailboxes, tokens, trust, logger, limits: deps.config.messages, ...messagePorts });
+  const diagnose = (mailboxId: string): Promise<DiagnoseResultT> => diagnoseMailbox({ mailboxes, tokens, trust, logger, servers: doctorMailServers }, mailboxId);
   return {
     name: 'mail',
     services: { reader, diagnose },

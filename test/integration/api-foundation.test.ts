@@ -2,9 +2,8 @@
  * The API's foundation against a real Redis: API keys, problem details for
  * every client mistake, secrets encrypted at rest and absent from logs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../support/fixtures.js';
 
 const SECRET = 'Xq38Q~SuperSecretValue.abcdefghijklmnop';
 const body = {
@@ -15,18 +14,7 @@ const body = {
   clientSecret: SECRET,
 };
 
-let redis: SandboxRedis;
-let t: TestApp;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
-});
+const t = useTestApp();
 
 function post(payload: string | object, headers: Record<string, string> = {}) {
   return t.app.inject({

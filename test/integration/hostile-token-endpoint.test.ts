@@ -12,30 +12,26 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostileTokenAnswer } from '../../sandbox/identity/index.js';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { createMsalNetworkClient, exchangeDeadlineMs, MsalHttpError } from '../../src/adapters/msal/network-client.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { DAEMON, TENANT_A, startIdentityFixture, type IdentityFixture } from '../support/identity-fixture.js';
 
-let redis: SandboxRedis;
 let fx: IdentityFixture;
-let t: TestApp;
 
 /** The network client's per-phase timeout the service uses (its default), and so the deadline a whole exchange gets. */
 const SERVICE_TIMEOUT_MS = 10_000;
 const DEADLINE_MS = exchangeDeadlineMs(SERVICE_TIMEOUT_MS);
 
+const redis = useRedis();
 beforeAll(async () => {
-  redis = await startRedis();
   fx = await startIdentityFixture();
-  t = await buildTestApp(redis.url, { NODE_EXTRA_CA_CERTS: fx.pki.caCertFile });
 });
-
 afterAll(async () => {
-  fx?.identity.clearTokenAnswers();
-  await t?.close();
   await fx?.close();
-  await redis?.stop();
+});
+const t = useTestApp(() => ({ NODE_EXTRA_CA_CERTS: fx.pki.caCertFile }), redis);
+afterAll(() => {
+  fx?.identity.clearTokenAnswers();
 });
 
 /** A fresh app registration whose token requests get `answer`, and a connection for it. */

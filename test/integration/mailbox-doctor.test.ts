@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type SandboxDovecot } from '../../sandbox/dovecot.js';
 import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
+import { doctorMailServers } from '../../src/adapters/mail-ports.js';
 import { diagnoseMailbox } from '../../src/domain/doctor/diagnose-mailbox.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 
@@ -147,7 +148,7 @@ describe('POST /v1/mailboxes/{id}/diagnose', () => {
     try {
       const port = (silent.address() as { port: number }).port;
       const id = await mailbox(await connection('app_only', SANDBOX_APP_ONLY), { imap: { host: '127.0.0.1', port, secure: false } });
-      const deps = { mailboxes: t.deps.services.mailboxes, tokens: t.deps.services.mailboxTokens, trust: t.deps.trust, logger: t.deps.logger };
+      const deps = { mailboxes: t.deps.services.mailboxes, tokens: t.deps.services.mailboxTokens, trust: t.deps.trust, logger: t.deps.logger, servers: doctorMailServers };
       const started = Date.now();
       const report = await diagnoseMailbox({ ...deps, budgets: { imapLoginMs: 600 } }, id);
       expect(Date.now() - started).toBeLessThan(5_000);

@@ -1,19 +1,8 @@
 /** Mailboxes registry against a real Redis: states, rules, and deletion that leaves nothing behind. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../support/fixtures.js';
 
-let redis: SandboxRedis;
-let t: TestApp;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url, { POLL_MIN_INTERVAL_SECONDS: '30' });
-});
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
-});
+const t = useTestApp({ POLL_MIN_INTERVAL_SECONDS: '30' });
 
 async function connection(flow: 'app_only' | 'delegated'): Promise<string> {
   const res = await t.app.inject({

@@ -6,9 +6,8 @@
  * the queue depths it cannot know.
  */
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../support/fixtures.js';
 
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
 const promtoolMissing = promtool.error !== undefined;
@@ -16,18 +15,7 @@ const promtoolMissing = promtool.error !== undefined;
 const skipPromtool = promtoolMissing && process.env.CI !== 'true';
 if (skipPromtool) console.warn('metrics.test.ts: promtool not found (apt-get install prometheus): skipping the promtool check');
 
-let redis: SandboxRedis;
-let t: TestApp;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
-});
+const t = useTestApp();
 
 const scrape = async (): Promise<string> => {
   const res = await t.app.inject({ method: 'GET', url: '/metrics' });

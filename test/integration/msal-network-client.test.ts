@@ -1,7 +1,7 @@
 /**
  * The MSAL network client against local HTTPS servers that misbehave on
  * purpose, plus a CONNECT proxy. MSAL-level behaviour is covered in
- * sandbox-identity.test.ts.
+ * test/sandbox/identity.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';

@@ -7,17 +7,15 @@
  * Redis command: MONITOR on a connection of the test's own shows none.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { MalformedIdError, NotFoundError } from '../../src/errors/errors.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { buildTestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { RedisMonitor } from '../support/redis-monitor.js';
 
 const EMAIL = 'ids@contoso.example';
 const DEAD = 'https://127.0.0.1:9';
 
-let redis: SandboxRedis;
-let t: TestApp;
 let monitor: RedisMonitor;
 let connection: string;
 let mailbox: string;
@@ -28,9 +26,9 @@ async function created(url: string, payload: object): Promise<string> {
   return (res.json() as { id: string }).id;
 }
 
+const redis = useRedis();
+const t = useTestApp({}, redis);
 beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url);
   connection = await created('/v1/connections', {
     name: 'ids', flow: 'app_only', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
     clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'Xq38Q~SuperSecretValue.abcdefghij', authorityHost: DEAD,
@@ -41,8 +39,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await monitor?.stop();
-  await t?.close();
-  await redis?.stop();
 });
 
 const problemOf = (body: Record<string, unknown>) => {

@@ -4,10 +4,10 @@
  * so a route added later is covered without touching this file, and a route
  * added outside the /v1 API-key scope by mistake fails here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { HTTPMethods } from 'fastify';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, TEST_API_KEY, type TestApp } from '../support/app.js';
+import { buildTestApp, TEST_API_KEY } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { concreteUrl, openApiPath, registeredRoutes, unparsedRouteLines, type RegisteredRoute } from '../support/route-list.js';
 
 /**
@@ -40,8 +40,6 @@ const KEYLESS: readonly { name: string; headers: Record<string, string | string[
 
 const WITH_BODY = new Set<HTTPMethods>(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-let redis: SandboxRedis;
-let t: TestApp;
 let routes: RegisteredRoute[];
 
 /** One key per scope besides the all-scopes TEST_API_KEY (config/api-keys.ts). */
@@ -62,15 +60,10 @@ function scopeOf(url: string): keyof typeof SCOPED {
   return 'admin';
 }
 
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url, { API_KEYS });
+const redis = useRedis();
+const t = useTestApp({ API_KEYS }, redis);
+beforeAll(() => {
   routes = registeredRoutes(t.app);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
 });
 
 function call(route: RegisteredRoute, headers: Record<string, string | string[]>, query?: string) {

@@ -6,26 +6,21 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { meaningOf } from '../../src/domain/tokens/aadsts.js';
-import { buildTestApp, testEnv, type TestApp } from '../support/app.js';
+import { buildTestApp, testEnv } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { DAEMON, TENANT_A, startIdentityFixture, type IdentityFixture } from '../support/identity-fixture.js';
 
-let redis: SandboxRedis;
 let fx: IdentityFixture;
-let t: TestApp;
 
+const redis = useRedis();
 beforeAll(async () => {
-  redis = await startRedis();
   fx = await startIdentityFixture();
-  t = await buildTestApp(redis.url, { NODE_EXTRA_CA_CERTS: fx.pki.caCertFile });
 });
-
 afterAll(async () => {
-  await t?.close();
   await fx?.close();
-  await redis?.stop();
 });
+const t = useTestApp(() => ({ NODE_EXTRA_CA_CERTS: fx.pki.caCertFile }), redis);
 
 beforeEach(() => {
   fx.identity.clearErrors();

@@ -3,26 +3,16 @@
  * secrets shown once, the SSRF guard at creation, and hostile input (always a
  * 4xx problem, never a 500).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { dumpRedis } from '../support/redis-dump.js';
 
 // A public address literal: creation needs no DNS, and no delivery is attempted (no worker runs here).
 const PUBLIC_URL = 'https://93.184.216.34/hooks/mailsync';
 
-let redis: SandboxRedis;
-let t: TestApp;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
-});
+const redis = useRedis();
+const t = useTestApp({}, redis);
 
 function request(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: string | object) {
   return t.app.inject({
@@ -133,16 +123,8 @@ describe('SSRF guard at creation (WEBHOOK_ALLOW_PRIVATE_NETWORKS unset)', () => 
 });
 
 describe('SSRF guard at creation with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', () => {
-  let open: TestApp;
-  let named: TestApp;
-  beforeAll(async () => {
-    open = await buildTestApp(redis.url, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
-    named = await buildTestApp(redis.url, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_ALLOWED_ADDRESSES: '168.63.129.16' });
-  });
-  afterAll(async () => {
-    await open?.close();
-    await named?.close();
-  });
+  const open = useTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }, redis);
+  const named = useTestApp({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_ALLOWED_ADDRESSES: '168.63.129.16' }, redis);
   const createIn = (app: TestApp, url: string) =>
     app.app.inject({ method: 'POST', url: '/v1/webhooks', headers: app.auth, payload: { url, events: ['message.sent'] } });
 

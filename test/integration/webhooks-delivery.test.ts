@@ -5,22 +5,18 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { startWebhookReceiver, verifyDelivery, type WebhookReceiver } from '../../sandbox/webhook-receiver.js';
 import { messageEventId, newEvent, type DomainEvent } from '../../src/domain/events/events.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { dumpRedis } from '../support/redis-dump.js';
 
 const MAILBOX = 'mbx_AAAAAAAAAAAAAAAA';
 const OTHER_MAILBOX = 'mbx_BBBBBBBBBBBBBBBB';
 
-let redis: SandboxRedis;
-let t: TestApp;
 const receivers: WebhookReceiver[] = [];
 
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url, {
+const redis = useRedis();
+const t = useTestApp({
     LOG_LEVEL: 'debug',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     WEBHOOK_TIMEOUT_MS: '1000',
@@ -31,7 +27,8 @@ beforeAll(async () => {
     WEBHOOK_SWEEP_INTERVAL_MS: '20',
     WEBHOOK_UNHEALTHY_AFTER_FAILURES: '3',
     WEBHOOK_PROBE_INTERVAL_MS: '100',
-  });
+  }, redis);
+beforeAll(async () => {
   await t.deps.jobs.startAll();
 });
 
@@ -41,8 +38,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const r of receivers) await r.close();
-  await t?.close();
-  await redis?.stop();
 });
 
 async function receiver(): Promise<WebhookReceiver> {

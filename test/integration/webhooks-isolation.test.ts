@@ -7,26 +7,23 @@
  * cost precisely.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../sandbox/webhook-receiver.js';
 import { newEvent } from '../../src/domain/events/events.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 
 const EVENTS = 200;
 
-let redis: SandboxRedis;
-let t: TestApp;
 let healthy: WebhookReceiver;
 let dead: WebhookReceiver;
 
-beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url, {
+const redis = useRedis();
+const t = useTestApp({
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     WEBHOOK_TIMEOUT_MS: '10000',
     WEBHOOK_CONCURRENCY: '4',
     WEBHOOK_MAX_IN_FLIGHT: '2',
-  });
+  }, redis);
+beforeAll(async () => {
   [healthy, dead] = [await startWebhookReceiver(), await startWebhookReceiver()];
   await t.deps.jobs.startAll();
 });
@@ -34,8 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dead?.close();
   await healthy?.close();
-  await t?.close();
-  await redis?.stop();
 });
 
 async function subscribe(r: WebhookReceiver): Promise<void> {

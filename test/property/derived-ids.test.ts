@@ -15,10 +15,9 @@
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { newEvent } from '../../src/domain/events/events.js';
 import { isId, type IdPrefix } from '../../src/domain/ids.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { RedisMonitor, type MonitoredCommand } from '../support/redis-monitor.js';
 import { percentEncode } from './hostile.js';
@@ -46,8 +45,6 @@ const BODIES: Readonly<Record<string, object>> = {
   'PATCH /v1/mailboxes/:id': { pollIntervalSeconds: 120 },
 };
 
-let redis: SandboxRedis;
-let t: TestApp;
 let monitor: RedisMonitor;
 let real: Record<Kind, string>;
 let operations: Operation[];
@@ -58,9 +55,9 @@ async function created(url: string, payload: object, status = 201): Promise<stri
   return (res.json() as { id: string }).id;
 }
 
+const redis = useRedis();
+const t = useTestApp({ LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example/' }, redis);
 beforeAll(async () => {
-  redis = await startRedis();
-  t = await buildTestApp(redis.url, { LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example/' });
   const con = await created('/v1/connections', {
     name: 'derived', flow: 'app_only', tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
     clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'Xq38Q~SuperSecretValue.abcdefghij', authorityHost: DEAD,
@@ -79,8 +76,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await monitor?.stop();
-  await t?.close();
-  await redis?.stop();
 });
 
 const isUid = (value: string): boolean => /^[1-9][0-9]{0,9}$/.test(value) && Number(value) <= 4_294_967_295;

@@ -6,7 +6,8 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { EnvelopePage, MessageEnvelope } from '../../src/adapters/imap/reader-session.js';
-import type { MessageSession } from '../../src/domain/messages/reader.js';
+import type { MessageSession } from '../../src/domain/messages/ports.js';
+import { parseMessage } from '../../src/adapters/mail/parse.js';
 import { MessageReader } from '../../src/domain/messages/reader.js';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
 import type { AccessToken } from '../../src/domain/tokens/token-service.js';
@@ -68,6 +69,7 @@ function reader(sessions: (accessToken: string) => FakeSession, limits = { parse
     trust: { ca: [] },
     logger: createLogger({ level: 'silent' }),
     limits,
+    parse: parseMessage,
     openSession: (o) => {
       const s = sessions(o.accessToken);
       opened.push(s);

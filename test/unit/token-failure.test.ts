@@ -1,6 +1,6 @@
 /** What a token failure does to a mailbox's state and lastError. */
 import { describe, expect, it } from 'vitest';
-import { aadstsError } from '../../src/adapters/msal/errors.js';
+import { aadstsError } from '../../src/domain/tokens/aadsts.js';
 import { recordTokenFailure } from '../../src/domain/mailboxes/token-failure.js';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
 import type { MailboxStateT } from '../../src/domain/mailboxes/schemas.js';

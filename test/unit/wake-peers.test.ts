@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
-import { outageOf } from '../../src/errors/classify.js';
+import { outageOf } from '../../src/domain/polling/outage.js';
 import { WAKE_SPREAD_MS, wakePeers } from '../../src/jobs/polling/wake-peers.js';
 
 const NOW = 1_800_000_000_000;

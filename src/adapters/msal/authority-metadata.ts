@@ -4,7 +4,7 @@
  * `authorityMetadata`, so creating an MSAL client costs no request, and it
  * gives the sign-in flow its issuer and JWKS address.
  */
-import { aadstsError } from './errors.js';
+import { aadstsError } from '../../domain/tokens/aadsts.js';
 import type { MsalNetworkClient } from './network-client.js';
 import { AppError } from '../../errors/errors.js';
 

@@ -5,33 +5,10 @@
  * `endpoints_resolution_error`.
  */
 import { AuthError } from '@azure/msal-node';
-import { meaningOf, aadstsIn } from '../../domain/tokens/aadsts.js';
+import { aadstsError, aadstsIn, meaningOf } from '../../domain/tokens/aadsts.js';
 import { AppError } from '../../errors/errors.js';
 import type { ErrorCode } from '../../errors/codes.js';
 import { causeCode, MsalHttpError, type MsalNetworkClient, type NetworkFailure } from './network-client.js';
-
-/**
- * Entra's own sentence, without trace ids and timestamps. MSAL wraps it as
- * "Error(s): 7000215 - Timestamp: … - Description: AADSTS7000215: … Trace ID: …
- * - Correlation ID: … - Trace ID: …"; the token endpoint alone sends
- * "AADSTS7000215: …\r\nTrace ID: …".
- */
-export function entraSentence(description: string | undefined): string | undefined {
-  if (!description) return undefined;
-  const start = description.indexOf('AADSTS');
-  const text = start >= 0 ? description.slice(start) : description;
-  const end = text.search(/\r?\n| Trace ID:| - Correlation ID:| - Timestamp:/);
-  return (end >= 0 ? text.slice(0, end) : text).trim() || undefined;
-}
-
-export function aadstsError(aadsts: number, description: string | undefined, cause?: unknown): AppError {
-  const meaning = meaningOf(aadsts);
-  const detail = entraSentence(description) ?? `The identity platform answered AADSTS${aadsts}.`;
-  if (!meaning) {
-    return new AppError('identity_platform_error', detail, { fields: { aadstsCode: aadsts }, cause });
-  }
-  return new AppError(meaning.code, detail, { hint: meaning.hint, step: meaning.step, fields: { aadstsCode: aadsts }, cause });
-}
 
 const HTTP_KIND: Record<MsalHttpError['kind'], ErrorCode> = {
   network: 'identity_platform_unreachable',

@@ -15,10 +15,6 @@
  * then LOGOUT) under the HTTP request timeout's default of 60 s.
  */
 import { Type, type Static } from 'typebox';
-import { IMAP_HINTS } from '../../adapters/imap/errors.js';
-import { createImapSession, type ImapSession, type ImapSessionOptions } from '../../adapters/imap/session.js';
-import { SMTP_HINTS } from '../../adapters/smtp/failure.js';
-import { verifySmtpAuth, type SmtpVerifyOptions } from '../../adapters/smtp/verify.js';
 import { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
@@ -27,6 +23,7 @@ import {
   acquireToken, checkImapFolders, checkImapLogin, checkPermissions, describeSmtp, describeToken, imapOptions, smtpOptions,
   type MailboxTokenSource, type ServerContext,
 } from './mailbox-checks.js';
+import type { DoctorMailServers } from './ports.js';
 import { DoctorStep, failedStep, runStep, skippedStep, type DoctorStepT } from './step-runner.js';
 
 export const DiagnoseResult = Type.Object(
@@ -61,19 +58,18 @@ export interface MailboxDoctorDeps {
   /** CAs for IMAP and SMTP TLS (Node's roots plus NODE_EXTRA_CA_CERTS). */
   trust: { ca: readonly string[] };
   logger: Logger;
-  /** Tests may replace these; production uses the real adapters. */
-  openImap?: (options: ImapSessionOptions) => ImapSession;
-  verifySmtp?: (options: SmtpVerifyOptions) => Promise<void>;
+  /** The IMAP and SMTP servers, reached through the adapters the composition root injects. */
+  servers: DoctorMailServers;
   budgets?: Partial<DoctorBudgets>;
 }
 
 /** A connection attempt gets at most this much of a step's budget, so a dead host fails as unreachable, fast. */
 const CONNECT_SHARE_MS = 10_000;
 
-function noAnswer(what: 'IMAP' | 'SMTP', server: MailboxRecord['imap']) {
+function noAnswer(what: 'IMAP' | 'SMTP', server: MailboxRecord['imap'], hints: DoctorMailServers['noAnswerHints']) {
   return (ms: number): AppError =>
     new AppError(what === 'IMAP' ? 'imap_unreachable' : 'smtp_unavailable', `No answer from the ${what} server ${server.host}:${server.port} within ${ms} ms.`, {
-      hint: what === 'IMAP' ? IMAP_HINTS.unreachable : SMTP_HINTS.unavailable,
+      hint: what === 'IMAP' ? hints.imap : hints.smtp,
       step: 'network',
     });
 }
@@ -90,9 +86,8 @@ function permissionsStep(flow: MailboxRecord['flow'], token: AccessToken): Docto
 async function imapSteps(deps: MailboxDoctorDeps, ctx: ServerContext, budgets: DoctorBudgets): Promise<DoctorStepT[]> {
   const { mailbox } = ctx;
   const connectMs = Math.min(CONNECT_SHARE_MS, budgets.imapLoginMs);
-  const open = deps.openImap ?? createImapSession;
-  const session = open(imapOptions(ctx, { connectMs, greetingMs: connectMs, socketMs: budgets.imapFoldersMs }));
-  const timeout = noAnswer('IMAP', mailbox.imap);
+  const session = deps.servers.openImap(imapOptions(ctx, { connectMs, greetingMs: connectMs, socketMs: budgets.imapFoldersMs }));
+  const timeout = noAnswer('IMAP', mailbox.imap, deps.servers.noAnswerHints);
   try {
     const login = await runStep({ step: 'imap_login', budgetMs: budgets.imapLoginMs, timeout, logger: deps.logger, work: () => checkImapLogin(session, mailbox) });
     if (!login.ok) return [login, skippedStep('imap_folders', 'IMAP login failed')];
@@ -105,15 +100,14 @@ async function imapSteps(deps: MailboxDoctorDeps, ctx: ServerContext, budgets: D
 
 async function smtpStep(deps: MailboxDoctorDeps, ctx: ServerContext, budgets: DoctorBudgets): Promise<DoctorStepT> {
   const connectMs = Math.min(CONNECT_SHARE_MS, budgets.smtpAuthMs);
-  const verify = deps.verifySmtp ?? verifySmtpAuth;
   const options = smtpOptions(ctx, { connectMs, greetingMs: connectMs, socketMs: budgets.smtpAuthMs, dnsMs: connectMs });
   return runStep({
     step: 'smtp_auth',
     budgetMs: budgets.smtpAuthMs,
-    timeout: noAnswer('SMTP', ctx.mailbox.smtp),
+    timeout: noAnswer('SMTP', ctx.mailbox.smtp, deps.servers.noAnswerHints),
     logger: deps.logger,
     work: async () => {
-      await verify(options);
+      await deps.servers.verifySmtp(options);
       return describeSmtp(ctx.mailbox);
     },
   });

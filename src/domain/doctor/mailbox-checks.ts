@@ -4,7 +4,7 @@
  * login and the folders it would poll, and SMTP AUTH for sending. Each check
  * resolves with a detail for the report or throws an AppError with the hint.
  */
-import type { ImapSession, ImapSessionOptions } from '../../adapters/imap/session.js';
+import type { ImapSessionOptions } from '../../adapters/imap/session.js';
 import type { SmtpVerifyOptions } from '../../adapters/smtp/verify.js';
 import { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -14,6 +14,7 @@ import { mailLogin } from '../mailboxes/mail-login.js';
 import { missingPermission, type Capability, type TokenClaims } from '../tokens/claims.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { AccessToken } from '../tokens/token-service.js';
+import type { DoctorImapSession } from './ports.js';
 
 export type MailboxTokenSource = Pick<MailboxTokens, 'tokenFor'>;
 
@@ -78,13 +79,13 @@ export function imapOptions(ctx: ServerContext, timeouts: ImapSessionOptions['ti
   return { ...ctx.mailbox.imap, ...loginOf(ctx), timeouts };
 }
 
-export async function checkImapLogin(session: ImapSession, mailbox: MailboxRecord): Promise<string> {
+export async function checkImapLogin(session: DoctorImapSession, mailbox: MailboxRecord): Promise<string> {
   await session.connect();
   return `Logged in to ${mailbox.imap.host}:${mailbox.imap.port} as ${mailbox.email} with XOAUTH2.`;
 }
 
 /** LIST, then STATUS of each configured folder; a special use is resolved through the LIST. */
-export async function checkImapFolders(session: ImapSession, mailbox: MailboxRecord): Promise<string> {
+export async function checkImapFolders(session: DoctorImapSession, mailbox: MailboxRecord): Promise<string> {
   const listed = await session.listFolders();
   const found: string[] = [];
   const missing: string[] = [];

@@ -13,9 +13,7 @@
  *   permission changed in the portal invalidates tokens before they expire.
  */
 import { finished, type Readable } from 'node:stream';
-import { createReaderSession, type EnvelopePage, type MessageEnvelope, type OpenedFolder } from '../../adapters/imap/reader-session.js';
-import type { ImapFolder, ImapSessionOptions } from '../../adapters/imap/session.js';
-import { parseMessage, type ParsedMessage, type ParseLimits } from '../../adapters/mail/parse.js';
+import type { EnvelopePage, MessageEnvelope, OpenedFolder } from '../../adapters/imap/reader-session.js';
 import type { MessagesConfig } from '../../config/messages-config.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -24,19 +22,8 @@ import { mailLogin } from '../mailboxes/mail-login.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
+import type { MessagePorts, MessageSession } from './ports.js';
 import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type MessagePageT, type MessageViewT } from './schemas.js';
-
-/** What reading needs of an IMAP session (the adapter's ReaderSession provides it). */
-export interface MessageSession {
-  connect(): Promise<void>;
-  listFolders(): Promise<ImapFolder[]>;
-  examine(path: string): Promise<OpenedFolder>;
-  listNewest(path: string, limit: number, beforeUid: number | undefined, options?: { envelopes: boolean }): Promise<EnvelopePage>;
-  envelope(path: string, uid: number): Promise<MessageEnvelope | undefined>;
-  messageInfo(path: string, uid: number): Promise<{ size: number; flags: string[] } | undefined>;
-  download(path: string, uid: number): Promise<Readable | undefined>;
-  logout(): Promise<void>;
-}
 
 export interface MessageReaderDeps {
   mailboxes: Pick<MailboxService, 'get'>;
@@ -45,9 +32,9 @@ export interface MessageReaderDeps {
   trust: { ca: readonly string[] };
   logger: Logger;
   limits: MessagesConfig;
-  /** Tests may replace these; production uses the real adapters. */
-  openSession?: (options: ImapSessionOptions) => MessageSession;
-  parse?: (source: Readable, limits: ParseLimits) => Promise<ParsedMessage>;
+  /** The IMAP session and the MIME parser, as the composition root injects them (tests: fakes). */
+  openSession: MessagePorts['openSession'];
+  parse: MessagePorts['parse'];
 }
 
 export interface RawMessage {
@@ -76,12 +63,12 @@ function rawUrl(mailboxId: string, uid: number, folder: string): string {
 }
 
 export class MessageReader {
-  private readonly parse: NonNullable<MessageReaderDeps['parse']>;
-  private readonly openSession: NonNullable<MessageReaderDeps['openSession']>;
+  private readonly parse: MessagePorts['parse'];
+  private readonly openSession: MessagePorts['openSession'];
 
   constructor(private readonly deps: MessageReaderDeps) {
-    this.parse = deps.parse ?? parseMessage;
-    this.openSession = deps.openSession ?? createReaderSession;
+    this.parse = deps.parse;
+    this.openSession = deps.openSession;
   }
 
   /** A page of envelopes, newest first. */

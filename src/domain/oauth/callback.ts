@@ -11,10 +11,9 @@
  * binding secret is refused (`sign_in_not_bound`) without using the state up,
  * so an attacker holding a victim's callback URL cannot spoil it either.
  */
-import { entraSentence, aadstsError } from '../../adapters/msal/errors.js';
 import { AppError } from '../../errors/errors.js';
 import type { OneTimeStore } from '../../store/one-time-store.js';
-import { aadstsIn, meaningOf } from '../tokens/aadsts.js';
+import { aadstsError, aadstsIn, entraSentence, meaningOf } from '../tokens/aadsts.js';
 import { bindingMatches, bindingTag } from './browser-binding.js';
 import type { DelegatedAuthorization } from './delegated-authorization.js';
 import { SECRET_PATTERN } from './secrets.js';

@@ -4,6 +4,7 @@
  * words. Codes not listed fall back to `identity_platform_error`.
  */
 import type { ErrorCode } from '../../errors/codes.js';
+import { AppError } from '../../errors/errors.js';
 import type { SetupStep } from '../setup/steps.js';
 
 export interface AadstsMeaning {
@@ -86,4 +87,27 @@ export function knownAadstsCodes(): number[] {
 export function aadstsIn(text: string | undefined): number | undefined {
   const match = /AADSTS(\d{4,8})/.exec(text ?? '');
   return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Entra's own sentence, without trace ids and timestamps. MSAL wraps it as
+ * "Error(s): 7000215 - Timestamp: … - Description: AADSTS7000215: … Trace ID: …
+ * - Correlation ID: … - Trace ID: …"; the token endpoint alone sends
+ * "AADSTS7000215: …\r\nTrace ID: …".
+ */
+export function entraSentence(description: string | undefined): string | undefined {
+  if (!description) return undefined;
+  const start = description.indexOf('AADSTS');
+  const text = start >= 0 ? description.slice(start) : description;
+  const end = text.search(/\r?\n| Trace ID:| - Correlation ID:| - Timestamp:/);
+  return (end >= 0 ? text.slice(0, end) : text).trim() || undefined;
+}
+
+export function aadstsError(aadsts: number, description: string | undefined, cause?: unknown): AppError {
+  const meaning = meaningOf(aadsts);
+  const detail = entraSentence(description) ?? `The identity platform answered AADSTS${aadsts}.`;
+  if (!meaning) {
+    return new AppError('identity_platform_error', detail, { fields: { aadstsCode: aadsts }, cause });
+  }
+  return new AppError(meaning.code, detail, { hint: meaning.hint, step: meaning.step, fields: { aadstsCode: aadsts }, cause });
 }

@@ -1,19 +1,17 @@
 /** /v1/connections: thin handlers over the connection service. */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
 import {
   ConnectionView,
   CreateConnectionBody,
   UpdateConnectionBody,
-  type CreateConnectionInput,
-  type UpdateConnectionInput,
 } from '../../domain/connections/schemas.js';
 import type { ConnectionService } from '../../domain/connections/service.js';
 import { VerifyResult } from '../../domain/doctor/verify-connection.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 /** Every route below with an id in its path names a connection. */
 const config = { pathIds: { id: 'con' } } as const;
@@ -21,8 +19,8 @@ const security = [{ apiKey: [] }];
 const tags = ['connections'];
 
 export function connectionRoutes(service: ConnectionService, verify: (connectionId: string) => Promise<VerifyResultT>) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Body: CreateConnectionInput }>('/connections', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/connections', {
       schema: {
         tags, security, summary: 'Register an Entra app registration',
         body: CreateConnectionBody,
@@ -37,12 +35,12 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
       },
     }, async () => ({ items: await service.list() }));
 
-    app.get<{ Params: IdParamsT }>('/connections/:id', {
+    app.get('/connections/:id', {
       config,
       schema: { tags, security, summary: 'Get a connection', params: IdParams, response: { 200: ConnectionView, ...problemResponses(401, 404) } },
     }, async (request) => service.get(request.params.id));
 
-    app.patch<{ Params: IdParamsT; Body: UpdateConnectionInput }>('/connections/:id', {
+    app.patch('/connections/:id', {
       config,
       schema: {
         tags, security, summary: 'Rename, rotate the client secret, or set the sign-in allow-list',
@@ -52,7 +50,7 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
       },
     }, async (request) => service.update(request.params.id, request.body));
 
-    app.post<{ Params: IdParamsT }>('/connections/:id/verify', {
+    app.post('/connections/:id/verify', {
       config,
       preValidation: refuseBody,
       schema: {
@@ -62,7 +60,7 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
       },
     }, async (request) => verify(request.params.id));
 
-    app.delete<{ Params: IdParamsT }>('/connections/:id', {
+    app.delete('/connections/:id', {
       config,
       schema: {
         tags, security, summary: 'Delete a connection (409 while mailboxes use it)',
@@ -70,7 +68,7 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
       },
     }, async (request, reply) => {
       await service.delete(request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(NO_CONTENT);
     });
   };
 }

@@ -1,11 +1,9 @@
 /** Liveness (the process answers) and readiness (it can do its work). */
 import { Type } from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ReadinessCheck } from '../../roles/readiness-check.js';
 
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<{ ok: boolean; detail?: string }>;
-}
+export type { ReadinessCheck };
 
 const Check = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
 const Readiness = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), checks: Type.Array(Check) });

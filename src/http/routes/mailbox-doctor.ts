@@ -1,14 +1,14 @@
 /** POST /v1/mailboxes/{id}/diagnose: a thin handler over the mailbox doctor. */
-import type { FastifyInstance } from 'fastify';
+import type { TypedApp } from '../typed-routes.js';
 import { DiagnoseResult, type DiagnoseResultT } from '../../domain/doctor/diagnose-mailbox.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 
 export function mailboxDoctorRoutes(diagnose: (mailboxId: string) => Promise<DiagnoseResultT>) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Params: IdParamsT }>('/mailboxes/:id/diagnose', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/mailboxes/:id/diagnose', {
       config: { pathIds: { id: 'mbx' } },
       preValidation: refuseBody,
       schema: {

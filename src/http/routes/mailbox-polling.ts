@@ -1,33 +1,33 @@
 /** /v1/mailboxes/{id}/pause, /resume and /poll: control of a mailbox's polling. */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { TypedApp } from '../typed-routes.js';
 import { MailboxView } from '../../domain/mailboxes/schemas.js';
 import { toMailboxView, type MailboxService } from '../../domain/mailboxes/service.js';
 import { AppError } from '../../errors/errors.js';
 import type { PollScheduler } from '../../jobs/polling/scheduler.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 const config = { pathIds: { id: 'mbx' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['mailboxes'];
 
 export function mailboxPollingRoutes(mailboxes: MailboxService, scheduler: PollScheduler) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Params: IdParamsT }>('/mailboxes/:id/pause', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/mailboxes/:id/pause', {
       config,
       preValidation: refuseBody,
       schema: { tags, security, summary: 'Stop polling the mailbox', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.pause(request.params.id)));
 
-    app.post<{ Params: IdParamsT }>('/mailboxes/:id/resume', {
+    app.post('/mailboxes/:id/resume', {
       config,
       preValidation: refuseBody,
       schema: { tags, security, summary: 'Poll the mailbox again (at once)', description: 'Takes no body.', params: IdParams, response: { 200: MailboxView, ...problemResponses(400, 401, 404) } },
     }, async (request) => toMailboxView(await mailboxes.resume(request.params.id)));
 
-    app.post<{ Params: IdParamsT }>('/mailboxes/:id/poll', {
+    app.post('/mailboxes/:id/poll', {
       config,
       preValidation: refuseBody,
       schema: {

@@ -1,12 +1,12 @@
 /** /v1/mailboxes: thin handlers over the mailbox service. */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
 import {
-  CreateMailboxBody, MailboxView, UpdateMailboxBody, type CreateMailboxInput, type MailboxViewT, type UpdateMailboxInput,
+  CreateMailboxBody, MailboxView, UpdateMailboxBody, type MailboxViewT,
 } from '../../domain/mailboxes/schemas.js';
 import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 /** Every route below with an id in its path names a mailbox. */
 const config = { pathIds: { id: 'mbx' } } as const;
@@ -20,8 +20,8 @@ export interface MailboxRouteDeps {
 }
 
 export function mailboxRoutes(deps: MailboxRouteDeps) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Body: CreateMailboxInput }>('/mailboxes', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/mailboxes', {
       schema: {
         tags, security, summary: 'Add a mailbox',
         description: 'App-only mailboxes are active at once. Delegated ones answer pending_authorization with an authorizeUrl for the mailbox user (absent when the identity platform cannot be reached now: POST …/authorize gives it later). Mail already in the folders is not announced; mail received from now on is, even before the first poll.',
@@ -45,12 +45,12 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
       schema: { tags, security, summary: 'List mailboxes', response: { 200: Type.Object({ items: Type.Array(MailboxView) }), ...problemResponses(401) } },
     }, async () => ({ items: (await deps.mailboxes.list()).map(toMailboxView) }));
 
-    app.get<{ Params: IdParamsT }>('/mailboxes/:id', {
+    app.get('/mailboxes/:id', {
       config,
       schema: { tags, security, summary: 'Get a mailbox and its state', params: IdParams, response: { 200: MailboxView, ...problemResponses(401, 404) } },
     }, async (request) => toMailboxView(await deps.mailboxes.get(request.params.id)));
 
-    app.patch<{ Params: IdParamsT; Body: UpdateMailboxInput }>('/mailboxes/:id', {
+    app.patch('/mailboxes/:id', {
       config,
       schema: {
         tags, security, summary: 'Change folders, interval or server overrides',
@@ -58,7 +58,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
       },
     }, async (request) => toMailboxView(await deps.mailboxes.update(request.params.id, request.body)));
 
-    app.delete<{ Params: IdParamsT }>('/mailboxes/:id', {
+    app.delete('/mailboxes/:id', {
       config,
       schema: {
         tags, security, summary: 'Delete a mailbox and every trace of it',
@@ -66,7 +66,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
       },
     }, async (request, reply) => {
       await deps.mailboxes.delete(request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(NO_CONTENT);
     });
   };
 }

@@ -18,9 +18,10 @@
  * the callback reads it and clears it once the sign-in is used up.
  */
 import { Type } from 'typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TypedApp } from '../typed-routes.js';
 import type { CallbackOutcome, OAuthCallback } from '../../domain/oauth/callback.js';
-import { CallbackQuery, LoginQuery, type CallbackQueryT, type LoginQueryT } from '../../domain/oauth/schemas.js';
+import { CallbackQuery, LoginQuery } from '../../domain/oauth/schemas.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { classify } from '../../errors/classify.js';
 import { AppError } from '../../errors/errors.js';
@@ -28,7 +29,7 @@ import { connectedPage, errorPage } from '../pages/oauth-outcome.js';
 import { htmlResponse, noStoreHeaders, sendPage } from '../pages/oauth-page.js';
 import type { SignInCookie } from '../sign-in-cookie.js';
 import { malformedPathId } from '../plugins/path-ids.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 export interface PublicOAuthRouteDeps {
   callback: Pick<OAuthCallback, 'handle'>;
@@ -77,9 +78,9 @@ function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackO
 }
 
 export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
-  return async (app: FastifyInstance): Promise<void> => {
+  return async (app: TypedApp): Promise<void> => {
     if (deps.rateLimit) app.addHook('onRequest', deps.rateLimit);
-    app.get<{ Querystring: CallbackQueryT }>('/oauth/callback', {
+    app.get('/oauth/callback', {
       attachValidation: true,
       // Both routes change state (a state is taken, or stored): no implicit HEAD twin for prefetchers to trigger.
       exposeHeadRoute: false,
@@ -104,7 +105,7 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
       return finish(request, reply, await deps.callback.handle(request.query, browser), deps.signInCookie);
     });
 
-    app.get<{ Params: IdParamsT; Querystring: LoginQueryT }>('/connections/:id/login', {
+    app.get('/connections/:id/login', {
       // Checked in the handler (malformedPathId), so a malformed id is a 404 page, not a problem document.
       config: { pathIds: { id: 'con' } },
       attachValidation: true,

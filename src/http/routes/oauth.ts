@@ -4,13 +4,13 @@
  * (an application trades a login code for the verified claims). The browser
  * side is in oauth-public.ts.
  */
-import type { FastifyInstance } from 'fastify';
+import type { TypedApp } from '../typed-routes.js';
 import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
-import { AuthorizeResult, LoginClaimsView, LoginExchangeBody, type LoginExchangeBodyT } from '../../domain/oauth/schemas.js';
+import { AuthorizeResult, LoginClaimsView, LoginExchangeBody } from '../../domain/oauth/schemas.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 const security = [{ apiKey: [] }];
 
@@ -20,8 +20,8 @@ export interface OAuthRouteDeps {
 }
 
 export function oauthRoutes(deps: OAuthRouteDeps) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Params: IdParamsT }>('/mailboxes/:id/authorize', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/mailboxes/:id/authorize', {
       config: { pathIds: { id: 'mbx' } },
       preValidation: refuseBody,
       schema: {
@@ -38,7 +38,7 @@ export function oauthRoutes(deps: OAuthRouteDeps) {
       return { authorizeUrl: await deps.delegated.authorizeUrl(request.params.id) };
     });
 
-    app.post<{ Body: LoginExchangeBodyT }>('/login/exchange', {
+    app.post('/login/exchange', {
       config: { scope: 'login' },
       schema: {
         tags: ['sign-in'], security, summary: 'Trade a login code for the verified claims of who signed in',

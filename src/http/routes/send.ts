@@ -1,9 +1,9 @@
 /** /v1/send: thin handlers over the send service. */
-import type { FastifyInstance } from 'fastify';
-import { SendAccepted, SendBody, SendHeaders, SendView, type SendInput } from '../../domain/sending/schemas.js';
+import type { TypedApp } from '../typed-routes.js';
+import { SendAccepted, SendBody, SendHeaders, SendView } from '../../domain/sending/schemas.js';
 import type { SendService } from '../../domain/sending/service.js';
 import { problemResponses } from '../schemas/problem.js';
-import { IdParams, type IdParamsT } from '../schemas/id-params.js';
+import { IdParams } from '../schemas/id-params.js';
 
 const security = [{ apiKey: [] }];
 const tags = ['sending'];
@@ -14,8 +14,8 @@ export interface SendRouteOptions {
 }
 
 export function sendRoutes(service: SendService, options: SendRouteOptions) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Body: SendInput; Headers: { 'idempotency-key'?: string } }>('/send', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/send', {
       config: { scope: 'send' },
       bodyLimit: options.bodyLimitBytes,
       schema: {
@@ -30,7 +30,7 @@ export function sendRoutes(service: SendService, options: SendRouteOptions) {
       },
     }, async (request, reply) => reply.code(202).send(await service.accept(request.body, request.headers['idempotency-key'])));
 
-    app.get<{ Params: IdParamsT }>('/send/:id', {
+    app.get('/send/:id', {
       config: { scope: 'send', pathIds: { id: 'snd' } },
       schema: {
         tags, security, summary: 'A queued message\'s status: queued, sending, sent or failed',

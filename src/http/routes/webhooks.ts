@@ -1,6 +1,6 @@
 /** /v1/webhooks: thin handlers over the subscriptions and the delivery log. */
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
 import type { DeliveryLog } from '../../domain/webhooks/deliveries.js';
 import {
   CreateWebhookBody,
@@ -10,13 +10,11 @@ import {
   RotatedSecretView,
   WebhookCreatedView,
   WebhookView,
-  type CreateWebhookInput,
-  type DeliveryListQueryT,
 } from '../../domain/webhooks/schemas.js';
 import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
-import { DeliveryParams, IdParams, type DeliveryParamsT, type IdParamsT } from '../schemas/id-params.js';
+import { DeliveryParams, IdParams } from '../schemas/id-params.js';
 
 const config = { pathIds: { id: 'whk' } } as const;
 const deliveryConfig = { pathIds: { id: 'whk', deliveryId: 'dlv' } } as const;
@@ -29,8 +27,8 @@ export interface WebhookRouteServices {
 }
 
 export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteServices) {
-  return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Body: CreateWebhookInput }>('/webhooks', {
+  return async (app: TypedApp): Promise<void> => {
+    app.post('/webhooks', {
       schema: {
         tags, security, summary: 'Subscribe a URL to events',
         description: 'The answer carries the signing secret; it is never shown again. The URL must be public unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.',
@@ -46,7 +44,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       },
     }, async () => ({ items: await subscriptions.list() }));
 
-    app.get<{ Params: IdParamsT }>('/webhooks/:id', {
+    app.get('/webhooks/:id', {
       config,
       schema: {
         tags, security, summary: 'Get a webhook subscription and its endpoint health',
@@ -54,7 +52,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       },
     }, async (request) => subscriptions.get(request.params.id));
 
-    app.delete<{ Params: IdParamsT }>('/webhooks/:id', {
+    app.delete('/webhooks/:id', {
       config,
       schema: {
         tags, security, summary: 'Delete a webhook subscription and its delivery log',
@@ -62,10 +60,10 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       },
     }, async (request, reply) => {
       await subscriptions.delete(request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(NO_CONTENT);
     });
 
-    app.post<{ Params: IdParamsT }>('/webhooks/:id/rotate-secret', {
+    app.post('/webhooks/:id/rotate-secret', {
       config,
       schema: {
         tags, security, summary: 'Replace the signing secret',
@@ -76,7 +74,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       preValidation: refuseBody,
     }, async (request) => subscriptions.rotateSecret(request.params.id));
 
-    app.get<{ Params: IdParamsT; Querystring: DeliveryListQueryT }>('/webhooks/:id/deliveries', {
+    app.get('/webhooks/:id/deliveries', {
       config,
       schema: {
         tags, security, summary: "A subscription's deliveries, newest first",
@@ -85,7 +83,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       },
     }, async (request) => deliveries.list(request.params.id, request.query));
 
-    app.get<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId', {
+    app.get('/webhooks/:id/deliveries/:deliveryId', {
       config: deliveryConfig,
       schema: {
         tags, security, summary: 'One delivery',
@@ -93,7 +91,7 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
       },
     }, async (request) => deliveries.get(request.params.id, request.params.deliveryId));
 
-    app.post<{ Params: DeliveryParamsT }>('/webhooks/:id/deliveries/:deliveryId/retry', {
+    app.post('/webhooks/:id/deliveries/:deliveryId/retry', {
       config: deliveryConfig,
       schema: {
         tags, security, summary: 'Send a delivered or failed delivery again',

@@ -7,7 +7,7 @@
  * platform, one app) in error with the same code, on the same IMAP server
  * for an IMAP outage. A poll already due sooner is left alone.
  */
-import { outageOf } from '../../errors/classify.js';
+import { outageOf } from '../../domain/polling/outage.js';
 import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
 import type { PollScheduler } from './scheduler.js';
 
