@@ -11,6 +11,7 @@
  */
 import { Gauge } from 'prom-client';
 import type { Metrics } from './metrics.js';
+import { withinDeadline } from './scrape-deadline.js';
 
 export interface FleetReads {
   workers(): Promise<number>;
@@ -22,19 +23,13 @@ export function registerFleetGauges(metrics: Pick<Metrics, 'registry' | 'onScrap
   const workers = new Gauge({ name: 'mailsync_live_workers', help: 'Worker processes whose heartbeat is under 15 s old, read from Redis at scrape time (the same in every process).', registers });
   const overdue = new Gauge({ name: 'mailsync_overdue_mailboxes', help: 'Mailboxes whose poll is due more than one poll interval ago, read from Redis at scrape time (the same in every process).', registers });
   metrics.onScrape(async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`workers and overdue mailboxes not read within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const [w, o] = await Promise.race([Promise.all([reads.workers(), reads.overdue()]), deadline]);
+      const [w, o] = await withinDeadline(Promise.all([reads.workers(), reads.overdue()]), timeoutMs, 'workers and overdue mailboxes');
       workers.set(w);
       overdue.set(o);
     } catch {
       workers.set(Number.NaN);
       overdue.set(Number.NaN);
-    } finally {
-      clearTimeout(timer);
     }
   });
 }

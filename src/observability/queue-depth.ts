@@ -9,6 +9,7 @@
  * `absent(mailsync_queue_jobs)` fires.
  */
 import type { Gauge } from 'prom-client';
+import { withinDeadline } from './scrape-deadline.js';
 
 /** BullMQ's job states, as getJobCounts names them. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
@@ -30,22 +31,16 @@ export interface QueueDepthOptions {
 export function queueDepthRefresher(options: QueueDepthOptions): () => Promise<void> {
   const timeoutMs = options.timeoutMs ?? 2_000;
   return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue counts not read within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const counts = await Promise.race([
+      const counts = await withinDeadline(
         Promise.all(options.names.map(async (name) => [name, await options.queue(name).getJobCounts(...QUEUE_STATES)] as const)),
-        deadline,
-      ]);
+        timeoutMs, 'queue counts',
+      );
       for (const [queue, byState] of counts) {
         for (const state of QUEUE_STATES) options.gauge.set({ queue, state }, byState[state] ?? 0);
       }
     } catch {
       options.gauge.reset();
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

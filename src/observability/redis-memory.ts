@@ -11,6 +11,7 @@
  */
 import type { Gauge } from 'prom-client';
 import type { RedisMemoryReader } from '../adapters/redis/memory.js';
+import { withinDeadline } from './scrape-deadline.js';
 
 export interface RedisMemoryGaugesOptions {
   reader: Pick<RedisMemoryReader, 'read'>;
@@ -23,20 +24,14 @@ export interface RedisMemoryGaugesOptions {
 export function redisMemoryRefresher(options: RedisMemoryGaugesOptions): () => Promise<void> {
   const timeoutMs = options.timeoutMs ?? 2_000;
   return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis memory not read within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const memory = await Promise.race([options.reader.read(), deadline]);
+      const memory = await withinDeadline(options.reader.read(), timeoutMs, 'Redis memory');
       if (!memory) throw new Error('Redis does not report its memory');
       options.used.set(memory.usedBytes);
       options.max.set(memory.maxBytes);
     } catch {
       options.used.set(Number.NaN);
       options.max.set(Number.NaN);
-    } finally {
-      clearTimeout(timer);
     }
   };
 }
