@@ -47,14 +47,23 @@ export class ConfigError extends AppError {
 }
 
 export interface FieldProblem {
-  /** JSON pointer into the request part, e.g. `/body/clientId`. */
+  /**
+   * JSON pointer into the input that was checked: `/clientId` of a command's input. The HTTP layer
+   * places it in the request (`/body/clientId`), so the domain never names a request part.
+   */
   field: string;
   message: string;
 }
 
+/** The part of an HTTP request a field pointer starts in; set only by the HTTP layer. */
+export type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
+
 export class ValidationError extends AppError {
-  constructor(detail: string, errors: FieldProblem[], hint?: string) {
+  /** Where the pointers start, when the HTTP layer checked the request itself; undefined: a command's input. */
+  readonly part: RequestPart | undefined;
+  constructor(detail: string, errors: FieldProblem[], hint?: string, part?: RequestPart) {
     super('validation_failed', detail, { fields: { errors }, hint });
+    this.part = part;
   }
 }
 

@@ -29,7 +29,7 @@ describe('connection rules from the setup guide', () => {
 
   it('requires a tenant for app-only', () => {
     const err = problem({ tenantId: null });
-    expect(err.fields.errors).toEqual([expect.objectContaining({ field: '/body/tenantId' })]);
+    expect(err.fields.errors).toEqual([expect.objectContaining({ field: '/tenantId' })]);
     expect(err.detail).toMatch(/required for app_only/);
   });
 

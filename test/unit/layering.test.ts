@@ -121,3 +121,14 @@ describe('Lua', () => {
     expect(onDisk.filter((p) => p.startsWith('includes/')).map((p) => p.slice('includes/'.length, -'.lua'.length)).filter((i) => !included.has(i))).toEqual([]);
   });
 });
+
+describe('the domain does not speak HTTP', () => {
+  it('names fields relative to its input: no request part (/body, /querystring) in a pointer under src/domain', () => {
+    const found = sourceFiles
+      .filter((file) => file.name.startsWith('domain/'))
+      .flatMap((file) => readFileSync(file.path, 'utf8').split('\n').map((line, i) => ({ line, at: `${file.name}:${i + 1}` })))
+      .filter(({ line }) => /['"`]\/(body|query|querystring|params)(\/|['"`])/.test(line))
+      .map(({ at }) => at);
+    expect(found).toEqual([]);
+  });
+});

@@ -54,14 +54,14 @@ describe('headers', () => {
   it('refuses any control character but TAB in a header value or the subject', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 0x1f }).filter((c) => c !== 9), fc.string(), (code, rest) => {
       const bad = `${rest}${String.fromCharCode(code)}x`;
-      expect(problems({ ...base, subject: bad })).toEqual(['/body/subject']);
-      expect(problems({ ...base, headers: { 'X-A': bad } })).toEqual(['/body/headers/X-A']);
+      expect(problems({ ...base, subject: bad })).toEqual(['/subject']);
+      expect(problems({ ...base, headers: { 'X-A': bad } })).toEqual(['/headers/X-A']);
     }));
     expect(problems({ ...base, subject: 'tab\tis fine — and unicode too', headers: { 'X-A': 'ok\tvalue' } })).toEqual([]);
   });
 
   it('names a header field with a JSON pointer', () => {
-    expect(problems({ ...base, headers: { 'a/b~c': 'x' } })).toEqual(['/body/headers/a~1b~0c']);
+    expect(problems({ ...base, headers: { 'a/b~c': 'x' } })).toEqual(['/headers/a~1b~0c']);
   });
 });
 
@@ -80,14 +80,14 @@ describe('strict base64', () => {
 describe('checkSend', () => {
   it('counts distinct recipients across to, cc and bcc, case-insensitively', () => {
     expect(checkSend({ ...base, to: ['a@example.org', 'A@example.org'], cc: ['b@example.org'], bcc: ['a@EXAMPLE.org'] }, LIMITS).recipients).toBe(2);
-    expect(problems({ ...base, to: ['a@x.org', 'b@x.org'], cc: ['c@x.org'], bcc: ['d@x.org'] })).toEqual(['/body/to']);
-    expect(problems({ ...base, to: [] })).toEqual(['/body/to']);
+    expect(problems({ ...base, to: ['a@x.org', 'b@x.org'], cc: ['c@x.org'], bcc: ['d@x.org'] })).toEqual(['/to']);
+    expect(problems({ ...base, to: [] })).toEqual(['/to']);
     expect(problems({ mailboxId: base.mailboxId, bcc: ['only@example.org'] })).toEqual([]);
   });
 
   it('lists every problem at once', () => {
     expect(problems({ ...base, to: ['bad'], subject: 'a\nb', attachments: [{ filename: 'x/y', contentType: 'nope', content: 'x' }] })).toEqual([
-      '/body/to/0', '/body/subject', '/body/attachments/0/filename', '/body/attachments/0/contentType', '/body/attachments/0/content',
+      '/to/0', '/subject', '/attachments/0/filename', '/attachments/0/contentType', '/attachments/0/content',
     ]);
   });
 

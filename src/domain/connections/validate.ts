@@ -26,11 +26,11 @@ function pasteProblem(field: string, value: string, what: string): Problem | und
 }
 
 export function checkClientId(value: string): Problem | undefined {
-  const paste = pasteProblem('/body/clientId', value, 'the Application (client) ID');
+  const paste = pasteProblem('/clientId', value, 'the Application (client) ID');
   if (paste) return paste;
   if (!GUID.test(value)) {
     return {
-      field: '/body/clientId',
+      field: '/clientId',
       message: 'must be a GUID such as 00000000-0000-0000-0000-000000000000',
       hint: "Copy the Application (client) ID from the app registration's Overview (Essentials section).",
     };
@@ -39,18 +39,18 @@ export function checkClientId(value: string): Problem | undefined {
 }
 
 export function checkTenantId(value: string): Problem | undefined {
-  const paste = pasteProblem('/body/tenantId', value, 'the Directory (tenant) ID');
+  const paste = pasteProblem('/tenantId', value, 'the Directory (tenant) ID');
   if (paste) return paste;
   if (value === 'common' || value === 'organizations' || value === 'consumers') {
     return {
-      field: '/body/tenantId',
+      field: '/tenantId',
       message: `must be a tenant id or domain, not "${value}"`,
       hint: 'Leave tenantId empty for a multi-tenant delegated app; the service picks organizations or common.',
     };
   }
   if (!GUID.test(value) && !DOMAIN.test(value)) {
     return {
-      field: '/body/tenantId',
+      field: '/tenantId',
       message: 'must be a GUID or a verified domain such as contoso.onmicrosoft.com',
       hint: "Copy the Directory (tenant) ID from the app registration's Overview (Essentials section).",
     };
@@ -59,17 +59,17 @@ export function checkTenantId(value: string): Problem | undefined {
 }
 
 export function checkClientSecret(value: string): Problem | undefined {
-  const paste = pasteProblem('/body/clientSecret', value, 'the client secret');
+  const paste = pasteProblem('/clientSecret', value, 'the client secret');
   if (paste) return paste;
   if (GUID.test(value)) {
     return {
-      field: '/body/clientSecret',
+      field: '/clientSecret',
       message: 'looks like a Secret ID (a GUID), not a secret value',
       hint: 'In Certificates & secrets, copy the Value column of the client secret, not its Secret ID.',
     };
   }
   if (value.length < 16) {
-    return { field: '/body/clientSecret', message: 'is too short for an Entra client secret', hint: 'Copy the whole Value of the client secret.' };
+    return { field: '/clientSecret', message: 'is too short for an Entra client secret', hint: 'Copy the whole Value of the client secret.' };
   }
   return undefined;
 }
@@ -83,7 +83,7 @@ export function checkAuthorityHost(value: string): Problem | undefined {
   }
   if (!url || url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
     return {
-      field: '/body/authorityHost',
+      field: '/authorityHost',
       message: 'must be an https origin such as https://login.microsoftonline.com',
     };
   }
@@ -97,7 +97,7 @@ function readLoginReturnTo(list: readonly string[]): { rules: string[]; problems
   list.forEach((raw, i) => {
     const read = readReturnToRule(raw);
     if ('rule' in read) rules.add(returnToRuleText(read.rule));
-    else problems.push({ field: `/body/loginReturnTo/${i}`, message: read.problem, hint: 'List the origins (https://app.example.com) or URL prefixes (https://app.example.com/auth/) your applications receive sign-ins at.' });
+    else problems.push({ field: `/loginReturnTo/${i}`, message: read.problem, hint: 'List the origins (https://app.example.com) or URL prefixes (https://app.example.com/auth/) your applications receive sign-ins at.' });
   });
   return { rules: [...rules], problems };
 }
@@ -105,7 +105,7 @@ function readLoginReturnTo(list: readonly string[]): { rules: string[]; problems
 function fail(problems: Problem[]): never {
   const first = problems[0]!;
   throw new ValidationError(
-    `${first.field.replace('/body/', '')} ${first.message}.`,
+    `${first.field.slice(1)} ${first.message}.`,
     problems.map(({ field, message }) => ({ field, message })),
     first.hint,
   );
@@ -121,13 +121,13 @@ export function validateCreate(input: CreateConnectionInput): void {
   if (tenantId !== '') push(checkTenantId(tenantId));
   else if (input.flow === 'app_only') {
     problems.push({
-      field: '/body/tenantId',
+      field: '/tenantId',
       message: 'is required for app_only connections (client credentials refuse the common and organizations authorities)',
       hint: "Copy the Directory (tenant) ID from the app registration's Overview.",
     });
   }
   if (input.personalAccounts && (input.flow !== 'delegated' || tenantId !== '')) {
-    problems.push({ field: '/body/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
+    problems.push({ field: '/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
   }
   if (input.loginReturnTo) problems.push(...readLoginReturnTo(input.loginReturnTo).problems);
   if (problems.length > 0) fail(problems);

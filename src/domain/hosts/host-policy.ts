@@ -17,7 +17,7 @@ export function checkAuthorityHostInput(origin: string, allowlist: HostAllowlist
   const host = new URL(origin).hostname;
   if (allowlist.allows(host)) return;
   throw new ValidationError(`authorityHost ${host} is not on AUTHORITY_HOST_ALLOWLIST.`, [
-    { field: '/body/authorityHost', message: 'is not an allowed host (AUTHORITY_HOST_ALLOWLIST)' },
+    { field: '/authorityHost', message: 'is not an allowed host (AUTHORITY_HOST_ALLOWLIST)' },
   ], AUTHORITY_HINT);
 }
 
@@ -37,7 +37,7 @@ type Servers = { imap?: { host: string } | undefined; smtp?: { host: string } | 
 export function checkMailServersInput(input: Servers, allowlist: HostAllowlist): void {
   const problems = (['imap', 'smtp'] as const)
     .filter((kind) => input[kind] !== undefined && !allowlist.allows(input[kind]!.host))
-    .map((kind) => ({ field: `/body/${kind}/host`, message: `${input[kind]!.host} is not an allowed host (MAIL_HOST_ALLOWLIST)` }));
+    .map((kind) => ({ field: `/${kind}/host`, message: `${input[kind]!.host} is not an allowed host (MAIL_HOST_ALLOWLIST)` }));
   if (problems.length === 0) return;
   throw new ValidationError(`${problems.map((p) => p.message.split(' ')[0]).join(' and ')} not on MAIL_HOST_ALLOWLIST.`, problems, MAIL_HINT);
 }

@@ -141,7 +141,7 @@ export class MailboxService {
     if (seconds < this.deps.minPollIntervalSeconds) {
       throw new ValidationError(
         `pollIntervalSeconds must be at least ${this.deps.minPollIntervalSeconds}.`,
-        [{ field: '/body/pollIntervalSeconds', message: `must be >= ${this.deps.minPollIntervalSeconds} (POLL_MIN_INTERVAL_SECONDS)` }],
+        [{ field: '/pollIntervalSeconds', message: `must be >= ${this.deps.minPollIntervalSeconds} (POLL_MIN_INTERVAL_SECONDS)` }],
         'Microsoft throttles mailboxes polled too often; choose a longer interval.',
       );
     }
@@ -150,7 +150,7 @@ export class MailboxService {
   async create(input: CreateMailboxInput): Promise<MailboxRecord> {
     const connection = await this.deps.connections.record(input.connectionId).catch((err: unknown) => {
       if (err instanceof NotFoundError) {
-        throw new ValidationError(`Connection ${input.connectionId} does not exist.`, [{ field: '/body/connectionId', message: 'no such connection' }]);
+        throw new ValidationError(`Connection ${input.connectionId} does not exist.`, [{ field: '/connectionId', message: 'no such connection' }]);
       }
       throw err;
     });

@@ -115,7 +115,7 @@ export class SendService {
       return await this.deps.mailboxes.get(mailboxId);
     } catch (err) {
       if (err instanceof NotFoundError) {
-        throw new ValidationError(`Mailbox ${mailboxId} does not exist.`, [{ field: '/body/mailboxId', message: 'no such mailbox' }]);
+        throw new ValidationError(`Mailbox ${mailboxId} does not exist.`, [{ field: '/mailboxId', message: 'no such mailbox' }]);
       }
       throw err;
     }

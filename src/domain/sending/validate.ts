@@ -73,21 +73,21 @@ function checkAddresses(input: SendInput, problems: FieldProblem[]): Set<string>
   for (const list of ['to', 'cc', 'bcc'] as const) {
     (input[list] ?? []).forEach((address, i) => {
       if (isAddress(address)) distinct.add(address.toLowerCase());
-      else problems.push({ field: `/body/${list}/${i}`, message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
+      else problems.push({ field: `/${list}/${i}`, message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
     });
   }
   if (input.replyTo !== undefined && !isAddress(input.replyTo)) {
-    problems.push({ field: '/body/replyTo', message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
+    problems.push({ field: '/replyTo', message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
   }
   return distinct;
 }
 
 function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
   if (input.subject !== undefined && CONTROL_BUT_TAB.test(input.subject)) {
-    problems.push({ field: '/body/subject', message: 'must not contain CR, LF or other control characters' });
+    problems.push({ field: '/subject', message: 'must not contain CR, LF or other control characters' });
   }
   for (const [name, value] of Object.entries(input.headers ?? {})) {
-    const field = `/body/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const field = `/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (!FIELD_NAME.test(name)) {
       problems.push({ field, message: 'header names are letters, digits and dashes (no CR, LF, colon or space)' });
     } else if (isDeniedHeader(name)) {
@@ -97,8 +97,8 @@ function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
     }
   }
   const ids = [
-    ...(input.inReplyTo === undefined ? [] : [{ field: '/body/inReplyTo', id: input.inReplyTo }]),
-    ...(input.references ?? []).map((id, i) => ({ field: `/body/references/${i}`, id })),
+    ...(input.inReplyTo === undefined ? [] : [{ field: '/inReplyTo', id: input.inReplyTo }]),
+    ...(input.references ?? []).map((id, i) => ({ field: `/references/${i}`, id })),
   ];
   for (const { field, id } of ids) {
     if (!MESSAGE_ID.test(id)) problems.push({ field, message: 'must be a Message-ID in angle brackets (<id@host>), without spaces or line breaks' });
@@ -108,7 +108,7 @@ function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
 function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
   let bytes = 0;
   (input.attachments ?? []).forEach((attachment, i) => {
-    const at = `/body/attachments/${i}`;
+    const at = `/attachments/${i}`;
     const name = attachment.filename;
     if (CONTROL.test(name) || /[/\\]/.test(name) || name === '.' || name === '..') {
       problems.push({ field: `${at}/filename`, message: 'must be a file name: no CR, LF, control characters, / or \\' });
@@ -130,14 +130,14 @@ export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
   checkHeaders(input, problems);
   const attachmentBytes = checkAttachments(input, problems);
   if (problems.length === 0 && distinct.size === 0) {
-    problems.push({ field: '/body/to', message: 'at least one recipient is required (to, cc or bcc)' });
+    problems.push({ field: '/to', message: 'at least one recipient is required (to, cc or bcc)' });
   }
   if (distinct.size > limits.maxRecipients) {
-    problems.push({ field: '/body/to', message: `at most ${limits.maxRecipients} recipients per message (to + cc + bcc); send several messages` });
+    problems.push({ field: '/to', message: `at most ${limits.maxRecipients} recipients per message (to + cc + bcc); send several messages` });
   }
   if (problems.length > 0) {
     const [first] = problems;
-    throw new ValidationError(`${first!.field} ${first!.message}.`, problems);
+    throw new ValidationError(`${first!.field.slice(1)} ${first!.message}.`, problems);
   }
   const bytes = Buffer.byteLength(input.text ?? '', 'utf8') + Buffer.byteLength(input.html ?? '', 'utf8') + attachmentBytes;
   if (bytes > limits.maxMessageBytes) {

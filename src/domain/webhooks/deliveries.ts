@@ -29,7 +29,7 @@ export class DeliveryLog {
     if (query.cursor !== undefined) {
       cursor = decodeCursor(query.cursor);
       if (!cursor) {
-        throw new ValidationError('/query/cursor is not a cursor this API gave out.', [{ field: '/query/cursor', message: 'is not a valid cursor' }]);
+        throw new ValidationError('cursor is not a cursor this API gave out.', [{ field: '/cursor', message: 'is not a valid cursor' }]);
       }
     }
     const page = await this.deps.reads.list(subscriptionId, query.limit ?? DEFAULT_PAGE_SIZE, cursor);

@@ -4,7 +4,7 @@ import { AppError } from '../../errors/errors.js';
 /** Not an http(s) URL the service can deliver to: wrong scheme, credentials, unresolvable host… */
 export class WebhookUrlError extends AppError {
   constructor(detail: string, hint?: string) {
-    super('webhook_url_invalid', detail, { hint, fields: { errors: [{ field: '/body/url', message: detail }] } });
+    super('webhook_url_invalid', detail, { hint, fields: { errors: [{ field: '/url', message: detail }] } });
   }
 }
 
@@ -22,7 +22,7 @@ export class WebhookTargetForbiddenError extends AppError {
           'To deliver to this address anyway, name it in WEBHOOK_ALLOWED_ADDRESSES.'
         : 'Webhooks go to public addresses only. To deliver inside your own network, set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, ' +
           'or name the receiver\'s address in WEBHOOK_ALLOWED_ADDRESSES.',
-      fields: { errors: [{ field: '/body/url', message: detail }] },
+      fields: { errors: [{ field: '/url', message: detail }] },
     });
     this.address = address;
   }

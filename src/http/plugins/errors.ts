@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify } from '../../errors/classify.js';
-import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
+import { AppError, ValidationError, type FieldProblem, type RequestPart } from '../../errors/errors.js';
 import { pathIdRefusal } from './path-ids.js';
 
 interface AjvIssue {
@@ -16,9 +16,12 @@ interface AjvIssue {
   params?: Record<string, unknown>;
 }
 
-function fieldProblems(context: string, issues: AjvIssue[]): FieldProblem[] {
+const REQUEST_PARTS: readonly string[] = ['body', 'querystring', 'params', 'headers'] satisfies RequestPart[];
+
+/** Ajv's issues as pointers relative to the request part they are in. */
+function fieldProblems(issues: AjvIssue[]): FieldProblem[] {
   return issues.map((issue) => {
-    let field = `/${context}${issue.instancePath ?? ''}`;
+    let field = issue.instancePath ?? '';
     let message = issue.message ?? 'is invalid';
     if (issue.keyword === 'additionalProperties' && typeof issue.params?.additionalProperty === 'string') {
       field = `${field}/${issue.params.additionalProperty}`;
@@ -31,9 +34,10 @@ function fieldProblems(context: string, issues: AjvIssue[]): FieldProblem[] {
 /** Fastify and its parsers throw FastifyErrors; this maps them to AppErrors. */
 export function translateFrameworkError(err: FastifyError): Error {
   if (err.validation) {
-    const problems = fieldProblems(err.validationContext ?? 'body', err.validation as AjvIssue[]);
+    const part = (REQUEST_PARTS.includes(err.validationContext ?? '') ? err.validationContext : 'body') as RequestPart;
+    const problems = fieldProblems(err.validation as AjvIssue[]);
     const first = problems[0];
-    return new ValidationError(first ? `${first.field} ${first.message}.` : 'The request is invalid.', problems);
+    return new ValidationError(first ? `/${part}${first.field} ${first.message}.` : 'The request is invalid.', problems, undefined, part);
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -64,6 +68,18 @@ export function translateFrameworkError(err: FastifyError): Error {
   return err;
 }
 
+/**
+ * Field pointers start in the input that was checked: the request part the HTTP layer validated,
+ * or, for a command's own checks, its input, which is the body of a route that takes one and the
+ * query string of one that does not.
+ */
+function locateFields(request: FastifyRequest, err: unknown, fields: Record<string, unknown>): Record<string, unknown> {
+  if (!(err instanceof AppError) || !Array.isArray(fields.errors)) return fields;
+  const part = err instanceof ValidationError && err.part ? err.part : request.routeOptions.schema?.body ? 'body' : 'querystring';
+  const errors = (fields.errors as FieldProblem[]).map((problem) => ({ ...problem, field: `/${part}${problem.field}` }));
+  return { ...fields, errors };
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const c = classify(err);
   if (c.retryAfterSeconds !== undefined) reply.header('retry-after', String(c.retryAfterSeconds));
@@ -80,7 +96,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: u
       requestId: String(request.id),
       ...(c.hint ? { hint: c.hint } : {}),
       ...(c.step ? { setupStep: c.step } : {}),
-      ...c.fields,
+      ...locateFields(request, err, c.fields),
     });
 }
 

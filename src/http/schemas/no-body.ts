@@ -11,5 +11,5 @@ export async function refuseBody(request: FastifyRequest): Promise<void> {
   const { body } = request;
   if (body === undefined || body === null) return;
   if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
-  throw new ValidationError('This action takes no request body.', [{ field: '/body', message: 'must be absent or {}' }]);
+  throw new ValidationError('This action takes no request body.', [{ field: '', message: 'must be absent or {}' }], undefined, 'body');
 }
