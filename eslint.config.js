@@ -25,9 +25,9 @@ const LAYERS = {
 const ZONES = [
   {
     files: ['src/domain/**/*.ts'],
-    why: 'the domain declares its ports (ports.ts) and gets adapters injected; it knows no framework, job, route or role',
+    why: 'the domain declares its ports (ports.ts) and gets adapters and repositories injected; it knows no framework, job, route or role',
     forbid: [...LIBRARIES, ...FRAMEWORK, ...ENTRY, ...LAYERS.http, ...LAYERS.jobs, ...LAYERS.wiring, ...LAYERS.roles],
-    typesOnly: [...LAYERS.adapters, ...LAYERS.observability],
+    typesOnly: [...LAYERS.adapters, ...LAYERS.observability, ...LAYERS.store],
   },
   {
     files: ['src/errors/**/*.ts', 'src/config/**/*.ts', 'src/crypto/**/*.ts'],

@@ -63,11 +63,11 @@ interface Cursor {
   id: string;
 }
 
-export function encodeCursor(c: Cursor): string {
+function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.score}.${c.id}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(raw: string): Cursor | undefined {
+function decodeCursor(raw: string): Cursor | undefined {
   const decoded = Buffer.from(raw, 'base64url').toString('utf8');
   const dot = decoded.indexOf('.');
   const score = Number(decoded.slice(0, dot));
@@ -88,8 +88,11 @@ export class WebhookDeliveryReads {
    * last item's (creation time, id), so deliveries created meanwhile do not
    * shift the pages. Within one millisecond ZREVRANGEBYSCORE orders ids
    * descending, so the ones already shown are those not below the cursor's id.
+   * The cursor is opaque to callers; 'invalid_cursor' when it is not one this gave out.
    */
-  async list(subscriptionId: string, limit: number, cursor?: Cursor): Promise<{ records: DeliveryRecord[]; next: Cursor | null }> {
+  async list(subscriptionId: string, limit: number, after?: string): Promise<{ records: DeliveryRecord[]; nextCursor: string | null } | 'invalid_cursor'> {
+    const cursor = after === undefined ? undefined : decodeCursor(after);
+    if (after !== undefined && !cursor) return 'invalid_cursor';
     const index = this.keys.index(subscriptionId);
     const max = cursor ? String(cursor.score) : '+inf';
     const found: Cursor[] = [];
@@ -106,14 +109,14 @@ export class WebhookDeliveryReads {
     }
     const page = found.slice(0, limit);
     const next = found.length > limit ? (page[page.length - 1] ?? null) : null;
-    if (page.length === 0) return { records: [], next: null };
+    if (page.length === 0) return { records: [], nextCursor: null };
     const pipeline = this.redis.pipeline();
     for (const { id } of page) pipeline.hmget(this.keys.record(id), ...FIELDS);
     const results = (await pipeline.exec()) ?? [];
     const records = results
       .map(([err, values]) => (err ? undefined : toRecord(values as (string | null)[])))
       .filter((r): r is DeliveryRecord => r !== undefined);
-    return { records, next };
+    return { records, nextCursor: next ? encodeCursor(next) : null };
   }
 
   async health(subscriptionIds: readonly string[]): Promise<HealthRecord[]> {

@@ -1,6 +1,6 @@
 /** The deliveries API: a subscription's delivery log, and sending one again. */
 import { NotFoundError, ValidationError } from '../../errors/errors.js';
-import { decodeCursor, encodeCursor, type WebhookDeliveryReads } from '../../store/webhook-delivery-reads.js';
+import type { WebhookDeliveryReads } from '../../store/webhook-delivery-reads.js';
 import type { Admission, WebhookScheduler } from '../../store/webhook-scheduler.js';
 import { isId } from '../ids.js';
 import { DeliveryPendingError } from './errors.js';
@@ -25,15 +25,11 @@ export class DeliveryLog {
 
   async list(subscriptionId: string, query: DeliveryListQueryT): Promise<DeliveryListT> {
     await this.deps.subscriptions.record(subscriptionId);
-    let cursor;
-    if (query.cursor !== undefined) {
-      cursor = decodeCursor(query.cursor);
-      if (!cursor) {
-        throw new ValidationError('cursor is not a cursor this API gave out.', [{ field: '/cursor', message: 'is not a valid cursor' }]);
-      }
+    const page = await this.deps.reads.list(subscriptionId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    if (page === 'invalid_cursor') {
+      throw new ValidationError('cursor is not a cursor this API gave out.', [{ field: '/cursor', message: 'is not a valid cursor' }]);
     }
-    const page = await this.deps.reads.list(subscriptionId, query.limit ?? DEFAULT_PAGE_SIZE, cursor);
-    return { items: page.records.map(deliveryView), nextCursor: page.next ? encodeCursor(page.next) : null };
+    return { items: page.records.map(deliveryView), nextCursor: page.nextCursor };
   }
 
   async get(subscriptionId: string, deliveryId: string): Promise<DeliveryViewT> {
