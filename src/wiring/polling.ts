@@ -12,6 +12,9 @@ import type { MailboxRecord, MailboxService } from '../domain/mailboxes/service.
 import { summarizeMailboxes, type MailboxSummaryT } from '../domain/mailboxes/summary.js';
 import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
+import { IMAP_HINTS } from '../adapters/imap/errors.js';
+import { KeptPollSessions } from '../adapters/imap/poll-sessions.js';
+import { PollCycle } from '../domain/polling/cycle.js';
 import { PollingJobs } from '../jobs/polling/poll-worker.js';
 import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
 import type { Logger } from '../logging/logger.js';
@@ -64,34 +67,48 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     paused: (m) => scheduler.unschedule(m.id),
     deleted: (m) => scheduler.unschedule(m.id),
   });
-  const jobs = new PollingJobs({
-    scheduler,
-    lock: new RedisLock(deps.redis),
-    semaphore: new RedisSemaphore(deps.redis),
+  const polling = deps.config.polling;
+  const sessions = new KeptPollSessions({
+    maxOpen: polling.maxSessions,
+    idleMs: Math.max(polling.keepSessionsUnderSeconds * 2_000, 10_000),
+    renewBeforeMs: 5 * 60_000,
+    onSize: (size) => deps.metrics.imapConnections.set(size),
+  });
+  const cycle = new PollCycle({
+    schedule: scheduler,
+    locks: new RedisLock(deps.redis),
+    permits: new RedisSemaphore(deps.redis),
     keys: deps.keys,
+    sessions,
     mailboxes: deps.mailboxes,
     connections: deps.connections,
     tokens: deps.tokens,
     events: deps.events,
     metrics: deps.metrics,
     logger: deps.logger.child({ module: 'polling' }),
+    ca: deps.ca,
+    unreachableHint: IMAP_HINTS.unreachable,
     settings: {
-      concurrency: deps.config.polling.concurrency,
-      keepSessionsUnderSeconds: deps.config.polling.keepSessionsUnderSeconds,
-      idle: deps.config.polling.idle,
-      maxSessions: deps.config.polling.maxSessions,
-      ca: deps.ca,
+      keepSessionsUnderSeconds: polling.keepSessionsUnderSeconds,
+      idle: polling.idle,
       // Extended every 5 s while a poll runs: a dead worker's mailbox is taken over within 15 s.
       lockTtlMs: 15_000,
       pollTimeoutMs: 40_000,
-      // A mailbox whose poll trigger was lost (a job BullMQ gave up on while Redis was unreachable,
-      // say) is queued again 10-15 s after it was due; one with a live job is left alone, so the
-      // short grace costs nothing but a ZRANGEBYSCORE every 5 s when nothing is lost. It was
-      // 30-45 s: in one fault run a Redis outage with a worker kill took 35 s to recover.
-      sweepEveryMs: 5_000,
       maxMessagesPerFolder: 500,
-      tenantConcurrency: deps.config.polling.tenantConcurrency,
+      tenantConcurrency: polling.tenantConcurrency,
     },
+  });
+  const jobs = new PollingJobs({
+    cycle,
+    scheduler,
+    sessions,
+    logger: deps.logger.child({ module: 'polling' }),
+    concurrency: polling.concurrency,
+    // A mailbox whose poll trigger was lost (a job BullMQ gave up on while Redis was unreachable,
+    // say) is queued again 10-15 s after it was due; one with a live job is left alone, so the
+    // short grace costs nothing but a ZRANGEBYSCORE every 5 s when nothing is lost. It was
+    // 30-45 s: in one fault run a Redis outage with a worker kill took 35 s to recover.
+    sweepEveryMs: 5_000,
   });
   // Nothing polls when no worker runs: these show it (the heartbeat set and the schedule's overdue index).
   const workers = (): Promise<number> => liveWorkers(deps.redis, deps.keys.workers());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
 import { outageOf } from '../../src/domain/polling/outage.js';
-import { WAKE_SPREAD_MS, wakePeers } from '../../src/jobs/polling/wake-peers.js';
+import { WAKE_SPREAD_MS, wakePeers } from '../../src/domain/polling/wake-peers.js';
 
 const NOW = 1_800_000_000_000;
 

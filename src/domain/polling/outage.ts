@@ -1,7 +1,7 @@
 /**
  * Polling's rule for a shared outage: which errors say a server every mailbox
  * of a connection (or of an IMAP host) depends on was down, so that the
- * mailbox that gets past it can wake its peers (jobs/polling/wake-peers.ts).
+ * mailbox that gets past it can wake its peers (domain/polling/wake-peers.ts).
  * classify() decides an error's status and retry; this decides only whom it concerns.
  *
  * Which shared server an error says is down or failing for everyone, not for one mailbox: the

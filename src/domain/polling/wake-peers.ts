@@ -7,16 +7,16 @@
  * platform, one app) in error with the same code, on the same IMAP server
  * for an IMAP outage. A poll already due sooner is left alone.
  */
-import { outageOf } from '../../domain/polling/outage.js';
-import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
-import type { PollScheduler } from './scheduler.js';
+import { outageOf } from './outage.js';
+import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
+import type { PollSchedulePort } from './ports.js';
 
 /** Woken polls are spread over this much time, so a thousand mailboxes do not log in in one second. */
 export const WAKE_SPREAD_MS = 5_000;
 
 export interface WakePeersDeps {
   mailboxes: Pick<MailboxService, 'idsOfConnection' | 'find'>;
-  scheduler: Pick<PollScheduler, 'dueOf' | 'schedule'>;
+  scheduler: Pick<PollSchedulePort, 'dueOf' | 'schedule'>;
   now: () => number;
   random?: () => number;
 }

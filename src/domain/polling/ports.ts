@@ -1,0 +1,54 @@
+/**
+ * What a poll cycle needs from outside the domain: the schedule, a lock per
+ * mailbox and permits per tenant (both across workers), and logged-in IMAP
+ * sessions, kept between polls where the adapter can. The job layer and the
+ * composition root pass the implementations in (jobs/polling/scheduler.ts,
+ * store/lock.ts, store/semaphore.ts, adapters/imap/poll-sessions.ts).
+ */
+import type { ImapSessionOptions } from '../../adapters/imap/session.js';
+import type { KeptLease, Lease } from '../../store/lock.js';
+import type { Permit } from '../../store/semaphore.js';
+import type { AccessToken } from '../tokens/token-service.js';
+import type { MailSession } from './poller.js';
+
+export interface PollSchedulePort {
+  /** The due time (ms) the mailbox is scheduled for; undefined when it is not scheduled. */
+  dueOf(mailboxId: string): Promise<number | undefined>;
+  schedule(mailboxId: string, due: number, intervalMs?: number): Promise<void>;
+  unschedule(mailboxId: string): Promise<void>;
+  pollNow(mailboxId: string): Promise<void>;
+}
+
+/** One holder per key across every worker, for a while; kept alive while held. */
+export interface MailboxLocks {
+  acquire(key: string, ttlMs: number): Promise<Lease | undefined>;
+  keep(lease: Lease, ttlMs: number): KeptLease;
+  release(lease: Lease): Promise<boolean>;
+}
+
+/** At most `limit` holders per key across every worker. */
+export interface TenantPermits {
+  acquire(key: string, limit: number, leaseMs: number): Promise<Permit | undefined>;
+  release(permit: Permit): Promise<void>;
+}
+
+/** A session one poll works with; `close` ends it at once (a deadline, a lost lock). */
+export interface PollMailSession extends MailSession {
+  close(): void;
+}
+
+/** Logged-in IMAP sessions per mailbox: kept between polls (and idling) where the adapter can. */
+export interface PollSessions {
+  /**
+   * A session of this mailbox, pooled (while its token lives) or new, logged in with `login`;
+   * `using` is told of it as soon as it exists. `done(keep)` gives it back: kept for the next poll
+   * when `keep`, closed otherwise.
+   */
+  open(
+    mailboxId: string, login: ImapSessionOptions, token: AccessToken, using: (session: PollMailSession) => void,
+  ): Promise<{ session: PollMailSession; done(keep: boolean): void }>;
+  /** Closes the mailbox's kept session, if any (the mailbox is gone). */
+  drop(mailboxId: string): void;
+  /** Calls `onNewMail` when the mailbox's kept session hears of new mail in `folder` (IMAP IDLE); false when none is kept. */
+  listen(mailboxId: string, folder: string, onNewMail: () => void): boolean;
+}
