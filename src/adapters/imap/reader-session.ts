@@ -11,6 +11,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, MessageAddressObject, SearchObject } from 'imapflow';
 import { AppError } from '../../errors/errors.js';
 import { bodyParts, type BodyPart } from './body-structure.js';
+import { IMAP_HINTS } from './errors.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapSessionOptions } from './session.js';
 
 export type { BodyPart } from './body-structure.js';
@@ -126,8 +127,9 @@ export interface PartDownload {
 export const SEARCH_WINDOW = 20_000;
 
 /**
- * A download whose server sends nothing for this long while the consumer waits for bytes fails:
- * imapflow's socket timeout never fires against a server that trickles a byte a second.
+ * A download whose server completes no chunk (a 64 KiB partial FETCH) for this long while the
+ * consumer waits for bytes fails: imapflow's socket timeout never fires against a server that
+ * trickles a byte a second.
  */
 export const DOWNLOAD_STALL_MS = 30_000;
 
@@ -308,7 +310,11 @@ export class ReaderSession extends ImapSession {
   private stalled: AppError | undefined;
 
   private stallError(operation: string): AppError {
-    this.stalled ??= this.translate({ code: 'ETIMEOUT', message: `the server sent nothing for ${DOWNLOAD_STALL_MS / 1000} s` }, operation);
+    this.stalled ??= new AppError(
+      'imap_unreachable',
+      `The IMAP server ${this.context.host}:${this.context.port} delivered no chunk of the download within ${DOWNLOAD_STALL_MS / 1000} s (${operation}).`,
+      { hint: IMAP_HINTS.unreachable, step: 'network' },
+    );
     return this.stalled;
   }
 
