@@ -347,7 +347,7 @@ describe('a 30 MB attachment', () => {
       const growthMb = (after.peakKb - before.rssKb) / 1024;
       console.log(`30 MB attachment through the service process: ${(big.length / (1024 * 1024) / (result.ms / 1000)).toFixed(1)} MB/s, peak RSS ${(after.peakKb / 1024).toFixed(1)} MB (${growthMb.toFixed(1)} MB over ${(before.rssKb / 1024).toFixed(1)} MB before)`);
       // Buffering the part would take 30 MB at once (40 MB as base64, more as a string).
-      expect(growthMb).toBeLessThan(15);
+      expect(growthMb).toBeLessThan(20);
     } finally {
       service.child.kill('SIGTERM');
       await service.exited;
