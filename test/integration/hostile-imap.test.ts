@@ -241,18 +241,37 @@ describe('downloading an attachment from a hostile IMAP server', () => {
     malformed_bodystructure: { status: 404, code: 'message_not_found' },
   } as const;
 
+  // An app of its own, whose workers never start, and a server of its own: only downloads talk to it,
+  // so every connection it counts is a download's session.
+  let reader: TestApp;
+  let server: HostileImap;
+  beforeAll(async () => {
+    server = await startHostileImap({ pki: sandbox.pki });
+    reader = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
+  });
+  afterAll(async () => {
+    await reader?.close();
+    await server?.stop();
+  });
+
   it('a part that never ends, floods or outgrows its structure, and a BODYSTRUCTURE huge, deep or malformed: bounded, clear errors, sessions released', async () => {
     const stopSampling = sampleMemory();
-    const imap = { host: hostile.host, port: hostile.port, secure: true };
+    const imap = { host: server.host, port: server.port, secure: true };
+    const connection = await reader.app.inject({
+      method: 'POST', url: '/v1/connections', headers: reader.auth,
+      payload: { name: 'hostile reader', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
+    });
     const ids = Object.fromEntries(await Promise.all([...Object.keys(EXPECTED), 'overflow_part'].map(async (scenario) => {
-      const id = await addMailbox(`${scenario}@attachment.example`, imap);
-      // Paused: only the reading API talks to this server now.
-      await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
-      return [scenario, id] as const;
+      const res = await reader.app.inject({
+        method: 'POST', url: '/v1/mailboxes', headers: reader.auth,
+        payload: { connectionId: connection.json().id, email: `${scenario}@attachment.example`, pollIntervalSeconds: 3600, ...sandbox.mailServers(), imap },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return [scenario, res.json().id as string] as const;
     })));
     const started = Date.now();
     await Promise.all(Object.entries(EXPECTED).map(async ([scenario, expected]) => {
-      const res = await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${ids[scenario]}/messages/1/attachments/2`, headers: t.auth });
+      const res = await reader.app.inject({ method: 'GET', url: `/v1/mailboxes/${ids[scenario]}/messages/1/attachments/2`, headers: reader.auth });
       // A failure before the first byte is a problem document; after it, an aborted response.
       expect(res.statusCode, `${scenario}: ${res.body.slice(0, 300)}`).toBe(expected.status);
       if ('code' in expected) {
@@ -267,9 +286,9 @@ describe('downloading an attachment from a hostile IMAP server', () => {
 
     // More bytes than BODYSTRUCTURE described: the stream fails after the headers went out (no clean end).
     const overflow = await new Promise<{ bytes: number; aborted: boolean }>((resolve) => {
-      void t.app.listen({ host: '127.0.0.1', port: 0 }).catch(() => undefined).then(() => {
-        const { port } = t.app.server.address() as { port: number };
-        const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/mailboxes/${ids.overflow_part}/messages/1/attachments/2`, headers: t.auth }, (res) => {
+      void reader.app.listen({ host: '127.0.0.1', port: 0 }).then(() => {
+        const { port } = reader.app.server.address() as { port: number };
+        const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/mailboxes/${ids.overflow_part}/messages/1/attachments/2`, headers: reader.auth }, (res) => {
           let bytes = 0;
           res.on('data', (chunk: Buffer) => (bytes += chunk.length));
           res.on('end', () => resolve({ bytes, aborted: false }));
@@ -282,11 +301,11 @@ describe('downloading an attachment from a hostile IMAP server', () => {
     });
     expect(overflow.aborted).toBe(true);
     expect(overflow.bytes).toBeLessThan(200_000);
-    await waitUntil('the overflow logged', () => t.logs.records().find((r) => r.msg === 'attachment download ended early' && r.mailboxId === ids.overflow_part && String((r.err as { message?: string } | undefined)?.message).includes('more than the')));
+    await waitUntil('the overflow logged', () => reader.logs.records().find((r) => r.msg === 'attachment download ended early' && r.mailboxId === ids.overflow_part && String((r.err as { message?: string } | undefined)?.message).includes('more than the')));
 
     // Every session ended: the server has no connection of these users left.
     const scenarios = [...Object.keys(EXPECTED), 'overflow_part'] as HostileScenario[];
-    await waitUntil('the sessions closed', () => (scenarios.every((s) => hostile.openConnections(s) === 0) ? true : undefined), 10_000);
+    await waitUntil('the sessions closed', () => (scenarios.every((s) => server.openConnections(s) === 0) ? true : undefined), 10_000);
     const growth = stopSampling();
     expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
     expect(rejections).toEqual([]);

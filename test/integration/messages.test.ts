@@ -203,8 +203,8 @@ describe('GET /v1/mailboxes/{id}/messages/{uid}', () => {
     const raw = multipartMessage({
       to: email, subject: 'Invoice ✓', text: 'Please find the invoice attached.', html: '<p>Please find the <b>invoice</b> attached.<img src="cid:logo@x"></p>',
       attachments: [
-        { id: '2', filename: 'invoice.pdf', contentType: 'application/pdf', content: pdf },
-        { id: '3', filename: 'logo.png', contentType: 'image/png', content: logo, contentId: 'logo@x' },
+        { filename: 'invoice.pdf', contentType: 'application/pdf', content: pdf },
+        { filename: 'logo.png', contentType: 'image/png', content: logo, contentId: 'logo@x' },
       ],
     });
     await sandbox.dovecot.deliver(email, raw);
