@@ -346,8 +346,9 @@ describe('a 30 MB attachment', () => {
       expect(result.sha).toBe(sha256(big));
       const growthMb = (after.peakKb - before.rssKb) / 1024;
       console.log(`30 MB attachment through the service process: ${(big.length / (1024 * 1024) / (result.ms / 1000)).toFixed(1)} MB/s, peak RSS ${(after.peakKb / 1024).toFixed(1)} MB (${growthMb.toFixed(1)} MB over ${(before.rssKb / 1024).toFixed(1)} MB before)`);
-      // Buffering the part would take 30 MB at once (40 MB as base64, more as a string).
-      expect(growthMb).toBeLessThan(20);
+      // Buffering the part takes 30 MB at once (40 MB as base64): measured 62 MB of growth so. Streamed, the
+      // growth is the garbage of 64 KiB chunks not yet collected: 0–15 MB in runs on a loaded 2-core machine.
+      expect(growthMb).toBeLessThan(24);
     } finally {
       service.child.kill('SIGTERM');
       await service.exited;
