@@ -8,7 +8,7 @@
  * and Debian's `dovecot-imapd`. The configuration is in dovecot-config.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -71,6 +71,12 @@ export interface SandboxDovecot {
    * its next look, in no particular order.
    */
   deliverMany(user: string, rawMessages: readonly (string | Buffer)[]): Promise<void>;
+  /**
+   * One message into INBOX as received at `receivedAt` (its INTERNALDATE, what IMAP SEARCH SINCE
+   * and BEFORE compare): written into the Maildir with that modification time, which Dovecot reads
+   * as the received date. The user's INBOX must exist (deliver a message first).
+   */
+  deliverReceivedAt(user: string, rawMessage: string | Buffer, receivedAt: Date): Promise<void>;
   /** Creates (and subscribes) a folder; a special use applies to that folder name in every mailbox. */
   createFolder(user: string, folder: string, specialUse?: SpecialUse): Promise<void>;
   /**
@@ -195,6 +201,15 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     }
   };
 
+  const deliverReceivedAt = async (user: string, rawMessage: string | Buffer, receivedAt: Date): Promise<void> => {
+    const maildir = join(paths.mailDir, user, 'Maildir');
+    const name = `${Math.floor(receivedAt.getTime() / 1000)}.M${randomBytes(4).toString('hex')}.sandbox`;
+    await writeFile(join(maildir, 'tmp', name), rawMessage);
+    await chown(join(maildir, 'tmp', name), MAIL_UID, MAIL_UID);
+    await utimes(join(maildir, 'tmp', name), receivedAt, receivedAt);
+    await rename(join(maildir, 'tmp', name), join(maildir, 'new', name));
+  };
+
   /** `doveadm reload` only sends SIGHUP: wait until the master has started a new config process. */
   const reload = async (): Promise<void> => {
     const configPids = (): number[] =>
@@ -317,6 +332,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     plainLogin,
     deliver,
     deliverMany,
+    deliverReceivedAt,
     createFolder,
     resetUidValidity,
     status,

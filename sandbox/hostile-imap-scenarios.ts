@@ -12,6 +12,7 @@
  * their INTERNALDATEs.
  */
 import type { Socket } from 'node:net';
+import { PART_SCENARIOS } from './hostile-imap-parts.js';
 
 export const HOSTILE_SCENARIOS = [
   /** A 5 MB subject literal. */
@@ -50,6 +51,8 @@ export const HOSTILE_SCENARIOS = [
   'flood_list',
   /** Behaves: one plain message. */
   'well_behaved',
+  // An attachment download's FETCHes (BODYSTRUCTURE, then the part): see hostile-imap-parts.ts.
+  ...PART_SCENARIOS,
 ] as const;
 
 export type HostileScenario = (typeof HOSTILE_SCENARIOS)[number];

@@ -16,6 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
 import { scenarioOf, statusAnswer, writeDates, writeFetch, writeList, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
+import { writePartFetch } from './hostile-imap-parts.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
 
@@ -34,6 +35,8 @@ export interface HostileImap {
   connections: number;
   /** How many STATUS commands a scenario has answered. */
   statusCount(scenario: HostileScenario): number;
+  /** Connections of a scenario's user still open. */
+  openConnections(scenario: HostileScenario): number;
   stop(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ function xoauth2User(initial: string | undefined): string | undefined {
 
 export async function startHostileImap(options: HostileImapOptions): Promise<HostileImap> {
   const sockets = new Set<Socket>();
+  const open = new Set<Connection>();
   const statuses = new Map<HostileScenario, number>();
   const state: HostileImap = {
     host: '127.0.0.1',
@@ -64,6 +68,7 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
     commands: [],
     connections: 0,
     statusCount: (scenario) => statuses.get(scenario) ?? 0,
+    openConnections: (scenario) => [...open].filter((c) => c.scenario === scenario).length,
     stop: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
@@ -119,7 +124,11 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         socket.write(`${tag} OK SEARCH completed\r\n`);
         return;
       case 'UID FETCH':
-      case 'FETCH':
+      case 'FETCH': {
+        // An attachment download: BODYSTRUCTURE, then the part (hostile-imap-parts.ts).
+        const part = writePartFetch(socket, conn.scenario ?? 'well_behaved', line);
+        if (part === 'done') socket.write(`${tag} OK FETCH completed\r\n`);
+        if (part !== 'not_mine') return;
         // A FETCH without ENVELOPE (a poll announcing a message whose envelope was too large) gets the size alone.
         if (/INTERNALDATE/i.test(line)) {
           writeDates(socket, conn.scenario ?? 'well_behaved');
@@ -127,6 +136,7 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         } else if (!/ENVELOPE/i.test(line)) socket.write(`* 1 FETCH (UID 1 RFC822.SIZE 2048)\r\n${tag} OK FETCH completed\r\n`);
         else if (writeFetch(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK FETCH completed\r\n`);
         return;
+      }
       case 'LIST':
         if (writeList(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK LIST completed\r\n`);
         return;
@@ -146,9 +156,13 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
   const server: Server = createServer({ cert: options.pki.serverCertPem, key: options.pki.serverKeyPem }, (socket: TLSSocket) => {
     state.connections += 1;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const conn: Connection = { socket, scenario: undefined, idleTag: undefined };
+    open.add(conn);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      open.delete(conn);
+    });
     if (options.greeting === false) return;
     socket.write(`* OK [CAPABILITY ${CAPABILITIES}] hostile IMAP ready\r\n`);
     let pending = '';

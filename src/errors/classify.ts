@@ -128,6 +128,7 @@ const POLICIES: Record<ErrorCode, Policy> = {
   message_not_found: { status: 404, title: 'Message not found', retryable: false },
   message_too_large: { status: 413, title: 'Message too large', retryable: false },
   message_unparseable: { status: 422, title: 'Message cannot be parsed', retryable: false },
+  attachment_not_found: { status: 404, title: 'Attachment not found', retryable: false },
   // Sending: the same Idempotency-Key with another body is the client's mistake, never retried.
   idempotency_mismatch: { status: 422, title: 'Idempotency key reused with another request', retryable: false },
 };

@@ -78,6 +78,7 @@ export const ERROR_CODES = [
   'message_not_found',
   'message_too_large',
   'message_unparseable',
+  'attachment_not_found',
   // Sending (domain/sending): an Idempotency-Key reused with another request body
   'idempotency_mismatch',
 ] as const;

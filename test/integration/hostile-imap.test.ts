@@ -9,6 +9,7 @@
  * (or, for an envelope too large, gets past the message after one error),
  * and the healthy mailbox keeps being polled and announced meanwhile.
  */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { startHostileImap, type HostileImap, type HostileScenario } from '../../sandbox/hostile-imap.js';
@@ -225,6 +226,90 @@ describe('reading mail from a hostile IMAP server', () => {
     expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
     expect(rejections).toEqual([]);
   }, 60_000);
+});
+
+describe('downloading an attachment from a hostile IMAP server', () => {
+  /** What each scenario answers: a clear error, in bounded time, the session released. */
+  const EXPECTED = {
+    well_behaved: { status: 200 },
+    endless_part: { status: 502, code: 'imap_unreachable', detail: /no chunk of the download within 30 s/ },
+    flood_part: { status: 502, code: 'imap_error', detail: /larger than the service accepts.*LiteralTooLarge/ },
+    huge_bodystructure: { status: 502, code: 'imap_error', detail: /larger than the service accepts/ },
+    // Walked 32 levels deep at most (body-structure.ts): the part is not found within them.
+    deep_bodystructure: { status: 404, code: 'attachment_not_found' },
+    // imapflow drops a FETCH answer it cannot parse: the message reads as gone, as a malformed envelope does in a poll.
+    malformed_bodystructure: { status: 404, code: 'message_not_found' },
+  } as const;
+
+  // An app of its own, whose workers never start, and a server of its own: only downloads talk to it,
+  // so every connection it counts is a download's session.
+  let reader: TestApp;
+  let server: HostileImap;
+  beforeAll(async () => {
+    server = await startHostileImap({ pki: sandbox.pki });
+    reader = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
+  });
+  afterAll(async () => {
+    await reader?.close();
+    await server?.stop();
+  });
+
+  it('a part that never ends, floods or outgrows its structure, and a BODYSTRUCTURE huge, deep or malformed: bounded, clear errors, sessions released', async () => {
+    const stopSampling = sampleMemory();
+    const imap = { host: server.host, port: server.port, secure: true };
+    const connection = await reader.app.inject({
+      method: 'POST', url: '/v1/connections', headers: reader.auth,
+      payload: { name: 'hostile reader', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
+    });
+    const ids = Object.fromEntries(await Promise.all([...Object.keys(EXPECTED), 'overflow_part'].map(async (scenario) => {
+      const res = await reader.app.inject({
+        method: 'POST', url: '/v1/mailboxes', headers: reader.auth,
+        payload: { connectionId: connection.json().id, email: `${scenario}@attachment.example`, pollIntervalSeconds: 3600, ...sandbox.mailServers(), imap },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return [scenario, res.json().id as string] as const;
+    })));
+    const started = Date.now();
+    await Promise.all(Object.entries(EXPECTED).map(async ([scenario, expected]) => {
+      const res = await reader.app.inject({ method: 'GET', url: `/v1/mailboxes/${ids[scenario]}/messages/1/attachments/2`, headers: reader.auth });
+      // A failure before the first byte is a problem document; after it, an aborted response.
+      expect(res.statusCode, `${scenario}: ${res.body.slice(0, 300)}`).toBe(expected.status);
+      if ('code' in expected) {
+        expect(res.json(), scenario).toMatchObject({ code: expected.code });
+        if ('detail' in expected) expect(res.json().detail, scenario).toMatch(expected.detail);
+      } else {
+        expect(res.rawPayload.equals(Buffer.alloc(1000, 7)), scenario).toBe(true);
+      }
+    }));
+    // The stalled part is ended by the download's own deadline (30 s), not by a socket that never idles.
+    expect(Date.now() - started).toBeLessThan(45_000);
+
+    // More bytes than BODYSTRUCTURE described: the stream fails after the headers went out (no clean end).
+    const overflow = await new Promise<{ bytes: number; aborted: boolean }>((resolve) => {
+      void reader.app.listen({ host: '127.0.0.1', port: 0 }).then(() => {
+        const { port } = reader.app.server.address() as { port: number };
+        const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/mailboxes/${ids.overflow_part}/messages/1/attachments/2`, headers: reader.auth }, (res) => {
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          res.on('end', () => resolve({ bytes, aborted: false }));
+          res.on('error', () => resolve({ bytes, aborted: true }));
+          res.on('aborted', () => resolve({ bytes, aborted: true }));
+        });
+        req.on('error', () => resolve({ bytes: 0, aborted: true }));
+        req.end();
+      });
+    });
+    expect(overflow.aborted).toBe(true);
+    expect(overflow.bytes).toBeLessThan(200_000);
+    await waitUntil('the overflow logged', () => reader.logs.records().find((r) => r.msg === 'attachment download ended early' && r.mailboxId === ids.overflow_part && String((r.err as { message?: string } | undefined)?.message).includes('more than the')));
+
+    // Every session ended: the server has no connection of these users left.
+    const scenarios = [...Object.keys(EXPECTED), 'overflow_part'] as HostileScenario[];
+    await waitUntil('the sessions closed', () => (scenarios.every((s) => server.openConnections(s) === 0) ? true : undefined), 10_000);
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+    expect(rejections).toEqual([]);
+  }, 90_000);
 });
 
 describe('diagnosing a mailbox on a hostile IMAP server', () => {

@@ -220,8 +220,8 @@ describe('GET /v1/mailboxes/{id}/messages/{uid}', () => {
     // As stored: the cid: link is not replaced with the image.
     expect(m.html).toContain('<img src="cid:logo@x">');
     expect(m.attachments).toEqual([
-      { filename: 'invoice.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, checksum: createHash('sha256').update(pdf).digest('hex'), disposition: 'attachment' },
-      { filename: 'logo.png', contentType: 'image/png', size: logo.length, contentId: 'logo@x', checksum: createHash('sha256').update(logo).digest('hex'), disposition: 'inline' },
+      { id: '2', filename: 'invoice.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, checksum: createHash('sha256').update(pdf).digest('hex'), disposition: 'attachment' },
+      { id: '3', filename: 'logo.png', contentType: 'image/png', size: logo.length, contentId: 'logo@x', checksum: createHash('sha256').update(logo).digest('hex'), disposition: 'inline' },
     ]);
     expect(m.headers.find((h: { name: string }) => h.name === 'Subject')).toEqual({ name: 'Subject', value: 'Invoice ✓' });
     expect(m.headers.map((h: { name: string }) => h.name)).toContain('Content-Type');

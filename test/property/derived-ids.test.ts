@@ -28,12 +28,13 @@ const RUNS = Math.max(1, Math.round(25 * SCALE));
 const EMAIL = 'derived@contoso.example';
 const DEAD = 'https://127.0.0.1:9';
 
-type Kind = IdPrefix | 'uid';
+type Kind = IdPrefix | 'uid' | 'part';
 
 /** What each path parameter names: the contract, written out. A route this does not know fails the test. */
 function kindOf(op: Operation, param: string): Kind | undefined {
   if (param === 'deliveryId') return 'dlv';
   if (param === 'uid') return 'uid';
+  if (param === 'attachmentId') return 'part';
   if (param !== 'id') return undefined;
   const collection = /^\/v1\/(connections|mailboxes|webhooks|send)\/:id/.exec(op.url)?.[1] as 'connections' | 'mailboxes' | 'webhooks' | 'send' | undefined;
   return collection === undefined ? undefined : ({ connections: 'con', mailboxes: 'mbx', webhooks: 'whk', send: 'snd' } as const)[collection];
@@ -69,7 +70,7 @@ beforeAll(async () => {
   const deliveries = await t.app.inject({ method: 'GET', url: `/v1/webhooks/${whk}/deliveries`, headers: t.auth });
   const dlv = (deliveries.json() as { items: { deliveryId: string }[] }).items[0]?.deliveryId;
   expect(dlv, deliveries.body).toBeDefined();
-  real = { con, mbx, whk, snd, dlv: dlv!, uid: '1' };
+  real = { con, mbx, whk, snd, dlv: dlv!, uid: '1', part: '2' };
   operations = operationsOf(t.app).filter((op) => op.params.length > 0);
   monitor = await RedisMonitor.start(redis.url);
 });
@@ -79,7 +80,8 @@ afterAll(async () => {
 });
 
 const isUid = (value: string): boolean => /^[1-9][0-9]{0,9}$/.test(value) && Number(value) <= 4_294_967_295;
-const wellFormed = (kind: Kind, value: string): boolean => (kind === 'uid' ? isUid(value) : isId(value, kind));
+const isPart = (value: string): boolean => value.length <= 64 && /^[1-9][0-9]{0,3}(\.[1-9][0-9]{0,3}){0,31}$/.test(value);
+const wellFormed = (kind: Kind, value: string): boolean => (kind === 'uid' ? isUid(value) : kind === 'part' ? isPart(value) : isId(value, kind));
 
 /** Text a Redis key of the service puts after, before or around an id; and other separators. */
 const SUFFIXES = [
@@ -153,7 +155,8 @@ function wrongAnswer(op: Operation, input: Input, res: LightMyRequestResponse, c
   if (breach) return breach;
   if (commands.length > 0) return `sent Redis commands: ${JSON.stringify(commands.map((c) => c.args.slice(0, 2))).slice(0, 300)}`;
   if (op.method === 'HEAD' || op.htmlErrors) return undefined;
-  const expected = kindOf(op, input.broken) === 'uid' ? 'message_not_found' : 'not_found';
+  const broken = kindOf(op, input.broken);
+  const expected = broken === 'uid' ? 'message_not_found' : broken === 'part' ? 'attachment_not_found' : 'not_found';
   const problem = res.json() as { code?: string };
   return problem.code === expected ? undefined : `answered code ${String(problem.code)}, not ${expected}`;
 }

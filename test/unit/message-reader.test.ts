@@ -44,11 +44,21 @@ class FakeSession implements MessageSession {
   async envelope(_path: string, uid: number) {
     return this.behaviour.envelope?.(uid);
   }
+  async searchNewest(_path: string, _search: unknown, _limit: number, _beforeUid: number | undefined, options = { envelopes: true }) {
+    return this.behaviour.list?.(options.envelopes) ?? { messages: [], more: false };
+  }
   async messageInfo(_path: string, uid: number) {
     return uid === 1 ? { size: this.behaviour.size ?? 10, flags: [] } : undefined;
   }
+  async structure(_path: string, uid: number) {
+    const parts = [{ part: '2', contentType: 'application/pdf', parameters: {}, encoding: 'base64', size: this.behaviour.size ?? 10, disposition: 'attachment', filename: 'a.pdf', contentId: null }];
+    return uid === 1 ? { size: this.behaviour.size ?? 10, flags: [], parts } : undefined;
+  }
   async download() {
     return (this.behaviour.content ?? (() => Readable.from([Buffer.from('From: a@example.org\r\n\r\nhi\r\n')])))();
+  }
+  async downloadPart() {
+    return { content: (this.behaviour.content ?? (() => Readable.from([Buffer.from('%PDF')])))(), contentType: 'application/pdf', filename: undefined };
   }
   async logout(): Promise<void> {
     this.logouts += 1;
@@ -148,6 +158,29 @@ describe('MessageReader', () => {
     dropped.content.destroy();
     await settle();
     expect(opened[1]?.logouts).toBe(1);
+  });
+
+  it('an attachment stream keeps its session until it ends or is destroyed; an unknown part or one too large logs out at once', async () => {
+    const { r, opened } = reader((t) => new FakeSession(t, { content: () => new PassThrough() }));
+    const ended = await r.attachment('mbx_1', 1, '2');
+    expect(ended).toMatchObject({ id: '2', contentType: 'application/pdf', filename: 'a.pdf' });
+    await settle();
+    expect(opened[0]?.logouts).toBe(0);
+    (ended.content as PassThrough).end('x');
+    ended.content.resume();
+    await settle();
+    expect(opened[0]?.logouts).toBe(1);
+
+    const dropped = await r.attachment('mbx_1', 1, '2');
+    dropped.content.destroy();
+    await settle();
+    expect(opened[1]?.logouts).toBe(1);
+
+    await expect(r.attachment('mbx_1', 1, '3')).rejects.toMatchObject({ code: 'attachment_not_found' });
+    await expect(r.attachment('mbx_1', 2, '2')).rejects.toMatchObject({ code: 'message_not_found' });
+    const small = reader((t) => new FakeSession(t, { size: 5_000 }));
+    await expect(small.r.attachment('mbx_1', 1, '2')).rejects.toMatchObject({ code: 'message_too_large' });
+    expect([...opened.slice(2), ...small.opened].map((s) => s.logouts)).toEqual([1, 1, 1]);
   });
 
   it('renews a cached token Exchange refused, once', async () => {

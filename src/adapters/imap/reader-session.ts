@@ -8,8 +8,13 @@
  * bodies with BODY.PEEK, so \Seen is not set even where EXAMINE is not honoured.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { FetchMessageObject, MessageAddressObject } from 'imapflow';
+import type { FetchMessageObject, MessageAddressObject, SearchObject } from 'imapflow';
+import { AppError } from '../../errors/errors.js';
+import { bodyParts, type BodyPart } from './body-structure.js';
+import { IMAP_HINTS } from './errors.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapSessionOptions } from './session.js';
+
+export type { BodyPart } from './body-structure.js';
 
 export interface EnvelopeAddress {
   name: string | null;
@@ -82,6 +87,64 @@ function envelopeOf(message: FetchMessageObject): MessageEnvelope {
     size: typeof message.size === 'number' ? message.size : null,
     flags: flagsOf(message),
   };
+}
+
+/** What a search matches, all of it together (AND). Strings are matched as IMAP SEARCH does: substrings, case-insensitive. */
+export interface MessageSearch {
+  from?: string | undefined;
+  to?: string | undefined;
+  subject?: string | undefined;
+  /** Header and body (IMAP TEXT). */
+  text?: string | undefined;
+  /** Received on or after this day (YYYY-MM-DD; IMAP SINCE, day-granular). */
+  since?: string | undefined;
+  /** Received before this day (YYYY-MM-DD; IMAP BEFORE, day-granular, exclusive). */
+  before?: string | undefined;
+  seen?: boolean | undefined;
+  flagged?: boolean | undefined;
+}
+
+/** A message's size, flags and the parts that are not multipart (from BODYSTRUCTURE). */
+export interface MessageStructure {
+  size: number;
+  flags: string[];
+  parts: BodyPart[];
+}
+
+export interface PartDownload {
+  /** The decoded part (transfer encoding undone, bytes otherwise as stored); the session stays busy until it ends. */
+  content: Readable;
+  /** From the part's own MIME header, decoded (RFC 2231, encoded words), when it has them. */
+  contentType: string | undefined;
+  filename: string | undefined;
+}
+
+/**
+ * Messages searched per UID SEARCH, by sequence number from the newest down. One answer holds at
+ * most this many UIDs (about 200 KB), whatever the folder's size: a search over a whole folder of a
+ * million messages would be one 7 MB line, over the session's response bounds.
+ */
+export const SEARCH_WINDOW = 20_000;
+
+/**
+ * A download whose server completes no chunk (a 64 KiB partial FETCH) for this long while the
+ * consumer waits for bytes fails: imapflow's socket timeout never fires against a server that
+ * trickles a byte a second.
+ */
+export const DOWNLOAD_STALL_MS = 30_000;
+
+function searchQuery(search: MessageSearch): SearchObject {
+  const query: SearchObject = {};
+  if (search.from !== undefined) query.from = search.from;
+  if (search.to !== undefined) query.to = search.to;
+  if (search.subject !== undefined) query.subject = search.subject;
+  if (search.text !== undefined) query.text = search.text;
+  // imapflow writes the UTC day of a Date: midnight UTC is that day.
+  if (search.since !== undefined) query.since = new Date(`${search.since}T00:00:00.000Z`);
+  if (search.before !== undefined) query.before = new Date(`${search.before}T00:00:00.000Z`);
+  if (search.seen !== undefined) query.seen = search.seen;
+  if (search.flagged !== undefined) query.flagged = search.flagged;
+  return query;
 }
 
 export interface OpenedFolder {
@@ -157,6 +220,60 @@ export class ReaderSession extends ImapSession {
   }
 
   /**
+   * Up to `limit` envelopes of the open folder's messages that match `search`, newest first, only
+   * UIDs below `beforeUid` when given.
+   *
+   * UID SEARCH runs over windows of SEARCH_WINDOW sequence numbers from the newest down, until more
+   * than `limit` messages matched or the folder's start is reached: one command for a folder of up
+   * to SEARCH_WINDOW messages, and an answer bounded by the window for any folder. Then one UID FETCH
+   * of the envelopes of the `limit` highest UIDs only. An expunge between two windows shifts older
+   * messages down by one: one may be searched twice (counted once), none is skipped.
+   */
+  async searchNewest(
+    path: string, search: MessageSearch, limit: number, beforeUid: number | undefined, options: { envelopes: boolean } = { envelopes: true },
+  ): Promise<EnvelopePage> {
+    await this.examine(path);
+    if (beforeUid === 1) return { messages: [], more: false };
+    return this.run(`SEARCH ${path}`, async (client) => {
+      const query = searchQuery(search);
+      if (beforeUid !== undefined) query.uid = `1:${beforeUid - 1}`;
+      const matches = new Set<number>();
+      let top = client.mailbox ? client.mailbox.exists : 0;
+      while (top >= 1 && matches.size <= limit) {
+        const bottom = Math.max(1, top - SEARCH_WINDOW + 1);
+        const uids = await client.search({ ...query, seq: `${bottom}:${top}` }, { uid: true });
+        // imapflow answers false for a refused SEARCH: read as "no match", it would hide the refusal.
+        if (!Array.isArray(uids)) throw this.translate({ responseText: 'the server refused UID SEARCH', path }, `SEARCH ${path}`);
+        // A hostile answer may hold anything: only UIDs, only below the cursor.
+        for (const uid of uids) {
+          if (Number.isInteger(uid) && uid >= 1 && uid <= 4_294_967_295 && (beforeUid === undefined || uid < beforeUid)) matches.add(uid);
+        }
+        top = bottom - 1;
+      }
+      const page = [...matches].sort((a, b) => b - a).slice(0, limit);
+      const more = matches.size > limit;
+      if (page.length === 0) return { messages: [], more };
+      const messages: MessageEnvelope[] = [];
+      const wanted = new Set(page);
+      for await (const message of client.fetch(page.join(','), { uid: true, envelope: options.envelopes, flags: true, size: true }, { uid: true })) {
+        if (!wanted.delete(message.uid)) continue; // not asked for, or answered twice
+        messages.push(options.envelopes ? envelopeOf(message) : { ...envelopeOf(message), envelopeTooLarge: true });
+      }
+      messages.sort((a, b) => b.uid - a.uid);
+      return { messages, more };
+    });
+  }
+
+  /** RFC822.SIZE, flags and the parts of one message (BODYSTRUCTURE), by UID; undefined when there is no such message. */
+  async structure(path: string, uid: number): Promise<MessageStructure | undefined> {
+    await this.examine(path);
+    const message = await this.run(`FETCH ${path} ${uid} BODYSTRUCTURE`, (client) =>
+      client.fetchOne(String(uid), { uid: true, size: true, flags: true, bodyStructure: true }, { uid: true }));
+    if (!message || message.uid !== uid) return undefined;
+    return { size: typeof message.size === 'number' ? message.size : 0, flags: flagsOf(message), parts: bodyParts(message.bodyStructure) };
+  }
+
+  /**
    * The message's source (BODY.PEEK[]) as a stream, fetched in chunks as the consumer reads, so
    * memory stays at about one chunk however large the message. Destroying the stream stops the
    * download. imapflow fails the stream (DownloadOverflow) when the server sends far more than the
@@ -165,15 +282,98 @@ export class ReaderSession extends ImapSession {
   async download(path: string, uid: number): Promise<Readable | undefined> {
     await this.examine(path);
     const operation = `FETCH ${path} ${uid} BODY.PEEK[]`;
-    const download = await this.run(operation, (client) => client.download(String(uid), undefined, { uid: true }));
+    const download = await this.stallBounded(operation, this.run(operation, (client) => client.download(String(uid), undefined, { uid: true })));
     if (!download.content) return undefined;
-    // A failure after the first chunk reaches the consumer on the stream: translated like the
-    // commands' failures, so it is logged with a code (the HTTP response is already under way).
-    const source = download.content;
+    return this.guarded(download.content, operation, Infinity);
+  }
+
+  /**
+   * One body part (BODY.PEEK[<part>]), its transfer encoding undone on the way (base64,
+   * quoted-printable), text left in its own charset: the bytes the sender attached. Fetched in
+   * 64 KiB chunks as the consumer reads. The stream fails past `maxBytes` (the part's size as the
+   * server described it: a server that sends more is not believed) and when the server stalls.
+   * Undefined when the message or the part is not there.
+   */
+  async downloadPart(path: string, uid: number, part: string, maxBytes: number): Promise<PartDownload | undefined> {
+    await this.examine(path);
+    const operation = `FETCH ${path} ${uid} BODY.PEEK[${part}]`;
+    const download = await this.stallBounded(operation, this.run(operation, (client) => client.download(String(uid), part, { uid: true, decodeText: false })));
+    if (!download.content) return undefined;
+    return {
+      content: this.guarded(download.content, operation, maxBytes),
+      contentType: download.meta?.contentType,
+      filename: typeof download.meta?.filename === 'string' ? download.meta.filename : undefined,
+    };
+  }
+
+  /** Why a stalled download was ended (the session is closed then, so its command fails without saying). */
+  private stalled: AppError | undefined;
+
+  private stallError(operation: string): AppError {
+    this.stalled ??= new AppError(
+      'imap_unreachable',
+      `The IMAP server ${this.context.host}:${this.context.port} delivered no chunk of the download within ${DOWNLOAD_STALL_MS / 1000} s (${operation}).`,
+      { hint: IMAP_HINTS.unreachable, step: 'network' },
+    );
+    return this.stalled;
+  }
+
+  /** The first chunk of a download, within DOWNLOAD_STALL_MS: past it the session is closed, which fails the command. */
+  private async stallBounded<T>(operation: string, pending: Promise<T>): Promise<T> {
+    const timer = setTimeout(() => {
+      this.stallError(operation);
+      this.close();
+    }, DOWNLOAD_STALL_MS);
+    try {
+      return await pending;
+    } catch (err) {
+      throw this.stalled ?? err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The download as the consumer reads it. Its failures are translated like the commands' (a
+   * failure after the first bytes reaches the consumer on the stream, logged with a code); it
+   * fails when more than `maxBytes` arrive, and when the server sends nothing for DOWNLOAD_STALL_MS
+   * while the consumer waits for bytes (time the consumer itself takes is not counted).
+   */
+  private guarded(source: Readable, operation: string, maxBytes: number): Readable {
     const out = new PassThrough();
+    let timer: NodeJS.Timeout | undefined;
+    let received = 0;
+    const stop = (): void => clearTimeout(timer);
+    const arm = (): void => {
+      stop();
+      timer = setTimeout(() => {
+        out.destroy(this.stallError(operation));
+        this.close();
+      }, DOWNLOAD_STALL_MS);
+    };
     source.on('error', (err: unknown) => out.destroy(this.translate(err, operation)));
-    out.on('close', () => source.destroy());
-    return source.pipe(out);
+    source.pipe(out);
+    // After pipe(): the chunk is written to `out` before this listener looks at its buffer.
+    source.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes) {
+        out.destroy(new AppError('imap_error', `The IMAP server sent more than the ${maxBytes} bytes it described for ${operation}.`, {
+          hint: 'The server answered with more data than the message structure it gave: retry later, or read the message with another IMAP client.',
+          fields: { maxBytes },
+        }));
+        return;
+      }
+      // Waiting for the consumer to read (it is slow, or the HTTP client is): not the server's time.
+      if (out.writableNeedDrain) stop();
+      else arm();
+    });
+    out.on('drain', arm);
+    out.on('close', () => {
+      stop();
+      source.destroy();
+    });
+    arm();
+    return out;
   }
 }
 

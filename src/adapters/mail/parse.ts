@@ -2,7 +2,8 @@
  * Parses one RFC 5322 message with mailparser (the only code that imports
  * it) into plain data with every part bounded: hostile mail can carry
  * thousands of headers, megabyte-long header lines and bytes that are not
- * UTF-8. Attachment bodies are hashed and measured, then dropped.
+ * UTF-8. Attachment bodies are hashed and measured, then dropped; each keeps
+ * its IMAP part number (`id`), which downloads it alone.
  *
  * What is kept as stored and what is decoded:
  * - `headers`: the top-level header lines in order, unfolded, bytes read as
@@ -32,6 +33,11 @@ export interface ParsedHeader {
 }
 
 export interface ParsedAttachment {
+  /**
+   * The IMAP part number ("2", "1.2"), as mailparser (mailsplit) numbers the parts of the tree it
+   * read: what GET …/attachments/{id} downloads. A message that is not multipart is part "1".
+   */
+  id: string;
   filename: string | null;
   contentType: string;
   /** Decoded size in bytes. */
@@ -139,8 +145,15 @@ function references(value: string | string[] | undefined): string[] {
   return list.slice(0, MAX_REFERENCES).map((r) => r.slice(0, MAX_HEADER_VALUE));
 }
 
+/** mailparser gives no part number to the body of a message that is not multipart: IMAP calls it 1. */
+function partIdOf(a: ParsedMail['attachments'][number]): string {
+  const id = (a as { partId?: unknown }).partId;
+  return typeof id === 'string' && /^[1-9][0-9]*(\.[1-9][0-9]*)*$/.test(id) ? id.slice(0, 160) : '1';
+}
+
 function attachmentOf(a: ParsedMail['attachments'][number]): ParsedAttachment {
   return {
+    id: partIdOf(a),
     filename: cut(a.filename, 1_024),
     contentType: (a.contentType || 'application/octet-stream').slice(0, MAX_NAME),
     size: a.size,

@@ -1,10 +1,13 @@
 /**
  * What reading mail needs from outside the domain: an IMAP session that can
- * page envelopes and download a message, and a MIME parser. The composition
+ * page and search envelopes, describe a message's parts (BODYSTRUCTURE) and
+ * download a message or one of its parts, and a MIME parser. The composition
  * root injects the real adapters (adapters/mail-ports.ts); tests inject fakes.
  */
 import type { Readable } from 'node:stream';
-import type { EnvelopePage, MessageEnvelope, OpenedFolder } from '../../adapters/imap/reader-session.js';
+import type {
+  EnvelopePage, MessageEnvelope, MessageSearch, MessageStructure, OpenedFolder, PartDownload,
+} from '../../adapters/imap/reader-session.js';
 import type { ImapFolder, ImapSessionOptions } from '../../adapters/imap/session.js';
 import type { ParsedMessage, ParseLimits } from '../../adapters/mail/parse.js';
 
@@ -16,7 +19,10 @@ export interface MessageSession {
   listNewest(path: string, limit: number, beforeUid: number | undefined, options?: { envelopes: boolean }): Promise<EnvelopePage>;
   envelope(path: string, uid: number): Promise<MessageEnvelope | undefined>;
   messageInfo(path: string, uid: number): Promise<{ size: number; flags: string[] } | undefined>;
+  searchNewest(path: string, search: MessageSearch, limit: number, beforeUid: number | undefined, options?: { envelopes: boolean }): Promise<EnvelopePage>;
+  structure(path: string, uid: number): Promise<MessageStructure | undefined>;
   download(path: string, uid: number): Promise<Readable | undefined>;
+  downloadPart(path: string, uid: number, part: string, maxBytes: number): Promise<PartDownload | undefined>;
   logout(): Promise<void>;
 }
 

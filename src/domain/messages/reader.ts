@@ -9,11 +9,15 @@
  * - Sizes are checked with RFC822.SIZE before any body is fetched, so a
  *   message over a limit costs one FETCH, not a download. Parsing also counts
  *   the bytes it is given (the server's size is only its word).
+ * - Attachments are named by their IMAP part number: the parse's numbering,
+ * checked against the server's BODYSTRUCTURE, and a download fetches that
+ * part alone (BODY.PEEK[<part>]), decoded as it streams.
  * - A token from the cache that Exchange refuses is refreshed once: a
  *   permission changed in the portal invalidates tokens before they expire.
  */
 import { finished, type Readable } from 'node:stream';
-import type { EnvelopePage, MessageEnvelope, OpenedFolder } from '../../adapters/imap/reader-session.js';
+import type { BodyPart, EnvelopePage, MessageEnvelope, OpenedFolder } from '../../adapters/imap/reader-session.js';
+import type { ParsedAttachment } from '../../adapters/mail/parse.js';
 import type { MessagesConfig } from '../../config/messages-config.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
@@ -23,7 +27,8 @@ import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import type { MessagePorts, MessageSession } from './ports.js';
-import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type MessagePageT, type MessageViewT } from './schemas.js';
+import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type ListMessagesQueryT, type MessagePageT, type MessageViewT } from './schemas.js';
+import { checkCursorValidity, encodeMessageCursor, pageStart, searchOf } from './search.js';
 
 export interface MessageReaderDeps {
   mailboxes: Pick<MailboxService, 'get'>;
@@ -35,6 +40,18 @@ export interface MessageReaderDeps {
   /** The IMAP session and the MIME parser, as the composition root injects them (tests: fakes). */
   openSession: MessagePorts['openSession'];
   parse: MessagePorts['parse'];
+}
+
+export interface AttachmentDownload {
+  uid: number;
+  /** The part number asked for. */
+  id: string;
+  /** type/subtype with a charset for text, safe as a header value. */
+  contentType: string;
+  /** As the sender named it, decoded; null when the part has no name. */
+  filename: string | null;
+  /** The decoded bytes; the session closes when the stream ends or is destroyed. */
+  content: Readable;
 }
 
 export interface RawMessage {
@@ -53,9 +70,48 @@ interface Lease {
 /** Messages with an envelope too large that one page gets past; more looks like a hostile server, not a mailbox. */
 const MAX_TOO_LARGE_PER_PAGE = 3;
 
+/** Lists one page (newest first, or searched) from an open folder. */
+type PageLister = (session: MessageSession, path: string, options?: { envelopes: boolean }) => Promise<EnvelopePage>;
+
 function pageOf(folder: OpenedFolder, page: EnvelopePage): MessagePageT {
   const last = page.messages.at(-1);
-  return { folder: folder.path, uidValidity: folder.uidValidity, items: page.messages, nextBeforeUid: page.more && last ? last.uid : null };
+  const next = page.more && last ? last.uid : null;
+  return {
+    folder: folder.path,
+    uidValidity: folder.uidValidity,
+    items: page.messages,
+    nextBeforeUid: next,
+    nextCursor: next === null ? null : encodeMessageCursor(folder.uidValidity, next),
+  };
+}
+
+/** A bytes allowance over the size BODYSTRUCTURE gives a part: decoding only shrinks it, line endings may differ. */
+function partByteBound(size: number): number {
+  return Math.ceil(size * 1.1) + 64 * 1024;
+}
+
+const TOKEN = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/;
+
+/** The part's type as a header value: type/subtype (else application/octet-stream), with its charset for text. */
+function contentTypeOf(part: BodyPart): string {
+  const type = TOKEN.test(part.contentType) ? part.contentType : 'application/octet-stream';
+  const charset = part.parameters.charset;
+  return type.startsWith('text/') && charset && /^[A-Za-z0-9._:-]{1,40}$/.test(charset) ? `${type}; charset=${charset}` : type;
+}
+
+/**
+ * The parse's part numbers checked against the server's BODYSTRUCTURE, whose numbering downloads
+ * use. mailsplit and IMAP agree but for the body of an encapsulated message (message/rfc822) that
+ * is not multipart: mailsplit gives it the message's number ("2"), IMAP "2.1".
+ */
+function withServerIds(attachments: readonly ParsedAttachment[], parts: readonly BodyPart[]): ParsedAttachment[] {
+  const byId = new Map(parts.map((p) => [p.part, p]));
+  return attachments.map((a) => {
+    const named = byId.get(a.id);
+    const body = `${a.id}.1`;
+    if (named?.contentType === 'message/rfc822' && a.contentType !== 'message/rfc822' && byId.has(body)) return { ...a, id: body };
+    return a;
+  });
 }
 
 function rawUrl(mailboxId: string, uid: number, folder: string): string {
@@ -71,18 +127,25 @@ export class MessageReader {
     this.openSession = deps.openSession;
   }
 
-  /** A page of envelopes, newest first. */
-  async list(mailboxId: string, query: { folder?: string | undefined; limit?: number | undefined; beforeUid?: number | undefined }): Promise<MessagePageT> {
+  /** A page of envelopes, newest first: the folder's, or those a search matches. */
+  async list(mailboxId: string, query: ListMessagesQueryT): Promise<MessagePageT> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const wanted = query.folder ?? DEFAULT_FOLDER;
+    // The query's own mistakes are 400s before any login.
+    const start = pageStart(query);
+    const search = searchOf(query);
+    const page: PageLister = search
+      ? (session, path, options) => session.searchNewest(path, search, limit, start.beforeUid, options)
+      : (session, path, options) => session.listNewest(path, limit, start.beforeUid, options);
     const lease = await this.open(mailboxId, wanted);
     try {
-      return pageOf(lease.folder, await lease.session.listNewest(lease.folder.path, limit, query.beforeUid));
+      checkCursorValidity(start, lease.folder.uidValidity);
+      return pageOf(lease.folder, await page(lease.session, lease.folder.path));
     } catch (err) {
       if (!isResponseTooLarge(err)) throw err;
       // A message of this page has an envelope larger than the service accepts, and the session went with it.
       await lease.close();
-      return await this.listPastTooLarge(mailboxId, wanted, limit, query.beforeUid);
+      return await this.listPastTooLarge(mailboxId, wanted, page);
     } finally {
       await lease.close();
     }
@@ -94,10 +157,10 @@ export class MessageReader {
    * message costs a new session (the answer dropped the connection): past MAX_TOO_LARGE_PER_PAGE
    * of them, the error stands.
    */
-  private async listPastTooLarge(mailboxId: string, wanted: string, limit: number, beforeUid: number | undefined): Promise<MessagePageT> {
+  private async listPastTooLarge(mailboxId: string, wanted: string, page: PageLister): Promise<MessagePageT> {
     let lease = await this.open(mailboxId, wanted);
     try {
-      const bare = await lease.session.listNewest(lease.folder.path, limit, beforeUid, { envelopes: false });
+      const bare = await page(lease.session, lease.folder.path, { envelopes: false });
       const messages: MessageEnvelope[] = [];
       let tooLarge = 0;
       for (const message of bare.messages) {
@@ -123,7 +186,8 @@ export class MessageReader {
     const lease = await this.open(mailboxId, folder);
     try {
       const { path } = lease.folder;
-      const info = await lease.session.messageInfo(path, uid);
+      // Size, flags and the server's part numbers in one FETCH.
+      const info = await lease.session.structure(path, uid);
       if (!info) throw this.messageNotFound(lease, uid);
       const tooLarge = (size: string) => new AppError('message_too_large', `Message ${uid} is ${size}: larger than this service parses (${maxBytes} bytes).`, {
         hint: `Download it unparsed: ${rawUrl(mailboxId, uid, folder)}, or raise MESSAGE_PARSE_MAX_BYTES.`,
@@ -139,9 +203,42 @@ export class MessageReader {
         }
         throw err;
       });
-      return { uid, folder: path, size: info.size, flags: info.flags, ...parsed };
+      return { uid, folder: path, size: info.size, flags: info.flags, ...parsed, attachments: withServerIds(parsed.attachments, info.parts) };
     } finally {
       await lease.close();
+    }
+  }
+
+  /**
+   * One part of a message, decoded, as a stream: BODYSTRUCTURE says whether the part is there and
+   * how large, then only that part is fetched. The IMAP session stays open until the stream is done.
+   */
+  async attachment(mailboxId: string, uid: number, id: string, folder: string = DEFAULT_FOLDER): Promise<AttachmentDownload> {
+    const maxBytes = this.deps.limits.rawMaxBytes;
+    const lease = await this.open(mailboxId, folder);
+    try {
+      const { path } = lease.folder;
+      const structure = await lease.session.structure(path, uid);
+      if (!structure) throw this.messageNotFound(lease, uid);
+      const part = structure.parts.find((p) => p.part === id);
+      if (!part) throw this.attachmentNotFound(lease, uid, id);
+      if (part.size > maxBytes) {
+        throw new AppError('message_too_large', `Attachment ${id} of message ${uid} is ${part.size} bytes: larger than this service downloads (${maxBytes} bytes).`, {
+          hint: 'Raise MESSAGE_RAW_MAX_BYTES, or read the message with an IMAP client.',
+          fields: { size: part.size, maxBytes },
+        });
+      }
+      const download = await lease.session.downloadPart(path, uid, id, partByteBound(part.size));
+      // Expunged since the FETCH of its structure.
+      if (!download) throw this.messageNotFound(lease, uid);
+      finished(download.content, (err) => {
+        if (err) this.deps.logger.info({ mailboxId, uid, attachmentId: id, err }, 'attachment download ended early');
+        void lease.close();
+      });
+      return { uid, id, contentType: contentTypeOf(part), filename: download.filename ?? part.filename, content: download.content };
+    } catch (err) {
+      await lease.close();
+      throw err;
     }
   }
 
@@ -229,6 +326,13 @@ export class MessageReader {
       hint: 'Name a folder as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Drafts, \\Trash, \\Archive).',
       fields: { folder: wanted },
       cause,
+    });
+  }
+
+  private attachmentNotFound(lease: Lease, uid: number, id: string): AppError {
+    return new AppError('attachment_not_found', `Message ${uid} in ${lease.folder.path} has no part ${id}.`, {
+      hint: 'Attachment ids are the `id` of the attachments listed by GET /v1/mailboxes/{id}/messages/{uid} (IMAP part numbers such as 2 or 1.2).',
+      fields: { folder: lease.folder.path, uid, attachmentId: id },
     });
   }
 

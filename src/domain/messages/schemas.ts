@@ -16,14 +16,47 @@ const FolderQuery = Type.String({
   description: 'A folder path as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Drafts, \\Trash, \\Archive). Default INBOX.',
 });
 
+/** The longest search string accepted (Exchange cuts its own search terms far shorter). */
+export const MAX_SEARCH_TEXT = 256;
+
+/**
+ * A search string: no control characters (CR and LF end an IMAP command line; imapflow quotes or
+ * sends as a literal anything else, quotes and backslashes included), not only blanks.
+ */
+const SearchText = (what: string) => Type.String({
+  minLength: 1,
+  maxLength: MAX_SEARCH_TEXT,
+  pattern: '^[^\\u0000-\\u001F\\u007F]*[^\\s\\u0000-\\u001F\\u007F][^\\u0000-\\u001F\\u007F]*$',
+  description: `${what}: a substring, case-insensitive (IMAP SEARCH). 1 to ${MAX_SEARCH_TEXT} characters, no control characters.`,
+});
+
+/** A calendar day. Checked to exist (2025-02-30 is refused) by the reader. */
+const SearchDay = (description: string) => Type.String({ format: 'date', maxLength: 10, description });
+
+const SearchFlag = (description: string) => Type.Boolean({ description });
+
 export const ListMessagesQuery = Type.Object(
   {
     folder: Type.Optional(FolderQuery),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Messages per page, 1 to 200. Default 50.' })),
+    cursor: Type.Optional(Type.String({
+      minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$',
+      description: 'The `nextCursor` of the previous page (opaque). Not together with `beforeUid`.',
+    })),
     beforeUid: Type.Optional(Type.Integer({
       minimum: 1, maximum: 4_294_967_295,
-      description: 'Only messages with a smaller UID: the `nextBeforeUid` of the previous page.',
+      description: 'Only messages with a smaller UID: the `nextBeforeUid` of the previous page. Not together with `cursor`.',
     })),
+    from: Type.Optional(SearchText('From header')),
+    to: Type.Optional(SearchText('To header')),
+    subject: Type.Optional(SearchText('Subject')),
+    text: Type.Optional(SearchText('Headers or body (IMAP TEXT)')),
+    since: Type.Optional(SearchDay(
+      'Received on or after this day, YYYY-MM-DD. Day-granular: IMAP SEARCH compares dates without their time (the server\'s received date, INTERNALDATE).',
+    )),
+    before: Type.Optional(SearchDay('Received before this day (exclusive), YYYY-MM-DD. Day-granular like `since`; must be after `since`.')),
+    seen: Type.Optional(SearchFlag('true: only read messages (\\Seen); false: only unread ones.')),
+    flagged: Type.Optional(SearchFlag('true: only flagged messages (\\Flagged); false: only the others.')),
   },
   { additionalProperties: false },
 );
@@ -64,6 +97,9 @@ export const MessagePage = Type.Object(
     uidValidity: Type.Integer({ description: 'UIDs are valid only together with this value: when it changes, start again from the first page.' }),
     items: Type.Array(EnvelopeView, { description: 'Newest (highest UID) first.' }),
     nextBeforeUid: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as beforeUid for the next page; null on the last page.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `cursor` for the next page (same filters); null on the last page. Unlike `nextBeforeUid` it carries the folder\'s UIDVALIDITY: a cursor from before a UIDVALIDITY change is refused instead of naming other messages.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -73,6 +109,9 @@ export const Header = Type.Object({ name: Type.String(), value: Type.String() },
 
 export const AttachmentView = Type.Object(
   {
+    id: Type.String({
+      description: 'The IMAP part number ("2", "1.2"): stable, the same from any listing; download the part with GET …/messages/{uid}/attachments/{id}.',
+    }),
     filename: NullableString(),
     contentType: Type.String(),
     size: Type.Integer({ description: 'Decoded size in bytes.' }),
@@ -105,7 +144,7 @@ export const MessageView = Type.Object(
     headersTruncated: Type.Boolean({ description: 'true when header lines were dropped or values cut; GET …/raw has them all.' }),
     text: NullableString('The text/plain parts.'),
     html: NullableString('The text/html parts as stored, NOT sanitized: sanitize before rendering. cid: links are kept.'),
-    attachments: Type.Array(AttachmentView, { description: 'Metadata only; GET …/raw has the bodies.' }),
+    attachments: Type.Array(AttachmentView, { description: 'Metadata only; GET …/attachments/{id} has each body, GET …/raw the whole message.' }),
   },
   { additionalProperties: false },
 );

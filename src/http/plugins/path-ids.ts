@@ -4,7 +4,9 @@
  * another record of connection con_X. Whatever does not have its kind's shape
  * (domain/ids.ts) names no record: it answers the same 404 `not_found` as an
  * unknown id, and no Redis command is sent for it. A UID that is not a
- * positive 32-bit integer answers 404 `message_not_found`, as an unknown one does.
+ * positive 32-bit integer answers 404 `message_not_found`, as an unknown one does;
+ * an attachment id that is not an IMAP part number (`2`, `1.2`) answers 404
+ * `attachment_not_found`, before any IMAP session is opened.
  *
  * Each route declares the kind of each path parameter in its config
  * (`config: { pathIds: { id: 'con' } }`); registering a route with a path
@@ -20,8 +22,8 @@ import type { FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'f
 import { isId, RESOURCE_OF, type IdPrefix } from '../../domain/ids.js';
 import { AppError, MalformedIdError } from '../../errors/errors.js';
 
-/** What a path parameter is: an id of one kind, or an IMAP UID. */
-export type PathIdKind = IdPrefix | 'uid';
+/** What a path parameter is: an id of one kind, an IMAP UID, or an IMAP part number (an attachment's id). */
+export type PathIdKind = IdPrefix | 'uid' | 'part';
 export type PathIds = Readonly<Record<string, PathIdKind>>;
 
 declare module 'fastify' {
@@ -39,8 +41,20 @@ function isUid(value: unknown): boolean {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_UID;
 }
 
+/** An IMAP part number: dot-separated positive numbers, at most 32 levels of up to 4 digits (64 characters at most). */
+const PART = /^[1-9][0-9]{0,3}(\.[1-9][0-9]{0,3}){0,31}$/;
+
+function isPart(value: unknown): boolean {
+  return typeof value === 'string' && value.length <= 64 && PART.test(value);
+}
+
 function refusal(kind: PathIdKind, value: unknown): AppError {
   const text = String(value);
+  if (kind === 'part') {
+    return new AppError('attachment_not_found', `There is no attachment ${JSON.stringify(text.slice(0, 64))}: attachment ids are IMAP part numbers such as 2 or 1.2.`, {
+      hint: 'Attachment ids are the `id` of the attachments listed by GET /v1/mailboxes/{id}/messages/{uid}.',
+    });
+  }
   if (kind !== 'uid') return new MalformedIdError(RESOURCE_OF[kind], text);
   return new AppError('message_not_found', `There is no message with UID ${text}: UIDs are integers from 1 to ${MAX_UID}.`, {
     hint: 'UIDs are those of GET /v1/mailboxes/{id}/messages for the same folder.',
@@ -54,7 +68,8 @@ export function malformedPathId(request: FastifyRequest): AppError | undefined {
   const params = (request.params ?? {}) as Record<string, unknown>;
   for (const [name, kind] of Object.entries(declared)) {
     const value = params[name];
-    if (kind === 'uid' ? !isUid(value) : !isId(value, kind)) return refusal(kind, value);
+    const valid = kind === 'uid' ? isUid(value) : kind === 'part' ? isPart(value) : isId(value, kind);
+    if (!valid) return refusal(kind, value);
   }
   return undefined;
 }

@@ -21,3 +21,7 @@ export type DeliveryParamsT = Static<typeof DeliveryParams>;
 /** `/v1/mailboxes/{id}/messages/{uid}…` */
 export const MessageParams = Type.Object({ id: PathId, uid: Uid }, { additionalProperties: false });
 export type MessageParamsT = Static<typeof MessageParams>;
+
+/** `/v1/mailboxes/{id}/messages/{uid}/attachments/{attachmentId}`: an IMAP part number, checked by plugins/path-ids.ts. */
+export const AttachmentParams = Type.Object({ id: PathId, uid: Uid, attachmentId: PathId }, { additionalProperties: false });
+export type AttachmentParamsT = Static<typeof AttachmentParams>;
