@@ -352,6 +352,7 @@ export class PollingJobs implements JobModule {
         const open = async (): Promise<PollSession> => {
           const session = createPollSession({ ...m.imap, ...mailLogin(m, token.accessToken, this.deps.settings.ca, log) });
           using(session);
+          this.deps.metrics.imapLogins.inc({ purpose: 'poll' });
           await session.connect();
           return session;
         };
