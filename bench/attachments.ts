@@ -5,7 +5,7 @@
  * growth during the download (VmHWM, reset before each one), best of
  * BENCH_ROUNDS (default 3).
  *
- *   npx tsx bench/attachments.ts
+ *   npm run bench:attachments
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';

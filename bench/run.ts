@@ -10,6 +10,7 @@ const quick = process.argv.includes('--quick');
 const benches: [string, string[]][] = [
   ['bench/webhooks.ts', []],
   ['bench/send.ts', []],
+  ['bench/actions.ts', []],
   ['bench/poll.ts', quick ? ['--quick'] : []],
 ];
 let failed = 0;

@@ -14,12 +14,17 @@ export type SpecialUse = '\\All' | '\\Archive' | '\\Drafts' | '\\Flagged' | '\\J
 /** uid/gid of every mailbox (static userdb); needs no passwd entry. */
 export const MAIL_UID = 5000;
 
-/** Folders every mailbox has (created on first access), as Exchange's well-known folders. */
+/**
+ * Folders every mailbox has (created on first access), named and flagged as Exchange Online's
+ * well-known folders are (English mailbox locale): LIST shows `"Deleted Items"` with `\Trash`,
+ * `"Sent Items"` with `\Sent`, and so on, under the separator `/`.
+ */
 export const DEFAULT_SPECIAL_USE: Readonly<Record<string, SpecialUse>> = {
   Drafts: '\\Drafts',
-  Sent: '\\Sent',
-  Junk: '\\Junk',
-  Trash: '\\Trash',
+  'Sent Items': '\\Sent',
+  'Junk Email': '\\Junk',
+  'Deleted Items': '\\Trash',
+  Archive: '\\Archive',
 };
 
 export interface DovecotConfigInput {

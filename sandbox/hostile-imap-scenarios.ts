@@ -1,7 +1,8 @@
 /**
  * What the hostile IMAP server answers, per scenario: the STATUS of INBOX,
  * the UID SEARCH that finds its one message (UID 1) and the FETCH of it,
- * which is where a poll reads envelopes, and the LIST the doctor sends.
+ * which is where a poll reads envelopes, the LIST the doctor sends (every
+ * folder: INBOX and Archive), and the UID MOVE of acting on mail.
  * The scenario of a connection is the local part of the user it logged in
  * as (`huge_subject@hostile.example`), so one server serves them all.
  *
@@ -49,6 +50,13 @@ export const HOSTILE_SCENARIOS = [
    * at login (imapflow sends `LIST "" ""` to a server without NAMESPACE) and by the doctor's folder check.
    */
   'flood_list',
+  /** LIST of every folder (`LIST "" "*"`) answered with a million folders, each line well-formed and small. */
+  'many_folders',
+  /**
+   * Has MOVE and UIDPLUS, and answers UID MOVE with malformed COPYUID codes: a
+   * range of four billion UIDs in the untagged OK, non-numbers in the tagged one.
+   */
+  'bad_copyuid',
   /** Behaves: one plain message. */
   'well_behaved',
   // An attachment download's FETCHes (BODYSTRUCTURE, then the part): see hostile-imap-parts.ts.
@@ -124,21 +132,72 @@ export function writeSearch(socket: Socket, scenario: HostileScenario, range: st
       socket.write('* SEARCH 99999999 1 0 -3 2.5 1e400 abc 1 4294967296\r\n');
       return;
     default: {
-      const [low = 0, high = 0] = /^(\d+):(\d+)$/.exec(range)?.slice(1).map(Number) ?? [];
+      // `low:high`, or one UID.
+      const [low = 0, high = low] = /^(\d+)(?::(\d+))?$/.exec(range)?.slice(1).filter((n) => n !== undefined).map(Number) ?? [];
       socket.write(low <= 1 && high >= 1 ? '* SEARCH 1\r\n' : '* SEARCH\r\n');
     }
   }
 }
 
-/** Answers LIST. Returns false when the scenario never completes the response (the tagged OK must not follow). */
-export function writeList(socket: Socket, scenario: HostileScenario): boolean {
+/** Capabilities after the login: the scenario's own, or `base`. */
+export function capabilitiesOf(scenario: HostileScenario | undefined, base: string): string {
+  return scenario === 'bad_copyuid' ? `${base} MOVE UIDPLUS` : base;
+}
+
+/** Writes `lines()` as fast as the socket drains, until it runs out or the socket closes. */
+function streamLines(socket: Socket, lines: Iterator<string>, then: () => void): void {
+  const next = (): void => {
+    while (!socket.destroyed) {
+      const line = lines.next();
+      if (line.done) {
+        then();
+        return;
+      }
+      if (!socket.write(line.value)) {
+        socket.once('drain', next);
+        return;
+      }
+    }
+  };
+  next();
+}
+
+/** Answers LIST (`line` is the command). Returns false when the answer is not complete yet: the caller must not write the tagged OK. */
+export function writeList(socket: Socket, scenario: HostileScenario, line = '', done: () => void = () => undefined): boolean {
   if (scenario === 'flood_list') {
     socket.write('* LIST (\\HasNoChildren) "/" {999999999}\r\n');
     stream(socket, 'x'.repeat(64 * 1024), 0, 999_999_999);
     return false;
   }
+  if (scenario === 'many_folders' && /"\*"\s*$/.test(line)) {
+    // A thousand lines per write: 1 000 000 folders, about 45 MB.
+    function* lines(): Generator<string> {
+      for (let i = 0; i < 1_000_000; i += 1000) {
+        yield Array.from({ length: 1000 }, (_, j) => `* LIST (\\HasNoChildren) "/" "Folder ${i + j}"\r\n`).join('');
+      }
+    }
+    streamLines(socket, lines(), done);
+    return false;
+  }
+  // imapflow's `LIST "" ""` at login asks for the separator: the root, as RFC 3501 answers it (answering a
+  // folder there makes imapflow take it for the namespace prefix, "INBOX/").
+  if (/""\s*""\s*$/.test(line)) {
+    socket.write('* LIST (\\Noselect) "/" ""\r\n');
+    return true;
+  }
   socket.write('* LIST (\\HasNoChildren) "/" INBOX\r\n');
+  // Every folder: an Archive to move to as well.
+  if (/"\*"\s*$/.test(line)) socket.write('* LIST (\\HasNoChildren \\Archive) "/" Archive\r\n');
   return true;
+}
+
+/** Answers UID MOVE (and COPY) of UID 1 to the tagged `tag`. */
+export function writeMove(socket: Socket, scenario: HostileScenario, tag: string): void {
+  if (scenario === 'bad_copyuid') {
+    socket.write(`* OK [COPYUID 1 1:4000000000 1:4000000000] Moved\r\n* 1 EXPUNGE\r\n${tag} OK [COPYUID x 1 99999999999] Done\r\n`);
+    return;
+  }
+  socket.write(`* 1 EXPUNGE\r\n${tag} OK Done\r\n`);
 }
 
 /**

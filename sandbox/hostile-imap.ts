@@ -2,7 +2,8 @@
  * A scripted TLS IMAP server that misbehaves on purpose, standing in for a
  * broken or malicious outlook.office365.com:993. It speaks just enough IMAP
  * for a poll (greeting, CAPABILITY with AUTH=XOAUTH2 SASL-IR, AUTHENTICATE,
- * STATUS, EXAMINE/SELECT, UID SEARCH, UID FETCH, NOOP, IDLE, LOGOUT; anything else is
+ * STATUS, EXAMINE/SELECT, UID SEARCH, UID FETCH, NOOP, IDLE, LOGOUT) and for
+ * acting on mail (LIST, UID MOVE, with MOVE and UIDPLUS in `bad_copyuid` only; anything else is
  * answered OK) and then does what its scenario says (hostile-imap-scenarios.ts).
  * Every login is accepted: the token is not checked, only the user is read,
  * whose local part names the scenario.
@@ -15,7 +16,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
-import { scenarioOf, statusAnswer, writeDates, writeFetch, writeList, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
+import { capabilitiesOf, scenarioOf, statusAnswer, writeDates, writeFetch, writeList, writeMove, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
 import { writePartFetch } from './hostile-imap-parts.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
@@ -90,11 +91,11 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
     if (conn.scenario === 'never_answers' && command !== 'LOGOUT') return;
     switch (command) {
       case 'CAPABILITY':
-        socket.write(`* CAPABILITY ${CAPABILITIES}\r\n${tag} OK CAPABILITY completed\r\n`);
+        socket.write(`* CAPABILITY ${capabilitiesOf(conn.scenario, CAPABILITIES)}\r\n${tag} OK CAPABILITY completed\r\n`);
         return;
       case 'AUTHENTICATE':
         conn.scenario = scenarioOf(xoauth2User(args[1]));
-        socket.write(`${tag} OK [CAPABILITY ${CAPABILITIES}] AUTHENTICATE completed\r\n`);
+        socket.write(`${tag} OK [CAPABILITY ${capabilitiesOf(conn.scenario, CAPABILITIES)}] AUTHENTICATE completed\r\n`);
         return;
       case 'STATUS': {
         const scenario = conn.scenario ?? 'well_behaved';
@@ -138,7 +139,10 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         return;
       }
       case 'LIST':
-        if (writeList(socket, conn.scenario ?? 'well_behaved')) socket.write(`${tag} OK LIST completed\r\n`);
+        if (writeList(socket, conn.scenario ?? 'well_behaved', line, () => socket.write(`${tag} OK LIST completed\r\n`))) socket.write(`${tag} OK LIST completed\r\n`);
+        return;
+      case 'UID MOVE':
+        writeMove(socket, conn.scenario ?? 'well_behaved', tag);
         return;
       case 'IDLE':
         conn.idleTag = tag;

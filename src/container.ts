@@ -110,7 +110,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const oauth: Capability<OAuth> = createOAuth({
     config, redis, keys, cipher, msal, network, tokenCache, connections: connections.services.connections, mailboxes: mailboxService, tokens, events, logger,
   });
-  const mail = createMail({ config, mailboxes: mailboxService, mailboxTokens, trust, logger });
+  const mail = createMail({ config, redis, keys, metrics, mailboxes: mailboxService, mailboxTokens, trust, logger });
   const operations = createOperations({ config, redis, keys, cipher, queues, queueNames, metrics, logger, readiness });
 
   // The order app.ts registers the routes in (and so the order of the OpenAPI document's paths).

@@ -1,10 +1,13 @@
 /**
  * The mail adapters as the domain's ports want them: the doctor's IMAP and
  * SMTP checks (domain/doctor/ports.ts) and the reader's session and parser
- * (domain/messages/ports.ts). The composition root passes these in.
+ * (domain/messages/ports.ts), and the sessions that act on mail
+ * (domain/messages/action-ports.ts). The composition root passes these in.
  */
 import type { DoctorMailServers } from '../domain/doctor/ports.js';
+import type { ActionPorts } from '../domain/messages/action-ports.js';
 import type { MessagePorts } from '../domain/messages/ports.js';
+import { createActionSession } from './imap/action-session.js';
 import { IMAP_HINTS } from './imap/errors.js';
 import { createReaderSession } from './imap/reader-session.js';
 import { createImapSession } from './imap/session.js';
@@ -21,4 +24,8 @@ export const doctorMailServers: DoctorMailServers = Object.freeze({
 export const messagePorts: MessagePorts = Object.freeze({
   openSession: createReaderSession,
   parse: parseMessage,
+});
+
+export const actionPorts: ActionPorts = Object.freeze({
+  openSession: createActionSession,
 });

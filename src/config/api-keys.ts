@@ -5,7 +5,9 @@
  * - `admin`: connections, mailboxes (and their sign-in, doctor and polling
  *   controls), webhooks: every /v1 route no other scope names;
  * - `send`: POST /v1/send and GET /v1/send/{id};
- * - `read`: GET /v1/mailboxes/{id}/messages…;
+ * - `read`: GET /v1/mailboxes/{id}/messages… and GET /v1/mailboxes/{id}/folders;
+ * - `modify`: acting on mail: flags, move, delete, bulk actions (…/messages/{uid},
+ *   …/messages/actions) and POST /v1/mailboxes/{id}/folders;
  * - `login`: POST /v1/login/exchange (the sign-in provider's code exchange);
  * - `metrics`: GET /metrics, when METRICS_REQUIRE_API_KEY is set.
  *
@@ -15,7 +17,7 @@
  */
 import { EnvValueError } from './env-spec.js';
 
-export const API_KEY_SCOPES = ['admin', 'send', 'read', 'login', 'metrics'] as const;
+export const API_KEY_SCOPES = ['admin', 'send', 'read', 'modify', 'login', 'metrics'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export interface ApiKey {

@@ -19,6 +19,7 @@ import {
   parseString,
   parseUrl,
 } from './env-spec.js';
+import { loadActionsConfig, type ActionsConfig } from './actions-config.js';
 import { loadLoginConfig, type LoginConfig } from './login-config.js';
 import { loadMessagesConfig, type MessagesConfig } from './messages-config.js';
 import { loadRedisConfig, type RedisConfig } from './redis-config.js';
@@ -90,6 +91,8 @@ export interface Config {
   login: LoginConfig;
   /** Size limits of the mail reading API (MESSAGE_PARSE_MAX_BYTES, MESSAGE_RAW_MAX_BYTES). */
   messages: MessagesConfig;
+  /** IMAP sessions kept for acting on mail (ACTION_MAX_SESSIONS, ACTION_SESSION_IDLE_SECONDS). */
+  actions: ActionsConfig;
   /** Sending (POST /v1/send): limits, rate limits, retries, pooling, retention (SEND_*). */
   sending: SendingConfig;
   shutdownTimeoutMs: number;
@@ -178,6 +181,7 @@ export function loadConfig(env: Env): Config {
     webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     login: loadLoginConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     messages: loadMessagesConfig((name, parse, fallback) => read(env, name, parse, fallback)),
+    actions: loadActionsConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     sending: loadSendingConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     shutdownTimeoutMs: read(env, 'SHUTDOWN_TIMEOUT_MS', parseInteger(100, 600_000), 10_000),
     metrics: { requireApiKey: read(env, 'METRICS_REQUIRE_API_KEY', parseBoolean, false) },

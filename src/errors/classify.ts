@@ -110,6 +110,11 @@ const POLICIES: Record<ErrorCode, Policy> = {
   imap_unreachable: { status: 502, title: 'IMAP server unreachable', retryable: true },
   imap_tls_error: { status: 502, title: 'TLS error reaching the IMAP server', retryable: false },
   imap_folder_not_found: { status: 422, title: 'Folder not found', retryable: false },
+  // Acting on mail: refusals that waiting does not fix (the hint says what does).
+  imap_over_quota: { status: 422, title: 'Mailbox over its quota', retryable: false },
+  imap_permission_denied: { status: 422, title: 'No permission to change the mailbox', retryable: false },
+  imap_limit_exceeded: { status: 422, title: 'Over a mail server limit', retryable: false },
+  imap_unsupported: { status: 422, title: 'Not supported by the mail server', retryable: false },
   imap_error: { status: 502, title: 'IMAP command failed', retryable: true },
   smtp_auth_disabled: { status: 422, title: 'SMTP AUTH disabled', retryable: false },
   smtp_auth_blocked: { status: 422, title: 'SMTP AUTH blocked by policy', retryable: false },
@@ -129,11 +134,24 @@ const POLICIES: Record<ErrorCode, Policy> = {
   message_too_large: { status: 413, title: 'Message too large', retryable: false },
   message_unparseable: { status: 422, title: 'Message cannot be parsed', retryable: false },
   attachment_not_found: { status: 404, title: 'Attachment not found', retryable: false },
+  folder_exists: { status: 409, title: 'Folder exists', retryable: false },
   // Sending: the same Idempotency-Key with another body is the client's mistake, never retried.
   idempotency_mismatch: { status: 422, title: 'Idempotency key reused with another request', retryable: false },
 };
 
 const GENERIC_5XX_DETAIL = 'The service failed to handle this request. It has been logged.';
+
+/**
+ * The Retry-After (s) an error asks for itself: a server's suggested back-off (`retryAfterMs`, as
+ * Exchange's "Request is throttled. Suggested Backoff Time: … milliseconds"), or a local limit's
+ * `retryAfterSeconds`. At least 1 s.
+ */
+function retryAfterOf(fields: Record<string, unknown>): number | undefined {
+  const { retryAfterMs, retryAfterSeconds } = fields;
+  if (typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds)) return Math.max(1, Math.ceil(retryAfterSeconds));
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) return Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return undefined;
+}
 
 export function policyOf(code: ErrorCode): Policy {
   return POLICIES[code];
@@ -153,7 +171,7 @@ export function classify(err: unknown): Classification {
       hint: exposed ? err.hint : undefined,
       step: exposed ? err.step : undefined,
       fields: exposed ? err.fields : {},
-      retryAfterSeconds: policy.retryAfterSeconds,
+      retryAfterSeconds: policy.retryAfterSeconds ?? (exposed ? retryAfterOf(err.fields) : undefined),
     };
   }
   if (isRedisOutOfMemory(err)) {

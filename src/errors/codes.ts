@@ -62,6 +62,12 @@ export const ERROR_CODES = [
   'imap_unreachable',
   'imap_tls_error',
   'imap_folder_not_found',
+  // Acting on mail: the server refused a change (RFC 5530 codes OVERQUOTA, NOPERM, LIMIT, or their words),
+  // or lacks what a safe change needs (UIDPLUS for a permanent delete that touches no other message)
+  'imap_over_quota',
+  'imap_permission_denied',
+  'imap_limit_exceeded',
+  'imap_unsupported',
   'imap_error',
   'smtp_auth_disabled',
   'smtp_auth_blocked',
@@ -79,6 +85,8 @@ export const ERROR_CODES = [
   'message_too_large',
   'message_unparseable',
   'attachment_not_found',
+  // Acting on mail (domain/messages/actions.ts): a folder to create already exists
+  'folder_exists',
   // Sending (domain/sending): an Idempotency-Key reused with another request body
   'idempotency_mismatch',
 ] as const;

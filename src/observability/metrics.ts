@@ -17,6 +17,8 @@ export interface Metrics {
   tokenRequests: Counter<'result' | 'code'>;
   queueDepth: Gauge<'queue' | 'state'>;
   imapConnections: Gauge;
+  /** IMAP logins by what they were for (poll, action): how often sessions are reused shows here. */
+  imapLogins: Counter<'purpose'>;
   /** Redis's used memory and maxmemory (0: no limit), read at scrape time (observability/redis-memory.ts). */
   redisMemoryUsed: Gauge;
   redisMemoryMax: Gauge;
@@ -51,6 +53,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     // Read from Redis at scrape time, so every process reports the same (global) numbers: aggregate with max(), not sum().
     queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time (the same in every process).', labelNames: ['queue', 'state'], registers }),
     imapConnections: new Gauge({ name: 'mailsync_imap_connections_open', help: 'IMAP connections this process holds open.', registers }),
+    imapLogins: new Counter({ name: 'mailsync_imap_logins_total', help: 'IMAP logins by purpose (poll, action); sessions kept open between uses log in less often.', labelNames: ['purpose'], registers }),
     // The same in every process, like mailsync_queue_jobs: aggregate with max().
     redisMemoryUsed: new Gauge({ name: 'mailsync_redis_memory_used_bytes', help: 'Memory Redis uses, as it counts it against maxmemory (the fullest master on a cluster), read at scrape time.', registers }),
     redisMemoryMax: new Gauge({ name: 'mailsync_redis_memory_max_bytes', help: 'Redis maxmemory (of the same master); 0: no limit. At the limit, writes are refused (storage_full).', registers }),

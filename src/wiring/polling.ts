@@ -73,7 +73,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     idleMs: Math.max(polling.keepSessionsUnderSeconds * 2_000, 10_000),
     renewBeforeMs: 5 * 60_000,
     onSize: (size) => deps.metrics.imapConnections.set(size),
-  });
+  }, () => deps.metrics.imapLogins.inc({ purpose: 'poll' }));
   const cycle = new PollCycle({
     schedule: scheduler,
     locks: new RedisLock(deps.redis),

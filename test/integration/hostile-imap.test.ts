@@ -334,3 +334,49 @@ describe('diagnosing a mailbox on a hostile IMAP server', () => {
     expect(rejections).toEqual([]);
   }, 60_000);
 });
+
+describe('acting on mail on a hostile IMAP server', () => {
+  it('drops a LIST of a million folders at 10 000, in bounded time and memory, with a clear error', async () => {
+    const stopSampling = sampleMemory();
+    const id = await addMailbox('many_folders@actions.example', { host: hostile.host, port: hostile.port, secure: true });
+    await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+    const started = Date.now();
+    const res = await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}/folders`, headers: t.auth });
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json()).toMatchObject({ code: 'imap_error', detail: expect.stringMatching(/more than 10000 folders/), hint: expect.any(String) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
+    // The dropped session is not kept: the next request logs in again and meets the same bound.
+    expect((await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}/folders`, headers: t.auth })).statusCode).toBe(502);
+    expect(rejections).toEqual([]);
+  }, 60_000);
+
+  it('reports a move answered with malformed COPYUID codes as moved, its target UID unknown (null)', async () => {
+    const stopSampling = sampleMemory();
+    const id = await addMailbox('bad_copyuid@actions.example', { host: hostile.host, port: hostile.port, secure: true });
+    await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+    const res = await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/messages/1/move`, headers: t.auth, payload: { to: '\\Archive' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ folder: 'Archive', uid: null });
+    // Four billion UIDs were never expanded.
+    const growth = stopSampling();
+    expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(100);
+    expect(rejections).toEqual([]);
+  }, 60_000);
+
+  it('refuses a permanent delete and a move on a server without UIDPLUS or MOVE, rather than EXPUNGE everything flagged', async () => {
+    const id = await addMailbox('well_behaved@actions.example', { host: hostile.host, port: hostile.port, secure: true });
+    await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/pause`, headers: t.auth });
+    const before = hostile.commands.length;
+    const gone = await t.app.inject({ method: 'DELETE', url: `/v1/mailboxes/${id}/messages/1?permanent=true`, headers: t.auth });
+    expect(gone.statusCode, gone.body).toBe(422);
+    expect(gone.json()).toMatchObject({ code: 'imap_unsupported', detail: expect.stringMatching(/UIDPLUS/), hint: expect.any(String) });
+    const moved = await t.app.inject({ method: 'POST', url: `/v1/mailboxes/${id}/messages/1/move`, headers: t.auth, payload: { to: 'Archive' } });
+    expect(moved.statusCode, moved.body).toBe(422);
+    expect(moved.json()).toMatchObject({ code: 'imap_unsupported', detail: expect.stringMatching(/MOVE or UIDPLUS/) });
+    const sent = hostile.commands.slice(before).map((c) => c.command);
+    expect(sent).not.toContain('EXPUNGE');
+    expect(sent).not.toContain('UID EXPUNGE');
+  }, 60_000);
+});

@@ -75,7 +75,7 @@ describe('POST /v1/mailboxes/{id}/diagnose', () => {
     expect(report.steps.filter((s) => !s.ok)).toEqual([]);
     expect(report).toMatchObject({ ok: true, mailboxId: id });
     expect(step(report, 'permissions').detail).toContain('IMAP.AccessAsApp, SMTP.SendAsApp');
-    expect(step(report, 'imap_folders').detail).toMatch(/INBOX: 1 messages .*; \\Sent → Sent: 0 messages/);
+    expect(step(report, 'imap_folders').detail).toMatch(/INBOX: 1 messages .*; \\Sent → Sent Items: 0 messages/);
     expect(step(report, 'smtp_auth').detail).toContain('STARTTLS');
     for (const s of report.steps) expect(s.durationMs).toBeGreaterThanOrEqual(0);
   });

@@ -140,16 +140,16 @@ describe('GET /v1/mailboxes/{id}/messages', () => {
 
   it('finds the sent folder by its special use, and by name', async () => {
     const email = user('sent');
-    await sandbox.dovecot.deliver(email, rawMail('someone@example.org', 'sent one', email), 'Sent');
+    await sandbox.dovecot.deliver(email, rawMail('someone@example.org', 'sent one', email), 'Sent Items');
     const id = await mailbox(email);
     const byUse = await get(`/v1/mailboxes/${id}/messages?folder=${encodeURIComponent('\\Sent')}`);
     expect(byUse.statusCode, byUse.body).toBe(200);
-    expect(byUse.json()).toMatchObject({ folder: 'Sent', items: [{ uid: 1, subject: 'sent one' }] });
-    const byName = await get(`/v1/mailboxes/${id}/messages?folder=Sent`);
+    expect(byUse.json()).toMatchObject({ folder: 'Sent Items', items: [{ uid: 1, subject: 'sent one' }] });
+    const byName = await get(`/v1/mailboxes/${id}/messages?folder=${encodeURIComponent('Sent Items')}`);
     expect(byName.json().items).toHaveLength(1);
     const message = await get(`/v1/mailboxes/${id}/messages/1?folder=${encodeURIComponent('\\Sent')}`);
     expect(message.statusCode, message.body).toBe(200);
-    expect(message.json()).toMatchObject({ folder: 'Sent', subject: 'sent one' });
+    expect(message.json()).toMatchObject({ folder: 'Sent Items', subject: 'sent one' });
   });
 
   it('unknown folder → 404 folder_not_found; unknown mailbox → 404 not_found', async () => {

@@ -361,16 +361,16 @@ describe('polling', () => {
 
   it('watches a folder given by special use, and deleting the mailbox removes its schedule', async () => {
     const user = 'poll-sent@contoso.example';
-    await sandbox.dovecot.createFolder(user, 'Sent', '\\Sent');
+    await sandbox.dovecot.createFolder(user, 'Sent Items', '\\Sent');
     const res = await t.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: t.auth,
       payload: { connectionId: await connection(), email: user, folders: ['INBOX', '\\Sent'], pollIntervalSeconds: 1, ...sandbox.mailServers() },
     });
     const id = res.json().id as string;
     await waitUntil('baselines of both folders', async () => (Object.keys((await view(id)).folderState).length === 2 ? true : undefined));
-    await sandbox.dovecot.deliver(user, rawMail(user, 'a copy in Sent'), 'Sent');
+    await sandbox.dovecot.deliver(user, rawMail(user, 'a copy in Sent'), 'Sent Items');
     const d = await waitUntil('the announcement', () => received(id, 'a copy in Sent')[0]);
-    expect((d.body as { data: { folder: string } }).data.folder).toBe('Sent');
+    expect((d.body as { data: { folder: string } }).data.folder).toBe('Sent Items');
 
     expect(await t.deps.polling.scheduler.dueOf(id)).toBeDefined();
     expect((await t.app.inject({ method: 'DELETE', url: `/v1/mailboxes/${id}`, headers: t.auth })).statusCode).toBe(204);

@@ -43,19 +43,21 @@ const WITH_BODY = new Set<HTTPMethods>(['POST', 'PUT', 'PATCH', 'DELETE']);
 let routes: RegisteredRoute[];
 
 /** One key per scope besides the all-scopes TEST_API_KEY (config/api-keys.ts). */
-const SCOPED: Record<'admin' | 'send' | 'read' | 'login' | 'metrics', string> = {
+const SCOPED: Record<'admin' | 'send' | 'read' | 'modify' | 'login' | 'metrics', string> = {
   admin: 'scoped-admin-key-0123456789',
   send: 'scoped-send-key-0123456789',
   read: 'scoped-read-key-0123456789',
+  modify: 'scoped-modify-key-0123456789',
   login: 'scoped-login-key-0123456789',
   metrics: 'scoped-metrics-key-0123456789',
 };
 const API_KEYS = [TEST_API_KEY, ...Object.entries(SCOPED).map(([scope, key]) => `${scope}:${key}`)].join(',');
 
 /** The scope each /v1 route needs: the API's contract, written out. */
-function scopeOf(url: string): keyof typeof SCOPED {
+function scopeOf(url: string, method: string): keyof typeof SCOPED {
   if (url === '/v1/send' || url.startsWith('/v1/send/')) return 'send';
-  if (url.startsWith('/v1/mailboxes/:id/messages')) return 'read';
+  // Reading mail and folders needs read; acting on them (every other method) modify.
+  if (url.startsWith('/v1/mailboxes/:id/messages') || url === '/v1/mailboxes/:id/folders') return ['GET', 'HEAD'].includes(method) ? 'read' : 'modify';
   if (url === '/v1/login/exchange') return 'login';
   return 'admin';
 }
@@ -151,7 +153,7 @@ describe('API key scopes', () => {
     const used = new Set<string>();
     const failures: string[] = [];
     for (const route of guarded) {
-      const needed = scopeOf(route.url);
+      const needed = scopeOf(route.url, route.method);
       used.add(needed);
       for (const [scope, key] of Object.entries(SCOPED)) {
         const res = await call(route, { authorization: `Bearer ${key}` });
@@ -166,7 +168,7 @@ describe('API key scopes', () => {
       }
     }
     expect(failures).toEqual([]);
-    expect([...used].sort()).toEqual(['admin', 'login', 'read', 'send']);
+    expect([...used].sort()).toEqual(['admin', 'login', 'modify', 'read', 'send']);
   });
 });
 

@@ -44,6 +44,10 @@ function kindOf(op: Operation, param: string): Kind | undefined {
 const BODIES: Readonly<Record<string, object>> = {
   'PATCH /v1/connections/:id': { name: 'renamed by the fuzzer' },
   'PATCH /v1/mailboxes/:id': { pollIntervalSeconds: 120 },
+  'POST /v1/mailboxes/:id/folders': { path: 'Processed' },
+  'PATCH /v1/mailboxes/:id/messages/:uid': { seen: true },
+  'POST /v1/mailboxes/:id/messages/:uid/move': { to: 'Archive' },
+  'POST /v1/mailboxes/:id/messages/actions': { uids: [1], seen: true },
 };
 
 let monitor: RedisMonitor;

@@ -223,11 +223,13 @@ describe('sandbox Dovecot', () => {
     // The server's flags (imapflow's own specialUse names one folder per use, and guesses from names).
     const flags = (path: string): string[] => [...(byPath.get(path)?.flags ?? [])];
     expect(flags('Outbound Copies')).toContain('\\Sent');
-    expect(flags('Sent')).toContain('\\Sent');
-    expect(flags('Junk')).toContain('\\Junk');
+    // Exchange Online's well-known folders, by their English names.
+    expect(flags('Sent Items')).toContain('\\Sent');
+    expect(flags('Junk Email')).toContain('\\Junk');
     expect(flags('Drafts')).toContain('\\Drafts');
-    expect(flags('Trash')).toContain('\\Trash');
-    expect(flags('Projects/Alpha').filter((f) => /Sent|Junk|Drafts|Trash/.test(f))).toEqual([]);
+    expect(flags('Deleted Items')).toContain('\\Trash');
+    expect(flags('Archive')).toContain('\\Archive');
+    expect(flags('Projects/Alpha').filter((f) => /Sent|Junk|Drafts|Trash|Archive/.test(f))).toEqual([]);
     await imap.logout();
   });
 

@@ -33,6 +33,8 @@ interface ImapFailureFields {
   mailboxMissing?: unknown;
   path?: unknown;
   message?: unknown;
+  /** The response code of a NO or BAD (`OVERQUOTA`, `NOPERM`, `LIMIT`…, RFC 5530), as imapflow reads it. */
+  serverResponseCode?: unknown;
 }
 
 /** Node/OpenSSL certificate and handshake failures (the codes the MSAL network client also names TLS). */
@@ -53,6 +55,9 @@ const UNREACHABLE_CODES = new Set([
 const OVERSIZED_CODES = new Set(['LiteralTooLarge', 'ResponseTooLarge', 'TooManyTokens', 'LineTooLarge']);
 
 const NOT_CONNECTED = /User is authenticated but not connected/i;
+/** Refusals by meaning: RFC 5530's response codes, or the words of servers that send none. */
+const OVER_QUOTA = /\bquota\b|mailbox (is )?full/i;
+const NO_PERMISSION = /access (is )?denied|permission denied|not allowed|insufficient (rights|permission)/i;
 const THROTTLED = /Request is throttled/i;
 
 export const IMAP_HINTS = {
@@ -75,6 +80,13 @@ export const IMAP_HINTS = {
   tls: 'The IMAP server\'s TLS certificate is not trusted: behind a TLS-inspecting proxy, add its CA with NODE_EXTRA_CA_CERTS; check the host name.',
   tlsMismatch: 'The port does not speak implicit TLS: use secure true with port 993, or secure false (STARTTLS) with port 143.',
   folder: 'Check the mailbox\'s folders: a name as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Archive).',
+  overQuota:
+    'The mailbox is full (its quota in Exchange Online: 50 or 100 GB by licence, Deleted Items and Recoverable Items included): ' +
+    'empty Deleted Items, delete or archive mail, or raise the quota (Set-Mailbox -ProhibitSendReceiveQuota).',
+  noPermission:
+    'Exchange refused the change: the account mailsync signs in as may read but not change this mailbox or folder. ' +
+    'Give it FullAccess (Add-MailboxPermission -AccessRights FullAccess), or for a folder of another mailbox the folder permission (Add-MailboxFolderPermission).',
+  limit: 'The server refused the command as over one of its limits (too many messages or flags at once): act on fewer messages per request.',
 } as const;
 
 /** The server's words, scrubbed, without a final full stop (the detail adds its own). */
@@ -151,7 +163,27 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
       cause,
     });
   }
-  if (code === 'NotFound' || fields.mailboxMissing === true) {
+  const responseCode = typeof fields.serverResponseCode === 'string' ? fields.serverResponseCode.toUpperCase() : undefined;
+  if (responseCode === 'OVERQUOTA' || (responseCode === undefined && said && OVER_QUOTA.test(said))) {
+    return new AppError('imap_over_quota', `${where} refused${doing} for ${ctx.user}: the mailbox is over its quota (${status}${said ?? responseCode}).`, {
+      hint: IMAP_HINTS.overQuota,
+      cause,
+    });
+  }
+  if (responseCode === 'NOPERM' || (responseCode === undefined && said && NO_PERMISSION.test(said))) {
+    return new AppError('imap_permission_denied', `${where} refused${doing} for ${ctx.user}: no permission (${status}${said ?? responseCode}).`, {
+      hint: IMAP_HINTS.noPermission,
+      step: 'mailbox_permission',
+      cause,
+    });
+  }
+  if (responseCode === 'LIMIT') {
+    return new AppError('imap_limit_exceeded', `${where} refused${doing} for ${ctx.user}: over a server limit (${status}${said ?? responseCode}).`, {
+      hint: IMAP_HINTS.limit,
+      cause,
+    });
+  }
+  if (code === 'NotFound' || fields.mailboxMissing === true || responseCode === 'NONEXISTENT' || responseCode === 'TRYCREATE') {
     const folder = typeof fields.path === 'string' ? ` "${fields.path}"` : '';
     return new AppError('imap_folder_not_found', `${where} has no such folder${folder}${doing}: ${said ?? 'not found'}.`, {
       hint: IMAP_HINTS.folder,

@@ -13,7 +13,12 @@ export class KeptPollSessions implements PollSessions {
   private readonly pool: SessionPool;
   private closing = false;
 
-  constructor(options: SessionPoolOptions, private readonly create: (options: ImapSessionOptions) => PollSession = createPollSession) {
+  /** `onLogin` is told of each new session about to log in (the logins counter). */
+  constructor(
+    options: SessionPoolOptions,
+    private readonly onLogin: () => void = () => undefined,
+    private readonly create: (options: ImapSessionOptions) => PollSession = createPollSession,
+  ) {
     this.pool = new SessionPool(options);
   }
 
@@ -23,6 +28,7 @@ export class KeptPollSessions implements PollSessions {
     const open = async (): Promise<PollSession> => {
       const session = this.create(login);
       using(session);
+      this.onLogin();
       await session.connect();
       return session;
     };

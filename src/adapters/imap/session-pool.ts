@@ -10,16 +10,25 @@
  *   the mailboxes in a cycle, for which evicting the least recently used
  *   would make every poll miss; refusing admission keeps `maxOpen` hits).
  * - A session that failed is dropped, never handed out again.
+ *
+ * Generic over the session kind: the workers pool PollSessions, the API
+ * process pools the sessions that act on mail (wiring/mail.ts).
  */
 import type { PollSession } from './poll-session.js';
+
+/** What the pool needs of a session: whether it still works, and a way to end it. */
+export interface PoolableSession {
+  readonly usable: boolean;
+  logout(): Promise<void>;
+}
 
 export interface PooledToken {
   accessToken: string;
   expiresAt: Date;
 }
 
-interface Entry {
-  session: PollSession;
+interface Entry<S> {
+  session: S;
   tokenExpiresAt: number;
   lastUsed: number;
   busy: boolean;
@@ -34,8 +43,8 @@ export interface SessionPoolOptions {
   onSize?: (size: number) => void;
 }
 
-export class SessionPool {
-  private readonly entries = new Map<string, Entry>();
+export class SessionPool<S extends PoolableSession = PollSession> {
+  private readonly entries = new Map<string, Entry<S>>();
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -50,7 +59,7 @@ export class SessionPool {
   }
 
   /** A usable pooled session for `key`, or a new one from `open`. The caller must `release` it. */
-  async acquire(key: string, token: PooledToken, open: () => Promise<PollSession>): Promise<{ session: PollSession; reused: boolean }> {
+  async acquire(key: string, token: PooledToken, open: () => Promise<S>): Promise<{ session: S; reused: boolean }> {
     const entry = this.entries.get(key);
     if (entry && !entry.busy && entry.session.usable && entry.tokenExpiresAt - this.now() > this.options.renewBeforeMs) {
       entry.busy = true;
@@ -63,7 +72,7 @@ export class SessionPool {
   }
 
   /** Gives a session back: kept when it is healthy and `keep` is true, closed otherwise. */
-  release(key: string, session: PollSession, token: PooledToken, keep: boolean): void {
+  release(key: string, session: S, token: PooledToken, keep: boolean): void {
     const current = this.entries.get(key);
     if (!keep || !session.usable) {
       if (current?.session === session) this.drop(key);
@@ -87,7 +96,7 @@ export class SessionPool {
   }
 
   /** The pooled (idle) session of a key, for IDLE listening; undefined when none is open. */
-  peek(key: string): PollSession | undefined {
+  peek(key: string): S | undefined {
     const entry = this.entries.get(key);
     return entry && !entry.busy ? entry.session : undefined;
   }

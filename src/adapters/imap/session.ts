@@ -95,6 +95,17 @@ export interface ImapFolderStatus {
   uidValidity: number;
 }
 
+/** The special uses of RFC 6154 (and \Inbox), as LIST flags them. */
+const SPECIAL_USES = ['\\Inbox', '\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
+
+function flaggedUse(flags: Set<string>): string | undefined {
+  for (const flag of flags) {
+    const use = SPECIAL_USES.find((u) => u.toLowerCase() === flag.toLowerCase());
+    if (use) return use;
+  }
+  return undefined;
+}
+
 /** A LOGOUT that takes longer than this is abandoned and the socket closed. */
 const LOGOUT_WAIT_MS = 2_000;
 
@@ -140,6 +151,19 @@ export class ImapSession {
    */
   private lastThrottleMs: number | undefined;
 
+  /** The error of the last command imapflow swallowed (see watchThrottling). */
+  private lastRefusal: object | undefined;
+
+  /**
+   * Why the command that just answered `false` failed, as imapflow logged it (a NO with its response
+   * code: OVERQUOTA, NOPERM…), once; undefined when it logged nothing. Clear it before the command.
+   */
+  protected takeRefusal(): object | undefined {
+    const refusal = this.lastRefusal;
+    this.lastRefusal = undefined;
+    return refusal;
+  }
+
   private watchThrottling(logger: ReturnType<typeof libraryLogger>): ReturnType<typeof libraryLogger> {
     const warn = logger.warn;
     return {
@@ -147,6 +171,9 @@ export class ImapSession {
       warn: (...args: unknown[]) => {
         const entry = args[0] as { msg?: unknown; throttleDelay?: unknown } | undefined;
         if (entry?.msg === 'Throttling detected' && typeof entry.throttleDelay === 'number') this.lastThrottleMs = entry.throttleDelay;
+        // imapflow's STORE, COPY, MOVE and EXPUNGE answer false for a refused command and only log its error.
+        const err = (entry as { err?: unknown } | undefined)?.err;
+        if (err !== undefined && err !== null && typeof err === 'object') this.lastRefusal = err;
         warn(...args);
       },
     };
@@ -191,7 +218,9 @@ export class ImapSession {
       path: entry.path,
       name: entry.name,
       delimiter: entry.delimiter,
-      specialUse: entry.specialUse,
+      // The server's own flag first: Exchange sends \Trash and the like in LIST without advertising
+      // SPECIAL-USE, and imapflow then reads them from the folder names only.
+      specialUse: flaggedUse(entry.flags) ?? entry.specialUse,
       flags: [...entry.flags],
       subscribed: entry.subscribed,
     }));
