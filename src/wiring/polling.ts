@@ -90,6 +90,10 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       // 30-45 s: in one fault run a Redis outage with a worker kill took 35 s to recover.
       sweepEveryMs: 5_000,
       maxMessagesPerFolder: 500,
+      contentMaxBytes: deps.config.messages.parseMaxBytes,
+      // With content wanted, a poll downloads at most this much per folder (seconds, even from a
+      // slow server), well within its 40 s deadline; the next poll goes on at once.
+      maxContentBytes: 32 * 1024 * 1024,
       tenantConcurrency: deps.config.polling.tenantConcurrency,
     },
   });

@@ -12,6 +12,7 @@
 import { DelayedError, type Job } from '../../adapters/queue/bullmq.js';
 import { createPollSession, type PollSession } from '../../adapters/imap/poll-session.js';
 import { SessionPool } from '../../adapters/imap/session-pool.js';
+import { parseMessage } from '../../adapters/mail/parse.js';
 import { AppError, NotFoundError } from '../../errors/errors.js';
 import { newEvent, type EventPublisher } from '../../domain/events/events.js';
 import type { MailboxRecord, MailboxService } from '../../domain/mailboxes/service.js';
@@ -57,6 +58,10 @@ export interface PollingSettings {
   pollTimeoutMs: number;
   sweepEveryMs: number;
   maxMessagesPerFolder: number;
+  /** Largest message downloaded and parsed for the consumers that want content (MESSAGE_PARSE_MAX_BYTES), in bytes. */
+  contentMaxBytes: number;
+  /** Message bytes downloaded for content per folder per poll (see PollOptions.maxContentBytes). */
+  maxContentBytes: number;
   /** Polls in flight per tenant across all workers; 0: no limit. */
   tenantConcurrency: number;
 }
@@ -264,6 +269,7 @@ export class PollingJobs implements JobModule {
         pollMailbox(mailbox, this.ports(mailbox, log, (session) => void (sessions.includes(session) || sessions.push(session))), {
           maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
           batchSize: 100,
+          maxContentBytes: this.deps.settings.maxContentBytes,
         }),
         deadline,
       ]);
@@ -369,6 +375,7 @@ export class PollingJobs implements JobModule {
           : current));
       },
       events: this.deps.events,
+      content: { parse: parseMessage, maxBytes: this.deps.settings.contentMaxBytes },
       now: () => new Date(this.now()),
     };
   }
