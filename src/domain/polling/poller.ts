@@ -145,6 +145,22 @@ async function fetchBatch(
   }
 }
 
+/** Announces one message, with its content when a consumer wants it; answers the bytes downloaded for that. */
+async function announce(
+  mailbox: MailboxRecord, path: string, uidValidity: number, envelope: MessageSummary, session: MailSession, ports: PollerPorts, wantsContent: boolean,
+): Promise<number> {
+  const event = newEvent('message.received', {
+    mailboxId: mailbox.id,
+    email: mailbox.email,
+    folder: path,
+    uidValidity,
+    ...envelope,
+  }, messageEventId(mailbox.id, path, uidValidity, envelope.uid));
+  if (wantsContent) event.content = await fetchContent(session, path, envelope, ports.content);
+  await ports.events.publish(event);
+  return wantsContent ? Math.min(envelope.size ?? 0, ports.content.maxBytes) : 0;
+}
+
 async function pollFolder(
   mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean }> {
@@ -184,18 +200,7 @@ async function pollFolder(
     if (uids.length > 0) {
       const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
       for (const envelope of batch) {
-        const event = newEvent('message.received', {
-          mailboxId: mailbox.id,
-          email: mailbox.email,
-          folder: path,
-          uidValidity: cursor.uidValidity,
-          ...envelope,
-        }, messageEventId(mailbox.id, path, cursor.uidValidity, envelope.uid));
-        if (options.wantsContent) {
-          event.content = await fetchContent(session, path, envelope, ports.content);
-          contentBytes += Math.min(envelope.size ?? 0, ports.content.maxBytes);
-        }
-        await ports.events.publish(event);
+        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, options.wantsContent);
         cursor = advance(cursor, envelope.uid, status.uidNext);
         announced += 1;
         if (overBudget()) break;
