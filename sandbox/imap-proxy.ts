@@ -28,12 +28,15 @@ export interface ImapProxy {
   cut: number;
   /** Untagged FETCH responses (`* <n> FETCH`) the server sent its clients through the proxy. */
   fetchResponses: number;
+  /** FETCH commands that ask for a message's source or a part of it (`BODY.PEEK[…]`, `BINARY.PEEK[…]`). */
+  bodyFetches: number;
   setBehaviour(b: Partial<ImapProxyBehaviour>): void;
   stop(): Promise<void>;
 }
 
 const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
 const FETCH_RESPONSE = /\r\n\* \d+ FETCH /g;
+const BODY_FETCH = /^[A-Za-z0-9.]+ (UID )?FETCH .*\b(BODY|BINARY)\.PEEK\[/i;
 
 export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number } }): Promise<ImapProxy> {
   let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };
@@ -45,6 +48,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     throttled: 0,
     cut: 0,
     fetchResponses: 0,
+    bodyFetches: 0,
     setBehaviour: (b) => {
       behaviour = { ...behaviour, ...b };
     },
@@ -95,6 +99,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
         const match = COMMAND_LINE.exec(line);
         const command = match?.[2]?.toUpperCase();
         if (command) proxy.commands.push({ command, at: Date.now() });
+        if (BODY_FETCH.test(line)) proxy.bodyFetches += 1;
         const throttle = behaviour.throttle;
         if (match && command && throttle?.commands.includes(command) && consume(throttle)) {
           proxy.throttled += 1;

@@ -13,6 +13,7 @@
  * here (HTTP routes, job payloads); this is the last line, so no id of another
  * shape can become a key.
  */
+import { createHash } from 'node:crypto';
 import { requireId } from '../domain/ids.js';
 
 export interface KeySpace {
@@ -90,6 +91,11 @@ export interface WebhookDeliveryKeys {
   wakeups(): string;
   /** Counter that numbers admission tickets. */
   ticketSeq(): string;
+  /**
+   * Hash: an event's content (message.received with `include`), stored once for all its
+   * deliveries, and who holds it (store/lua/includes/content-hold.lua).
+   */
+  content(eventId: string): string;
 }
 
 /**
@@ -117,6 +123,9 @@ export interface SendKeys {
   /** Hash: send id → its recipient count, and `_total`, for the recipients window. */
   rateRecipientCounts(mailboxId: string): string;
 }
+
+/** An event id as a key part: its digest, so that any id (they are not all made here) names one key of one shape. */
+const eventKey = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, 32);
 
 export function createKeySpace(prefix: string): KeySpace {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) throw new Error(`invalid Redis prefix: ${prefix}`);
@@ -163,6 +172,7 @@ export function createKeySpace(prefix: string): KeySpace {
       health: (id) => sub(id, 'health'),
       wakeups: () => `${wh}:wakeups`,
       ticketSeq: () => `${wh}:ticket-seq`,
+      content: (id) => `${wh}:content:${eventKey(id)}`,
     },
     send: {
       record: (id) => `${snd}:send:${requireId(id, 'snd')}`,

@@ -5,6 +5,9 @@
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import type { WebhookDeliveryKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+
+const purgeRecords = new LuaScript('webhook-purge');
 
 /** A delivery as stored: times in ms, absent values as null. */
 export interface DeliveryRecord {
@@ -143,8 +146,9 @@ export class WebhookDeliveryReads {
   async purge(subscriptionId: string): Promise<void> {
     const k = this.keys;
     const ids = await this.redis.zrange(k.index(subscriptionId), '0', '-1');
+    // Each record lets go of its event's stored content, if it holds some (webhook-purge.lua).
     for (let i = 0; i < ids.length; i += 500) {
-      await this.redis.unlink(...ids.slice(i, i + 500).map((id) => k.record(id)));
+      await purgeRecords.run(this.redis, ids.slice(i, i + 500).map((id) => k.record(id)), []);
     }
     await this.redis.unlink(
       k.index(subscriptionId), k.finished(subscriptionId), k.slots(subscriptionId),

@@ -41,22 +41,38 @@ export interface SchedulerOptions {
   retentionMs: number;
 }
 
+/**
+ * What a delivery carries besides the body (domain/webhooks/content.ts): nothing, the body for
+ * content that is missing (`omitted`), or parts of the event's stored content.
+ */
+export type NewDeliveryContent = { kind: 'none' } | { kind: 'omitted' } | { kind: 'parts'; parts: readonly string[] };
+
 export interface NewDelivery {
   subscriptionId: string;
   deliveryId: string;
+  /** Absent: `none`. */
+  content?: NewDeliveryContent;
 }
 
 export interface PublishedEvent {
   id: string;
   type: string;
-  /** The JSON body every attempt sends. */
+  /** The JSON body every attempt sends (for deliveries of `parts`, with their members spliced in). */
   body: string;
+  /** The body of the `omitted` deliveries. */
+  omittedBody?: string;
+  /** The event's content, stored once when a delivery of `parts` is created: part → its JSON members. */
+  content?: { members: readonly (readonly [string, string])[]; ttlMs: number };
 }
 
 export type ClaimResult =
   | { kind: 'stale' }
   | { kind: 'gone' }
-  | { kind: 'ok'; body: string; eventId: string; attempts: number; budgetStart: number; budgetAttempts: number };
+  | {
+    kind: 'ok'; body: string; eventId: string; attempts: number; budgetStart: number; budgetAttempts: number;
+    /** For a delivery of `parts`: the members of each part in order, or null when the stored content is gone. */
+    content?: { parts: string[]; members: string[] | null };
+  };
 
 export type Outcome = 'delivered' | 'retry' | 'failed' | 'drop' | 'discard';
 
@@ -90,6 +106,13 @@ const claim = new LuaScript('webhook-claim-3');
 const finish = new LuaScript('webhook-finish-9');
 const retry = new LuaScript('webhook-retry-8');
 
+/** How a delivery's content travels to webhook-publish.lua. */
+function modeOf(content: NewDeliveryContent | undefined): string {
+  if (!content || content.kind === 'none') return '';
+  if (content.kind === 'omitted') return '-';
+  return content.parts.join(',');
+}
+
 export class WebhookScheduler {
   constructor(
     private readonly redis: Redis,
@@ -107,11 +130,17 @@ export class WebhookScheduler {
   async publish(event: PublishedEvent, deliveries: readonly NewDelivery[]): Promise<Admission[]> {
     if (deliveries.length === 0) return [];
     const k = this.keys;
-    const keys = [k.wakeups(), k.ticketSeq()];
-    const args: (string | number)[] = [this.now(), this.options.maxInFlight, this.options.admissionLeaseMs, event.id, event.type, event.body];
+    const keys = [k.wakeups(), k.ticketSeq(), k.content(event.id)];
+    const members = event.content?.members ?? [];
+    const args: (string | number)[] = [
+      this.now(), this.options.maxInFlight, this.options.admissionLeaseMs, event.id, event.type, event.body,
+      event.omittedBody ?? '', event.content?.ttlMs ?? 0, members.length, ...members.flat(),
+    ];
     for (const d of deliveries) {
+      // Parts without stored content would claim as "gone": the publisher sends `omitted` instead.
+      if (d.content?.kind === 'parts' && (d.content.parts.length === 0 || members.length === 0)) throw new Error('a delivery of parts needs the stored content');
       keys.push(k.record(d.deliveryId), k.index(d.subscriptionId), ...this.scheduling(d.subscriptionId));
-      args.push(d.subscriptionId, d.deliveryId);
+      args.push(d.subscriptionId, d.deliveryId, modeOf(d.content));
     }
     const flat = (await publish.run(this.redis, keys, args)) as (string | (string | number)[])[];
     const admissions: Admission[] = [];
@@ -147,7 +176,7 @@ export class WebhookScheduler {
     )) as (string | null)[];
     if (raw[0] === 'stale') return { kind: 'stale' };
     if (raw[0] !== 'ok') return { kind: 'gone' };
-    return {
+    const claimed: ClaimResult = {
       kind: 'ok',
       body: raw[1] ?? '',
       eventId: raw[2] ?? '',
@@ -155,6 +184,11 @@ export class WebhookScheduler {
       budgetStart: Number(raw[4] ?? 0),
       budgetAttempts: Number(raw[5] ?? 0),
     };
+    const include = raw[6] ?? '';
+    if (include === '') return claimed;
+    const parts = include.split(',');
+    const members = raw[7] === 'stored' ? raw.slice(8, 8 + parts.length).map((m) => m ?? '') : null;
+    return { ...claimed, content: { parts, members } };
   }
 
   /** Records the outcome; undefined when the ticket was no longer current (nothing changed). */

@@ -14,6 +14,7 @@ import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
 import { IMAP_HINTS } from '../adapters/imap/errors.js';
 import { KeptPollSessions } from '../adapters/imap/poll-sessions.js';
+import { parseMessage } from '../adapters/mail/parse.js';
 import { PollCycle } from '../domain/polling/cycle.js';
 import { PollingJobs } from '../jobs/polling/poll-worker.js';
 import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
@@ -88,6 +89,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     logger: deps.logger.child({ module: 'polling' }),
     ca: deps.ca,
     unreachableHint: IMAP_HINTS.unreachable,
+    parse: parseMessage,
     settings: {
       keepSessionsUnderSeconds: polling.keepSessionsUnderSeconds,
       idle: polling.idle,
@@ -95,6 +97,10 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       lockTtlMs: 15_000,
       pollTimeoutMs: 40_000,
       maxMessagesPerFolder: 500,
+      contentMaxBytes: deps.config.messages.parseMaxBytes,
+      // With content wanted, a poll downloads at most this much per folder (seconds, even from a
+      // slow server), well within its 40 s deadline; the next poll goes on at once.
+      maxContentBytes: 32 * 1024 * 1024,
       tenantConcurrency: polling.tenantConcurrency,
     },
   });

@@ -13,6 +13,7 @@ import type { Cipher } from '../crypto/envelope.js';
 import type { EventPublisher } from '../domain/events/events.js';
 import { addressPolicy } from '../domain/webhooks/address-policy.js';
 import { DeliveryAttempt } from '../domain/webhooks/attempt.js';
+import { contentTtlMs } from '../domain/webhooks/content.js';
 import { DeliveryLog } from '../domain/webhooks/deliveries.js';
 import { WebhookPublisher } from '../domain/webhooks/publisher.js';
 import type { WebhookRecord } from '../domain/webhooks/records.js';
@@ -93,7 +94,7 @@ export function createWebhooks(deps: WebhooksDeps): Capability<Webhooks> {
     services: {
       subscriptions,
       deliveries,
-      publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger }),
+      publisher: new WebhookPublisher({ subscriptions, scheduler, dispatch, logger: deps.logger, contentTtlMs: contentTtlMs(config.retry) }),
       scheduler,
     },
     jobs: new WebhookJobs({ scheduler, attempt, dispatch, config, logger: deps.logger }),

@@ -1,8 +1,10 @@
 /**
  * The IMAP commands a poll needs, on top of an authenticated session:
  * STATUS (inherited), folder resolution by special use, fetching the
- * envelopes of a range of UIDs, and IDLE notifications of new mail.
+ * envelopes of a range of UIDs, a message's source for the consumers that
+ * want its content, and IDLE notifications of new mail.
  */
+import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
@@ -18,6 +20,12 @@ const DATE_BATCH = 500;
 
 /** A day: SEARCH SINCE compares dates only, in the server's time zone. */
 const DAY_MS = 86_400_000;
+
+/**
+ * Bytes asked for per partial FETCH of a message's source: few round trips for a large message,
+ * and well within the session's literal limit (BOUNDED_RESPONSES.maxLiteralSize, 1 MiB).
+ */
+const DOWNLOAD_CHUNK = 256 * 1024;
 
 /** Longest subject or address list kept in an event; hostile servers send anything. */
 const MAX_TEXT = 998;
@@ -149,6 +157,27 @@ export class PollSession extends ImapSession {
       }
       return out.sort((a, b) => a.uid - b.uid);
     });
+  }
+
+  /**
+   * A message's source (BODY.PEEK[]: \Seen is left alone), at most `maxBytes`, in partial FETCHes of
+   * DOWNLOAD_CHUNK as the consumer reads; undefined when the message is gone. Read the stream to its
+   * end (or destroy it) before the next command: the session is busy until then.
+   */
+  async download(path: string, uid: number, maxBytes: number): Promise<Readable | undefined> {
+    const operation = `FETCH ${path} ${uid} BODY.PEEK[]`;
+    const download = await this.run(operation, async (client) => {
+      await this.select(client, path);
+      return client.download(String(uid), undefined, { uid: true, maxBytes, chunkSize: DOWNLOAD_CHUNK });
+    });
+    const source = download.content;
+    if (!source) return undefined;
+    // A failure midway reaches the reader on the stream as an AppError, translated like the
+    // commands' failures (the parser tells its own errors from the transport's by that).
+    const out = new PassThrough();
+    source.on('error', (err: unknown) => out.destroy(this.translate(err, operation)));
+    out.on('close', () => source.destroy());
+    return source.pipe(out);
   }
 
   private async select(client: ImapFlow, path: string): Promise<void> {

@@ -9,6 +9,7 @@
  * message twice yields the same id.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { EventContent } from './message-content.js';
 
 export const EVENT_TYPES = [
   'message.received',
@@ -58,11 +59,23 @@ export interface DomainEvent<T extends EventType = EventType> {
   /** ISO 8601 UTC, when the event happened. */
   timestamp: string;
   data: EventData[T];
+  /**
+   * message.received only, and only when a consumer asked for the message's content (see
+   * EventPublisher.contentWanted): its text, HTML, headers and attachments, or why they are missing.
+   * Not part of `data`: a consumer that asked for no content gets the event exactly as without it.
+   */
+  content?: EventContent;
 }
 
 export interface EventPublisher {
   /** Durably accepts the event for delivery; publishing the same id twice delivers once per subscription. */
   publish(event: DomainEvent): Promise<void>;
+  /**
+   * Whether a consumer of this mailbox's message.received events wants the messages' content (a
+   * webhook subscription's `include`). Producers ask once per batch of work (a poll), not per
+   * message, and fetch the content only then; a publisher that never wants content leaves it out.
+   */
+  contentWanted?(mailboxId: string): Promise<boolean>;
 }
 
 /** The stable id of a received message's event. */

@@ -22,6 +22,7 @@ import type { LastErrorT } from '../mailboxes/schemas.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { tokenRetryDecision } from '../tokens/retry-policy.js';
 import type { TokenService } from '../tokens/token-service.js';
+import type { ContentPorts } from './content.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from './poller.js';
 import type { MailboxLocks, PollMailSession, PollSchedulePort, PollSessions, TenantPermits } from './ports.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from './schedule.js';
@@ -44,6 +45,10 @@ export interface PollCycleSettings {
   /** The most one poll may take, in ms, whatever the server does. */
   pollTimeoutMs: number;
   maxMessagesPerFolder: number;
+  /** Largest message downloaded and parsed for the consumers that want content (MESSAGE_PARSE_MAX_BYTES), in bytes. */
+  contentMaxBytes: number;
+  /** Message bytes downloaded for content per folder per poll (see PollOptions.maxContentBytes). */
+  maxContentBytes: number;
   /** Polls in flight per tenant across all workers; 0: no limit. */
   tenantConcurrency: number;
 }
@@ -65,6 +70,8 @@ export interface PollCycleDeps {
   ca: readonly string[];
   /** What to tell the user when the IMAP server does not finish a poll in time (the adapter's words). */
   unreachableHint: string;
+  /** The MIME parser, for the content of messages a consumer wants (a webhook's `include`). */
+  parse: ContentPorts['parse'];
   settings: PollCycleSettings;
   now?: () => number;
 }
@@ -224,6 +231,7 @@ export class PollCycle {
         pollMailbox(mailbox, this.ports(mailbox, log, (session) => void (sessions.includes(session) || sessions.push(session))), {
           maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
           batchSize: 100,
+          maxContentBytes: this.deps.settings.maxContentBytes,
         }),
         deadline,
       ]);
@@ -320,6 +328,7 @@ export class PollCycle {
           : current));
       },
       events: this.deps.events,
+      content: { parse: this.deps.parse, maxBytes: this.deps.settings.contentMaxBytes },
       now: () => new Date(this.now()),
     };
   }

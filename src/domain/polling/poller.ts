@@ -5,6 +5,12 @@
  * (a killed worker, a Redis command failing halfway) announces again at most
  * the messages after the last saved cursor, with the same event ids, which
  * the event publisher and receivers deduplicate. Nothing is ever skipped.
+ *
+ * When a consumer wants the messages' content (a webhook `include`; the
+ * publisher is asked once per poll), each message is downloaded and parsed
+ * once before it is announced (content.ts), within a byte budget per folder
+ * per poll: past it the poll ends after that message and the next one goes on
+ * at once, so a backlog of large messages cannot hold a poll past its deadline.
  */
 import { classify } from '../../errors/classify.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
@@ -12,12 +18,13 @@ import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type Mes
 import type { MailboxRecord } from '../mailboxes/service.js';
 import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
+import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
 import {
   advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
-export interface MailSession {
+export interface MailSession extends ContentSession {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
   /** The lowest UID up to `toUid` of a message received at or after `since` (to the second). */
@@ -37,6 +44,8 @@ export interface PollerPorts {
   /** Saves one folder's cursor on the mailbox. */
   saveCursor(mailboxId: string, folder: string, cursor: FolderCursor): Promise<void>;
   events: EventPublisher;
+  /** Downloading and parsing a message for the consumers that want its content. */
+  content: ContentPorts;
   now(): Date;
 }
 
@@ -45,6 +54,11 @@ export interface PollOptions {
   maxMessagesPerFolder: number;
   /** Envelopes fetched per round trip. */
   batchSize: number;
+  /**
+   * Message bytes (RFC822.SIZE) downloaded for content per folder per poll; the poll stops after the
+   * message that reaches it and the next poll goes on at once.
+   */
+  maxContentBytes: number;
 }
 
 export type PollResult =
@@ -87,6 +101,8 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
   }
   let healthy = false;
   try {
+    // Once per poll, not per message: the publisher answers from its cached subscriptions.
+    const wantsContent = (await ports.events.contentWanted?.(mailbox.id)) ?? false;
     let announced = 0;
     let more = false;
     const rebaselined: string[] = [];
@@ -97,7 +113,7 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
           hint: 'Check the folder name (or special use such as \\Sent) in the mailbox settings.',
         });
       }
-      const result = await pollFolder(mailbox, folder, path, lease.session, ports, options);
+      const result = await pollFolder(mailbox, folder, path, lease.session, ports, { ...options, wantsContent });
       announced += result.announced;
       more ||= result.more;
       if (result.rebaselined) rebaselined.push(folder);
@@ -129,8 +145,24 @@ async function fetchBatch(
   }
 }
 
+/** Announces one message, with its content when a consumer wants it; answers the bytes downloaded for that. */
+async function announce(
+  mailbox: MailboxRecord, path: string, uidValidity: number, envelope: MessageSummary, session: MailSession, ports: PollerPorts, wantsContent: boolean,
+): Promise<number> {
+  const event = newEvent('message.received', {
+    mailboxId: mailbox.id,
+    email: mailbox.email,
+    folder: path,
+    uidValidity,
+    ...envelope,
+  }, messageEventId(mailbox.id, path, uidValidity, envelope.uid));
+  if (wantsContent) event.content = await fetchContent(session, path, envelope, ports.content);
+  await ports.events.publish(event);
+  return wantsContent ? Math.min(envelope.size ?? 0, ports.content.maxBytes) : 0;
+}
+
 async function pollFolder(
-  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions,
+  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean }> {
   const status = await session.status(path);
   const plan = planFolder(mailbox.folderState[folder], status);
@@ -158,6 +190,8 @@ async function pollFolder(
     fromUid = plan.fromUid;
   }
   let announced = 0;
+  let contentBytes = 0;
+  const overBudget = (): boolean => options.wantsContent && contentBytes >= options.maxContentBytes;
   // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
   const toUid = status.uidNext - 1;
   while (announced < options.maxMessagesPerFolder) {
@@ -166,15 +200,15 @@ async function pollFolder(
     if (uids.length > 0) {
       const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
       for (const envelope of batch) {
-        await ports.events.publish(newEvent('message.received', {
-          mailboxId: mailbox.id,
-          email: mailbox.email,
-          folder: path,
-          uidValidity: cursor.uidValidity,
-          ...envelope,
-        }, messageEventId(mailbox.id, path, cursor.uidValidity, envelope.uid)));
+        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, options.wantsContent);
         cursor = advance(cursor, envelope.uid, status.uidNext);
         announced += 1;
+        if (overBudget()) break;
+      }
+      if (overBudget()) {
+        // The budget ended the batch: the cursor stays at the last message announced.
+        await ports.saveCursor(mailbox.id, folder, cursor);
+        return { announced, more: true, rebaselined: false };
       }
       // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
       cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);

@@ -7,6 +7,7 @@
 import { DecryptionError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ClaimResult, FinishInput, Lane, Ticket, WebhookScheduler } from '../../store/webhook-scheduler.js';
+import { deliveredBody } from './content.js';
 import type { Dispatch } from './deliveries.js';
 import { retryDelayMs, shouldGiveUp, type RetryPolicy } from './retry-schedule.js';
 import type { SendResult, WebhookSender } from './sender.js';
@@ -112,8 +113,9 @@ export class DeliveryAttempt {
     try {
       const target = await this.deps.subscriptions.signing(ticket.subscriptionId);
       if (!target) return await this.finish(ticket, { outcome: 'discard', attempt: 'none' }, 'dropped', options);
-      const headers = deliveryHeaders({ id: claimed.eventId, body: claimed.body, keys: target.keys, at: new Date(startedAt), userAgent: this.deps.userAgent });
-      result = await this.deps.sender.send({ url: target.url, headers, body: claimed.body });
+      const body = claimed.content ? deliveredBody(claimed.body, claimed.content.members) : claimed.body;
+      const headers = deliveryHeaders({ id: claimed.eventId, body, keys: target.keys, at: new Date(startedAt), userAgent: this.deps.userAgent });
+      result = await this.deps.sender.send({ url: target.url, headers, body });
     } catch (err) {
       if (!(err instanceof DecryptionError)) throw err;
       // A key problem (ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS): retried like a failure, so it shows in the log.

@@ -5,35 +5,54 @@
  * derived from both and created only when absent), then handed to the
  * workers. If handing over fails, the deliveries are already admitted with a
  * lease; the sweeper re-admits them when it runs out, so nothing is lost.
+ *
+ * A message.received event may carry the message's content (content.ts): it
+ * is stored once for the event, for the subscriptions whose `include` asks
+ * for it; the others' deliveries are made exactly as without it.
  */
 import type { Logger } from '../../logging/logger.js';
 import type { WebhookScheduler } from '../../store/webhook-scheduler.js';
 import type { DomainEvent, EventPublisher } from '../events/events.js';
+import { planContent } from './content.js';
 import type { Dispatch } from './deliveries.js';
 import { bodyOf, deliveryIdOf } from './records.js';
 import type { WebhookSubscriptions } from './subscriptions.js';
 
 export interface WebhookPublisherDeps {
-  subscriptions: Pick<WebhookSubscriptions, 'matching'>;
+  subscriptions: Pick<WebhookSubscriptions, 'matching' | 'contentWanted'>;
   scheduler: WebhookScheduler;
   dispatch: Dispatch;
   logger: Logger;
+  /** How long an event's stored content lives at most, in ms (content.ts contentTtlMs). */
+  contentTtlMs: number;
 }
 
 export class WebhookPublisher implements EventPublisher {
   constructor(private readonly deps: WebhookPublisherDeps) {}
 
   async publish(event: DomainEvent): Promise<void> {
-    const subscriptionIds = await this.deps.subscriptions.matching(event);
-    if (subscriptionIds.length === 0) return;
+    const matched = await this.deps.subscriptions.matching(event);
+    if (matched.length === 0) return;
+    const body = bodyOf(event);
+    const plan = planContent(event, body, matched);
     const admissions = await this.deps.scheduler.publish(
-      { id: event.id, type: event.type, body: bodyOf(event) },
-      subscriptionIds.map((subscriptionId) => ({ subscriptionId, deliveryId: deliveryIdOf(subscriptionId, event.id) })),
+      {
+        id: event.id,
+        type: event.type,
+        body,
+        ...(plan.omittedBody === undefined ? {} : { omittedBody: plan.omittedBody }),
+        ...(plan.stored.length === 0 ? {} : { content: { members: plan.stored, ttlMs: this.deps.contentTtlMs } }),
+      },
+      matched.map(({ id }, i) => ({ subscriptionId: id, deliveryId: deliveryIdOf(id, event.id), content: plan.deliveries[i]! })),
     );
     try {
       await this.deps.dispatch(admissions);
     } catch (err) {
       this.deps.logger.warn({ err, eventId: event.id }, 'webhook deliveries stored but not queued; the sweeper will queue them');
     }
+  }
+
+  contentWanted(mailboxId: string): Promise<boolean> {
+    return this.deps.subscriptions.contentWanted(mailboxId);
   }
 }

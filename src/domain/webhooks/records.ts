@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../events/events.js';
+import type { ContentPart } from '../events/message-content.js';
 import type { DeliveryRecord, HealthRecord } from '../../store/webhook-delivery-reads.js';
 import type { DeliveryErrorT, DeliveryViewT, WebhookHealthT, WebhookViewT } from './schemas.js';
 
@@ -21,6 +22,8 @@ export interface WebhookRecord {
   events: EventType[];
   /** Empty: every mailbox. */
   mailboxIds: string[];
+  /** What message.received deliveries carry besides the envelope; absent (records before it) or empty: nothing. */
+  include?: ContentPart[];
   secret: StoredSecret;
   /** The secret before the last rotation, still signing until `expiresAt`. */
   previousSecret: (StoredSecret & { expiresAt: string }) | null;
@@ -37,6 +40,12 @@ export function wants(record: Pick<WebhookRecord, 'events' | 'mailboxIds'>, even
   if (record.mailboxIds.length === 0) return true;
   const mailboxId = (event.data as { mailboxId?: unknown }).mailboxId;
   return typeof mailboxId === 'string' && record.mailboxIds.includes(mailboxId);
+}
+
+/** Whether a subscription wants the content of this mailbox's received messages. */
+export function wantsContentOf(record: Pick<WebhookRecord, 'events' | 'mailboxIds' | 'include'>, mailboxId: string): boolean {
+  if (!record.include?.length || !record.events.includes('message.received')) return false;
+  return record.mailboxIds.length === 0 || record.mailboxIds.includes(mailboxId);
 }
 
 /**
@@ -74,6 +83,7 @@ export function webhookView(record: WebhookRecord, health: HealthRecord | undefi
     description: record.description,
     events: record.events,
     mailboxIds: record.mailboxIds,
+    include: record.include ?? [],
     health: healthView(health),
     secretRotatedAt: record.secretRotatedAt,
     previousSecretExpiresAt: previous && Date.parse(previous.expiresAt) > now.getTime() ? previous.expiresAt : null,

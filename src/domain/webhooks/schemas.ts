@@ -1,6 +1,7 @@
 /** Webhook schemas: the API contract, and the types derived from it. */
 import { Type, type Static, type TSchema } from 'typebox';
 import { EVENT_TYPES } from '../events/events.js';
+import { CONTENT_PARTS } from '../events/message-content.js';
 import { idPattern } from '../ids.js';
 import { MAX_URL_LENGTH } from './url-policy.js';
 
@@ -8,6 +9,14 @@ const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const EventTypeSchema = Type.Enum(EVENT_TYPES, { description: 'A domain event type.' });
+
+export const ContentPartSchema = Type.Enum(CONTENT_PARTS, { description: 'A part of a received message a `message.received` delivery carries.' });
+
+const INCLUDE_DESCRIPTION = 'What `message.received` deliveries carry besides the envelope: `text` and `html` '
+  + '(each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, '
+  + 'with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content '
+  + 'cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). '
+  + 'Empty or absent: the envelope only.';
 
 export const CreateWebhookBody = Type.Object(
   {
@@ -24,6 +33,7 @@ export const CreateWebhookBody = Type.Object(
       description: 'Only events of these mailboxes; empty or absent: every mailbox.',
     })),
     description: Type.Optional(Type.String({ maxLength: 500 })),
+    include: Type.Optional(Type.Array(ContentPartSchema, { maxItems: CONTENT_PARTS.length, uniqueItems: true, description: INCLUDE_DESCRIPTION })),
   },
   { additionalProperties: false },
 );
@@ -49,6 +59,7 @@ const viewProperties = {
   description: Nullable(Type.String()),
   events: Type.Array(EventTypeSchema),
   mailboxIds: Type.Array(Type.String(), { description: 'Empty: every mailbox.' }),
+  include: Type.Array(ContentPartSchema, { description: INCLUDE_DESCRIPTION }),
   health: WebhookHealth,
   secretRotatedAt: Nullable(Timestamp),
   previousSecretExpiresAt: Nullable(Type.String({

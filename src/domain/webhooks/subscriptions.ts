@@ -10,7 +10,8 @@ import type { JsonStore } from '../../store/json-store.js';
 import type { WebhookDeliveryReads } from '../../store/webhook-delivery-reads.js';
 import type { DomainEvent } from '../events/events.js';
 import { isId, newId } from '../ids.js';
-import { secretAad, wants, webhookView, type StoredSecret, type WebhookRecord } from './records.js';
+import type { ContentPart } from '../events/message-content.js';
+import { secretAad, wants, wantsContentOf, webhookView, type StoredSecret, type WebhookRecord } from './records.js';
 import type { CreateWebhookInput, RotatedSecretViewT, WebhookCreatedViewT, WebhookViewT } from './schemas.js';
 import { newSecret, secretKey } from './signature.js';
 import { SubscriptionSnapshots } from './snapshot.js';
@@ -74,6 +75,7 @@ export class WebhookSubscriptions {
       description: input.description ?? null,
       events: [...input.events],
       mailboxIds: [...(input.mailboxIds ?? [])],
+      ...(input.include?.length ? { include: [...input.include] } : {}),
       secret: this.seal(id, 1, secret),
       previousSecret: null,
       secretRotatedAt: null,
@@ -134,10 +136,18 @@ export class WebhookSubscriptions {
     return { id, secret, previousSecretExpiresAt: updated.previousSecret?.expiresAt ?? null };
   }
 
-  /** Ids of the subscriptions that want this event. */
-  async matching(event: DomainEvent): Promise<string[]> {
+  /** The subscriptions that want this event, each with the content it wants (message.received only). */
+  async matching(event: DomainEvent): Promise<{ id: string; include: readonly ContentPart[] }[]> {
     const { records } = await this.snapshots.get();
-    return records.filter((record) => wants(record, event)).map((record) => record.id);
+    return records
+      .filter((record) => wants(record, event))
+      .map((record) => ({ id: record.id, include: event.type === 'message.received' ? record.include ?? [] : [] }));
+  }
+
+  /** Whether a subscription wants the content of this mailbox's received messages: one GET when nothing changed. */
+  async contentWanted(mailboxId: string): Promise<boolean> {
+    const { records } = await this.snapshots.get();
+    return records.some((record) => wantsContentOf(record, mailboxId));
   }
 
   /** The URL and signing keys of a subscription, or undefined when it was deleted. */

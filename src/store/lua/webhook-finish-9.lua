@@ -4,8 +4,11 @@
 -- ARGV: sub, id, ticket, now, cap, lease, outcome (delivered|retry|failed|drop|discard),
 --       attempted (1 success, 0 failure, - none), unhealthyAfter, probeInterval,
 --       retentionCount, retentionMs, recordPrefix, nextAttemptAt, then field/value pairs for the record.
+-- Every outcome but retry ends the delivery: it lets go of its event's stored content (the last one
+-- to let go deletes it; a manual retry holds it again while it is still there).
 -- Returns {'stale'} or {'ok', lane, {id, ticket, …}}.
 --- @include "admit-due"
+--- @include "content-hold"
 local k = { record = KEYS[1], index = KEYS[2], finished = KEYS[3], slots = KEYS[4], parked = KEYS[5],
             tickets = KEYS[6], health = KEYS[7], wakeups = KEYS[8], seq = KEYS[9] }
 local sub, id = ARGV[1], ARGV[2]
@@ -14,6 +17,8 @@ local outcome, attempted = ARGV[7], ARGV[8]
 if redis.call('HGET', k.tickets, id) ~= 'claimed:' .. ARGV[3] then return {'stale'} end
 redis.call('ZREM', k.slots, id)
 redis.call('HDEL', k.tickets, id)
+local held = redis.call('HGET', k.record, 'content')
+if held and outcome ~= 'retry' then release_content(held, id) end
 if attempted == '1' then
   redis.call('HSET', k.health, 'consecutiveFailures', 0, 'lastSuccessAt', now, 'unhealthy', 0)
   redis.call('HDEL', k.health, 'failingSince', 'nextProbeAt')
