@@ -117,6 +117,7 @@ describe('folders', () => {
       const res = await call('POST', `/v1/mailboxes/${id}/folders`, { path });
       expect(res.statusCode, JSON.stringify(path)).toBe(400);
       expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors?.[0]?.field, JSON.stringify(path)).toBe('/body/path');
     }
     for (const payload of [{}, { path: 1 }, { path: 'ok', extra: true }, ['x']]) {
       expect((await call('POST', `/v1/mailboxes/${id}/folders`, payload)).statusCode, JSON.stringify(payload)).toBe(400);
@@ -182,6 +183,7 @@ describe('move and delete', () => {
     const id = await mailbox(user('move-errors'), 1);
     const same = await call('POST', `/v1/mailboxes/${id}/messages/1/move`, { to: 'inbox' });
     expect(same.statusCode, same.body).toBe(400);
+    expect(same.json().errors).toEqual([{ field: '/body/to', message: 'must name another folder than the source' }]);
     const target = await call('POST', `/v1/mailboxes/${id}/messages/1/move`, { to: 'Nowhere' });
     expect(target.statusCode).toBe(404);
     expect(target.json()).toMatchObject({ code: 'folder_not_found', folder: 'Nowhere' });
@@ -252,7 +254,10 @@ describe('bulk actions', () => {
     ]) {
       const res = await call('POST', `/v1/mailboxes/${id}/messages/actions`, payload);
       expect(res.statusCode, JSON.stringify(payload).slice(0, 80)).toBe(400);
+      expect(res.json().errors?.[0]?.field, JSON.stringify(payload).slice(0, 80)).toMatch(/^\/body(\/|$)/);
     }
+    const both = await call('POST', `/v1/mailboxes/${id}/messages/actions`, { uids: [1], moveTo: 'Archive', delete: true });
+    expect(both.json().errors).toEqual([{ field: '/body/delete', message: 'must not be given with moveTo' }]);
     expect((await call('POST', `/v1/mailboxes/${id}/messages/actions`, { folder: 'Nope', uids: [1], seen: true })).json().code).toBe('folder_not_found');
   });
 });

@@ -228,6 +228,8 @@ describe('hostile search input', () => {
       const res = await get(`/v1/mailboxes/${id}/messages?${query}`);
       expect(res.statusCode, `${query}: ${res.body}`).toBe(400);
       expect(res.json().code, query).toBe('validation_failed');
+      // Whether the schema or the domain refused it, the pointer names the query string.
+      expect(res.json().errors?.[0]?.field, query).toMatch(/^\/querystring\/(subject|text|from|to|since|before|seen|flagged|cursor)$/);
     }
     // Refused before a login: Dovecot saw none since.
     expect(await logins()).toBe(before);

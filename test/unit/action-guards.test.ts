@@ -45,7 +45,7 @@ describe('folderLevels', () => {
     expect(folderLevels('Processed/2026')).toEqual(['Processed', '2026']);
     expect(folderLevels('Réglé/日本語 ✓')).toEqual(['Réglé', '日本語 ✓']);
     for (const bad of ['/a', 'a/', 'a//b', 'a\u0007', 'a\u2028b', 'x*', '%', '\\Sent', ' a', 'a ', '..', 'a/./b', 'é'.repeat(256)]) {
-      expect(() => folderLevels(bad), JSON.stringify(bad)).toThrow(/\/body\/path/);
+      expect(() => folderLevels(bad), JSON.stringify(bad)).toThrow(/folder path/);
     }
     expect(folderLevels('é'.repeat(255))).toHaveLength(1);
   });

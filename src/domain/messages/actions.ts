@@ -118,10 +118,10 @@ export class MessageActions {
 
   async bulk(mailboxId: string, request: BulkRequest): Promise<BulkResult> {
     if (request.seen === undefined && request.flagged === undefined && request.moveTo === undefined && request.delete === undefined) {
-      throw new ValidationError('/body must name an action: seen, flagged, moveTo or delete.', [{ field: '/body', message: 'must name at least one action' }]);
+      throw new ValidationError('The request must name an action: seen, flagged, moveTo or delete.', [{ field: '', message: 'must name at least one action' }]);
     }
     if (request.moveTo !== undefined && request.delete !== undefined) {
-      throw new ValidationError('/body/delete cannot go with moveTo.', [{ field: '/body/delete', message: 'must not be given with moveTo' }]);
+      throw new ValidationError('delete cannot go with moveTo.', [{ field: '/delete', message: 'must not be given with moveTo' }]);
     }
     return this.sessions.use(mailboxId, async (session, mailbox) => {
       const path = await this.source(session, mailbox, request.folder);
@@ -206,7 +206,7 @@ function messageNotFound(path: string, uid: number): AppError {
 
 function sameFolder(path: string): AppError {
   return new AppError('validation_failed', `The messages are in ${path} already.`, {
-    fields: { errors: [{ field: '/body/to', message: 'must name another folder than the source' }] },
+    fields: { errors: [{ field: '/to', message: 'must name another folder than the source' }] },
   });
 }
 

@@ -21,7 +21,7 @@ export const FOLDER_SEPARATOR = '/';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 function refuse(message: string): never {
-  throw new ValidationError(`/body/path ${message}.`, [{ field: '/body/path', message }]);
+  throw new ValidationError(`The folder path ${message}.`, [{ field: '/path', message }]);
 }
 
 /** The levels of a valid path, outermost first; a ValidationError otherwise. */

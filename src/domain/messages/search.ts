@@ -39,16 +39,16 @@ function decodeMessageCursor(raw: string): { uidValidity: number; beforeUid: num
 }
 
 const invalid = (field: string, message: string, detail: string, hint?: string): ValidationError =>
-  new ValidationError(detail, [{ field: `/query/${field}`, message }], hint);
+  new ValidationError(detail, [{ field: `/${field}`, message }], hint);
 
 /** Where the page starts: from `cursor` or `beforeUid` (not both), or the newest message. */
 export function pageStart(query: Pick<ListMessagesQueryT, 'cursor' | 'beforeUid'>): PageStart {
   if (query.cursor !== undefined && query.beforeUid !== undefined) {
-    throw invalid('cursor', 'not together with beforeUid', '/query/cursor and /query/beforeUid both say where the page starts: pass one.');
+    throw invalid('cursor', 'not together with beforeUid', 'cursor and beforeUid both say where the page starts: pass one.');
   }
   if (query.cursor === undefined) return { beforeUid: query.beforeUid, uidValidity: undefined };
   const cursor = decodeMessageCursor(query.cursor);
-  if (!cursor) throw invalid('cursor', 'is not a valid cursor', '/query/cursor is not a cursor this API gave out.', 'Pass the nextCursor of the previous page as it was given.');
+  if (!cursor) throw invalid('cursor', 'is not a valid cursor', 'The cursor is not a cursor this API gave out.', 'Pass the nextCursor of the previous page as it was given.');
   return cursor;
 }
 
@@ -74,7 +74,7 @@ export function searchOf(query: ListMessagesQueryT): MessageSearch | undefined {
   if (search.since !== undefined && search.before !== undefined && search.since >= search.before) {
     throw invalid(
       'before', 'must be after since',
-      `/query/before (${search.before}) must be a later day than /query/since (${search.since}): before is exclusive, so the search could match nothing.`,
+      `before (${search.before}) must be a later day than since (${search.since}): before is exclusive, so the search could match nothing.`,
       'IMAP SEARCH compares days: since=2025-06-03&before=2025-06-04 is the mail received on 3 June.',
     );
   }
@@ -87,7 +87,7 @@ export function searchOf(query: ListMessagesQueryT): MessageSearch | undefined {
 function day(field: string, value: string): string {
   const date = new Date(`${value}T00:00:00.000Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
-    throw invalid(field, 'must be a day, YYYY-MM-DD', `/query/${field} must be a day as YYYY-MM-DD (${JSON.stringify(value.slice(0, 20))} is none).`);
+    throw invalid(field, 'must be a day, YYYY-MM-DD', `${field} must be a day as YYYY-MM-DD (${JSON.stringify(value.slice(0, 20))} is none).`);
   }
   return value;
 }
