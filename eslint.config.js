@@ -11,6 +11,8 @@ import tseslint from 'typescript-eslint';
  */
 const LIBRARIES = ['@azure/msal-node', 'ioredis', 'bullmq', 'imapflow', 'nodemailer', 'mailparser', 'undici'];
 const FRAMEWORK = ['fastify', 'fastify-plugin', '@fastify/*', 'pino', 'prom-client'];
+/** Wire-format schemas: they live with HTTP (http/schemas/), the domain declares plain types. */
+const SCHEMAS = ['typebox', '@sinclair/typebox'];
 const ENTRY = ['**/app.js', '**/container.js', '**/server.js', '**/main.js'];
 const LAYERS = {
   domain: ['**/domain/**'],
@@ -25,8 +27,8 @@ const LAYERS = {
 const ZONES = [
   {
     files: ['src/domain/**/*.ts'],
-    why: 'the domain declares its ports (ports.ts) and gets adapters and repositories injected; it knows no framework, job, route or role',
-    forbid: [...LIBRARIES, ...FRAMEWORK, ...ENTRY, ...LAYERS.http, ...LAYERS.jobs, ...LAYERS.wiring, ...LAYERS.roles],
+    why: 'the domain declares its ports (ports.ts) and gets adapters and repositories injected; it knows no framework, schema library, job, route or role',
+    forbid: [...LIBRARIES, ...FRAMEWORK, ...SCHEMAS, ...ENTRY, ...LAYERS.http, ...LAYERS.jobs, ...LAYERS.wiring, ...LAYERS.roles],
     typesOnly: [...LAYERS.adapters, ...LAYERS.observability, ...LAYERS.store],
   },
   {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { authorityOf, validateCreate } from '../../src/domain/connections/validate.js';
 import { toView, type ConnectionRecord } from '../../src/domain/connections/service.js';
 import { ValidationError } from '../../src/errors/errors.js';
-import type { CreateConnectionInput } from '../../src/domain/connections/schemas.js';
+import type { CreateConnectionInput } from '../../src/domain/connections/model.js';
 
 const good: CreateConnectionInput = {
   name: 'Contoso',

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError } from '../../src/errors/errors.js';
 import { deriveKeyRing } from '../../src/crypto/subkeys.js';
 import { BodyHasher, bodyMac, IDEMPOTENCY_KEY_INFO } from '../../src/domain/sending/idempotency.js';
-import type { SendInput } from '../../src/domain/sending/schemas.js';
+import type { SendInput } from '../../src/domain/sending/model.js';
 import { checkSend, isAddress, isDeniedHeader, strictBase64Length } from '../../src/domain/sending/validate.js';
 
 const LIMITS = { maxMessageBytes: 1000, maxRecipients: 3 };

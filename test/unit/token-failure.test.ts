@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { aadstsError } from '../../src/domain/tokens/aadsts.js';
 import { recordTokenFailure } from '../../src/domain/mailboxes/token-failure.js';
 import type { MailboxRecord } from '../../src/domain/mailboxes/service.js';
-import type { MailboxStateT } from '../../src/domain/mailboxes/schemas.js';
+import type { MailboxStateT } from '../../src/domain/mailboxes/model.js';
 import { AppError } from '../../src/errors/errors.js';
 
 function store(state: MailboxStateT) {

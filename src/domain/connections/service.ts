@@ -9,7 +9,7 @@ import type { JsonStore } from '../../store/json-store.js';
 import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
-import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './schemas.js';
+import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './model.js';
 import { authorityOf, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateSecret } from './validate.js';
 
 export interface ConnectionRecord {

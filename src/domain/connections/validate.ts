@@ -4,7 +4,7 @@
  */
 import { readReturnToRule, returnToRuleText } from '../../config/login-config.js';
 import { ValidationError, type FieldProblem } from '../../errors/errors.js';
-import type { CreateConnectionInput } from './schemas.js';
+import type { CreateConnectionInput } from './model.js';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 

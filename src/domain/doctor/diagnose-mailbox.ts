@@ -14,7 +14,6 @@
  * The defaults keep the worst case (token, then the slower of IMAP and SMTP,
  * then LOGOUT) under the HTTP request timeout's default of 60 s.
  */
-import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
@@ -24,17 +23,15 @@ import {
   type MailboxTokenSource, type ServerContext,
 } from './mailbox-checks.js';
 import type { DoctorMailServers } from './ports.js';
-import { DoctorStep, failedStep, runStep, skippedStep, type DoctorStepT } from './step-runner.js';
+import { failedStep, runStep, skippedStep, type DoctorStepT } from './step-runner.js';
 
-export const DiagnoseResult = Type.Object(
-  {
-    ok: Type.Boolean({ description: 'true when every step passed.' }),
-    mailboxId: Type.String(),
-    steps: Type.Array(DoctorStep, { description: 'token, permissions, imap_login, imap_folders, smtp_auth, in this order.' }),
-  },
-  { additionalProperties: false },
-);
-export type DiagnoseResultT = Static<typeof DiagnoseResult>;
+export interface DiagnoseResultT {
+  /** true when every step passed. */
+  ok: boolean;
+  mailboxId: string;
+  /** token, permissions, imap_login, imap_folders, smtp_auth, in this order. */
+  steps: DoctorStepT[];
+}
 
 /** The most each step may take, in ms. */
 export interface DoctorBudgets {

@@ -4,34 +4,27 @@
  * guide's step that fixes it (problemOf, which asks classify()). A step
  * never throws: the doctor's later steps still run.
  */
-import { Type, type Static } from 'typebox';
 import { classify } from '../../errors/classify.js';
 import type { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { problemOf } from './problem.js';
 
-export const DoctorStepName = Type.Union([
-  Type.Literal('token'),
-  Type.Literal('permissions'),
-  Type.Literal('imap_login'),
-  Type.Literal('imap_folders'),
-  Type.Literal('smtp_auth'),
-]);
-export type DoctorStepName = Static<typeof DoctorStepName>;
+/** The doctor's steps, in the order it reports them. */
+export type DoctorStepName = 'token' | 'permissions' | 'imap_login' | 'imap_folders' | 'smtp_auth';
 
-export const DoctorStep = Type.Object(
-  {
-    step: DoctorStepName,
-    ok: Type.Boolean(),
-    detail: Type.String({ description: 'What was found; `skipped: <why>` for a step that could not run.' }),
-    hint: Type.Optional(Type.String({ description: 'What to change, in the words of the setup guide.' })),
-    setupStep: Type.Optional(Type.String({ description: 'The setup guide step that fixes it (see the README).' })),
-    code: Type.Optional(Type.String({ description: 'Stable error code of the failure.' })),
-    durationMs: Type.Integer({ minimum: 0 }),
-  },
-  { additionalProperties: false },
-);
-export type DoctorStepT = Static<typeof DoctorStep>;
+export interface DoctorStepT {
+  step: DoctorStepName;
+  ok: boolean;
+  /** What was found; `skipped: <why>` for a step that could not run. */
+  detail: string;
+  /** What to change, in the words of the setup guide. */
+  hint?: string;
+  /** The setup guide step that fixes it (see the README). */
+  setupStep?: string;
+  /** Stable error code of the failure. */
+  code?: string;
+  durationMs: number;
+}
 
 export function skippedStep(step: DoctorStepName, reason: string): DoctorStepT {
   return { step, ok: false, detail: `skipped: ${reason}`, durationMs: 0 };

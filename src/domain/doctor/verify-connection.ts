@@ -5,27 +5,23 @@
  * really tried); delegated ones, which have no token without a user, check
  * that the authority answers.
  */
-import { Type, type Static } from 'typebox';
 import type { MsalGateway } from '../../adapters/msal/gateway.js';
 import type { ConnectionService } from '../connections/service.js';
 import { authorityOf } from '../connections/validate.js';
 import { missingPermission, type Capability } from '../tokens/claims.js';
 import type { TokenService } from '../tokens/token-service.js';
-import { DoctorProblem, problemOf, type DoctorProblemT } from './problem.js';
+import type { Flow } from '../connections/model.js';
+import { problemOf, type DoctorProblemT } from './problem.js';
 
-export const VerifyResult = Type.Object(
-  {
-    ok: Type.Boolean(),
-    flow: Type.Union([Type.Literal('app_only'), Type.Literal('delegated')]),
-    authority: Type.String(),
-    roles: Type.Array(Type.String()),
-    scopes: Type.Array(Type.String()),
-    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    problems: Type.Array(DoctorProblem),
-  },
-  { additionalProperties: false },
-);
-export type VerifyResultT = Static<typeof VerifyResult>;
+export interface VerifyResultT {
+  ok: boolean;
+  flow: Flow;
+  authority: string;
+  roles: string[];
+  scopes: string[];
+  expiresAt: string | null;
+  problems: DoctorProblemT[];
+}
 
 const CAPABILITIES: Capability[] = ['imap', 'smtp'];
 

@@ -14,7 +14,7 @@ import type { FolderCursor } from '../polling/cursor.js';
 import { watchFolders } from './watched-folders.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
-} from './schemas.js';
+} from './model.js';
 
 export const DEFAULT_IMAP: ServerOverrideT = { host: 'outlook.office365.com', port: 993, secure: true };
 export const DEFAULT_SMTP: ServerOverrideT = { host: 'smtp.office365.com', port: 587, secure: false };

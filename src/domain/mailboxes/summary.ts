@@ -5,29 +5,21 @@
  * worker down): workers 0 and overdue growing. Each number is one read of an
  * index (see the ports), never a walk over the mailboxes.
  */
-import { Type, type Static } from 'typebox';
-import type { MailboxStateT } from './schemas.js';
+import type { MailboxStateT } from './model.js';
 
 /** Every state, so the answer always has each (0 when none); the type makes a new state fail here. */
-const STATES: Record<MailboxStateT, true> = {
+export const MAILBOX_STATES: Record<MailboxStateT, true> = {
   active: true, pending_authorization: true, auth_error: true, throttled: true, error: true, paused: true,
 };
 
-const Count = Type.Integer({ minimum: 0 });
-
-export const MailboxSummary = Type.Object(
-  {
-    total: Count,
-    byState: Type.Object(
-      Object.fromEntries(Object.keys(STATES).map((state) => [state, Count])) as Record<MailboxStateT, typeof Count>,
-      { additionalProperties: false },
-    ),
-    overdue: Type.Integer({ minimum: 0, description: 'Mailboxes whose poll is due more than one poll interval ago.' }),
-    workers: Type.Integer({ minimum: 0, description: 'Worker processes whose heartbeat is under 15 s old.' }),
-  },
-  { additionalProperties: false },
-);
-export type MailboxSummaryT = Static<typeof MailboxSummary>;
+export interface MailboxSummaryT {
+  total: number;
+  byState: Record<MailboxStateT, number>;
+  /** Mailboxes whose poll is due more than one poll interval ago. */
+  overdue: number;
+  /** Worker processes whose heartbeat is under 15 s old. */
+  workers: number;
+}
 
 export interface MailboxSummaryPorts {
   /** The number of mailboxes, and of mailboxes in each state (from the store's counters). */
@@ -40,6 +32,6 @@ export interface MailboxSummaryPorts {
 
 export async function summarizeMailboxes(ports: MailboxSummaryPorts): Promise<MailboxSummaryT> {
   const [counts, overdue, workers] = await Promise.all([ports.counts(), ports.overdue(), ports.workers()]);
-  const byState = Object.fromEntries(Object.keys(STATES).map((state) => [state, counts.byState[state] ?? 0])) as Record<MailboxStateT, number>;
+  const byState = Object.fromEntries(Object.keys(MAILBOX_STATES).map((state) => [state, counts.byState[state] ?? 0])) as Record<MailboxStateT, number>;
   return { total: counts.total, byState, overdue, workers };
 }

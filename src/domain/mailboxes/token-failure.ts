@@ -8,7 +8,7 @@
  * they are recorded without changing the state. A paused mailbox stays paused.
  */
 import { classify } from '../../errors/classify.js';
-import type { LastErrorT, MailboxStateT } from './schemas.js';
+import type { LastErrorT, MailboxStateT } from './model.js';
 import type { MailboxRecord, MailboxService } from './service.js';
 
 export function lastErrorOf(err: unknown, at: Date): LastErrorT {

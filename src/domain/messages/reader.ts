@@ -27,7 +27,7 @@ import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import type { MessagePorts, MessageSession } from './ports.js';
-import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type ListMessagesQueryT, type MessagePageT, type MessageViewT } from './schemas.js';
+import { DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, type ListMessagesQueryT, type MessagePageT, type MessageViewT } from './model.js';
 import { checkCursorValidity, encodeMessageCursor, pageStart, searchOf } from './search.js';
 
 export interface MessageReaderDeps {

@@ -14,7 +14,7 @@
  */
 import type { MessageSearch } from '../../adapters/imap/reader-session.js';
 import { ValidationError } from '../../errors/errors.js';
-import type { ListMessagesQueryT } from './schemas.js';
+import type { ListMessagesQueryT } from './model.js';
 
 export interface PageStart {
   /** Only UIDs below this one. */

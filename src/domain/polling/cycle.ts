@@ -18,7 +18,7 @@ import type { KeptLease } from '../../store/lock.js';
 import type { ConnectionService } from '../connections/service.js';
 import { newEvent, type EventPublisher } from '../events/events.js';
 import { mailLogin } from '../mailboxes/mail-login.js';
-import type { LastErrorT } from '../mailboxes/schemas.js';
+import type { LastErrorT } from '../mailboxes/model.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { tokenRetryDecision } from '../tokens/retry-policy.js';
 import type { TokenService } from '../tokens/token-service.js';

@@ -4,7 +4,7 @@
  * failed poll: a mailbox failing for an hour announces it once. Pure.
  */
 import type { ErrorInfo } from '../events/events.js';
-import type { MailboxStateT } from '../mailboxes/schemas.js';
+import type { MailboxStateT } from '../mailboxes/model.js';
 
 export type PollOutcome =
   | { kind: 'ok' }

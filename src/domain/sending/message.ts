@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { OutgoingMail } from '../../adapters/smtp/send-pool.js';
-import type { SendInput } from './schemas.js';
+import type { SendInput } from './model.js';
 
 export interface StoredMessage {
   v: 1;

@@ -25,7 +25,7 @@ import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import type { KeyRing } from '../../crypto/subkeys.js';
 import { BodyHasher, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
 import { encodeStored, newMessageId, storedMessage } from './message.js';
-import type { SendAcceptedT, SendInput, SendViewT } from './schemas.js';
+import type { SendAcceptedT, SendInput, SendViewT } from './model.js';
 import { checkSend, type SendLimits } from './validate.js';
 
 /**

@@ -15,7 +15,7 @@
  *   gives the same text), with a file name that is a name, not a path.
  */
 import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
-import type { SendInput } from './schemas.js';
+import type { SendInput } from './model.js';
 
 export interface SendLimits {
   maxMessageBytes: number;

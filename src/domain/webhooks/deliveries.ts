@@ -5,7 +5,7 @@ import type { Admission, WebhookScheduler } from '../../store/webhook-scheduler.
 import { isId } from '../ids.js';
 import { DeliveryPendingError } from './errors.js';
 import { deliveryView } from './records.js';
-import type { DeliveryListQueryT, DeliveryListT, DeliveryViewT } from './schemas.js';
+import type { DeliveryListQueryT, DeliveryListT, DeliveryViewT } from './model.js';
 import type { WebhookSubscriptions } from './subscriptions.js';
 
 /** Hands admitted deliveries to the workers (the job module's queues). */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../events/events.js';
 import type { ContentPart } from '../events/message-content.js';
 import type { DeliveryRecord, HealthRecord } from '../../store/webhook-delivery-reads.js';
-import type { DeliveryErrorT, DeliveryViewT, WebhookHealthT, WebhookViewT } from './schemas.js';
+import type { DeliveryErrorT, DeliveryViewT, WebhookHealthT, WebhookViewT } from './model.js';
 
 export interface StoredSecret {
   /** Numbered from 1; part of the associated data, so an envelope cannot move to another slot unnoticed. */

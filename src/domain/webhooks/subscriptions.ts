@@ -12,7 +12,7 @@ import type { DomainEvent } from '../events/events.js';
 import { isId, newId } from '../ids.js';
 import type { ContentPart } from '../events/message-content.js';
 import { secretAad, wants, wantsContentOf, webhookView, type StoredSecret, type WebhookRecord } from './records.js';
-import type { CreateWebhookInput, RotatedSecretViewT, WebhookCreatedViewT, WebhookViewT } from './schemas.js';
+import type { CreateWebhookInput, RotatedSecretViewT, WebhookCreatedViewT, WebhookViewT } from './model.js';
 import { newSecret, secretKey } from './signature.js';
 import { SubscriptionSnapshots } from './snapshot.js';
 import type { AddressPolicy } from './address-policy.js';

@@ -5,9 +5,9 @@ import {
   ConnectionView,
   CreateConnectionBody,
   UpdateConnectionBody,
-} from '../../domain/connections/schemas.js';
+} from '../schemas/connections.js';
 import type { ConnectionService } from '../../domain/connections/service.js';
-import { VerifyResult } from '../../domain/doctor/verify-connection.js';
+import { VerifyResult } from '../schemas/doctor.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';

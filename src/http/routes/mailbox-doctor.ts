@@ -1,6 +1,7 @@
 /** POST /v1/mailboxes/{id}/diagnose: a thin handler over the mailbox doctor. */
 import type { TypedApp } from '../typed-routes.js';
-import { DiagnoseResult, type DiagnoseResultT } from '../../domain/doctor/diagnose-mailbox.js';
+import type { DiagnoseResultT } from '../../domain/doctor/diagnose-mailbox.js';
+import { DiagnoseResult } from '../schemas/doctor.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 import { IdParams } from '../schemas/id-params.js';

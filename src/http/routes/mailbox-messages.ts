@@ -4,7 +4,7 @@ import type { TypedApp } from '../typed-routes.js';
 import type { MessageReader } from '../../domain/messages/reader.js';
 import {
   ListMessagesQuery, MessagePage, MessageQuery, MessageView,
-} from '../../domain/messages/schemas.js';
+} from '../schemas/messages.js';
 import { attachmentDisposition } from '../content-disposition.js';
 import { problemResponses } from '../schemas/problem.js';
 import { AttachmentParams, IdParams, MessageParams } from '../schemas/id-params.js';

@@ -1,7 +1,7 @@
 /** /v1/mailboxes/{id}/pause, /resume and /poll: control of a mailbox's polling. */
 import { Type } from 'typebox';
 import type { TypedApp } from '../typed-routes.js';
-import { MailboxView } from '../../domain/mailboxes/schemas.js';
+import { MailboxView } from '../schemas/mailboxes.js';
 import { toMailboxView, type MailboxService } from '../../domain/mailboxes/service.js';
 import { AppError } from '../../errors/errors.js';
 import type { PollScheduler } from '../../jobs/polling/scheduler.js';

@@ -1,6 +1,7 @@
 /** GET /v1/mailboxes/summary: the mailboxes counted, without listing them (domain/mailboxes/summary.ts). */
 import type { FastifyInstance } from 'fastify';
-import { MailboxSummary, type MailboxSummaryT } from '../../domain/mailboxes/summary.js';
+import type { MailboxSummaryT } from '../../domain/mailboxes/summary.js';
+import { MailboxSummary } from '../schemas/mailboxes.js';
 import { problemResponses } from '../schemas/problem.js';
 
 export function mailboxSummaryRoute(summary: () => Promise<MailboxSummaryT>) {

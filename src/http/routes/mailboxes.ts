@@ -1,9 +1,8 @@
 /** /v1/mailboxes: thin handlers over the mailbox service. */
 import { Type } from 'typebox';
 import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
-import {
-  CreateMailboxBody, MailboxView, UpdateMailboxBody, type MailboxViewT,
-} from '../../domain/mailboxes/schemas.js';
+import { CreateMailboxBody, MailboxView, UpdateMailboxBody } from '../schemas/mailboxes.js';
+import type { MailboxViewT } from '../../domain/mailboxes/model.js';
 import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
 import { problemResponses } from '../schemas/problem.js';
 import { IdParams } from '../schemas/id-params.js';

@@ -21,7 +21,7 @@ import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TypedApp } from '../typed-routes.js';
 import type { CallbackOutcome, OAuthCallback } from '../../domain/oauth/callback.js';
-import { CallbackQuery, LoginQuery } from '../../domain/oauth/schemas.js';
+import { CallbackQuery, LoginQuery } from '../schemas/oauth.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { classify } from '../../errors/classify.js';
 import { AppError } from '../../errors/errors.js';

@@ -6,7 +6,7 @@
  */
 import type { TypedApp } from '../typed-routes.js';
 import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
-import { AuthorizeResult, LoginClaimsView, LoginExchangeBody } from '../../domain/oauth/schemas.js';
+import { AuthorizeResult, LoginClaimsView, LoginExchangeBody } from '../schemas/oauth.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';

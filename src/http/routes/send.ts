@@ -1,6 +1,6 @@
 /** /v1/send: thin handlers over the send service. */
 import type { TypedApp } from '../typed-routes.js';
-import { SendAccepted, SendBody, SendHeaders, SendView } from '../../domain/sending/schemas.js';
+import { SendAccepted, SendBody, SendHeaders, SendView } from '../schemas/sending.js';
 import type { SendService } from '../../domain/sending/service.js';
 import { problemResponses } from '../schemas/problem.js';
 import { IdParams } from '../schemas/id-params.js';

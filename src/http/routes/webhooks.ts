@@ -10,7 +10,7 @@ import {
   RotatedSecretView,
   WebhookCreatedView,
   WebhookView,
-} from '../../domain/webhooks/schemas.js';
+} from '../schemas/webhooks.js';
 import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';

@@ -6,7 +6,7 @@
  * and plugins/path-ids.ts checks it before the handler runs.
  */
 import { Type, type Static } from 'typebox';
-import { Uid } from '../../domain/messages/schemas.js';
+import { Uid } from './messages.js';
 
 const PathId = Type.String({ maxLength: 64 });
 

@@ -5,7 +5,8 @@
  * a schema cannot say (a folder path's levels).
  */
 import { Type, type Static } from 'typebox';
-import { DEFAULT_FOLDER, Uid } from '../../domain/messages/schemas.js';
+import { DEFAULT_FOLDER } from '../../domain/messages/model.js';
+import { Uid } from './messages.js';
 
 /** The most UIDs one bulk request names: one IMAP command's worth. */
 export const MAX_BULK_UIDS = 1_000;

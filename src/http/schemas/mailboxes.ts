@@ -1,5 +1,11 @@
-/** Mailbox schemas: the API contract (api.md, Mailboxes), and the types derived from it. */
+/** Mailbox schemas: the API contract (api.md, Mailboxes), checked against the domain's types (domain/mailboxes/model.ts). */
 import { Type, type Static } from 'typebox';
+import type {
+  CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
+} from '../../domain/mailboxes/model.js';
+import { MAILBOX_STATES, type MailboxSummaryT } from '../../domain/mailboxes/summary.js';
+import type { FolderCursor as FolderCursorT } from '../../domain/polling/cursor.js';
+import type { Check, Same } from './same.js';
 
 const Host = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' });
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
@@ -8,7 +14,6 @@ export const ServerOverride = Type.Object(
   { host: Host, port: Port, secure: Type.Boolean({ description: 'true: implicit TLS; false: STARTTLS (required).' }) },
   { additionalProperties: false },
 );
-export type ServerOverrideT = Static<typeof ServerOverride>;
 
 export const Folder = Type.String({
   minLength: 1,
@@ -24,7 +29,6 @@ export const MailboxState = Type.Union([
   Type.Literal('error'),
   Type.Literal('paused'),
 ]);
-export type MailboxStateT = Static<typeof MailboxState>;
 
 export const CreateMailboxBody = Type.Object(
   {
@@ -37,7 +41,6 @@ export const CreateMailboxBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CreateMailboxInput = Static<typeof CreateMailboxBody>;
 
 export const UpdateMailboxBody = Type.Object(
   {
@@ -51,7 +54,6 @@ export const UpdateMailboxBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
-export type UpdateMailboxInput = Static<typeof UpdateMailboxBody>;
 
 export const LastError = Type.Object(
   {
@@ -64,7 +66,6 @@ export const LastError = Type.Object(
   },
   { additionalProperties: false },
 );
-export type LastErrorT = Static<typeof LastError>;
 
 export const FolderCursor = Type.Object(
   {
@@ -110,4 +111,30 @@ export const MailboxView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type MailboxViewT = Static<typeof MailboxView>;
+
+export type MailboxSchemasAgree = [
+  Check<Same<Static<typeof ServerOverride>, ServerOverrideT>>,
+  Check<Same<Static<typeof MailboxState>, MailboxStateT>>,
+  Check<Same<Static<typeof CreateMailboxBody>, CreateMailboxInput>>,
+  Check<Same<Static<typeof UpdateMailboxBody>, UpdateMailboxInput>>,
+  Check<Same<Static<typeof LastError>, LastErrorT>>,
+  Check<Same<Static<typeof MailboxView>, MailboxViewT>>,
+  Check<Same<Static<typeof FolderCursor>, FolderCursorT>>,
+];
+
+const Count = Type.Integer({ minimum: 0 });
+
+export const MailboxSummary = Type.Object(
+  {
+    total: Count,
+    byState: Type.Object(
+      Object.fromEntries(Object.keys(MAILBOX_STATES).map((state) => [state, Count])) as Record<MailboxStateT, typeof Count>,
+      { additionalProperties: false },
+    ),
+    overdue: Type.Integer({ minimum: 0, description: 'Mailboxes whose poll is due more than one poll interval ago.' }),
+    workers: Type.Integer({ minimum: 0, description: 'Worker processes whose heartbeat is under 15 s old.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type MailboxSummaryAgrees = Check<Same<Static<typeof MailboxSummary>, MailboxSummaryT>>;

@@ -1,10 +1,13 @@
 /**
- * Sending schemas: the API contract (api.md, Sending), and the types derived
- * from it. The schema bounds shapes and lengths; what an address, a header or
- * base64 must look like (header injection, display-name tricks) is checked
- * in validate.ts, which gives each refusal its own words.
+ * Sending schemas: the API contract (api.md, Sending), checked against the
+ * domain's types (domain/sending/model.ts). The schema bounds shapes and
+ * lengths; what an address, a header or base64 must look like (header
+ * injection, display-name tricks) is checked in domain/sending/validate.ts,
+ * which gives each refusal its own words.
  */
 import { Type, type Static, type TSchema } from 'typebox';
+import type { RejectedRecipientT, SendAcceptedT, SendErrorT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
+import type { Check, Same } from './same.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Timestamp = Type.String({ format: 'date-time' });
@@ -50,7 +53,6 @@ export const SendBody = Type.Object(
     description: 'At least one recipient in to, cc or bcc; text + html + decoded attachments within SEND_MAX_MESSAGE_BYTES.',
   },
 );
-export type SendInput = Static<typeof SendBody>;
 
 /** Idempotency-Key: visible ASCII, as clients make them (UUIDs, order numbers). */
 export const SendHeaders = Type.Object({
@@ -63,25 +65,21 @@ export const SendHeaders = Type.Object({
 });
 
 export const SendStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')]);
-export type SendStatusT = Static<typeof SendStatus>;
 
 export const SendAccepted = Type.Object(
   { id: Type.String(), status: Type.Literal('queued') },
   { additionalProperties: false },
 );
-export type SendAcceptedT = Static<typeof SendAccepted>;
 
 export const SendError = Type.Object(
   { code: Type.String(), detail: Type.String(), hint: Type.Optional(Type.String()) },
   { additionalProperties: false },
 );
-export type SendErrorT = Static<typeof SendError>;
 
 export const RejectedRecipient = Type.Object(
   { address: Type.String(), responseCode: Nullable(Type.Integer()), response: Type.String({ description: "The server's reply to RCPT TO." }) },
   { additionalProperties: false },
 );
-export type RejectedRecipientT = Static<typeof RejectedRecipient>;
 
 export const SendView = Type.Object(
   {
@@ -103,4 +101,12 @@ export const SendView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type SendViewT = Static<typeof SendView>;
+
+export type SendingSchemasAgree = [
+  Check<Same<Static<typeof SendBody>, SendInput>>,
+  Check<Same<Static<typeof SendStatus>, SendStatusT>>,
+  Check<Same<Static<typeof SendAccepted>, SendAcceptedT>>,
+  Check<Same<Static<typeof SendError>, SendErrorT>>,
+  Check<Same<Static<typeof RejectedRecipient>, RejectedRecipientT>>,
+  Check<Same<Static<typeof SendView>, SendViewT>>,
+];

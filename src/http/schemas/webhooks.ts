@@ -1,9 +1,14 @@
-/** Webhook schemas: the API contract, and the types derived from it. */
+/** Webhook schemas: the API contract (api.md, Webhooks), checked against the domain's types (domain/webhooks/model.ts). */
 import { Type, type Static, type TSchema } from 'typebox';
-import { EVENT_TYPES } from '../events/events.js';
-import { CONTENT_PARTS } from '../events/message-content.js';
-import { idPattern } from '../ids.js';
-import { MAX_URL_LENGTH } from './url-policy.js';
+import { EVENT_TYPES } from '../../domain/events/events.js';
+import { CONTENT_PARTS } from '../../domain/events/message-content.js';
+import { idPattern } from '../../domain/ids.js';
+import { MAX_URL_LENGTH } from '../../domain/webhooks/url-policy.js';
+import type {
+  CreateWebhookInput, DeliveryErrorT, DeliveryListQueryT, DeliveryListT, DeliveryStatusT, DeliveryViewT,
+  RotatedSecretViewT, WebhookCreatedViewT, WebhookHealthT, WebhookViewT,
+} from '../../domain/webhooks/model.js';
+import type { Check, Same } from './same.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -37,7 +42,6 @@ export const CreateWebhookBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CreateWebhookInput = Static<typeof CreateWebhookBody>;
 
 export const WebhookHealth = Type.Object(
   {
@@ -51,7 +55,6 @@ export const WebhookHealth = Type.Object(
   },
   { additionalProperties: false },
 );
-export type WebhookHealthT = Static<typeof WebhookHealth>;
 
 const viewProperties = {
   id: Type.String(),
@@ -71,21 +74,17 @@ const viewProperties = {
 };
 
 export const WebhookView = Type.Object(viewProperties, { additionalProperties: false });
-export type WebhookViewT = Static<typeof WebhookView>;
 
 const Secret = Type.String({ description: 'The signing secret (`whsec_` + base64). Shown only in this response: store it now.' });
 
 export const WebhookCreatedView = Type.Object({ ...viewProperties, secret: Secret }, { additionalProperties: false });
-export type WebhookCreatedViewT = Static<typeof WebhookCreatedView>;
 
 export const RotatedSecretView = Type.Object(
   { id: Type.String(), secret: Secret, previousSecretExpiresAt: Nullable(Timestamp) },
   { additionalProperties: false },
 );
-export type RotatedSecretViewT = Static<typeof RotatedSecretView>;
 
 export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]);
-export type DeliveryStatusT = Static<typeof DeliveryStatus>;
 
 export const DeliveryError = Type.Object(
   {
@@ -94,7 +93,6 @@ export const DeliveryError = Type.Object(
   },
   { additionalProperties: false },
 );
-export type DeliveryErrorT = Static<typeof DeliveryError>;
 
 export const DeliveryView = Type.Object(
   {
@@ -112,7 +110,6 @@ export const DeliveryView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type DeliveryViewT = Static<typeof DeliveryView>;
 
 export const DeliveryListQuery = Type.Object(
   {
@@ -121,10 +118,21 @@ export const DeliveryListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export type DeliveryListQueryT = Static<typeof DeliveryListQuery>;
 
 export const DeliveryList = Type.Object(
   { items: Type.Array(DeliveryView), nextCursor: Nullable(Type.String()) },
   { additionalProperties: false },
 );
-export type DeliveryListT = Static<typeof DeliveryList>;
+
+export type WebhookSchemasAgree = [
+  Check<Same<Static<typeof CreateWebhookBody>, CreateWebhookInput>>,
+  Check<Same<Static<typeof WebhookHealth>, WebhookHealthT>>,
+  Check<Same<Static<typeof WebhookView>, WebhookViewT>>,
+  Check<Same<Static<typeof WebhookCreatedView>, WebhookCreatedViewT>>,
+  Check<Same<Static<typeof RotatedSecretView>, RotatedSecretViewT>>,
+  Check<Same<Static<typeof DeliveryStatus>, DeliveryStatusT>>,
+  Check<Same<Static<typeof DeliveryError>, DeliveryErrorT>>,
+  Check<Same<Static<typeof DeliveryView>, DeliveryViewT>>,
+  Check<Same<Static<typeof DeliveryListQuery>, DeliveryListQueryT>>,
+  Check<Same<Static<typeof DeliveryList>, DeliveryListT>>,
+];

@@ -1,13 +1,16 @@
-/** Mail reading schemas: the API contract (api.md, Mailboxes → Reading mail), and the types derived from it. */
+/** Mail reading schemas: the API contract (api.md, Mailboxes → Reading mail), checked against the domain's types (domain/messages/model.ts). */
 import { Type, type Static } from 'typebox';
+import {
+  DEFAULT_FOLDER, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_TEXT,
+  type AddressT, type AttachmentViewT, type EnvelopeViewT, type HeaderT, type ListMessagesQueryT, type MessagePageT,
+  type MessageQueryT, type MessageViewT,
+} from '../../domain/messages/model.js';
+import type { Check, Same } from './same.js';
 
 /** IMAP UIDs are non-zero 32-bit unsigned numbers (RFC 3501 2.3.1.1). */
 export const Uid = Type.Integer({ minimum: 1, maximum: 4_294_967_295 });
 const NullableString = (description?: string) => Type.Union([Type.String(), Type.Null()], description ? { description } : {});
 
-export const DEFAULT_FOLDER = 'INBOX';
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 200;
 
 const FolderQuery = Type.String({
   minLength: 1,
@@ -16,8 +19,6 @@ const FolderQuery = Type.String({
   description: 'A folder path as IMAP lists it (INBOX, Archive/2024) or a special use (\\Sent, \\Junk, \\Drafts, \\Trash, \\Archive). Default INBOX.',
 });
 
-/** The longest search string accepted (Exchange cuts its own search terms far shorter). */
-export const MAX_SEARCH_TEXT = 256;
 
 /**
  * A search string: no control characters (CR and LF end an IMAP command line; imapflow quotes or
@@ -60,10 +61,8 @@ export const ListMessagesQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export type ListMessagesQueryT = Static<typeof ListMessagesQuery>;
 
 export const MessageQuery = Type.Object({ folder: Type.Optional(FolderQuery) }, { additionalProperties: false });
-export type MessageQueryT = Static<typeof MessageQuery>;
 
 export const Address = Type.Object(
   { name: NullableString('Display name, decoded.'), address: NullableString() },
@@ -89,7 +88,6 @@ export const EnvelopeView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type EnvelopeViewT = Static<typeof EnvelopeView>;
 
 export const MessagePage = Type.Object(
   {
@@ -103,7 +101,6 @@ export const MessagePage = Type.Object(
   },
   { additionalProperties: false },
 );
-export type MessagePageT = Static<typeof MessagePage>;
 
 export const Header = Type.Object({ name: Type.String(), value: Type.String() }, { additionalProperties: false });
 
@@ -148,4 +145,14 @@ export const MessageView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type MessageViewT = Static<typeof MessageView>;
+
+export type MessageSchemasAgree = [
+  Check<Same<Static<typeof ListMessagesQuery>, ListMessagesQueryT>>,
+  Check<Same<Static<typeof MessageQuery>, MessageQueryT>>,
+  Check<Same<Static<typeof EnvelopeView>, EnvelopeViewT>>,
+  Check<Same<Static<typeof MessagePage>, MessagePageT>>,
+  Check<Same<Static<typeof MessageView>, MessageViewT>>,
+  Check<Same<Static<typeof Address>, AddressT>>,
+  Check<Same<Static<typeof Header>, HeaderT>>,
+  Check<Same<Static<typeof AttachmentView>, AttachmentViewT>>,
+];

@@ -1,5 +1,7 @@
-/** Connection schemas: the API contract, and the types derived from it. */
+/** Connection schemas: the API contract (api.md, Connections), checked against the domain's types (domain/connections/model.ts). */
 import { Type, type Static } from 'typebox';
+import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from '../../domain/connections/model.js';
+import type { Check, Same } from './same.js';
 
 export const Flow = Type.Union([Type.Literal('app_only'), Type.Literal('delegated')], {
   description: '`app_only`: client credentials (a service principal with mailbox permission). `delegated`: a user signs in.',
@@ -40,7 +42,6 @@ export const CreateConnectionBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CreateConnectionInput = Static<typeof CreateConnectionBody>;
 
 export const UpdateConnectionBody = Type.Object(
   {
@@ -50,7 +51,6 @@ export const UpdateConnectionBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
-export type UpdateConnectionInput = Static<typeof UpdateConnectionBody>;
 
 export const ConnectionView = Type.Object(
   {
@@ -69,4 +69,9 @@ export const ConnectionView = Type.Object(
   },
   { additionalProperties: false },
 );
-export type ConnectionViewT = Static<typeof ConnectionView>;
+
+export type ConnectionSchemasAgree = [
+  Check<Same<Static<typeof CreateConnectionBody>, CreateConnectionInput>>,
+  Check<Same<Static<typeof UpdateConnectionBody>, UpdateConnectionInput>>,
+  Check<Same<Static<typeof ConnectionView>, ConnectionViewT>>,
+];

@@ -1,0 +1,68 @@
+/**
+ * A message to send as the domain takes it, and a send as it is shown. The
+ * wire schemas (http/schemas/sending.ts) bound shapes and lengths for
+ * clients and are checked against these types when the project compiles;
+ * what an address, a header or base64 must look like is checked in
+ * validate.ts.
+ */
+
+export interface SendAttachmentInput {
+  /** A file name, not a path. */
+  filename: string;
+  /** A MIME type; guessed from the file name when absent. */
+  contentType?: string;
+  /** The file, in standard base64. */
+  content: string;
+}
+
+export interface SendInput {
+  /** The mailbox that sends (its address is the From). */
+  mailboxId: string;
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string;
+  subject?: string;
+  text?: string;
+  html?: string;
+  attachments?: SendAttachmentInput[];
+  /** Extra header fields; those the service writes itself are refused. */
+  headers?: Record<string, string>;
+  inReplyTo?: string;
+  references?: string[];
+}
+
+export type SendStatusT = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface SendAcceptedT {
+  id: string;
+  status: 'queued';
+}
+
+export interface SendErrorT {
+  code: string;
+  detail: string;
+  hint?: string;
+}
+
+export interface RejectedRecipientT {
+  address: string;
+  responseCode: number | null;
+  /** The server's reply to RCPT TO. */
+  response: string;
+}
+
+export interface SendViewT {
+  id: string;
+  mailboxId: string;
+  status: SendStatusT;
+  /** Submission attempts so far (a worker that died mid-attempt counts too). */
+  attempts: number;
+  /** The Message-ID header, fixed when the message was accepted. */
+  messageId: string;
+  smtpResponse: string | null;
+  error: SendErrorT | null;
+  rejectedRecipients: RejectedRecipientT[];
+  createdAt: string;
+  updatedAt: string;
+}
