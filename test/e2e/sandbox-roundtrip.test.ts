@@ -6,17 +6,15 @@
  */
 import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/index.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 
+const sandbox = useSandbox();
+const t = useTestApp(() => sandbox.serviceEnv(), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
   const res = await t.app.inject({
     method: 'POST', url: '/v1/connections', headers: t.auth,
     payload: {
@@ -26,11 +24,6 @@ beforeAll(async () => {
   });
   expect(res.statusCode, res.body).toBe(201);
   connectionId = res.json().id;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 describe('a token from the imitation opens the sandbox mail servers', () => {

@@ -11,9 +11,10 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { startHostileImap, type HostileImap, type HostileScenario } from '../../sandbox/hostile-imap.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
 /** The poll deadline the service runs with (PollingSettings.pollTimeoutMs). */
@@ -51,20 +52,29 @@ const TOO_LARGE: Partial<Record<HostileScenario, RegExp>> = {
   flood_literal: /LiteralTooLarge/,
 };
 
-let sandbox: Sandbox;
 let hostile: HostileImap;
 let silent: HostileImap;
-let t: TestApp;
 let connectionId: string;
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
 
-beforeAll(async () => {
+beforeAll(() => {
   process.on('unhandledRejection', onRejection);
-  sandbox = await startSandbox();
+});
+afterAll(() => {
+  process.off('unhandledRejection', onRejection);
+});
+const sandbox = useSandbox();
+beforeAll(async () => {
   hostile = await startHostileImap({ pki: sandbox.pki });
   silent = await startHostileImap({ pki: sandbox.pki, greeting: false });
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' });
+});
+afterAll(async () => {
+  await hostile?.stop();
+  await silent?.stop();
+});
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' }), () => sandbox.redis);
+beforeAll(async () => {
   await t.deps.jobs.startAll();
   const hook = await t.app.inject({
     method: 'POST', url: '/v1/webhooks', headers: t.auth,
@@ -78,14 +88,6 @@ beforeAll(async () => {
   });
   expect(connection.statusCode, connection.body).toBe(201);
   connectionId = connection.json().id;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await hostile?.stop();
-  await silent?.stop();
-  await sandbox?.stop();
-  process.off('unhandledRejection', onRejection);
 });
 
 async function addMailbox(email: string, imap: { host: string; port: number; secure: boolean }): Promise<string> {

@@ -7,17 +7,15 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type SandboxDovecot } from '../../sandbox/dovecot.js';
-import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
 import { doctorMailServers } from '../../src/adapters/mail-ports.js';
 import { diagnoseMailbox } from '../../src/domain/doctor/diagnose-mailbox.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 
 type Step = { step: string; ok: boolean; detail: string; hint?: string; setupStep?: string; code?: string; durationMs: number };
 type Report = { ok: boolean; mailboxId: string; steps: Step[] };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let appOnly: string;
 /** Every response body, checked for tokens at the end. */
 const bodies: string[] = [];
@@ -53,19 +51,14 @@ function step(report: Report, name: string): Step {
   return found;
 }
 
+const sandbox = useSandbox();
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), LOG_LEVEL: 'trace' }), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), LOG_LEVEL: 'trace' });
   appOnly = await connection('app_only', SANDBOX_APP_ONLY);
   await sandbox.dovecot.deliver(SANDBOX_USERS.support, 'From: a@x.example\r\nTo: support@contoso.example\r\nSubject: Hello\r\nMessage-ID: <d1@x.example>\r\n\r\nHi!\r\n');
 });
 
 afterEach(() => sandbox.smtp.reset());
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
-});
 
 describe('POST /v1/mailboxes/{id}/diagnose', () => {
   it('passes every step for a correctly set up app-only mailbox, resolving \\Sent through LIST', async () => {

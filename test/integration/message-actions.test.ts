@@ -9,11 +9,12 @@
  * session reuse (logins counted: one per mailbox, not one per action).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { doveadmFor } from '../../sandbox/doveadm.js';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { createActionSession } from '../../src/adapters/imap/action-session.js';
-import { buildTestApp, TEST_API_KEY, type TestApp } from '../support/app.js';
+import { TEST_API_KEY } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail } from '../support/mail.js';
 
 const READ_KEY = 'scoped-read-key-0123456789';
@@ -21,27 +22,20 @@ const MODIFY_KEY = 'scoped-modify-key-0123456789';
 
 type Folder = { path: string; name: string; delimiter: string; specialUse: string | null; watched: boolean; messages?: number; unseen?: number };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 
 const user = (name: string) => `act-${name}-${randomBytes(3).toString('hex')}@contoso.example`;
 const doveadm = () => doveadmFor(sandbox.dovecot.configFile);
 
+const sandbox = useSandbox();
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), API_KEYS: `${TEST_API_KEY},read:${READ_KEY},modify:${MODIFY_KEY}` }), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), API_KEYS: `${TEST_API_KEY},read:${READ_KEY},modify:${MODIFY_KEY}` });
   const res = await t.app.inject({
     method: 'POST', url: '/v1/connections', headers: t.auth,
     payload: { name: 'actions', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
   });
   expect(res.statusCode, res.body).toBe(201);
   connectionId = res.json().id;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 /** A mailbox with `count` messages in INBOX (UIDs 1..count), not polled (these tests act). */

@@ -14,18 +14,17 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { doveadmFor } from '../../sandbox/doveadm.js';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
 import { buildTestApp, testEnv, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { spawnService } from '../support/service-process.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
 type Attachment = { id: string; filename: string | null; contentType: string; size: number; contentId: string | null; checksum: string; disposition: string | null };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 let port: number;
 
@@ -87,9 +86,9 @@ function message(to: string, subject: string, body: string): Buffer {
   ].join('\r\n'), 'utf8');
 }
 
+const sandbox = useSandbox();
+const t = useTestApp(() => sandbox.serviceEnv(), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
   const res = await t.app.inject({
     method: 'POST', url: '/v1/connections', headers: t.auth,
     payload: { name: 'attachments', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
@@ -98,11 +97,6 @@ beforeAll(async () => {
   connectionId = res.json().id;
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as AddressInfo).port;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 describe('attachment ids and downloads', () => {

@@ -8,17 +8,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { doveadmFor } from '../../sandbox/doveadm.js';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
 type Envelope = { uid: number; subject: string | null };
 type Page = { folder: string; uidValidity: number; items: Envelope[]; nextBeforeUid: number | null; nextCursor: string | null };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 
 const user = (name: string) => `search-${name}-${randomBytes(3).toString('hex')}@contoso.example`;
@@ -58,20 +56,15 @@ function mail(to: string, { from, subject, body }: { from: string; subject: stri
   ].join('\r\n');
 }
 
+const sandbox = useSandbox();
+const t = useTestApp(() => sandbox.serviceEnv(), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
   const res = await t.app.inject({
     method: 'POST', url: '/v1/connections', headers: t.auth,
     payload: { name: 'search', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
   });
   expect(res.statusCode, res.body).toBe(201);
   connectionId = res.json().id;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 describe('search filters', () => {

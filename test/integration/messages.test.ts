@@ -10,8 +10,9 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doveadmFor, parseFlow } from '../../sandbox/doveadm.js';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { hugeSubjectMail, rawMail, waitUntil } from '../support/mail.js';
 import { multipartMessage } from '../support/mime.js';
 
@@ -19,8 +20,6 @@ type Address = { name: string | null; address: string | null };
 type Envelope = { uid: number; subject: string | null; from: Address[]; to: Address[]; date: string | null; size: number; flags: string[]; messageId: string | null; envelopeTooLarge?: boolean };
 type Page = { folder: string; uidValidity: number; items: Envelope[]; nextBeforeUid: number | null };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 const bodies: string[] = [];
 
@@ -62,15 +61,10 @@ async function imapSessions(user: string): Promise<number> {
 
 const user = (name: string) => `read-${name}-${randomBytes(3).toString('hex')}@contoso.example`;
 
+const sandbox = useSandbox();
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), LOG_LEVEL: 'trace' }), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), LOG_LEVEL: 'trace' });
   connectionId = await connection(t);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 describe('GET /v1/mailboxes/{id}/messages', () => {

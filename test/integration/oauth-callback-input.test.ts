@@ -5,25 +5,18 @@
  * echoed; nor is error_description, which anyone can write into a link: the
  * page says a fixed sentence per error code.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { expectPage, stateOf } from '../support/oauth-browser.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
-
+let publicUrl: string;
 beforeAll(async () => {
-  const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  sandbox = await startSandbox({ publicUrl });
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl });
+  publicUrl = `http://127.0.0.1:${await freePort()}`;
 });
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
-});
+const sandbox = useSandbox(() => ({ publicUrl }));
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl }), () => sandbox.redis);
 
 async function authorizeUrl(): Promise<string> {
   const connection = await t.app.inject({

@@ -11,16 +11,14 @@ import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
 import { meaningOf } from '../../src/domain/tokens/aadsts.js';
 import { escapeHtml } from '../../src/http/pages/oauth-page.js';
 import { mailboxPartition } from '../../src/domain/tokens/token-service.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { arrive, browserAgent, expectPage, followAuthorize, signInThrough, stateOf } from '../support/oauth-browser.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
 let agent: Agent;
 let publicUrl: string;
 /** Every code and state a browser carried, to prove none reached a log line. */
@@ -28,15 +26,15 @@ const seen: string[] = [];
 
 beforeAll(async () => {
   publicUrl = `http://127.0.0.1:${await freePort()}`;
-  sandbox = await startSandbox({ publicUrl });
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl });
+});
+const sandbox = useSandbox(() => ({ publicUrl }));
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl }), () => sandbox.redis);
+beforeAll(() => {
   agent = browserAgent(sandbox.pki.caCertPem);
 });
 
 afterAll(async () => {
   await agent?.close();
-  await t?.close();
-  await sandbox?.stop();
 });
 
 beforeEach(() => {

@@ -5,26 +5,23 @@
  * again within seconds rather than at the sweeper's next pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { startHostileImap, type HostileImap } from '../../sandbox/hostile-imap.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
 
-let sandbox: Sandbox;
 let hostile: HostileImap;
-let t: TestApp;
 
+const sandbox = useSandbox();
 beforeAll(async () => {
-  sandbox = await startSandbox();
   hostile = await startHostileImap({ pki: sandbox.pki });
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false' });
-  await t.deps.jobs.startAll();
-}, 60_000);
-
+});
 afterAll(async () => {
-  await t?.close();
   await hostile?.stop();
-  await sandbox?.stop();
+});
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false' }), () => sandbox.redis);
+beforeAll(async () => {
+  await t.deps.jobs.startAll();
 });
 
 describe('the poll lock', () => {

@@ -3,15 +3,13 @@
  * two at once, and a worker killed with SIGKILL in the middle of its polls
  * loses nothing and announces nothing twice but under the same webhook-id.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 import { spawnService, type ServiceProcess } from '../support/service-process.js';
 
 const MAILBOXES = 12;
-let sandbox: Sandbox;
-let t: TestApp;
 const workers: ServiceProcess[] = [];
 
 function workerEnv(): Record<string, string> {
@@ -33,15 +31,10 @@ async function startWorker(): Promise<ServiceProcess> {
   return worker;
 }
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, sandbox.serviceEnv());
-});
-
+const sandbox = useSandbox();
+const t = useTestApp(() => sandbox.serviceEnv(), () => sandbox.redis);
 afterAll(async () => {
   for (const w of workers) w.child.kill('SIGKILL');
-  await t?.close();
-  await sandbox?.stop();
 });
 
 describe('several worker processes', () => {

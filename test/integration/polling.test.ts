@@ -4,19 +4,16 @@
  * before the mailbox was added never, a UIDVALIDITY change re-baselines, and
  * an auth failure moves the mailbox to auth_error and back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { doveadmFor } from '../../sandbox/doveadm.js';
 import { startImapProxy, type ImapProxy } from '../../sandbox/imap-proxy.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { hugeSubjectMail, nextSecond, rawMail, waitUntil } from '../support/mail.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
-
+const sandbox = useSandbox();
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' }), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50' });
   await t.deps.jobs.startAll();
   const hook = await t.app.inject({
     method: 'POST', url: '/v1/webhooks', headers: t.auth,
@@ -24,11 +21,6 @@ beforeAll(async () => {
   });
   expect(hook.statusCode, hook.body).toBe(201);
   sandbox.receiver.setSecrets([hook.json().secret]);
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 async function connection(secret: string = SANDBOX_APP_ONLY.secret, clientId: string = SANDBOX_APP_ONLY.clientId): Promise<string> {

@@ -11,28 +11,31 @@
  * incident, and at the next poll after a momentary one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { createRedis, type Redis } from '../../src/adapters/redis/redis.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
 const FILLER = 'redis-full-test:filler';
 const FILLER_BYTES = 8 * 1024 * 1024;
 
-let sandbox: Sandbox;
-let t: TestApp;
 let admin: Redis;
 let connectionId: string;
 
+// A redis-server of this test's own: its maxmemory is changed, which a shared Redis must not see.
+const sandbox = useSandbox({ redis: { kind: 'process' } });
 beforeAll(async () => {
-  // A redis-server of this test's own: its maxmemory is changed, which a shared Redis must not see.
-  sandbox = await startSandbox({ redis: { kind: 'process' } });
   admin = createRedis(sandbox.redis.url, 'command', 'redis-full-test');
   await admin.connect();
   await admin.config('SET', 'maxmemory-policy', 'noeviction');
-  t = await buildTestApp(sandbox.redis.url, {
-    ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50', SEND_RETRY_BASE_MS: '100',
-  });
+});
+afterAll(() => {
+  admin?.disconnect();
+});
+const t = useTestApp(() => ({
+  ...sandbox.serviceEnv(), POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50', SEND_RETRY_BASE_MS: '100',
+}), () => sandbox.redis);
+beforeAll(async () => {
   const hook = await t.app.inject({
     method: 'POST', url: '/v1/webhooks', headers: t.auth,
     payload: { url: `${sandbox.receiver.url}/hooks`, events: ['message.received', 'message.sent', 'mailbox.error'] },
@@ -45,13 +48,11 @@ beforeAll(async () => {
   });
   expect(connection.statusCode, connection.body).toBe(201);
   connectionId = connection.json().id;
-}, 60_000);
+});
 
+// Room in Redis before the app closes.
 afterAll(async () => {
   await admin?.del(FILLER).catch(() => undefined);
-  await t?.close();
-  admin?.disconnect();
-  await sandbox?.stop();
 });
 
 const usedMemory = async (): Promise<number> => Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))![1]);

@@ -13,9 +13,9 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/index.js';
 import { freePort } from '../../sandbox/ports.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 import { browserAgent, signInThrough } from '../support/oauth-browser.js';
 import { readRedisRaw } from '../support/redis-raw.js';
@@ -31,28 +31,27 @@ const SHAPES: Record<string, RegExp> = {
   'a webhook secret (whsec_…)': /whsec_[A-Za-z0-9+/=]{20,}/,
 };
 
-let sandbox: Sandbox;
-let t: TestApp;
 let agent: Agent;
 /** Every API answer, as the scanner sees it (status line, headers, body), and the secrets it hands out by design. */
 const answers: { request: string; text: string; shows: readonly string[] }[] = [];
 /** Exact values to look for, by name. */
 const secrets = new Map<string, string | Buffer>();
 
+let publicUrl: string;
 beforeAll(async () => {
-  const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  sandbox = await startSandbox({ publicUrl });
-  t = await buildTestApp(sandbox.redis.url, {
-    ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl, LOG_LEVEL: 'trace', POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50',
-  });
+  publicUrl = `http://127.0.0.1:${await freePort()}`;
+});
+const sandbox = useSandbox(() => ({ publicUrl }));
+const t = useTestApp(() => ({
+  ...sandbox.serviceEnv(), PUBLIC_URL: publicUrl, LOG_LEVEL: 'trace', POLL_IDLE: 'false', WEBHOOK_RETRY_BASE_MS: '50',
+}), () => sandbox.redis);
+beforeAll(async () => {
   await t.deps.jobs.startAll();
   agent = browserAgent(sandbox.pki.caCertPem);
 });
 
 afterAll(async () => {
   await agent?.close();
-  await t?.close();
-  await sandbox?.stop();
 });
 
 /** Secrets an answer shows by design: a new webhook secret (once), the state inside an authorize URL. */

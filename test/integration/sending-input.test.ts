@@ -8,17 +8,15 @@
  * the outbox. No worker runs here: accepted messages stay queued.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { useRedis, useTestApp } from '../support/fixtures.js';
 import { dumpRedis } from '../support/redis-dump.js';
 
 const MAX_BYTES = 64 * 1024;
 
-let redis: SandboxRedis;
-let small: TestApp;
 let mailboxId: string;
 
 async function mailboxIn(t: TestApp): Promise<string> {
@@ -35,15 +33,10 @@ async function mailboxIn(t: TestApp): Promise<string> {
   return mailbox.json().id;
 }
 
+const redis = useRedis();
+const small = useTestApp({ SEND_MAX_MESSAGE_BYTES: String(MAX_BYTES), SEND_MAX_RECIPIENTS: '5', SEND_RECIPIENTS_PER_DAY: '100' }, redis);
 beforeAll(async () => {
-  redis = await startRedis();
-  small = await buildTestApp(redis.url, { SEND_MAX_MESSAGE_BYTES: String(MAX_BYTES), SEND_MAX_RECIPIENTS: '5', SEND_RECIPIENTS_PER_DAY: '100' });
   mailboxId = await mailboxIn(small);
-});
-
-afterAll(async () => {
-  await small?.close();
-  await redis?.stop();
 });
 
 const post = (payload: unknown, headers: Record<string, string> = {}, t: TestApp = small) =>

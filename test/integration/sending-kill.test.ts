@@ -10,16 +10,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { buildTestApp, testEnv, type TestApp } from '../support/app.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
+import { testEnv } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
 import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
 import { spawnService, type ServiceProcess } from '../support/service-process.js';
 
 const MESSAGES = 60;
 
-let sandbox: Sandbox;
-let t: TestApp;
 let env: Record<string, string>;
 const children: ChildProcess[] = [];
 
@@ -29,8 +28,8 @@ const worker = (): ServiceProcess => {
   return service;
 };
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
+const sandbox = useSandbox();
+beforeAll(() => {
   env = testEnv(sandbox.redis.url, {
     ...sandbox.serviceEnv(),
     SEND_RATE_PER_MINUTE: '0',
@@ -41,13 +40,11 @@ beforeAll(async () => {
     SEND_RETRY_BASE_MS: '100',
     SEND_SWEEP_INTERVAL_MS: '500',
   });
-  t = await buildTestApp(sandbox.redis.url, env);
 });
+const t = useTestApp(() => env, () => sandbox.redis);
 
-afterAll(async () => {
+afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await t?.close();
-  await sandbox?.stop();
 });
 
 let mailboxId: string;

@@ -6,16 +6,14 @@
  * (SMTP AUTH disabled), 421 (retried), refused recipients; the per-mailbox
  * rate window (30 per 5 s here) holding the 31st message back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import type { RecordedMessage } from '../../sandbox/smtp.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
 let connectionId: string;
 let serial = 0;
 
@@ -28,18 +26,18 @@ type View = {
 
 const RATE_WINDOW_MS = 5_000;
 
+const sandbox = useSandbox();
+const t = useTestApp(() => ({
+  ...sandbox.serviceEnv(),
+  // Trace: nodemailer's own lines are logged too (and checked for tokens).
+  LOG_LEVEL: 'trace',
+  SEND_RATE_PER_MINUTE: '30',
+  SEND_RATE_WINDOW_MS: String(RATE_WINDOW_MS),
+  SEND_RETRY_BASE_MS: '100',
+  SEND_THROTTLE_DELAY_MS: '300',
+  WEBHOOK_RETRY_BASE_MS: '50',
+}), () => sandbox.redis);
 beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, {
-    ...sandbox.serviceEnv(),
-    // Trace: nodemailer's own lines are logged too (and checked for tokens).
-    LOG_LEVEL: 'trace',
-    SEND_RATE_PER_MINUTE: '30',
-    SEND_RATE_WINDOW_MS: String(RATE_WINDOW_MS),
-    SEND_RETRY_BASE_MS: '100',
-    SEND_THROTTLE_DELAY_MS: '300',
-    WEBHOOK_RETRY_BASE_MS: '50',
-  });
   await t.deps.jobs.startAll();
   const hook = await t.app.inject({
     method: 'POST', url: '/v1/webhooks', headers: t.auth,
@@ -53,11 +51,6 @@ beforeAll(async () => {
   });
   expect(res.statusCode, res.body).toBe(201);
   connectionId = res.json().id;
-});
-
-afterAll(async () => {
-  await t?.close();
-  await sandbox?.stop();
 });
 
 /** A mailbox of its own per test: rate windows and SMTP pools are per mailbox. */

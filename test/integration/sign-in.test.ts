@@ -10,37 +10,37 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT } from '../../sandbox/index.js';
 import type { SigningKey } from '../../sandbox/pki.js';
 import { freePort } from '../../sandbox/ports.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { arrive, browserAgent, cookieHeaderFrom, followAuthorize } from '../support/oauth-browser.js';
 
-let sandbox: Sandbox;
-let t: TestApp;
 let agent: Agent;
 let connectionId: string;
 /** The application that uses the service as its login provider (never contacted: the test plays its browser). */
 let appOrigin: string;
 const seen: string[] = [];
 
+let publicUrl: string;
 beforeAll(async () => {
-  const publicUrl = `http://127.0.0.1:${await freePort()}`;
+  publicUrl = `http://127.0.0.1:${await freePort()}`;
   appOrigin = `http://127.0.0.1:${await freePort()}`;
-  sandbox = await startSandbox({ publicUrl });
-  t = await buildTestApp(sandbox.redis.url, {
-    ...sandbox.serviceEnv(),
-    PUBLIC_URL: publicUrl,
-    LOGIN_RETURN_TO_ALLOWLIST: `${appOrigin}/app/, https://portal.example.com`,
-  });
+});
+const sandbox = useSandbox(() => ({ publicUrl }));
+const t = useTestApp(() => ({
+  ...sandbox.serviceEnv(),
+  PUBLIC_URL: publicUrl,
+  LOGIN_RETURN_TO_ALLOWLIST: `${appOrigin}/app/, https://portal.example.com`,
+}), () => sandbox.redis);
+beforeAll(async () => {
   agent = browserAgent(sandbox.pki.caCertPem);
   connectionId = await connection(t);
 });
 
 afterAll(async () => {
   await agent?.close();
-  await t?.close();
-  await sandbox?.stop();
 });
 
 beforeEach(() => {

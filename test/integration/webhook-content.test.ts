@@ -5,10 +5,10 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { startImapProxy, type ImapProxy } from '../../sandbox/imap-proxy.js';
 import { startWebhookReceiver, type ReceivedDelivery, type WebhookReceiver } from '../../sandbox/webhook-receiver.js';
-import { buildTestApp, type TestApp } from '../support/app.js';
+import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
 const KiB = 1024;
@@ -16,22 +16,18 @@ const MiB = 1024 * KiB;
 /** MESSAGE_PARSE_MAX_BYTES here: small enough for a test message to exceed it. */
 const PARSE_MAX = 2 * MiB;
 
-let sandbox: Sandbox;
-let t: TestApp;
 const proxies: ImapProxy[] = [];
 const receivers: WebhookReceiver[] = [];
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  t = await buildTestApp(sandbox.redis.url, { ...sandbox.serviceEnv(), POLL_IDLE: 'false', MESSAGE_PARSE_MAX_BYTES: String(PARSE_MAX) });
-  await t.deps.jobs.startAll();
-});
-
+const sandbox = useSandbox();
+// Registered before the app: undone after it closes.
 afterAll(async () => {
-  await t?.close();
   for (const p of proxies) await p.stop();
   for (const r of receivers) await r.close();
-  await sandbox?.stop();
+});
+const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false', MESSAGE_PARSE_MAX_BYTES: String(PARSE_MAX) }), () => sandbox.redis);
+beforeAll(async () => {
+  await t.deps.jobs.startAll();
 });
 
 function api(method: 'GET' | 'POST', url: string, payload?: object) {

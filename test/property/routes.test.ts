@@ -17,9 +17,9 @@
  */
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { buildTestApp, TEST_API_KEY, type TestApp } from '../support/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_API_KEY } from '../support/app.js';
+import { useTestApp } from '../support/fixtures.js';
 import { ABSENT_PARAMS } from '../support/route-list.js';
 import {
   authChoice, authorization, contentType, hostileBody, hostileHeaders, hostileQuery, hostileSegment, nastyString, percentEncode,
@@ -43,8 +43,6 @@ interface Input {
   body: string | undefined;
 }
 
-let redis: SandboxRedis;
-let t: TestApp;
 let operations: Operation[];
 let hints: Hints = {};
 const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -58,10 +56,9 @@ async function created(url: string, payload: object): Promise<string> {
   return (res.json() as { id: string }).id;
 }
 
+// An allowlist turns the sign-in start on, so its input reaches past the "disabled" check.
+const t = useTestApp({ LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example/' });
 beforeAll(async () => {
-  redis = await startRedis();
-  // An allowlist turns the sign-in start on, so its input reaches past the "disabled" check.
-  t = await buildTestApp(redis.url, { LOGIN_RETURN_TO_ALLOWLIST: 'https://app.example/' });
   operations = operationsOf(t.app);
   // Real records that body fields may name, so schema-shaped bodies reach the services' own logic.
   const connection = { clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'Xq38Q~SuperSecretValue.abcdefghij', authorityHost: DEAD_AUTHORITY };
@@ -80,11 +77,6 @@ beforeAll(async () => {
     tenantId: fc.constant('72f988bf-86f1-41af-91ab-2d7cd011db47'),
     authorityHost: fc.constant(DEAD_AUTHORITY),
   };
-});
-
-afterAll(async () => {
-  await t?.close();
-  await redis?.stop();
 });
 
 /** Query parameters of the operation's schema, one of them possibly replaced by something nasty. */
