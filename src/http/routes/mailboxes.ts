@@ -4,7 +4,9 @@ import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
 import {
   CreateMailboxBody, MailboxView, UpdateMailboxBody, type MailboxViewT,
 } from '../../domain/mailboxes/schemas.js';
+import { MailboxListQuery } from '../../domain/mailboxes/list.js';
 import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
+import { PageOf } from '../../domain/paging.js';
 import { problemResponses } from '../schemas/problem.js';
 import { IdParams } from '../schemas/id-params.js';
 
@@ -42,8 +44,17 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     });
 
     app.get('/mailboxes', {
-      schema: { tags, security, summary: 'List mailboxes', response: { 200: Type.Object({ items: Type.Array(MailboxView) }), ...problemResponses(401) } },
-    }, async () => ({ items: (await deps.mailboxes.list()).map(toMailboxView) }));
+      schema: {
+        tags, security, summary: 'List mailboxes, a page at a time',
+        description: 'In creation order. Filters combine (connectionId, state, email); each is served from an index. '
+          + 'Pass nextCursor as cursor for the next page: a walk sees each mailbox that exists throughout it once, even while others are added or removed.',
+        querystring: MailboxListQuery,
+        response: { 200: PageOf(MailboxView), ...problemResponses(400, 401) },
+      },
+    }, async (request) => {
+      const page = await deps.mailboxes.page(request.query);
+      return { items: page.items.map(toMailboxView), nextCursor: page.nextCursor };
+    });
 
     app.get('/mailboxes/:id', {
       config,
