@@ -228,3 +228,14 @@ describe('an upgrade', () => {
     }
   });
 });
+
+describe('routes that take no query string', () => {
+  it('refuse an unknown parameter instead of ignoring it', async () => {
+    for (const url of ['/v1/mailboxes/summary?state=active', '/v1/connections/con_AAAAAAAAAAAAAAAA?verbose=1']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: t.auth });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ code: 'validation_failed', errors: [{ field: expect.stringMatching(/^\/querystring\/(state|verbose)$/) }] });
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/v1/mailboxes/summary', headers: t.auth })).statusCode).toBe(200);
+  });
+});
