@@ -11,6 +11,7 @@ const benches: [string, string[]][] = [
   ['bench/webhooks.ts', []],
   ['bench/send.ts', []],
   ['bench/actions.ts', []],
+  ['bench/lists.ts', []],
   ['bench/poll.ts', quick ? ['--quick'] : []],
 ];
 let failed = 0;

@@ -12,7 +12,7 @@ import { apiKeyHook } from './http/plugins/api-key.js';
 import { answerFrameworkError, installErrorHandling } from './http/plugins/errors.js';
 import { installOpenApi } from './http/plugins/openapi.js';
 import { checkPathIds, requirePathIds } from './http/plugins/path-ids.js';
-import { installValidation } from './http/plugins/validation.js';
+import { installValidation, refuseUnknownQuery } from './http/plugins/validation.js';
 import { Problem } from './http/schemas/problem.js';
 import type { Capability } from './wiring/capability.js';
 
@@ -68,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const { routes } of capabilities) if (routes.root) await app.register(routes.root);
   await app.register(async (v1) => {
     v1.addHook('onRequest', apiKeyHook(config.apiKeys));
+    // A query parameter no route declares is refused, as an unknown body field is.
+    v1.addHook('onRoute', refuseUnknownQuery);
     // An id of another shape is a 404 before the handler: it never becomes a Redis key.
     v1.addHook('preHandler', checkPathIds);
     for (const { routes } of capabilities) if (routes.api) await v1.register(routes.api);

@@ -8,9 +8,16 @@
  * walk over the records. The hash is exact or absent: the scripts touch it
  * only while it exists, and `counts()` builds it in one script when it is
  * absent (once, after an upgrade).
+ *
+ * A store may also list its records under terms (`terms`: a mailbox under its
+ * state, its connection, both, and its address) for filtered pages: see
+ * store/record-pages.ts.
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import { LuaScript } from './lua-script.js';
+import {
+  TERMS_VERSION, decodeCursor, encodeCursor, memberPosition, positionOf, termMember, termRange, type Page, type Position, type RecordTerms,
+} from './record-pages.js';
 
 // The scripts (store/lua/record-*.lua) keep the record, its index and its extras (group set, unique
 // claim, counts hash) in step.
@@ -18,6 +25,9 @@ const COMPARE_AND_SET = new LuaScript('record-compare-and-set');
 const CREATE = new LuaScript('record-create');
 const DELETE = new LuaScript('record-delete');
 const BUILD_COUNTS = new LuaScript('record-build-counts');
+const INDEX_TERMS = new LuaScript('record-index-terms');
+/** Records per read while a page or the terms index is built; a page of 500 is one read. */
+const BATCH = 501;
 
 export class ConcurrentUpdateError extends Error {
   constructor() {
@@ -36,20 +46,43 @@ export interface JsonStoreOptions<T> {
   uniqueKey?: (record: T) => string;
   /** A hash counting the records by the value of one string field (e.g. mailboxes by state). */
   countBy?: { key: () => string; field: keyof T & string };
+  /** An index listing each record under the terms it has, for filtered pages (store/record-pages.ts). */
+  terms?: RecordTerms<T>;
+}
+
+export interface PageOptions<T> {
+  /** Page size. */
+  limit: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Only records listed under this term (`terms`); every record when absent. */
+  term?: string;
+  /** Only records that pass: checked on the records as read, so one that changed since the index was read is judged as it is. */
+  where?: (record: T) => boolean;
 }
 
 export type CreateResult = 'created' | 'exists' | 'taken';
 
 export class JsonStore<T extends { id: string; createdAt: string }> {
+  /** Settles once this process knows every record is in the terms index (built now if need be). */
+  private termsReady: Promise<void> | undefined;
+
   constructor(private readonly options: JsonStoreOptions<T>) {}
 
   private keysOf(record: T): { keys: string[]; extras: string } {
-    const { recordKey, indexKey, groupKey, uniqueKey, countBy } = this.options;
+    const { recordKey, indexKey, groupKey, uniqueKey, countBy, terms } = this.options;
     const keys = [recordKey(record.id), indexKey()];
     if (groupKey) keys.push(groupKey(record));
     if (uniqueKey) keys.push(uniqueKey(record));
     if (countBy) keys.push(countBy.key());
-    return { keys, extras: `${groupKey ? 'g' : ''}${uniqueKey ? 'u' : ''}${countBy ? 'c' : ''}` };
+    if (terms) keys.push(terms.key());
+    return { keys, extras: `${groupKey ? 'g' : ''}${uniqueKey ? 'u' : ''}${countBy ? 'c' : ''}${terms ? 'x' : ''}` };
+  }
+
+  /** The record's members of the terms index (none without `terms`). */
+  private membersOf(record: T): string[] {
+    const { terms } = this.options;
+    return terms ? terms.of(record).map((term) => termMember(term, record)) : [];
   }
 
   /** The counted field's value (countBy), as the scripts see it. */
@@ -59,9 +92,9 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
 
   async create(record: T): Promise<CreateResult> {
     const { keys, extras } = this.keysOf(record);
-    const created = await this.options.redis.eval(
-      CREATE.source, keys.length, ...keys, JSON.stringify(record), String(Date.parse(record.createdAt)), record.id, extras, this.countedValue(record),
-    );
+    const created = await CREATE.run(this.options.redis, keys, [
+      JSON.stringify(record), String(Date.parse(record.createdAt)), record.id, extras, this.countedValue(record), ...this.membersOf(record),
+    ]);
     return created === 1 ? 'created' : created === -1 ? 'taken' : 'exists';
   }
 
@@ -80,25 +113,123 @@ export class JsonStore<T extends { id: string; createdAt: string }> {
 
   /** Applies `change` to the current record; retries a few times when another writer got there first. */
   async update(id: string, change: (current: T) => T): Promise<T | undefined> {
-    const { redis, recordKey, countBy } = this.options;
+    const { redis, recordKey, countBy, terms } = this.options;
+    const keys = [recordKey(id)];
+    if (countBy) keys.push(countBy.key());
+    if (terms) keys.push(terms.key());
+    const extras = `${countBy ? 'c' : ''}${terms ? 'x' : ''}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const raw = await redis.get(recordKey(id));
       if (raw === null) return undefined;
       const current = JSON.parse(raw) as T;
       const next = change(current);
-      const ok = countBy
-        ? await redis.eval(COMPARE_AND_SET.source, 2, recordKey(id), countBy.key(), raw, JSON.stringify(next), this.countedValue(current), this.countedValue(next))
-        : await redis.eval(COMPARE_AND_SET.source, 1, recordKey(id), raw, JSON.stringify(next));
+      const before = this.membersOf(current);
+      const after = this.membersOf(next);
+      const removed = before.filter((m) => !after.includes(m));
+      const added = after.filter((m) => !before.includes(m));
+      const ok = await COMPARE_AND_SET.run(redis, keys, [
+        raw, JSON.stringify(next), extras, this.countedValue(current), this.countedValue(next), String(removed.length), ...removed, ...added,
+      ]);
       if (ok === 1) return next;
     }
     throw new ConcurrentUpdateError();
   }
 
   async delete(id: string): Promise<boolean> {
-    const record = await this.get(id);
-    if (!record) return false;
-    const { keys, extras } = this.keysOf(record);
-    return (await this.options.redis.eval(DELETE.source, keys.length, ...keys, id, extras, this.options.countBy?.field ?? '')) === 1;
+    const { redis, recordKey, countBy } = this.options;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const raw = await redis.get(recordKey(id));
+      if (raw === null) return false;
+      const record = JSON.parse(raw) as T;
+      const { keys, extras } = this.keysOf(record);
+      const deleted = await DELETE.run(redis, keys, [id, extras, countBy?.field ?? '', raw, ...this.membersOf(record)]);
+      if (deleted !== -1) return deleted === 1;
+    }
+    throw new ConcurrentUpdateError();
+  }
+
+  /**
+   * A page of records in creation order (store/record-pages.ts), read from the index, or from
+   * the terms index for one term; 'invalid_cursor' when the cursor is not one a page gave out.
+   * Records that `where` refuses are passed over, reading on until the page is full.
+   */
+  async page(options: PageOptions<T>): Promise<Page<T> | 'invalid_cursor'> {
+    const { limit, term, where } = options;
+    let after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    if (options.cursor !== undefined && !after) return 'invalid_cursor';
+    if (term !== undefined) await this.ensureTerms();
+    const found: T[] = [];
+    // The first read asks for one more than the page (is there a next page?); later ones, when `where` passed records over, for more.
+    for (let batch = limit + 1; found.length <= limit; batch = BATCH) {
+      const ids = await this.idsAfter(term, after, batch);
+      if (ids.length === 0) break;
+      const raws = await this.options.redis.mget(ids.map(({ id }) => this.options.recordKey(id)));
+      for (const raw of raws) {
+        if (raw === null) continue; // deleted since the index was read
+        const record = JSON.parse(raw) as T;
+        if (!where || where(record)) found.push(record);
+      }
+      after = ids[ids.length - 1];
+      if (ids.length < batch) break;
+    }
+    const records = found.slice(0, limit);
+    const last = records[records.length - 1];
+    return { records, nextCursor: found.length > limit && last ? encodeCursor(positionOf(last)) : null };
+  }
+
+  /** Up to `count` ids after a position, in order: from the terms index for a term, from the index otherwise. */
+  private async idsAfter(term: string | undefined, after: Position | undefined, count: number): Promise<Position[]> {
+    const { redis, indexKey, terms } = this.options;
+    if (term !== undefined) {
+      if (!terms) throw new Error('this store lists no terms (no terms option)');
+      const [min, max] = termRange(term, after);
+      return (await redis.zrangebylex(terms.key(), min, max, 'LIMIT', 0, count)).map(memberPosition);
+    }
+    // The index scores by creation time (ms); ids of the same millisecond sort by id, as the cursor does.
+    const ties = after ? (await redis.zrangebyscore(indexKey(), after.ms, after.ms)).filter((id) => id > after.id) : [];
+    const tied = ties.slice(0, count).map((id) => ({ ms: after!.ms, id }));
+    if (tied.length === count) return tied;
+    const raw = await redis.zrangebyscore(indexKey(), after ? `(${after.ms}` : '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, count - tied.length);
+    const rest: Position[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) rest.push({ id: raw[i]!, ms: Number(raw[i + 1]) });
+    return [...tied, ...rest];
+  }
+
+  private ensureTerms(): Promise<void> {
+    this.termsReady ??= this.buildTerms().catch((err: unknown) => {
+      this.termsReady = undefined;
+      throw err;
+    });
+    return this.termsReady;
+  }
+
+  /**
+   * Adds every record to the terms index unless it is marked complete: once after an upgrade
+   * (records written before the index existed), in batches, each record only if it is still
+   * what was read (store/lua/record-index-terms.lua). Records written meanwhile are indexed by
+   * the scripts that write them, so the walk may miss them.
+   */
+  private async buildTerms(): Promise<void> {
+    const { redis, recordKey, terms } = this.options;
+    if (!terms) throw new Error('this store lists no terms (no terms option)');
+    if ((await redis.get(terms.builtKey())) === TERMS_VERSION) return;
+    for (let after: Position | undefined; ;) {
+      const ids = await this.idsAfter(undefined, after, BATCH);
+      if (ids.length === 0) break;
+      const raws = await redis.mget(ids.map(({ id }) => recordKey(id)));
+      const keys = [terms.key()];
+      const args: string[] = [];
+      raws.forEach((raw, i) => {
+        if (raw === null) return;
+        const members = this.membersOf(JSON.parse(raw) as T);
+        keys.push(recordKey(ids[i]!.id));
+        args.push(raw, String(members.length), ...members);
+      });
+      if (keys.length > 1) await INDEX_TERMS.run(redis, keys, args);
+      after = ids[ids.length - 1];
+      if (ids.length < BATCH) break;
+    }
+    await redis.set(terms.builtKey(), TERMS_VERSION);
   }
 
   /** How many records the index lists. */

@@ -38,6 +38,10 @@ export interface KeySpace {
   pollOverdueAt(): string;
   /** Hash: mailbox state → how many mailboxes are in it, kept by the mailbox store's scripts. */
   mailboxStates(): string;
+  /** Sorted set (scores 0): `<term>\0<created ms>\0<id>` per term of each mailbox, for filtered pages (store/record-pages.ts). */
+  mailboxTerms(): string;
+  /** The version of the mailbox terms index once every mailbox is in it (set after an upgrade's first build). */
+  mailboxTermsBuilt(): string;
   /** Held while one worker polls one mailbox. */
   pollLock(mailboxId: string): string;
   /** The polls in flight for one tenant (a semaphore). */
@@ -146,6 +150,8 @@ export function createKeySpace(prefix: string): KeySpace {
     pollDue: () => `${tag}:poll:due`,
     pollOverdueAt: () => `${tag}:poll:overdue-at`,
     mailboxStates: () => `${tag}:mailboxes:states`,
+    mailboxTerms: () => `${tag}:mailboxes:terms`,
+    mailboxTermsBuilt: () => `${tag}:mailboxes:terms:built`,
     pollLock: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:poll-lock`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
     mailboxes: () => `${tag}:mailboxes`,

@@ -10,6 +10,7 @@ import type { Redis } from '../adapters/redis/redis.js';
 import type { Config } from '../config/config.js';
 import type { ConnectionService } from '../domain/connections/service.js';
 import type { EventPublisher } from '../domain/events/events.js';
+import { mailboxTerms } from '../domain/mailboxes/list.js';
 import { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
 import { MailboxService, type MailboxRecord } from '../domain/mailboxes/service.js';
 import type { MailboxSummaryT } from '../domain/mailboxes/summary.js';
@@ -63,6 +64,8 @@ export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
       uniqueKey: (m) => keys.mailboxAddress(m.connectionId, m.email),
       // Mailboxes by state, for GET /v1/mailboxes/summary.
       countBy: { key: keys.mailboxStates, field: 'state' },
+      // Mailboxes by state, connection, both and address, for GET /v1/mailboxes filters.
+      terms: { key: keys.mailboxTerms, builtKey: keys.mailboxTermsBuilt, of: mailboxTerms },
     }),
     connections: deps.connections,
     mailHosts: config.outbound.mailHosts,

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const view of (await t.deps.webhooks.subscriptions.list())) await t.deps.webhooks.subscriptions.delete(view.id);
+  for (const view of (await t.deps.webhooks.subscriptions.list({ limit: 500 })).items) await t.deps.webhooks.subscriptions.delete(view.id);
 });
 
 afterAll(async () => {

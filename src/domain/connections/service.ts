@@ -6,6 +6,7 @@
 import type { Cipher } from '../../crypto/envelope.js';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { JsonStore } from '../../store/json-store.js';
+import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageQueryT, type PageT } from '../paging.js';
 import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
@@ -95,8 +96,11 @@ export class ConnectionService {
     return toView(record);
   }
 
-  async list(): Promise<ConnectionViewT[]> {
-    return (await this.deps.store.list()).map(toView);
+  /** A page of connections in creation order (domain/paging.ts). */
+  async list(query: PageQueryT): Promise<PageT<ConnectionViewT>> {
+    const page = await this.deps.store.page({ limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor });
+    if (page === 'invalid_cursor') throw invalidCursor();
+    return { items: page.records.map(toView), nextCursor: page.nextCursor };
   }
 
   async get(id: string): Promise<ConnectionViewT> {

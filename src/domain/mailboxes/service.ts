@@ -11,6 +11,8 @@ import type { JsonStore } from '../../store/json-store.js';
 import type { ConnectionService } from '../connections/service.js';
 import { newId } from '../ids.js';
 import type { FolderCursor } from '../polling/cursor.js';
+import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageT } from '../paging.js';
+import { mailboxFilter, type MailboxListQueryT } from './list.js';
 import { watchFolders } from './watched-folders.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
@@ -185,8 +187,12 @@ export class MailboxService {
     return this.reread(record);
   }
 
-  async list(): Promise<MailboxRecord[]> {
-    return this.deps.store.list(10_000);
+  /** A page of mailboxes, filtered from the store's terms index (list.ts), never a walk over the others. */
+  async page(query: MailboxListQueryT): Promise<PageT<MailboxRecord>> {
+    const { term, where } = mailboxFilter(query);
+    const page = await this.deps.store.page({ limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor, term, where });
+    if (page === 'invalid_cursor') throw invalidCursor();
+    return { items: page.records, nextCursor: page.nextCursor };
   }
 
   async get(id: string): Promise<MailboxRecord> {

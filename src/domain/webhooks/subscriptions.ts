@@ -10,6 +10,7 @@ import type { JsonStore } from '../../store/json-store.js';
 import type { WebhookDeliveryReads } from '../../store/webhook-delivery-reads.js';
 import type { DomainEvent } from '../events/events.js';
 import { isId, newId } from '../ids.js';
+import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageQueryT, type PageT } from '../paging.js';
 import type { ContentPart } from '../events/message-content.js';
 import { secretAad, wants, wantsContentOf, webhookView, type StoredSecret, type WebhookRecord } from './records.js';
 import type { CreateWebhookInput, RotatedSecretViewT, WebhookCreatedViewT, WebhookViewT } from './model.js';
@@ -87,11 +88,13 @@ export class WebhookSubscriptions {
     return { ...webhookView(record, undefined, this.now()), secret };
   }
 
-  async list(): Promise<WebhookViewT[]> {
-    const records = await this.deps.store.list(MAX_SUBSCRIPTIONS);
-    const health = await this.deps.reads.health(records.map((r) => r.id));
+  /** A page of subscriptions in creation order (domain/paging.ts), each with its endpoint's health. */
+  async list(query: PageQueryT): Promise<PageT<WebhookViewT>> {
+    const page = await this.deps.store.page({ limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor });
+    if (page === 'invalid_cursor') throw invalidCursor();
+    const health = await this.deps.reads.health(page.records.map((r) => r.id));
     const now = this.now();
-    return records.map((record, i) => webhookView(record, health[i], now));
+    return { items: page.records.map((record, i) => webhookView(record, health[i], now)), nextCursor: page.nextCursor };
   }
 
   async get(id: string): Promise<WebhookViewT> {

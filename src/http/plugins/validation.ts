@@ -7,7 +7,7 @@
  */
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify';
+import type { FastifyInstance, FastifySchema, FastifySchemaValidationError, RouteOptions } from 'fastify';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
@@ -57,4 +57,17 @@ export function installValidation(app: FastifyInstance): void {
     const validate = coercing.compile(schema as object) as Validate;
     return httpPart === 'params' ? decimalPathIntegers(schema as object, validate) : validate;
   });
+}
+
+/** The query string of a route that declares none: no parameter at all. */
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
+
+/**
+ * An onRoute hook for the API: a route without a query-string schema takes no parameters, so
+ * an unknown one is refused (400 validation_failed, `/querystring/<name>`) as an unknown body
+ * field is, instead of being ignored (a `limit` that silently did nothing was issue #20).
+ */
+export function refuseUnknownQuery(route: RouteOptions): void {
+  route.schema ??= {};
+  route.schema.querystring ??= NO_QUERY;
 }

@@ -7,6 +7,7 @@ import {
   UpdateConnectionBody,
 } from '../schemas/connections.js';
 import type { ConnectionService } from '../../domain/connections/service.js';
+import { PageOf, PageQuery } from '../schemas/paging.js';
 import { VerifyResult } from '../schemas/doctor.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import { refuseBody } from '../schemas/no-body.js';
@@ -30,10 +31,12 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
 
     app.get('/connections', {
       schema: {
-        tags, security, summary: 'List connections',
-        response: { 200: Type.Object({ items: Type.Array(ConnectionView) }), ...problemResponses(401) },
+        tags, security, summary: 'List connections, a page at a time',
+        description: 'In creation order. Pass nextCursor as cursor for the next page.',
+        querystring: PageQuery,
+        response: { 200: PageOf(ConnectionView), ...problemResponses(400, 401) },
       },
-    }, async () => ({ items: await service.list() }));
+    }, async (request) => service.list(request.query));
 
     app.get('/connections/:id', {
       config,

@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import { NO_CONTENT, type TypedApp } from '../typed-routes.js';
 import { CreateMailboxBody, MailboxView, UpdateMailboxBody } from '../schemas/mailboxes.js';
 import type { MailboxViewT } from '../../domain/mailboxes/model.js';
+import { MailboxListQuery } from '../schemas/paging.js';
 import { toMailboxView, type MailboxRecord, type MailboxService } from '../../domain/mailboxes/service.js';
+import { PageOf } from '../schemas/paging.js';
 import { problemResponses } from '../schemas/problem.js';
 import { IdParams } from '../schemas/id-params.js';
 
@@ -41,8 +43,17 @@ export function mailboxRoutes(deps: MailboxRouteDeps) {
     });
 
     app.get('/mailboxes', {
-      schema: { tags, security, summary: 'List mailboxes', response: { 200: Type.Object({ items: Type.Array(MailboxView) }), ...problemResponses(401) } },
-    }, async () => ({ items: (await deps.mailboxes.list()).map(toMailboxView) }));
+      schema: {
+        tags, security, summary: 'List mailboxes, a page at a time',
+        description: 'In creation order. Filters combine (connectionId, state, email); each is served from an index. '
+          + 'Pass nextCursor as cursor for the next page: a walk sees each mailbox that exists throughout it once, even while others are added or removed.',
+        querystring: MailboxListQuery,
+        response: { 200: PageOf(MailboxView), ...problemResponses(400, 401) },
+      },
+    }, async (request) => {
+      const page = await deps.mailboxes.page(request.query);
+      return { items: page.items.map(toMailboxView), nextCursor: page.nextCursor };
+    });
 
     app.get('/mailboxes/:id', {
       config,

@@ -12,6 +12,7 @@ import {
   WebhookView,
 } from '../schemas/webhooks.js';
 import type { WebhookSubscriptions } from '../../domain/webhooks/subscriptions.js';
+import { PageOf, PageQuery } from '../schemas/paging.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
 import { DeliveryParams, IdParams } from '../schemas/id-params.js';
@@ -39,10 +40,12 @@ export function webhookRoutes({ subscriptions, deliveries }: WebhookRouteService
 
     app.get('/webhooks', {
       schema: {
-        tags, security, summary: 'List webhook subscriptions',
-        response: { 200: Type.Object({ items: Type.Array(WebhookView) }), ...problemResponses(401) },
+        tags, security, summary: 'List webhook subscriptions, a page at a time',
+        description: 'In creation order. Pass nextCursor as cursor for the next page.',
+        querystring: PageQuery,
+        response: { 200: PageOf(WebhookView), ...problemResponses(400, 401) },
       },
-    }, async () => ({ items: await subscriptions.list() }));
+    }, async (request) => subscriptions.list(request.query));
 
     app.get('/webhooks/:id', {
       config,
