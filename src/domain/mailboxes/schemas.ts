@@ -26,6 +26,30 @@ export const MailboxState = Type.Union([
 ]);
 export type MailboxStateT = Static<typeof MailboxState>;
 
+/** The newest messages of each watched folder whose changes are followed, by default and at most. */
+export const TRACK_WINDOW_DEFAULT = 1_000;
+export const TRACK_WINDOW_MAX = 10_000;
+
+/** What `track` asks for; omitted members keep their current value (defaults: off, 1,000). */
+export const TrackInput = Type.Object(
+  {
+    flags: Type.Optional(Type.Boolean({ description: 'Announce flag changes (\\Seen, \\Flagged, \\Answered, keywords) as message.updated.' })),
+    deletions: Type.Optional(Type.Boolean({ description: 'Announce messages that leave a watched folder (deleted, moved out, expunged) as message.deleted.' })),
+    window: Type.Optional(Type.Integer({
+      minimum: 1, maximum: TRACK_WINDOW_MAX,
+      description: `The newest messages of each watched folder that are followed (default ${TRACK_WINDOW_DEFAULT}); each poll looks at their flags.`,
+    })),
+  },
+  { additionalProperties: false },
+);
+export type TrackInputT = Static<typeof TrackInput>;
+
+export const TrackView = Type.Object(
+  { flags: Type.Boolean(), deletions: Type.Boolean(), window: Type.Integer() },
+  { additionalProperties: false },
+);
+export type TrackViewT = Static<typeof TrackView>;
+
 export const CreateMailboxBody = Type.Object(
   {
     connectionId: Type.String({ maxLength: 64 }),
@@ -34,6 +58,7 @@ export const CreateMailboxBody = Type.Object(
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
     smtp: Type.Optional(ServerOverride),
+    track: Type.Optional(TrackInput),
   },
   { additionalProperties: false },
 );
@@ -48,6 +73,7 @@ export const UpdateMailboxBody = Type.Object(
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
     smtp: Type.Optional(ServerOverride),
+    track: Type.Optional(TrackInput),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -95,6 +121,7 @@ export const MailboxView = Type.Object(
     pollIntervalSeconds: Type.Integer(),
     imap: ServerOverride,
     smtp: ServerOverride,
+    track: TrackView,
     state: MailboxState,
     authorizeUrl: Type.Optional(Type.String({ description: 'Delegated mailboxes awaiting sign-in: open it in a private browser window as the mailbox user.' })),
     account: Type.Union([
