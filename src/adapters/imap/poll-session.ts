@@ -46,7 +46,7 @@ const MAX_MESSAGE_ID = 255;
 /** UIDs per FETCH of Message-ID headers. */
 const HEADER_BATCH = 1_000;
 
-function boundedFlags(flags: Iterable<unknown> | undefined): string[] {
+export function boundedFlags(flags: Iterable<unknown> | undefined): string[] {
   const out: string[] = [];
   for (const flag of flags ?? []) {
     if (out.length >= MAX_FLAGS) break;
