@@ -44,6 +44,11 @@ export interface KeySpace {
   mailboxTermsBuilt(): string;
   /** Held while one worker polls one mailbox. */
   pollLock(mailboxId: string): string;
+  /**
+   * The tracked window of one watched folder of a mailbox (issue 16): one compact value (UIDs,
+   * flag codes, Message-IDs), in the mailbox's slot so all of them go in one DEL.
+   */
+  trackedWindow(mailboxId: string, folder: string): string;
   /** The polls in flight for one tenant (a semaphore). */
   tenantPolls(tenant: string): string;
   /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
@@ -154,6 +159,8 @@ export function createKeySpace(prefix: string): KeySpace {
     mailboxTermsBuilt: () => `${tag}:mailboxes:terms:built`,
     pollLock: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:poll-lock`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
+    // The folder is a user's string: its digest keeps the key short and free of odd characters.
+    trackedWindow: (mailboxId, folder) => `${prefix}:{mbx:${mbx(mailboxId)}}:track:${createHash('sha256').update(folder).digest('base64url').slice(0, 16)}`,
     mailboxes: () => `${tag}:mailboxes`,
     connectionMailboxes: (connectionId) => `${tag}:connection:${con(connectionId)}:mailboxes`,
     mailboxAddress: (connectionId, email) => `${tag}:connection:${con(connectionId)}:address:${email.toLowerCase()}`,

@@ -25,6 +25,7 @@ import { liveWorkers } from '../roles/heartbeat.js';
 import type { KeySpace } from '../store/keys.js';
 import { RedisLock } from '../store/lock.js';
 import { RedisSemaphore } from '../store/semaphore.js';
+import { RedisTrackedWindows } from '../store/tracked-windows.js';
 
 export interface PollingWiringDeps {
   config: Config;
@@ -48,6 +49,9 @@ export interface Polling {
 }
 
 export function createPolling(deps: PollingWiringDeps): Polling {
+  const windows = new RedisTrackedWindows(deps.redis, (mailboxId, folder) => deps.keys.trackedWindow(mailboxId, folder), (err) => {
+    deps.logger.warn({ err }, 'a tracked window could not be read: the folder takes a new baseline');
+  });
   const scheduler = new PollScheduler(deps.redis, deps.keys, () => deps.queues.queue<PollJobData>(POLL_QUEUE));
   // Schedules a poll and shows its due time on the mailbox until the poll itself sets the next one.
   const pollAt = async (m: MailboxRecord, due: number): Promise<void> => {
@@ -66,7 +70,10 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       if (m.state !== 'pending_authorization') await pollAt(m, Date.now());
     },
     paused: (m) => scheduler.unschedule(m.id),
-    deleted: (m) => scheduler.unschedule(m.id),
+    deleted: async (m) => {
+      await scheduler.unschedule(m.id);
+      await windows.remove(m.id, m.folders);
+    },
   });
   const polling = deps.config.polling;
   const sessions = new KeptPollSessions({
@@ -85,6 +92,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     connections: deps.connections,
     tokens: deps.tokens,
     events: deps.events,
+    windows,
     metrics: deps.metrics,
     logger: deps.logger.child({ module: 'polling' }),
     ca: deps.ca,

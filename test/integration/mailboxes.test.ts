@@ -89,3 +89,49 @@ describe('mailboxes', () => {
     expect(res.json()).toMatchObject({ pollIntervalSeconds: 120, folders: ['INBOX', '\\Sent'] });
   });
 });
+
+describe('mailboxes: track', () => {
+  it('is off by default, with a window of 1,000', async () => {
+    const res = await create({ connectionId: await connection('app_only'), email: 'untracked@contoso.com' });
+    expect(res.json().track).toEqual({ flags: false, deletions: false, window: 1000 });
+  });
+
+  it('is stored on POST, merged on PATCH and returned in every answer', async () => {
+    const created = await create({ connectionId: await connection('app_only'), email: 'tracked@contoso.com', track: { flags: true } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().track).toEqual({ flags: true, deletions: false, window: 1000 });
+    const id = created.json().id as string;
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${id}`, headers: t.auth, payload: { track: { deletions: true, window: 250 } } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json().track).toEqual({ flags: true, deletions: true, window: 250 });
+    const read = await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth });
+    expect(read.json().track).toEqual({ flags: true, deletions: true, window: 250 });
+    const off = await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${id}`, headers: t.auth, payload: { track: { flags: false, deletions: false } } });
+    expect(off.json().track).toEqual({ flags: false, deletions: false, window: 250 });
+  });
+
+  it.each([
+    [{ window: 0 }, '/body/track/window'],
+    [{ window: 10_001 }, '/body/track/window'],
+    [{ window: 1.5 }, '/body/track/window'],
+    [{ window: '100' }, '/body/track/window'],
+    [{ flags: 'yes' }, '/body/track/flags'],
+    [{ deletions: 1 }, '/body/track/deletions'],
+    [{ changes: true }, '/body/track/changes'],
+  ])('refuses track %j with a 400 naming %s, on POST and PATCH', async (track, field) => {
+    const connectionId = await connection('app_only');
+    const res = await create({ connectionId, email: 'bad-track@contoso.com', track });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors.map((e: { field: string }) => e.field)).toContain(field);
+    const mailbox = (await create({ connectionId, email: 'patch-track@contoso.com' })).json();
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${mailbox.id}`, headers: t.auth, payload: { track } });
+    expect(patched.statusCode, patched.body).toBe(400);
+    expect(patched.json().errors.map((e: { field: string }) => e.field)).toContain(field);
+  });
+
+  it('refuses a track that is not an object', async () => {
+    const res = await create({ connectionId: await connection('app_only'), email: 'bad-track2@contoso.com', track: true });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors.map((e: { field: string }) => e.field)).toContain('/body/track');
+  });
+});

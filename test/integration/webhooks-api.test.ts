@@ -159,7 +159,7 @@ describe('hostile input is a 4xx problem, never a 500', () => {
     ['a wrong type for url', { ...valid, url: 42 }, 'validation_failed'],
     ['a wrong type for events', { ...valid, events: 'message.sent' }, 'validation_failed'],
     ['no events', { ...valid, events: [] }, 'validation_failed'],
-    ['an unknown event type', { ...valid, events: ['message.deleted'] }, 'validation_failed'],
+    ['an unknown event type', { ...valid, events: ['message.moved'] }, 'validation_failed'],
     ['a repeated event type', { ...valid, events: ['message.sent', 'message.sent'] }, 'validation_failed'],
     ['too many event types', { ...valid, events: ['message.received', 'message.sent', 'message.failed', 'mailbox.error', 'mailbox.recovered', 'mailbox.authorized', 'message.sent'] }, 'validation_failed'],
     ['a malformed mailbox id', { ...valid, mailboxIds: ['../../etc'] }, 'validation_failed'],

@@ -7,6 +7,8 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
+import type { ObservedFlags } from '../../domain/polling/tracking.js';
+import { uidSet } from './action-session.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
 
 /** A poll announces envelopes in the shape the message.received event carries. */
@@ -30,6 +32,37 @@ const DOWNLOAD_CHUNK = 256 * 1024;
 /** Longest subject or address list kept in an event; hostile servers send anything. */
 const MAX_TEXT = 998;
 const MAX_ADDRESSES = 100;
+
+/**
+ * Flags kept per message of a tracked window, and their length: a hostile server may send
+ * thousands of keywords of any size; a real Exchange message has a handful.
+ */
+const MAX_FLAGS = 50;
+const MAX_FLAG_LENGTH = 100;
+
+/** Longest Message-ID kept in a tracked window; a longer one is kept as none (null). */
+const MAX_MESSAGE_ID = 255;
+
+/** UIDs per FETCH of Message-ID headers. */
+const HEADER_BATCH = 1_000;
+
+export function boundedFlags(flags: Iterable<unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const flag of flags ?? []) {
+    if (out.length >= MAX_FLAGS) break;
+    if (typeof flag !== 'string' || flag.length === 0 || flag.length > MAX_FLAG_LENGTH || flag.toLowerCase() === '\\recent') continue;
+    out.push(flag);
+  }
+  return out;
+}
+
+/** The Message-ID in a `BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]` answer, unfolded; null when absent or too long. */
+export function messageIdOf(headers: Buffer | undefined): string | null {
+  if (!headers) return null;
+  const match = /^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)/im.exec(headers.subarray(0, 4096).toString('utf8'));
+  const id = match?.[1]?.replace(/\r?\n[ \t]+/g, ' ').trim();
+  return id && id.length <= MAX_MESSAGE_ID ? id : null;
+}
 
 function addresses(list: MessageAddressObject[] | undefined): string[] {
   return (list ?? [])
@@ -186,6 +219,58 @@ export class PollSession extends ImapSession {
     this.selected = path;
   }
 
+  /**
+   * The flags of the newest `count` messages (`FETCH <exists-count+1>:* (UID FLAGS)`), for a
+   * tracked window. Answers for sequence numbers not asked about are dropped; past `max` answers
+   * the rest are read and dropped, so a server cannot grow the window.
+   */
+  async fetchNewestFlags(path: string, count: number, max: number): Promise<ObservedFlags[]> {
+    return this.run(`FETCH ${path} FLAGS`, async (client) => {
+      await this.select(client, path);
+      const exists = client.mailbox ? client.mailbox.exists : 0;
+      if (!exists || count < 1) return [];
+      const from = Math.max(1, exists - count + 1);
+      const out: ObservedFlags[] = [];
+      for await (const message of client.fetch(`${from}:*`, { uid: true, flags: true })) {
+        if (out.length >= max || !(message.seq >= from) || !validUid(message.uid)) continue;
+        out.push({ uid: message.uid, flags: boundedFlags(message.flags) });
+      }
+      return out;
+    });
+  }
+
+  /** The flags of the messages with UIDs `fromUid` to `toUid`; answers for other UIDs are dropped, and past `max`. */
+  async fetchFlagsBetween(path: string, fromUid: number, toUid: number, max: number): Promise<ObservedFlags[]> {
+    if (toUid < fromUid) return [];
+    return this.run(`FETCH ${path} FLAGS`, async (client) => {
+      await this.select(client, path);
+      const out: ObservedFlags[] = [];
+      for await (const message of client.fetch(`${fromUid}:${toUid}`, { uid: true, flags: true }, { uid: true })) {
+        if (out.length >= max || !(message.uid >= fromUid && message.uid <= toUid)) continue;
+        out.push({ uid: message.uid, flags: boundedFlags(message.flags) });
+      }
+      return out;
+    });
+  }
+
+  /** The Message-ID of each of these UIDs (BODY.PEEK: \Seen is left alone); a UID the server does not answer for is missing. */
+  async fetchMessageIds(path: string, uids: readonly number[]): Promise<Map<number, string | null>> {
+    const out = new Map<number, string | null>();
+    if (uids.length === 0) return out;
+    return this.run(`FETCH ${path} MESSAGE-ID`, async (client) => {
+      await this.select(client, path);
+      const sorted = [...new Set(uids)].sort((a, b) => a - b);
+      for (let i = 0; i < sorted.length; i += HEADER_BATCH) {
+        const batch = sorted.slice(i, i + HEADER_BATCH);
+        const wanted = new Set(batch);
+        for await (const message of client.fetch(uidSet(batch), { uid: true, headers: ['message-id'] }, { uid: true })) {
+          if (wanted.delete(message.uid)) out.set(message.uid, messageIdOf(message.headers));
+        }
+      }
+      return out;
+    });
+  }
+
   private newMail: (() => void) | undefined;
 
   /** Calls `listener` (the last one given) when the server reports new mail in the selected folder. */
@@ -202,6 +287,8 @@ export class PollSession extends ImapSession {
     });
   }
 }
+
+const validUid = (uid: unknown): uid is number => typeof uid === 'number' && Number.isInteger(uid) && uid > 0 && uid <= 4_294_967_295;
 
 export function createPollSession(options: ImapSessionOptions): PollSession {
   return new PollSession({ limits: BOUNDED_RESPONSES, ...options });

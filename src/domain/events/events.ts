@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'mailbox.error',
   'mailbox.recovered',
   'mailbox.authorized',
+  'message.updated',
+  'message.deleted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -51,6 +53,23 @@ export interface EventData {
   'mailbox.error': { mailboxId: string; state: string; error: ErrorInfo };
   'mailbox.recovered': { mailboxId: string; state: string };
   'mailbox.authorized': { mailboxId: string; email: string };
+  'message.updated': MessageChange & {
+    /** The message's flags now (system flags and keywords, as the server gives them; bounded). */
+    flags: string[];
+    /** The new value of each of these that changed. */
+    changed: { seen?: boolean; flagged?: boolean; answered?: boolean };
+  };
+  'message.deleted': MessageChange;
+}
+
+/** Which message of a tracked folder changed. */
+export interface MessageChange {
+  mailboxId: string;
+  email: string;
+  folder: string;
+  uidValidity: number;
+  uid: number;
+  messageId: string | null;
 }
 
 export interface DomainEvent<T extends EventType = EventType> {

@@ -15,6 +15,25 @@ export interface ServerOverrideT {
   secure: boolean;
 }
 
+export const TRACK_WINDOW_DEFAULT = 1_000;
+export const TRACK_WINDOW_MAX = 10_000;
+
+/** What `track` asks for; omitted members keep their current value (defaults: off, 1,000). */
+export interface TrackInputT {
+  /** Announce flag changes as message.updated. */
+  flags?: boolean;
+  /** Announce messages that leave a watched folder as message.deleted. */
+  deletions?: boolean;
+  /** The newest messages of each watched folder that are followed. */
+  window?: number;
+}
+
+export interface TrackViewT {
+  flags: boolean;
+  deletions: boolean;
+  window: number;
+}
+
 export type MailboxStateT = 'active' | 'pending_authorization' | 'auth_error' | 'throttled' | 'error' | 'paused';
 
 export interface CreateMailboxInput {
@@ -25,6 +44,7 @@ export interface CreateMailboxInput {
   pollIntervalSeconds?: number;
   imap?: ServerOverrideT;
   smtp?: ServerOverrideT;
+  track?: TrackInputT;
 }
 
 export interface UpdateMailboxInput {
@@ -33,6 +53,7 @@ export interface UpdateMailboxInput {
   pollIntervalSeconds?: number;
   imap?: ServerOverrideT;
   smtp?: ServerOverrideT;
+  track?: TrackInputT;
 }
 
 export interface LastErrorT {
@@ -54,6 +75,7 @@ export interface MailboxViewT {
   pollIntervalSeconds: number;
   imap: ServerOverrideT;
   smtp: ServerOverrideT;
+  track: TrackViewT;
   state: MailboxStateT;
   /** Delegated mailboxes awaiting sign-in. */
   authorizeUrl?: string;

@@ -17,6 +17,7 @@ import { watchFolders } from './watched-folders.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
 } from './model.js';
+import { trackSettings, trackView, type TrackRecord } from './track.js';
 
 export const DEFAULT_IMAP: ServerOverrideT = { host: 'outlook.office365.com', port: 993, secure: true };
 export const DEFAULT_SMTP: ServerOverrideT = { host: 'smtp.office365.com', port: 587, secure: false };
@@ -49,6 +50,8 @@ export interface MailboxRecord {
   folderState: Record<string, FolderCursor>;
   /** When each folder added after the mailbox (PATCH) began to be watched; the others since createdAt. */
   folderSince?: Record<string, string>;
+  /** Following changes (message.updated / message.deleted); absent: off. */
+  track?: TrackRecord;
   /** Consecutive failed polls (for the back-off); not part of the view. */
   failures?: number;
   createdAt: string;
@@ -90,6 +93,7 @@ export function toMailboxView(record: MailboxRecord): MailboxViewT {
     pollIntervalSeconds: record.pollIntervalSeconds,
     imap: record.imap,
     smtp: record.smtp,
+    track: trackView(record.track),
     state: record.state,
     account: record.account ? { username: record.account.username, authorizedAt: record.account.authorizedAt } : null,
     lastPollAt: record.lastPollAt,
@@ -176,6 +180,7 @@ export class MailboxService {
       nextPollAt: null,
       lastError: null,
       folderState: {},
+      ...(input.track ? { track: trackSettings(undefined, input.track, at) } : {}),
       createdAt: at,
       updatedAt: at,
     };
@@ -206,7 +211,14 @@ export class MailboxService {
     checkMailServersInput(patch, this.deps.mailHosts);
     let cleared = false;
     const updated = await this.change(id, (current) => {
-      const next = { ...current, ...patch, ...(patch.folders ? watchFolders(current, patch.folders, this.now().toISOString()) : {}) };
+      const at = this.now().toISOString();
+      const { track, ...rest } = patch;
+      const next: MailboxRecord = {
+        ...current,
+        ...rest,
+        ...(patch.folders ? watchFolders(current, patch.folders, at) : {}),
+        ...(track ? { track: trackSettings(current.track, track, at) } : {}),
+      };
       // New servers clear a mailbox stopped for servers off the list; it polls again at once.
       cleared = (patch.imap !== undefined || patch.smtp !== undefined) && current.lastError?.code === 'host_not_allowed';
       if (!cleared) return next;

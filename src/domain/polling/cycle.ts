@@ -24,7 +24,7 @@ import { tokenRetryDecision } from '../tokens/retry-policy.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { ContentPorts } from './content.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from './poller.js';
-import type { MailboxLocks, PollMailSession, PollSchedulePort, PollSessions, TenantPermits } from './ports.js';
+import type { MailboxLocks, PollMailSession, PollSchedulePort, PollSessions, TenantPermits, TrackedWindows } from './ports.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from './schedule.js';
 import { transition } from './transitions.js';
 import { wakePeers } from './wake-peers.js';
@@ -64,6 +64,8 @@ export interface PollCycleDeps {
   connections: Pick<ConnectionService, 'record'>;
   tokens: Pick<TokenService, 'appToken' | 'delegatedToken'>;
   events: EventPublisher;
+  /** The tracked windows of mailboxes that follow changes (store/tracked-windows.ts). */
+  windows?: TrackedWindows;
   metrics: Metrics;
   logger: Logger;
   /** Trusted CAs for IMAP (Node's roots plus NODE_EXTRA_CA_CERTS). */
@@ -328,6 +330,7 @@ export class PollCycle {
           : current));
       },
       events: this.deps.events,
+      ...(this.deps.windows ? { windows: this.deps.windows } : {}),
       content: { parse: this.deps.parse, maxBytes: this.deps.settings.contentMaxBytes },
       now: () => new Date(this.now()),
     };

@@ -16,15 +16,18 @@ import { classify } from '../../errors/classify.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
 import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
+import { isTracked } from '../mailboxes/track.js';
 import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
+import type { TrackedWindows } from './ports.js';
+import { trackFolder, type TrackingSession } from './track-folder.js';
 import {
   advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
-export interface MailSession extends ContentSession {
+export interface MailSession extends ContentSession, Partial<TrackingSession> {
   resolveFolder(nameOrUse: string): Promise<string | undefined>;
   status(path: string): Promise<FolderStatus & { path: string }>;
   /** The lowest UID up to `toUid` of a message received at or after `since` (to the second). */
@@ -44,6 +47,8 @@ export interface PollerPorts {
   /** Saves one folder's cursor on the mailbox. */
   saveCursor(mailboxId: string, folder: string, cursor: FolderCursor): Promise<void>;
   events: EventPublisher;
+  /** The tracked windows, for mailboxes that follow changes (issue 16). */
+  windows?: TrackedWindows;
   /** Downloading and parsing a message for the consumers that want its content. */
   content: ContentPorts;
   now(): Date;
@@ -62,7 +67,7 @@ export interface PollOptions {
 }
 
 export type PollResult =
-  | { kind: 'ok'; announced: number; more: boolean; rebaselined: string[] }
+  | { kind: 'ok'; announced: number; more: boolean; rebaselined: string[]; changes?: number }
   | { kind: 'auth_error' | 'error'; error: ErrorInfo; cause: unknown }
   | { kind: 'throttled'; error: ErrorInfo; retryAfterMs: number | undefined; cause: unknown };
 
@@ -104,6 +109,7 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
     // Once per poll, not per message: the publisher answers from its cached subscriptions.
     const wantsContent = (await ports.events.contentWanted?.(mailbox.id)) ?? false;
     let announced = 0;
+    let changes = 0;
     let more = false;
     const rebaselined: string[] = [];
     for (const folder of mailbox.folders) {
@@ -117,14 +123,30 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
       announced += result.announced;
       more ||= result.more;
       if (result.rebaselined) rebaselined.push(folder);
+      // After the new mail: what joins the window now was announced as received first.
+      if (isTracked(mailbox.track)) changes += await trackChanges(mailbox, folder, path, result.uidValidity, lease.session, ports);
     }
     healthy = true;
-    return { kind: 'ok', announced, more, rebaselined };
+    return { kind: 'ok', announced, more, rebaselined, changes };
   } catch (err) {
     return failureResult(err);
   } finally {
     lease.done(healthy);
   }
+}
+
+async function trackChanges(mailbox: MailboxRecord, folder: string, path: string, uidValidity: number, session: MailSession, ports: PollerPorts): Promise<number> {
+  const { fetchNewestFlags, fetchFlagsBetween, fetchMessageIds } = session;
+  if (!mailbox.track || !ports.windows || !fetchNewestFlags || !fetchFlagsBetween || !fetchMessageIds) {
+    throw new AppError('internal', 'Following changes needs tracked windows and a session that fetches flags.');
+  }
+  const tracking: TrackingSession = {
+    fetchNewestFlags: fetchNewestFlags.bind(session),
+    fetchFlagsBetween: fetchFlagsBetween.bind(session),
+    fetchMessageIds: fetchMessageIds.bind(session),
+  };
+  const result = await trackFolder(mailbox, mailbox.track, folder, path, uidValidity, tracking, { windows: ports.windows, events: ports.events });
+  return result.updated + result.deleted;
 }
 
 /**
@@ -163,16 +185,17 @@ async function announce(
 
 async function pollFolder(
   mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
-): Promise<{ announced: number; more: boolean; rebaselined: boolean }> {
+): Promise<{ announced: number; more: boolean; rebaselined: boolean; uidValidity: number }> {
   const status = await session.status(path);
+  const uidValidity = status.uidValidity;
   const plan = planFolder(mailbox.folderState[folder], status);
   if (plan.kind === 'baseline') {
     await ports.saveCursor(mailbox.id, folder, { ...plan.cursor, uidValidityChangedAt: ports.now().toISOString() });
-    return { announced: 0, more: false, rebaselined: true };
+    return { announced: 0, more: false, rebaselined: true, uidValidity };
   }
   if (plan.kind === 'unchanged') {
     if (plan.cursor.uidNext !== mailbox.folderState[folder]?.uidNext) await ports.saveCursor(mailbox.id, folder, plan.cursor);
-    return { announced: 0, more: false, rebaselined: false };
+    return { announced: 0, more: false, rebaselined: false, uidValidity };
   }
   let cursor: FolderCursor;
   let fromUid: number;
@@ -182,7 +205,7 @@ async function pollFolder(
     cursor = startCursor(status, first);
     if (first === undefined) {
       await ports.saveCursor(mailbox.id, folder, cursor);
-      return { announced: 0, more: false, rebaselined: false };
+      return { announced: 0, more: false, rebaselined: false, uidValidity };
     }
     fromUid = cursor.lastSeenUid + 1;
   } else {
@@ -208,7 +231,7 @@ async function pollFolder(
       if (overBudget()) {
         // The budget ended the batch: the cursor stays at the last message announced.
         await ports.saveCursor(mailbox.id, folder, cursor);
-        return { announced, more: true, rebaselined: false };
+        return { announced, more: true, rebaselined: false, uidValidity };
       }
       // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
       cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);
@@ -223,5 +246,5 @@ async function pollFolder(
     if (exhausted) break;
   }
   // Every advance took the cursor's UIDNEXT to the STATUS's; a poll that stopped at the limit goes on at once.
-  return { announced, more: announced >= options.maxMessagesPerFolder, rebaselined: false };
+  return { announced, more: announced >= options.maxMessagesPerFolder, rebaselined: false, uidValidity };
 }

@@ -10,6 +10,7 @@ import type { KeptLease, Lease } from '../../store/lock.js';
 import type { Permit } from '../../store/semaphore.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import type { MailSession } from './poller.js';
+import type { TrackedWindow } from './tracking.js';
 
 export interface PollSchedulePort {
   /** The due time (ms) the mailbox is scheduled for; undefined when it is not scheduled. */
@@ -51,4 +52,13 @@ export interface PollSessions {
   drop(mailboxId: string): void;
   /** Calls `onNewMail` when the mailbox's kept session hears of new mail in `folder` (IMAP IDLE); false when none is kept. */
   listen(mailboxId: string, folder: string, onNewMail: () => void): boolean;
+}
+
+/** The tracked windows of followed folders (issue 16), one compact value per mailbox folder. */
+export interface TrackedWindows {
+  /** The stored window, or undefined when there is none (or it could not be read: a new baseline). */
+  load(mailboxId: string, folder: string): Promise<TrackedWindow | undefined>;
+  save(mailboxId: string, folder: string, window: TrackedWindow): Promise<void>;
+  /** Forgets the windows of these folders (the mailbox is gone). */
+  remove(mailboxId: string, folders: readonly string[]): Promise<void>;
 }

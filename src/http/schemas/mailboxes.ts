@@ -1,7 +1,8 @@
 /** Mailbox schemas: the API contract (api.md, Mailboxes), checked against the domain's types (domain/mailboxes/model.ts). */
 import { Type, type Static } from 'typebox';
-import type {
-  CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
+import {
+  TRACK_WINDOW_DEFAULT, TRACK_WINDOW_MAX, type TrackInputT, type TrackViewT,
+  type CreateMailboxInput, type LastErrorT, type MailboxStateT, type MailboxViewT, type ServerOverrideT, type UpdateMailboxInput,
 } from '../../domain/mailboxes/model.js';
 import { MAILBOX_STATES, type MailboxSummaryT } from '../../domain/mailboxes/summary.js';
 import type { FolderCursor as FolderCursorT } from '../../domain/polling/cursor.js';
@@ -30,6 +31,26 @@ export const MailboxState = Type.Union([
   Type.Literal('paused'),
 ]);
 
+/** The newest messages of each watched folder whose changes are followed, by default and at most. */
+
+/** What `track` asks for; omitted members keep their current value (defaults: off, 1,000). */
+export const TrackInput = Type.Object(
+  {
+    flags: Type.Optional(Type.Boolean({ description: 'Announce flag changes (\\Seen, \\Flagged, \\Answered, keywords) as message.updated.' })),
+    deletions: Type.Optional(Type.Boolean({ description: 'Announce messages that leave a watched folder (deleted, moved out, expunged) as message.deleted.' })),
+    window: Type.Optional(Type.Integer({
+      minimum: 1, maximum: TRACK_WINDOW_MAX,
+      description: `The newest messages of each watched folder that are followed (default ${TRACK_WINDOW_DEFAULT}); each poll looks at their flags.`,
+    })),
+  },
+  { additionalProperties: false },
+);
+
+export const TrackView = Type.Object(
+  { flags: Type.Boolean(), deletions: Type.Boolean(), window: Type.Integer() },
+  { additionalProperties: false },
+);
+
 export const CreateMailboxBody = Type.Object(
   {
     connectionId: Type.String({ maxLength: 64 }),
@@ -38,6 +59,7 @@ export const CreateMailboxBody = Type.Object(
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
     smtp: Type.Optional(ServerOverride),
+    track: Type.Optional(TrackInput),
   },
   { additionalProperties: false },
 );
@@ -51,6 +73,7 @@ export const UpdateMailboxBody = Type.Object(
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
     smtp: Type.Optional(ServerOverride),
+    track: Type.Optional(TrackInput),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -96,6 +119,7 @@ export const MailboxView = Type.Object(
     pollIntervalSeconds: Type.Integer(),
     imap: ServerOverride,
     smtp: ServerOverride,
+    track: TrackView,
     state: MailboxState,
     authorizeUrl: Type.Optional(Type.String({ description: 'Delegated mailboxes awaiting sign-in: open it in a private browser window as the mailbox user.' })),
     account: Type.Union([
@@ -113,6 +137,8 @@ export const MailboxView = Type.Object(
 );
 
 export type MailboxSchemasAgree = [
+  Check<Same<Static<typeof TrackInput>, TrackInputT>>,
+  Check<Same<Static<typeof TrackView>, TrackViewT>>,
   Check<Same<Static<typeof ServerOverride>, ServerOverrideT>>,
   Check<Same<Static<typeof MailboxState>, MailboxStateT>>,
   Check<Same<Static<typeof CreateMailboxBody>, CreateMailboxInput>>,

@@ -1,0 +1,103 @@
+/** Following changes (issue 16): the window diff (pure) and its compact encoding. */
+import { describe, expect, it } from 'vitest';
+import {
+  ANSWERED, FLAGGED, SEEN, baselineWindow, changeEventId, diffWindow, flagCode, isCurrent, type TrackedWindow,
+} from '../../src/domain/polling/tracking.js';
+import { decodeWindow, encodeWindow } from '../../src/store/tracked-windows.js';
+
+const stored = (messages: [number, string[]][], version = 3): TrackedWindow => ({
+  uidValidity: 7, since: 100, version,
+  messages: messages.map(([uid, flags]) => ({ uid, ...flagCode(flags), messageId: `<m${uid}@x>` })),
+});
+
+describe('tracked window diff', () => {
+  it('codes system flags as bits and keywords as one digest byte, whatever their case or order', () => {
+    expect(flagCode(['\\Seen', '\\Answered'])).toEqual({ code: SEEN | ANSWERED, keywords: 0 });
+    const a = flagCode(['$Label1', 'Work', '\\Flagged']);
+    expect(a.code).toBe(FLAGGED);
+    expect(a.keywords).toBeGreaterThan(0);
+    expect(flagCode(['work', '$label1']).keywords).toBe(a.keywords);
+    expect(flagCode(['\\Recent']).code).toBe(0);
+  });
+
+  it('finds nothing when nothing changed', () => {
+    const previous = stored([[10, []], [11, ['\\Seen']]]);
+    const diff = diffWindow(previous, [{ uid: 10, flags: [] }, { uid: 11, flags: ['\\Seen'] }], 1000);
+    expect(diff).toMatchObject({ updated: [], deleted: [], joined: [], changed: false });
+  });
+
+  it('announces what changed of seen, flagged and answered, with the flags now', () => {
+    const previous = stored([[10, []], [11, ['\\Seen', '\\Flagged']], [12, ['\\Seen']]]);
+    const diff = diffWindow(previous, [
+      { uid: 10, flags: ['\\Seen'] }, { uid: 11, flags: ['\\Seen'] }, { uid: 12, flags: ['\\Seen', 'Todo'] },
+    ], 1000);
+    expect(diff.updated.map(({ uid, changed, flags, messageId }) => ({ uid, changed, flags, messageId }))).toEqual([
+      { uid: 10, changed: { seen: true }, flags: ['\\Seen'], messageId: '<m10@x>' },
+      { uid: 11, changed: { flagged: false }, flags: ['\\Seen'], messageId: '<m11@x>' },
+      { uid: 12, changed: {}, flags: ['\\Seen', 'Todo'], messageId: '<m12@x>' },
+    ]);
+    expect(diff.changed).toBe(true);
+  });
+
+  it('announces a message missing from the window as deleted, with its Message-ID', () => {
+    const diff = diffWindow(stored([[10, []], [11, []], [12, []]]), [{ uid: 10, flags: [] }, { uid: 12, flags: [] }], 1000);
+    expect(diff.deleted).toEqual([{ uid: 11, messageId: '<m11@x>' }]);
+    expect(diff.next.map((m) => m.uid)).toEqual([10, 12]);
+  });
+
+  it('lets new messages join silently and older ones age out of a full window', () => {
+    const diff = diffWindow(stored([[10, []], [11, []]]), [{ uid: 10, flags: [] }, { uid: 11, flags: [] }, { uid: 12, flags: [] }], 2);
+    expect(diff).toMatchObject({ updated: [], deleted: [], joined: [12], changed: true });
+    expect(diff.next.map((m) => [m.uid, m.messageId])).toEqual([[11, '<m11@x>'], [12, null]]);
+  });
+
+  it('ignores a repeated or malformed UID in the answer', () => {
+    const diff = diffWindow(stored([[10, []]]), [{ uid: 10, flags: [] }, { uid: 10, flags: [] }, { uid: 0, flags: [] }, { uid: -3, flags: [] }], 5);
+    expect(diff.next.map((m) => m.uid)).toEqual([10]);
+    expect(diff.changed).toBe(false);
+  });
+
+  it('gives a repeated diff the same event ids, and a later change of the same message another', () => {
+    const observed = [{ uid: 10, flags: ['\\Seen'] }];
+    const first = diffWindow(stored([[10, []]], 3), observed, 10).updated[0]!;
+    const again = diffWindow(stored([[10, []]], 3), observed, 10).updated[0]!;
+    const later = diffWindow(stored([[10, []]], 5), observed, 10).updated[0]!;
+    const id = (key: string): string => changeEventId('upd', 'mbx_1', 'INBOX', 7, 10, key);
+    expect(id(again.key)).toBe(id(first.key));
+    expect(id(later.key)).not.toBe(id(first.key));
+    expect(changeEventId('del', 'mbx_1', 'INBOX', 7, 10, 'deleted')).not.toBe(changeEventId('del', 'mbx_1', 'INBOX', 8, 10, 'deleted'));
+  });
+
+  it('takes a new baseline for another UIDVALIDITY or a window older than tracking', () => {
+    const previous = stored([[10, []]]);
+    expect(isCurrent(previous, 7, 100)).toBe(true);
+    expect(isCurrent(previous, 8, 100)).toBe(false);
+    expect(isCurrent(previous, 7, 101)).toBe(false);
+    expect(isCurrent(undefined, 7, 100)).toBe(false);
+    expect(baselineWindow([{ uid: 5, flags: [] }, { uid: 3, flags: ['\\Seen'] }, { uid: 9, flags: [] }], 2, 8, 100).messages.map((m) => m.uid)).toEqual([5, 9]);
+  });
+});
+
+describe('tracked window encoding', () => {
+  const window = (n: number, id: (uid: number) => string | null): TrackedWindow => ({
+    uidValidity: 1_700_000_000, since: 1_780_000_000, version: 42,
+    messages: Array.from({ length: n }, (_, i) => ({ uid: 5000 + i * (i % 7 === 0 ? 3 : 1), code: i % 5, keywords: i % 11 === 0 ? 200 : 0, messageId: id(i) }))
+      .sort((a, b) => a.uid - b.uid)
+      .filter((m, i, all) => i === 0 || all[i - 1]!.uid !== m.uid),
+  });
+
+  it('round-trips', () => {
+    const w = window(300, (i) => (i % 13 === 0 ? null : `<${i}.abc@example.com>`));
+    expect(decodeWindow(encodeWindow(w))).toEqual(w);
+  });
+
+  it('keeps 1,000 UIDs with flags (no Message-IDs) within 3 KB', () => {
+    expect(encodeWindow(window(1000, () => null)).length).toBeLessThan(3 * 1024);
+  });
+
+  it('refuses what is not a window', () => {
+    expect(() => decodeWindow(Buffer.from('not deflate at all'))).toThrow();
+    const truncated = encodeWindow(window(10, () => '<a@b>')).subarray(0, 5);
+    expect(() => decodeWindow(truncated)).toThrow();
+  });
+});
