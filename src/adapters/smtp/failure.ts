@@ -129,8 +129,8 @@ export const SMTP_HINTS = {
   noStartTls: 'The server does not offer STARTTLS on this port: check the mailbox\'s SMTP host and port (Microsoft 365: smtp.office365.com:587, secure false).',
   unavailable: 'Check the mailbox\'s SMTP host and port (Microsoft 365: smtp.office365.com:587 with STARTTLS) and that the service can reach it; it is retried.',
   sendAsDenied: (mailbox: string, from: string) =>
-    `${mailbox} may not send as ${from}. Grant Send As: Add-RecipientPermission -Identity ${from} -Trustee ${mailbox} -AccessRights SendAs ` +
-    '(Exchange takes up to an hour to apply it). An app-only connection may instead add a mailbox for the shared address itself and send from it.',
+    `${mailbox} may not send as ${from}. Grant Send As: Add-RecipientPermission -Identity ${from} -Trustee ${mailbox} -AccessRights SendAs. ` +
+    'An app-only connection may instead add a mailbox for the shared address itself and send from it.',
   mailboxFull: (mailbox: string) =>
     `The mailbox ${mailbox} is over its storage quota, and Sent Items count: empty Deleted Items and old Sent Items, or raise the quota ` +
     `(Set-Mailbox -Identity ${mailbox} -ProhibitSendQuota …).`,
