@@ -28,6 +28,14 @@ export interface SmtpBehaviour {
    * (a SendAs permission); 'any' turns the check off.
    */
   allowedSenders: string[] | 'any';
+  /**
+   * Send As permissions: mailbox (the SASL user) → addresses it may send as (case-insensitive).
+   * A From header address that is neither the authenticated user, nor granted here, nor in
+   * `allowedSenders` is refused at the end of DATA with Exchange's `554 5.2.252 SendAsDenied`.
+   */
+  sendAsGrants: Record<string, string[]>;
+  /** Authenticated connections one mailbox may hold at once; the next AUTH gets `432 4.3.2` (Exchange: 3). */
+  maxConnectionsPerMailbox: number;
 }
 
 /** 35 MB: the newer Exchange Online service description (unverified, see microsoft-facts.md). */
@@ -43,6 +51,8 @@ export function defaultBehaviour(): SmtpBehaviour {
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
     maxRecipientsPerMessage: 500,
     allowedSenders: [],
+    sendAsGrants: {},
+    maxConnectionsPerMailbox: 3,
   };
 }
 

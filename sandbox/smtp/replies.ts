@@ -22,6 +22,23 @@ export const REPLIES = {
     text: '5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully.',
   },
   sendAsDenied: { code: 550, text: '5.7.60 SMTP; Client does not have permissions to send as this sender' },
+  // Send As refused on the From header, at the end of DATA (microsoft-facts.md).
+  sendAsDeniedHeader: (user: string, address: string) => ({
+    code: 554,
+    text:
+      `5.2.252 SendAsDenied; ${user} not allowed to send as ${address}; ` +
+      'STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied',
+  }),
+  concurrentConnections: {
+    code: 432,
+    text: '4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information.',
+  },
+  // Reported in the wild; microsoft-facts.md gives the codes and the words SubmissionQuotaExceeded and mailbox full.
+  submissionQuotaExceeded: {
+    code: 554,
+    text: '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception',
+  },
+  mailboxFull: { code: 554, text: '5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException' },
   // Exchange's wording for a transient front-end refusal; the sandbox uses it for throttling.
   // (Reported in the wild; the exact text Exchange uses when it throttles submission is unverified.)
   throttled: { code: 421, text: '4.7.0 Temporary server error. Please try again later. PRX4' },

@@ -54,6 +54,10 @@ export interface SandboxSmtp {
   port: number;
   messages: RecordedMessage[];
   authAttempts: AuthAttempt[];
+  /** The most authenticated connections each mailbox (lower-case SASL user) held at once since the last reset. */
+  peakConnections: Map<string, number>;
+  /** Authenticated connections each mailbox holds now. */
+  openConnections: Map<string, number>;
   /** Resolves with all messages once at least `count` are recorded. */
   waitForMessages(count: number, timeoutMs?: number): Promise<RecordedMessage[]>;
   setBehaviour(b: Partial<SmtpBehaviour>): void;
@@ -94,6 +98,10 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
   let behaviour = defaultBehaviour();
   const messages: RecordedMessage[] = [];
   const authAttempts: AuthAttempt[] = [];
+  const openConnections = new Map<string, number>();
+  const peakConnections = new Map<string, number>();
+  /** Sessions counted in openConnections, by session id, with the mailbox they count for. */
+  const counted = new Map<string, string>();
   let waiters: (() => void)[] = [];
 
   const notify = (): void => {
@@ -109,8 +117,19 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
     return replyError(REPLIES.throttled); // smtp-server closes the connection after a 421
   };
 
+  /** Whether `address` is the user itself or an address it may send as. */
+  const maySendAs = (user: string, address: string): boolean => {
+    const wanted = address.toLowerCase();
+    if (wanted === user.toLowerCase()) return true;
+    const allowed = behaviour.allowedSenders;
+    if (allowed === 'any' || allowed.some((a) => a.toLowerCase() === wanted)) return true;
+    const grants = Object.entries(behaviour.sendAsGrants).find(([mailbox]) => mailbox.toLowerCase() === user.toLowerCase())?.[1] ?? [];
+    return grants.some((a) => a.toLowerCase() === wanted);
+  };
+
   const authenticate = async (
     auth: SMTPServerAuthentication,
+    sessionId: string,
   ): Promise<{ err: SMTPServerError } | { user: SessionUser }> => {
     const user = auth.username ?? '';
     const fail = (reply: Reply, reason: string): { err: SMTPServerError } => {
@@ -127,6 +146,13 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
     if (auth.method !== 'XOAUTH2' || !auth.accessToken) return fail(REPLIES.authUnsuccessful, 'not XOAUTH2');
     const check = await checkSmtpToken(pki.signingKey, user, auth.accessToken);
     if (!check.ok) return fail(REPLIES.authUnsuccessful, check.reason);
+    // Exchange's cap on concurrent connections per mailbox, counted once a session is authenticated.
+    const mailbox = user.toLowerCase();
+    const open = openConnections.get(mailbox) ?? 0;
+    if (open >= behaviour.maxConnectionsPerMailbox) return fail(REPLIES.concurrentConnections, `${open} connections open for ${user}`);
+    openConnections.set(mailbox, open + 1);
+    peakConnections.set(mailbox, Math.max(peakConnections.get(mailbox) ?? 0, open + 1));
+    counted.set(sessionId, mailbox);
     authAttempts.push({ user, ok: true, at: new Date() });
     return { user: { address: user, claims: check.claims } };
   };
@@ -161,23 +187,24 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
     // `<err.responseCode> <err.message>` at once, as Exchange does. Answering with
     // `callback(null, { data })` instead would make smtp-server send a `334 <base64 JSON>`
     // challenge first (the Gmail style), which Exchange never does.
-    onAuth(auth, _session, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
-      authenticate(auth).then(
+    onAuth(auth, session, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+      authenticate(auth, session.id).then(
         (result) => ('err' in result ? callback(result.err) : callback(null, { user: result.user })),
         (err: unknown) => callback(err as Error),
       );
     },
 
+    onClose(session) {
+      const mailbox = counted.get(session.id);
+      if (mailbox === undefined) return;
+      counted.delete(session.id);
+      openConnections.set(mailbox, Math.max(0, (openConnections.get(mailbox) ?? 1) - 1));
+    },
+
     onMailFrom(address: SMTPServerAddress, session, callback) {
       const throttle = throttled('mail');
       if (throttle) return callback(throttle);
-      const from = address.address.toLowerCase();
-      const allowed = behaviour.allowedSenders;
-      const permitted =
-        from === sessionUser(session).address.toLowerCase() ||
-        allowed === 'any' ||
-        allowed.some((a) => a.toLowerCase() === from);
-      callback(permitted ? null : replyError(REPLIES.sendAsDenied));
+      callback(maySendAs(sessionUser(session).address, address.address) ? null : replyError(REPLIES.sendAsDenied));
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
@@ -211,6 +238,12 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
         };
         simpleParser(raw).then(
           (parsed) => {
+            // Exchange checks Send As on the From header once it has the message.
+            for (const from of parsed.from?.value ?? []) {
+              if (from.address && !maySendAs(user.address, from.address)) {
+                return callback(replyError(REPLIES.sendAsDeniedHeader(user.address, from.address)));
+              }
+            }
             messages.push({ envelope, raw, parsed, authUser: user.address, tokenClaims: user.claims, receivedAt: new Date() });
             notify();
             // Exchange: `250 2.0.0 OK <message id> [Hostname=…]`
@@ -244,6 +277,8 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
     port,
     messages,
     authAttempts,
+    peakConnections,
+    openConnections,
     waitForMessages(count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
@@ -265,6 +300,9 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
     reset() {
       messages.length = 0;
       authAttempts.length = 0;
+      // Connections still open keep counting; the peak starts again from them.
+      peakConnections.clear();
+      for (const [mailbox, open] of openConnections) if (open > 0) peakConnections.set(mailbox, open);
       setBehaviour(defaultBehaviour());
     },
     async stop() {

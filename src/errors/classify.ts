@@ -120,6 +120,8 @@ const POLICIES: Record<ErrorCode, Policy> = {
   smtp_auth_blocked: { status: 422, title: 'SMTP AUTH blocked by policy', retryable: false },
   smtp_auth_failed: { status: 422, title: 'SMTP login refused', retryable: false },
   smtp_send_as_denied: { status: 422, title: 'Not allowed to send as this address', retryable: false },
+  send_as_denied: { status: 422, title: 'Not allowed to send as this address', retryable: false },
+  smtp_mailbox_full: { status: 422, title: 'Sending mailbox full', retryable: false },
   smtp_recipient_rejected: { status: 422, title: 'Recipient rejected', retryable: false },
   smtp_message_too_large: { status: 422, title: 'Message too large', retryable: false },
   smtp_rejected: { status: 422, title: 'Message rejected', retryable: false },

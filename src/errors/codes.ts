@@ -73,6 +73,10 @@ export const ERROR_CODES = [
   'smtp_auth_blocked',
   'smtp_auth_failed',
   'smtp_send_as_denied',
+  // Exchange refused the From header the message was sent as (554 5.2.252 SendAsDenied)
+  'send_as_denied',
+  // The sending mailbox is over its quota (554 5.2.2): Sent Items count
+  'smtp_mailbox_full',
   'smtp_recipient_rejected',
   'smtp_message_too_large',
   'smtp_rejected',

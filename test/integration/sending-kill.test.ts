@@ -35,7 +35,10 @@ beforeAll(() => {
     SEND_RATE_PER_MINUTE: '0',
     SEND_RECIPIENTS_PER_DAY: '0',
     SEND_CONCURRENCY: '8',
-    SEND_POOL_CONNECTIONS: '4',
+    // Exchange's cap (and the sandbox's) is 3 connections per mailbox; a 432 while the sandbox
+    // has not yet seen the killed worker's sockets close is retried soon.
+    SEND_POOL_CONNECTIONS: '3',
+    SEND_THROTTLE_DELAY_MS: '200',
     SEND_STALL_TIMEOUT_MS: '1500',
     SEND_RETRY_BASE_MS: '100',
     SEND_SWEEP_INTERVAL_MS: '500',

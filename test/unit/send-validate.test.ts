@@ -77,6 +77,31 @@ describe('strict base64', () => {
   });
 });
 
+describe('from (Send As)', () => {
+  it('accepts a bare address with or without a plain display name', () => {
+    expect(problems({ ...base, from: { address: 'sales@contoso.example' } })).toEqual([]);
+    expect(problems({ ...base, from: { name: 'Sales – Contoso (EU)', address: 'sales@contoso.example' } })).toEqual([]);
+  });
+
+  it.each(['"Boss" <b@example.org>', '<b@example.org>', 'b@example.org\r\nBcc: c@example.org', 'b@example.org, c@example.org', 'sales'])(
+    'refuses the address %j at /from/address', (address) => {
+      expect(problems({ ...base, from: { address } })).toEqual(['/from/address']);
+    },
+  );
+
+  it.each([
+    'ceo@contoso.example', 'Sales <ceo@contoso.example>', 'Sales"', 'a\r\nBcc: x@y.org', 'a\u0000b', 'a\\b', 'Doe, John', 'x; y', 'a:b', ' ', 'n'.repeat(129),
+  ])('refuses the name %j at /from/name (no spoofed address, no injection)', (name) => {
+    expect(problems({ ...base, from: { name, address: 'sales@contoso.example' } })).toEqual(['/from/name']);
+  });
+
+  it('never accepts a name with @, <, >, a quote or a control character, wherever it is', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.constantFrom('@', '<', '>', '"', '\r', '\n', '\u0001', '\u007f'), fc.string({ maxLength: 40 }), (before, bad, after) => {
+      expect(problems({ ...base, from: { name: `${before}${bad}${after}x`, address: 'sales@contoso.example' } })).toContain('/from/name');
+    }));
+  });
+});
+
 describe('checkSend', () => {
   it('counts distinct recipients across to, cc and bcc, case-insensitively', () => {
     expect(checkSend({ ...base, to: ['a@example.org', 'A@example.org'], cc: ['b@example.org'], bcc: ['a@EXAMPLE.org'] }, LIMITS).recipients).toBe(2);

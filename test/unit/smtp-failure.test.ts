@@ -66,6 +66,42 @@ describe('classifySmtpFailure', () => {
     expect(failure.hint).toContain('SendAs');
   });
 
+  it('554 5.2.252 SendAsDenied at the end of DATA → send_as_denied, permanent, naming the From address and the mailbox', () => {
+    const reply = line(REPLIES.sendAsDeniedHeader(MAILBOX, 'sales@contoso.example'));
+    expect(reply).toMatch(/^554 5\.2\.252 SendAsDenied; support@contoso\.example not allowed to send as sales@contoso\.example; /);
+    const failure = classifySmtpFailure(nodemailerError('EMESSAGE', reply, 'DATA'), { mailbox: MAILBOX, from: 'sales@contoso.example' });
+    expect(failure).toMatchObject({ code: 'send_as_denied', transient: false, step: 'send_as_permission', responseCode: 554, enhancedStatus: '5.2.252' });
+    expect(failure.hint).toContain(`Add-RecipientPermission -Identity sales@contoso.example -Trustee ${MAILBOX} -AccessRights SendAs`);
+    expect(failure.hint).toMatch(/app-only/i);
+    // Without the context, the address comes from the reply itself.
+    expect(classifySmtpFailure(nodemailerError('EMESSAGE', reply, 'DATA'), { mailbox: MAILBOX }).hint).toContain('-Identity sales@contoso.example ');
+    expect(policyOf('send_as_denied').retryable).toBe(false);
+  });
+
+  it('432 4.3.2 (a fourth connection, to AUTH) → smtp_throttled, transient; 421 4.3.2 (shutting down) stays smtp_unavailable', () => {
+    const reply = line(REPLIES.concurrentConnections);
+    expect(reply).toBe('432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information.');
+    const failure = classifySmtpFailure(nodemailerError('EAUTH', reply, 'AUTH XOAUTH2', 'Invalid login'), { mailbox: MAILBOX });
+    expect(failure).toMatchObject({ code: 'smtp_throttled', transient: true, responseCode: 432, enhancedStatus: '4.3.2' });
+    expect(failure.retryAfterMs).toBeGreaterThan(0);
+    expect(failure.hint).toContain('3 concurrent');
+    expect(classifySmtpFailure(nodemailerError('EENVELOPE', line(REPLIES.shuttingDown), 'MAIL FROM')).code).toBe('smtp_unavailable');
+  });
+
+  it('554 5.2.0 SubmissionQuotaExceeded → smtp_throttled with an hour\'s hold and the daily quota hint', () => {
+    const failure = classifySmtpFailure(nodemailerError('EMESSAGE', line(REPLIES.submissionQuotaExceeded), 'DATA'), { mailbox: MAILBOX });
+    expect(failure).toMatchObject({ code: 'smtp_throttled', transient: true, responseCode: 554, holdMs: 3_600_000 });
+    expect(failure.hint).toContain('10,000 recipients a day');
+    expect(smtpError(nodemailerError('EMESSAGE', line(REPLIES.submissionQuotaExceeded), 'DATA'), {}).fields.holdMs).toBe(3_600_000);
+  });
+
+  it('554 5.2.2 mailbox full → smtp_mailbox_full, permanent, with what to empty', () => {
+    const failure = classifySmtpFailure(nodemailerError('EMESSAGE', line(REPLIES.mailboxFull), 'DATA'), { mailbox: MAILBOX });
+    expect(failure).toMatchObject({ code: 'smtp_mailbox_full', transient: false, responseCode: 554, enhancedStatus: '5.2.2' });
+    expect(failure.hint).toContain('Sent Items');
+    expect(failure.hint).toContain('Deleted Items');
+  });
+
   it('throttling (421 4.7.0, at the greeting or MAIL FROM) → smtp_throttled, transient, with a wait', () => {
     const greeting = nodemailerError('EPROTOCOL', line(REPLIES.throttled), 'CONN', 'Invalid greeting');
     const mail = nodemailerError('EENVELOPE', line(REPLIES.throttled), 'MAIL FROM');
@@ -145,6 +181,9 @@ describe('classifySmtpFailure', () => {
       nodemailerError('EENVELOPE', line(REPLIES.shuttingDown), 'MAIL FROM'),
       nodemailerError('EENVELOPE', line(REPLIES.tooManyRecipients), 'RCPT TO'),
       nodemailerError('EMESSAGE', line(REPLIES.messageTooBig), 'DATA'),
+      nodemailerError('EMESSAGE', line(REPLIES.mailboxFull), 'DATA'),
+      nodemailerError('EMESSAGE', line(REPLIES.sendAsDeniedHeader(MAILBOX, 'sales@contoso.example')), 'DATA'),
+      nodemailerError('EAUTH', line(REPLIES.concurrentConnections), 'AUTH XOAUTH2'),
       nodemailerError('EMESSAGE', '554 5.6.0 Message could not be parsed', 'DATA'),
       socketError('ESOCKET', 'SELF_SIGNED_CERT_IN_CHAIN'),
       socketError('ESOCKET', 'ECONNREFUSED'),
@@ -155,8 +194,8 @@ describe('classifySmtpFailure', () => {
       expect(failure.transient, failure.code).toBe(policyOf(failure.code).retryable);
       expect(smtpError(sample, {})).toMatchObject({ code: failure.code, fields: { transient: failure.transient } });
     }
-    // Every smtp_ code of codes.ts is reachable.
-    expect([...seen].sort()).toEqual(ERROR_CODES.filter((c) => c.startsWith('smtp_')).sort());
+    // Every smtp_ code of codes.ts is reachable, and send_as_denied.
+    expect([...seen].sort()).toEqual([...ERROR_CODES.filter((c) => c.startsWith('smtp_')), 'send_as_denied'].sort());
   });
 
   it('never repeats a token it finds in an error', () => {

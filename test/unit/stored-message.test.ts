@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeStored, encodeStored, type StoredMessage } from '../../src/domain/sending/message.js';
+import { decodeStored, encodeStored, outgoingMail, storedMessage, type StoredMessage } from '../../src/domain/sending/message.js';
 
 const base: StoredMessage = {
   v: 1, from: 'support@contoso.example', messageId: '<a@contoso.example>', date: '2026-11-26T06:00:00.000Z',
@@ -45,6 +45,21 @@ describe('the stored form of a message', () => {
   it('still reads messages stored as one JSON document', () => {
     const old = { ...base, text: 'hello', attachments: [{ filename: 'a.txt', content: 'QQ==' }] };
     expect(decodeStored(JSON.stringify(old))).toEqual(old);
+  });
+
+  it('keeps the Send As From with the message; a message stored before it has none and is sent as the mailbox', () => {
+    const sendAs = { ...base, sendAs: { name: 'Sales', address: 'sales@contoso.example' } };
+    expect(roundTrip(sendAs)).toEqual(sendAs);
+    expect(outgoingMail(roundTrip(sendAs))).toMatchObject({ from: base.from, sendAs: { name: 'Sales', address: 'sales@contoso.example' } });
+    expect(roundTrip({ ...base, sendAs: { address: 'sales@contoso.example' } }).sendAs).toEqual({ address: 'sales@contoso.example' });
+    // Format 2 written before `sendAs` existed, and format 1.
+    const before = `2\n${JSON.stringify({ v: 1, from: base.from, messageId: base.messageId, date: base.date, to: base.to, cc: [], bcc: [], attachments: [], headers: {}, lengths: [2, -1] })}\nhi`;
+    expect(decodeStored(before)).toEqual({ ...base, text: 'hi' });
+    expect(outgoingMail(decodeStored(before))).not.toHaveProperty('sendAs');
+    expect(outgoingMail(decodeStored(JSON.stringify(base)))).not.toHaveProperty('sendAs');
+    // From the request: the mailbox stays `from`, the request's from becomes `sendAs`.
+    const stored = storedMessage({ mailboxId: 'm', to: ['a@example.org'], from: { address: 'sales@contoso.example' } }, base.from, base.messageId, new Date(base.date));
+    expect(stored).toMatchObject({ from: base.from, sendAs: { address: 'sales@contoso.example' } });
   });
 
   it('refuses a stored form cut short, lengthened or without a header end', () => {

@@ -11,7 +11,8 @@
  *
  * The order of the rules matters, first match wins:
  *  1. Exchange's specific enhanced status codes (5.7.139, 5.7.3, 5.7.57,
- *     5.7.60) and size (552, 5.3.4), whatever the command.
+ *     5.2.252 Send As, 5.2.2 mailbox full, 4.3.2 connections, 5.2.0 daily
+ *     quota, 5.7.60) and size (552, 5.3.4), whatever the command.
  *  2. Rate limits (421 4.7.0 as the sandbox answers it, and texts reported in
  *     the wild), before any other 4xx.
  *  3. 421 (closing the channel) and every other 4xx outside RCPT TO: transient.
@@ -27,7 +28,7 @@ import type { ErrorCode } from '../../errors/codes.js';
 import { AppError } from '../../errors/errors.js';
 import { scrubText } from '../../logging/redaction.js';
 
-export type SmtpFailureCode = Extract<ErrorCode, `smtp_${string}`>;
+export type SmtpFailureCode = Extract<ErrorCode, `smtp_${string}` | 'send_as_denied'>;
 
 export interface SmtpFailure {
   code: SmtpFailureCode;
@@ -44,6 +45,8 @@ export interface SmtpFailure {
   recipient?: string;
   /** A suggested wait before trying again, for throttling. */
   retryAfterMs?: number;
+  /** A wait the caller must respect whatever its own throttle delay: the daily quota is not over in a minute. */
+  holdMs?: number;
 }
 
 export interface SmtpFailureContext {
@@ -51,10 +54,18 @@ export interface SmtpFailureContext {
   flow?: 'app_only' | 'delegated' | undefined;
   /** The mailbox address, written into the PowerShell hints. */
   mailbox?: string | undefined;
+  /** The address the message is sent as (its From header), when it is not the mailbox: the Send As hint names it. */
+  from?: string | undefined;
 }
 
 /** Exchange Online's submission limit is per minute (30 messages per mailbox): wait that long. */
 export const SMTP_THROTTLE_RETRY_MS = 60_000;
+
+/** A fourth concurrent connection is refused (432 4.3.2); one of the three frees up within seconds. */
+export const SMTP_CONNECTIONS_RETRY_MS = 10_000;
+
+/** The daily recipient quota (554 5.2.0 SubmissionQuotaExceeded) is a rolling 24 hours: look again in an hour. */
+export const SMTP_QUOTA_RETRY_MS = 3_600_000;
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -117,6 +128,14 @@ export const SMTP_HINTS = {
   tlsMismatch: 'The port does not speak implicit TLS: use secure false (STARTTLS) with port 587, or secure true with port 465.',
   noStartTls: 'The server does not offer STARTTLS on this port: check the mailbox\'s SMTP host and port (Microsoft 365: smtp.office365.com:587, secure false).',
   unavailable: 'Check the mailbox\'s SMTP host and port (Microsoft 365: smtp.office365.com:587 with STARTTLS) and that the service can reach it; it is retried.',
+  sendAsDenied: (mailbox: string, from: string) =>
+    `${mailbox} may not send as ${from}. Grant Send As: Add-RecipientPermission -Identity ${from} -Trustee ${mailbox} -AccessRights SendAs. ` +
+    'An app-only connection may instead add a mailbox for the shared address itself and send from it.',
+  mailboxFull: (mailbox: string) =>
+    `The mailbox ${mailbox} is over its storage quota, and Sent Items count: empty Deleted Items and old Sent Items, or raise the quota ` +
+    `(Set-Mailbox -Identity ${mailbox} -ProhibitSendQuota …).`,
+  quota: 'Exchange allows 10,000 recipients a day per mailbox (a rolling 24 hours): the message is retried in an hour; spread sending over several mailboxes for more.',
+  connections: 'Exchange allows 3 concurrent SMTP connections per mailbox; another program (or another mailsync) holds them. It is retried; lower SEND_MAILBOX_CONNECTIONS if this repeats.',
   throttled: 'Exchange limits submission to 30 messages per minute per mailbox and 10,000 recipients per day: it is retried later.',
 } as const;
 
@@ -158,6 +177,19 @@ export function classifySmtpFailure(err: unknown, ctx: SmtpFailureContext = {}):
   // nodemailer never renews a token by itself).
   if (enhancedStatus === '5.7.3' || enhancedStatus === '5.7.57' || (code === 'EAUTH' && (!responseCode || responseCode >= 500))) {
     return { ...base, code: 'smtp_auth_failed', transient: false, detail: `SMTP AUTH XOAUTH2 failed: ${said ?? scrubText(str(f.message) ?? 'authentication failed')}.`, ...authHint(ctx, mailbox) };
+  }
+  if (enhancedStatus === '5.2.252' || /SendAsDenied/i.test(textAfterCode)) {
+    const from = ctx.from ?? textAfterCode.match(/not allowed to send as (\S+?);/i)?.[1] ?? '<from address>';
+    return { ...base, code: 'send_as_denied', transient: false, detail: `Not allowed to send as ${from}: ${said}.`, hint: SMTP_HINTS.sendAsDenied(mailbox, from), step: 'send_as_permission' };
+  }
+  if (enhancedStatus === '5.2.2') {
+    return { ...base, code: 'smtp_mailbox_full', transient: false, detail: `The sending mailbox is full: ${said}.`, hint: SMTP_HINTS.mailboxFull(mailbox) };
+  }
+  if (responseCode === 432 || /concurrent connections limit/i.test(textAfterCode)) {
+    return { ...base, code: 'smtp_throttled', transient: true, detail: `Too many connections for this mailbox: ${said}.`, hint: SMTP_HINTS.connections, retryAfterMs: SMTP_CONNECTIONS_RETRY_MS };
+  }
+  if (/SubmissionQuotaExceeded/i.test(textAfterCode)) {
+    return { ...base, code: 'smtp_throttled', transient: true, detail: `Daily submission quota reached: ${said}.`, hint: SMTP_HINTS.quota, retryAfterMs: SMTP_QUOTA_RETRY_MS, holdMs: SMTP_QUOTA_RETRY_MS };
   }
   if (enhancedStatus === '5.7.60') {
     return { ...base, code: 'smtp_send_as_denied', transient: false, detail: `Not allowed to send as this sender: ${said}.`, hint: SMTP_HINTS.sendAs(mailbox), step: 'mailbox_permission' };
@@ -212,5 +244,6 @@ export function smtpError(err: unknown, ctx: SmtpFailureContext): AppError {
   if (failure.enhancedStatus !== undefined) fields.enhancedStatus = failure.enhancedStatus;
   if (failure.recipient !== undefined) fields.recipient = failure.recipient;
   if (failure.retryAfterMs !== undefined) fields.retryAfterMs = failure.retryAfterMs;
+  if (failure.holdMs !== undefined) fields.holdMs = failure.holdMs;
   return new AppError(failure.code, failure.detail, { hint: failure.hint, step: failure.step, fields, cause: err });
 }

@@ -51,7 +51,10 @@ export interface OutgoingAttachment {
 }
 
 export interface OutgoingMail {
+  /** The mailbox's address: the SMTP login, the envelope sender, and the From header unless `sendAs` is given. */
   from: string;
+  /** The From header when sending as another address (Send As). */
+  sendAs?: { name?: string | undefined; address: string } | undefined;
   to: string[];
   cc: string[];
   bcc: string[];
@@ -133,8 +136,14 @@ export class SmtpSendPool {
     const pool = this.acquire(target, token);
     pool.inFlight += 1;
     try {
+      // Sending as another address: the From header names it, while the envelope (MAIL FROM)
+      // stays the mailbox that authenticated. Exchange checks Send As on the From header (5.2.252
+      // at the end of DATA, naming the address), whereas a MAIL FROM other than the login is
+      // refused earlier with a vaguer 5.7.60; and bounces then come back to the mailbox
+      // mailsync watches, not to a shared mailbox it may not read.
       const info = await pool.transport.sendMail({
-        from: mail.from,
+        from: mail.sendAs ? (mail.sendAs.name !== undefined ? { name: mail.sendAs.name, address: mail.sendAs.address } : mail.sendAs.address) : mail.from,
+        ...(mail.sendAs ? { envelope: { from: mail.from, to: [...mail.to, ...mail.cc, ...mail.bcc] } } : {}),
         to: mail.to,
         cc: mail.cc,
         bcc: mail.bcc,
@@ -158,7 +167,7 @@ export class SmtpSendPool {
         rejected: rejectedOf(info),
       };
     } catch (err) {
-      const failure = smtpError(err, { flow: target.flow, mailbox: target.user });
+      const failure = smtpError(err, { flow: target.flow, mailbox: target.user, from: mail.sendAs?.address });
       // "All recipients were rejected" names each refusal: the caller records them.
       const rejected = rejectedOf(err);
       if (rejected.length > 0) failure.fields.rejectedRecipients = rejected;

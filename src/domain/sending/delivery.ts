@@ -160,8 +160,10 @@ export class Delivery {
       return this.fail(record, info, rejectedOf(e));
     }
     const throttled = info.code === 'smtp_throttled';
+    // A daily quota says how long at least (holdMs); the per-minute limit and the connection cap wait throttleDelayMs.
+    const holdMs = e instanceof AppError && typeof e.fields.holdMs === 'number' ? e.fields.holdMs : 0;
     const delayMs = throttled
-      ? this.deps.policy.throttleDelayMs
+      ? Math.max(this.deps.policy.throttleDelayMs, holdMs)
       : retryDelayMs({ ...this.deps.policy, windowMs: 0 }, record.attempts, this.deps.random);
     log.info({ code: info.code, attempt: record.attempts, delayMs }, 'message not sent; retrying later');
     await this.record(() => this.deps.store.retryLater(record.id, info, new Date(this.now())));

@@ -21,7 +21,10 @@ import type { SendInput } from './model.js';
 
 export interface StoredMessage {
   v: 1;
+  /** The mailbox's address: the SMTP login and the envelope sender. */
   from: string;
+  /** The From header when the message is sent as another address (Send As); absent in messages stored before it existed. */
+  sendAs?: { name?: string; address: string };
   messageId: string;
   date: string;
   to: string[];
@@ -47,6 +50,7 @@ export function storedMessage(input: SendInput, from: string, messageId: string,
   return {
     v: 1,
     from,
+    ...(input.from !== undefined ? { sendAs: input.from.name !== undefined ? { name: input.from.name, address: input.from.address } : { address: input.from.address } } : {}),
     messageId,
     date: date.toISOString(),
     to: input.to ?? [],
@@ -83,7 +87,7 @@ export function encodeStored(message: StoredMessage): string {
     large += a.content;
   }
   const header: Header = {
-    v: message.v, from: message.from, messageId: message.messageId, date: message.date,
+    v: message.v, from: message.from, sendAs: message.sendAs, messageId: message.messageId, date: message.date,
     to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo, subject: message.subject,
     attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, lengths,
   };
@@ -122,6 +126,7 @@ export function decodeStored(stored: string): StoredMessage {
 export function outgoingMail(stored: StoredMessage): OutgoingMail {
   return {
     from: stored.from,
+    ...(stored.sendAs !== undefined ? { sendAs: stored.sendAs } : {}),
     to: stored.to,
     cc: stored.cc,
     bcc: stored.bcc,

@@ -15,9 +15,19 @@ export interface SendAttachmentInput {
   content: string;
 }
 
+/** The address a message is sent as (Exchange's Send As), when it is not the mailbox's own. */
+export interface SendFromT {
+  /** A display name: no control characters, quotes, angle brackets or `@`. */
+  name?: string;
+  /** A bare address the mailbox may send as (a shared mailbox, an alias, a group). */
+  address: string;
+}
+
 export interface SendInput {
-  /** The mailbox that sends (its address is the From). */
+  /** The mailbox that sends (its address is the From unless `from` says otherwise). */
   mailboxId: string;
+  /** Send as this address (the From header); the SMTP session still authenticates as the mailbox. */
+  from?: SendFromT;
   to?: string[];
   cc?: string[];
   bcc?: string[];

@@ -82,6 +82,32 @@ function checkAddresses(input: SendInput, problems: FieldProblem[]): Set<string>
   return distinct;
 }
 
+/**
+ * The From a message is sent as. The name is written by nodemailer as a
+ * quoted or encoded phrase, but is refused anything that could read as an
+ * address or end the phrase: control characters, quotes, angle brackets,
+ * backslashes, commas, semicolons, colons and `@` (a name such as
+ * `ceo@contoso.com` would show a reader an address the message is not from).
+ */
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const NAME_FORBIDDEN = /[\x00-\x1F\x7F"<>\\,;:@]/;
+export const MAX_FROM_NAME = 128;
+
+function checkFrom(input: SendInput, problems: FieldProblem[]): void {
+  if (input.from === undefined) return;
+  const { name, address } = input.from;
+  if (!isAddress(address)) {
+    problems.push({ field: '/from/address', message: 'must be a bare address (local@domain), without a display name, spaces or line breaks' });
+  }
+  if (name !== undefined) {
+    if (name.trim() === '' || name.length > MAX_FROM_NAME) {
+      problems.push({ field: '/from/name', message: `must be 1 to ${MAX_FROM_NAME} characters, not only spaces` });
+    } else if (NAME_FORBIDDEN.test(name)) {
+      problems.push({ field: '/from/name', message: 'must not contain control characters, quotes, < > \\ , ; : or @ (a display name is not an address)' });
+    }
+  }
+}
+
 function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
   if (input.subject !== undefined && CONTROL_BUT_TAB.test(input.subject)) {
     problems.push({ field: '/subject', message: 'must not contain CR, LF or other control characters' });
@@ -126,6 +152,7 @@ function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
 /** Throws a ValidationError (400) listing every problem, or a payload_too_large (413). */
 export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
   const problems: FieldProblem[] = [];
+  checkFrom(input, problems);
   const distinct = checkAddresses(input, problems);
   checkHeaders(input, problems);
   const attachmentBytes = checkAttachments(input, problems);

@@ -12,6 +12,7 @@ export const SETUP_STEPS = {
   admin_consent: 'Grant admin consent',
   service_principal: 'Register the service principal in Exchange (New-ServicePrincipal)',
   mailbox_permission: 'Give the service principal access to the mailbox (Add-MailboxPermission)',
+  send_as_permission: 'Let the mailbox send as a shared address (Add-RecipientPermission … -AccessRights SendAs)',
   smtp_auth: 'Enable SMTP AUTH for the organisation or the mailbox',
   user_sign_in: 'Sign in as the mailbox user (Set up / Renew OAuth connection)',
   network: 'Let the service reach Microsoft (network, proxy, CA certificates)',

@@ -6,7 +6,7 @@
  * which gives each refusal its own words.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import type { RejectedRecipientT, SendAcceptedT, SendErrorT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
+import type { RejectedRecipientT, SendAcceptedT, SendErrorT, SendFromT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
 import type { Check, Same } from './same.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -30,9 +30,25 @@ export const SendAttachment = Type.Object(
   { additionalProperties: false },
 );
 
+export const SendFrom = Type.Object(
+  {
+    name: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'The display name (`Sales`): no control characters, quotes, angle brackets, backslashes, commas, semicolons or `@`.',
+    })),
+    address: Address,
+  },
+  {
+    additionalProperties: false,
+    description: "Send as a shared mailbox, alias or group the mailbox may Send As (Exchange's Add-RecipientPermission). The From header names it; the SMTP session authenticates as the mailbox.",
+  },
+);
+
 export const SendBody = Type.Object(
   {
-    mailboxId: Type.String({ maxLength: 64, description: 'The mailbox that sends (its address is the From).' }),
+    mailboxId: Type.String({ maxLength: 64, description: 'The mailbox that sends (its address is the From unless `from` is given).' }),
+    from: Type.Optional(SendFrom),
     to: Type.Optional(Recipients),
     cc: Type.Optional(Recipients),
     bcc: Type.Optional(Recipients),
@@ -103,6 +119,7 @@ export const SendView = Type.Object(
 );
 
 export type SendingSchemasAgree = [
+  Check<Same<Static<typeof SendFrom>, SendFromT>>,
   Check<Same<Static<typeof SendBody>, SendInput>>,
   Check<Same<Static<typeof SendStatus>, SendStatusT>>,
   Check<Same<Static<typeof SendAccepted>, SendAcceptedT>>,
