@@ -73,7 +73,9 @@ export function loadSendingConfig(read: Read): SendingConfig {
     },
     concurrency: read('SEND_CONCURRENCY', parseInteger(1, 1_000), 16),
     pool: {
-      connectionsPerMailbox: read('SEND_POOL_CONNECTIONS', parseInteger(1, 50), 2),
+      // Exchange Online takes at most 3 SMTP connections per mailbox at once, from all workers together
+      // (432 4.3.2 past them): one per worker keeps three workers within it.
+      connectionsPerMailbox: read('SEND_POOL_CONNECTIONS', parseInteger(1, 3), 1),
       idleMs: read('SEND_POOL_IDLE_MS', parseInteger(1_000, DAY_MS), 120_000),
     },
     stallTimeoutMs: read('SEND_STALL_TIMEOUT_MS', parseInteger(500, 600_000), 30_000),
