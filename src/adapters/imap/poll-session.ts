@@ -7,6 +7,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
+import type { MailActivity } from '../../domain/polling/ports.js';
 import type { ObservedFlags } from '../../domain/polling/tracking.js';
 import { uidSet } from './action-session.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
@@ -271,12 +272,20 @@ export class PollSession extends ImapSession {
     });
   }
 
-  private newMail: (() => void) | undefined;
+  private activity: ((kind: MailActivity) => void) | undefined;
 
-  /** Calls `listener` (the last one given) when the server reports new mail in the selected folder. */
-  onNewMail(listener: () => void): void {
-    if (!this.newMail) this.client.on('exists', () => this.newMail?.());
-    this.newMail = listener;
+  /**
+   * Calls `listener` (the last one given) when the server reports, unasked, a change in the
+   * selected folder: new mail (EXISTS), a message gone (EXPUNGE, VANISHED) or flags changed (an
+   * unsolicited FETCH). The answers to this session's own commands are not reported.
+   */
+  onActivity(listener: (kind: MailActivity) => void): void {
+    if (!this.activity) {
+      this.client.on('exists', () => this.activity?.('mail'));
+      this.client.on('expunge', () => this.activity?.('change'));
+      this.client.on('flags', () => this.activity?.('change'));
+    }
+    this.activity = listener;
   }
 
   /** Selects a folder and starts IDLE on it (imapflow keeps idling between commands). */

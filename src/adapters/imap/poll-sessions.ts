@@ -4,7 +4,7 @@
  * lives, and idling on a folder to hear of new mail.
  */
 import type { AccessToken } from '../../domain/tokens/token-service.js';
-import type { PollMailSession, PollSessions } from '../../domain/polling/ports.js';
+import type { MailActivity, PollMailSession, PollSessions } from '../../domain/polling/ports.js';
 import { createPollSession, type PollSession } from './poll-session.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 import type { ImapSessionOptions } from './session.js';
@@ -41,10 +41,10 @@ export class KeptPollSessions implements PollSessions {
     this.pool.drop(mailboxId);
   }
 
-  listen(mailboxId: string, folder: string, onNewMail: () => void): boolean {
+  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void): boolean {
     const session = this.pool.peek(mailboxId);
     if (!session) return false;
-    session.onNewMail(onNewMail);
+    session.onActivity(onActivity);
     void session.idleOn(folder).catch(() => undefined);
     return true;
   }

@@ -7,8 +7,11 @@
  * suggested back-off, or an exponential back-off after errors).
  *
  * Sessions stay open between polls while the interval is short, and idle on
- * INBOX: new mail reported by IDLE triggers a poll at once; the scheduled
- * poll stays as the safety net (IDLE notifications can be lost).
+ * INBOX: new mail reported by IDLE triggers a poll at once, and so does a
+ * message changed or gone when the mailbox follows changes (issue 16: the
+ * poll finds and announces them, so IDLE never announces anything itself and
+ * nothing is announced twice); the scheduled poll stays as the safety net
+ * (IDLE notifications can be lost).
  */
 import { classify } from '../../errors/classify.js';
 import { AppError, NotFoundError } from '../../errors/errors.js';
@@ -18,6 +21,7 @@ import type { KeptLease } from '../../store/lock.js';
 import type { ConnectionService } from '../connections/service.js';
 import { newEvent, type EventPublisher } from '../events/events.js';
 import { mailLogin } from '../mailboxes/mail-login.js';
+import { isTracked } from '../mailboxes/track.js';
 import type { LastErrorT } from '../mailboxes/model.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { tokenRetryDecision } from '../tokens/retry-policy.js';
@@ -86,6 +90,8 @@ export class PollCycle {
   private readonly now: () => number;
   /** No session is kept from now on (the worker is stopping). */
   private stopping = false;
+  /** Mailboxes whose IDLE-triggered poll is being scheduled: a burst of notifications schedules one. */
+  private readonly waking = new Set<string>();
 
   constructor(private readonly deps: PollCycleDeps) {
     this.now = deps.now ?? Date.now;
@@ -336,12 +342,19 @@ export class PollCycle {
     };
   }
 
-  /** IDLE on the kept session: new mail triggers a poll now. */
+  /** IDLE on the kept session: new mail (and, when followed, a changed or gone message) triggers a poll now. */
   private listen(mailbox: MailboxRecord): void {
     // IDLE watches INBOX, where new mail lands; other folders rely on the scheduled polls.
     if (!this.deps.settings.idle || !this.keepsSessions(mailbox) || !mailbox.folders.some((f) => f.toUpperCase() === 'INBOX')) return;
-    this.deps.sessions.listen(mailbox.id, 'INBOX', () => {
-      this.deps.schedule.pollNow(mailbox.id).catch((err: unknown) => this.deps.logger.warn({ err, mailboxId: mailbox.id }, 'idle poll not scheduled'));
+    const tracked = isTracked(mailbox.track);
+    this.deps.sessions.listen(mailbox.id, 'INBOX', (kind) => {
+      if (kind === 'change' && !tracked) return;
+      // A thousand messages marked read at once are a thousand notifications: one poll.
+      if (this.waking.has(mailbox.id)) return;
+      this.waking.add(mailbox.id);
+      this.deps.schedule.pollNow(mailbox.id)
+        .catch((err: unknown) => this.deps.logger.warn({ err, mailboxId: mailbox.id }, 'idle poll not scheduled'))
+        .finally(() => this.waking.delete(mailbox.id));
     });
   }
 }

@@ -34,6 +34,9 @@ export interface TenantPermits {
 }
 
 /** A session one poll works with; `close` ends it at once (a deadline, a lost lock). */
+/** What an idling session heard: new mail, or a message's flags changed or the message gone. */
+export type MailActivity = 'mail' | 'change';
+
 export interface PollMailSession extends MailSession {
   close(): void;
 }
@@ -50,8 +53,11 @@ export interface PollSessions {
   ): Promise<{ session: PollMailSession; done(keep: boolean): void }>;
   /** Closes the mailbox's kept session, if any (the mailbox is gone). */
   drop(mailboxId: string): void;
-  /** Calls `onNewMail` when the mailbox's kept session hears of new mail in `folder` (IMAP IDLE); false when none is kept. */
-  listen(mailboxId: string, folder: string, onNewMail: () => void): boolean;
+  /**
+   * Calls `onActivity` when the mailbox's kept session, idling on `folder` (IMAP IDLE), hears of
+   * new mail (`mail`) or of a message changed or gone (`change`); false when none is kept.
+   */
+  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void): boolean;
 }
 
 /** The tracked windows of followed folders (issue 16), one compact value per mailbox folder. */
