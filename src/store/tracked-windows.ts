@@ -2,10 +2,14 @@
  * The tracked windows (issue 16, domain/polling/tracking.ts) in Redis: one
  * string per mailbox folder, never a key per message.
  *
- * Encoding (version 1), then raw DEFLATE:
- *   byte 1 (format), varint uidValidity, varint since (s), varint version, varint count,
+ * Encoding (format 2), then raw DEFLATE:
+ *   byte 2 (format), byte options (bit 0: Message-IDs kept), varint uidValidity, varint since (s),
+ *   varint version, varint count,
  *   per message: varint UID delta from the previous one (the first from 0), byte flag code
- *   (bit 5 set: a keyword digest byte follows), varint Message-ID length + 1 (0: none), its bytes.
+ *   (bit 5 set: a keyword digest byte follows), and when Message-IDs are kept: varint Message-ID
+ *   length + 1 (0: none), its bytes.
+ * Format 1 (before windows without Message-IDs) had no options byte and always kept them; it is
+ * still read.
  * UIDs of a folder's newest messages are close together: a delta is one byte; flags one or two.
  * The Message-IDs are most of the size (see the README's numbers); DEFLATE shares their common
  * parts (the sending host's domain).
@@ -18,7 +22,9 @@ import type { Redis } from '../adapters/redis/redis.js';
 import type { TrackedWindows } from '../domain/polling/ports.js';
 import type { TrackedMessage, TrackedWindow } from '../domain/polling/tracking.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
+const FORMAT_ALWAYS_IDS = 1;
+const KEEPS_IDS = 1;
 const HAS_KEYWORDS = 32;
 /** Two weeks: far longer than the longest poll interval (a day). */
 export const WINDOW_TTL_MS = 14 * 86_400_000;
@@ -97,6 +103,7 @@ class Reader {
 export function encodeWindow(window: TrackedWindow): Buffer {
   const w = new Writer();
   w.byte(FORMAT);
+  w.byte(window.messageIds ? KEEPS_IDS : 0);
   w.varint(window.uidValidity);
   w.varint(window.since);
   w.varint(window.version);
@@ -107,6 +114,7 @@ export function encodeWindow(window: TrackedWindow): Buffer {
     last = message.uid;
     w.byte(message.code | (message.keywords ? HAS_KEYWORDS : 0));
     if (message.keywords) w.byte(message.keywords);
+    if (!window.messageIds) continue;
     if (message.messageId === null) {
       w.varint(0);
     } else {
@@ -121,7 +129,11 @@ export function encodeWindow(window: TrackedWindow): Buffer {
 /** The window in `value`; throws on anything that is not one (the caller treats it as none). */
 export function decodeWindow(value: Buffer): TrackedWindow {
   const r = new Reader(inflateRawSync(value, { maxOutputLength: MAX_INFLATED }));
-  if (r.byte() !== FORMAT) throw new RangeError('tracked window of an unknown format');
+  const format = r.byte();
+  if (format !== FORMAT && format !== FORMAT_ALWAYS_IDS) throw new RangeError('tracked window of an unknown format');
+  const options = format === FORMAT ? r.byte() : KEEPS_IDS;
+  if (options & ~KEEPS_IDS) throw new RangeError('tracked window of unknown options');
+  const messageIds = (options & KEEPS_IDS) !== 0;
   const uidValidity = r.varint();
   const since = r.varint();
   const version = r.varint();
@@ -135,11 +147,11 @@ export function decodeWindow(value: Buffer): TrackedWindow {
     uid += delta;
     const flags = r.byte();
     const keywords = flags & HAS_KEYWORDS ? r.byte() : 0;
-    const length = r.varint();
+    const length = messageIds ? r.varint() : 0;
     const messageId = length === 0 ? null : r.bytes(length - 1).toString('utf8');
     messages.push({ uid, code: flags & ~HAS_KEYWORDS, keywords, messageId });
   }
-  return { uidValidity, since, version, messages };
+  return { uidValidity, since, version, messageIds, messages };
 }
 
 export class RedisTrackedWindows implements TrackedWindows {

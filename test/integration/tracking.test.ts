@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { doveadmFor } from '../../sandbox/doveadm.js';
 import type { ReceivedDelivery } from '../../sandbox/webhook-receiver.js';
+import { decodeWindow } from '../../src/store/tracked-windows.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { nextSecond, rawMail, waitUntil } from '../support/mail.js';
 
@@ -62,7 +63,9 @@ async function polls(id: string, n: number): Promise<void> {
 }
 
 /** A tracked mailbox with `subjects` in INBOX before it is added, its baseline window taken. */
-async function trackedMailbox(user: string, subjects: string[]): Promise<{ id: string; messageIds: string[] }> {
+async function trackedMailbox(
+  user: string, subjects: string[], track: Record<string, unknown> = { flags: true, deletions: true, window: 100 },
+): Promise<{ id: string; messageIds: string[] }> {
   const messageIds: string[] = [];
   for (const subject of subjects) {
     const mail = rawMail(user, subject);
@@ -72,7 +75,7 @@ async function trackedMailbox(user: string, subjects: string[]): Promise<{ id: s
   await nextSecond();
   const res = await t.app.inject({
     method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId, email: user, pollIntervalSeconds: 1, ...sandbox.mailServers(), track: { flags: true, deletions: true, window: 100 } },
+    payload: { connectionId, email: user, pollIntervalSeconds: 1, ...sandbox.mailServers(), track },
   });
   expect(res.statusCode, res.body).toBe(201);
   const id = res.json().id as string;
@@ -162,6 +165,30 @@ describe('following changes', () => {
     const update = await waitUntil('an update after the reset', () => events(id, 'message.updated')[0]);
     expect(update.data.uidValidity).not.toBe(before);
     expect(update.data.messageId).toMatch(/@example\.org>$/);
+  });
+
+  it('follows flags alone without keeping Message-IDs, and takes a new baseline keeping them when deletions are followed too', async () => {
+    const user = 'track-flags-only@contoso.example';
+    const { id, messageIds } = await trackedMailbox(user, ['f1', 'f2', 'f3'], { flags: true, deletions: false, window: 100 });
+    const window = async () => decodeWindow((await t.deps.redis.getBuffer(t.deps.keys.trackedWindow(id, 'INBOX')))!);
+    expect((await window()).messageIds).toBe(false);
+    expect((await window()).messages.every((m) => m.messageId === null)).toBe(true);
+
+    // The update asks the server for the Message-ID of the message that changed.
+    await doveadm()(['flags', 'add', '-u', user, '\\Answered', 'mailbox', 'INBOX', 'uid', '2']);
+    const update = await waitUntil('the update', () => events(id, 'message.updated')[0]);
+    expect(update.data).toMatchObject({ uid: 2, messageId: messageIds[1], changed: { answered: true } });
+
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/mailboxes/${id}`, headers: t.auth, payload: { track: { deletions: true } } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    await waitUntil('a window keeping Message-IDs', async () => ((await window()).messageIds ? true : undefined));
+    expect((await window()).messages.map((m) => m.messageId)).toEqual(messageIds);
+    await doveadm()(['expunge', '-u', user, 'mailbox', 'INBOX', 'uid', '3']);
+    const gone = await waitUntil('the deletion', () => events(id, 'message.deleted')[0]);
+    expect(gone.data).toMatchObject({ uid: 3, messageId: messageIds[2] });
+    await polls(id, 2);
+    expect(distinct(events(id, 'message.updated'))).toHaveLength(1);
+    expect(distinct(events(id, 'message.deleted'))).toHaveLength(1);
   });
 
   it('keeps one window value per folder, removed with the mailbox', async () => {

@@ -1,4 +1,5 @@
 /** Following changes (issue 16): the window diff (pure) and its compact encoding. */
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   ANSWERED, FLAGGED, SEEN, baselineWindow, changeEventId, diffWindow, flagCode, isCurrent, type TrackedWindow,
@@ -6,7 +7,7 @@ import {
 import { decodeWindow, encodeWindow } from '../../src/store/tracked-windows.js';
 
 const stored = (messages: [number, string[]][], version = 3): TrackedWindow => ({
-  uidValidity: 7, since: 100, version,
+  uidValidity: 7, since: 100, version, messageIds: true,
   messages: messages.map(([uid, flags]) => ({ uid, ...flagCode(flags), messageId: `<m${uid}@x>` })),
 });
 
@@ -68,19 +69,23 @@ describe('tracked window diff', () => {
     expect(changeEventId('del', 'mbx_1', 'INBOX', 7, 10, 'deleted')).not.toBe(changeEventId('del', 'mbx_1', 'INBOX', 8, 10, 'deleted'));
   });
 
-  it('takes a new baseline for another UIDVALIDITY or a window older than tracking', () => {
+  it('takes a new baseline for another UIDVALIDITY, a window older than tracking, or one keeping Message-IDs or not as no longer wanted', () => {
     const previous = stored([[10, []]]);
-    expect(isCurrent(previous, 7, 100)).toBe(true);
-    expect(isCurrent(previous, 8, 100)).toBe(false);
-    expect(isCurrent(previous, 7, 101)).toBe(false);
-    expect(isCurrent(undefined, 7, 100)).toBe(false);
-    expect(baselineWindow([{ uid: 5, flags: [] }, { uid: 3, flags: ['\\Seen'] }, { uid: 9, flags: [] }], 2, 8, 100).messages.map((m) => m.uid)).toEqual([5, 9]);
+    expect(isCurrent(previous, 7, 100, true)).toBe(true);
+    expect(isCurrent(previous, 8, 100, true)).toBe(false);
+    expect(isCurrent(previous, 7, 101, true)).toBe(false);
+    expect(isCurrent(previous, 7, 100, false)).toBe(false);
+    expect(isCurrent({ ...previous, messageIds: false }, 7, 100, true)).toBe(false);
+    expect(isCurrent(undefined, 7, 100, true)).toBe(false);
+    const baseline = baselineWindow([{ uid: 5, flags: [] }, { uid: 3, flags: ['\\Seen'] }, { uid: 9, flags: [] }], 2, 8, 100, false);
+    expect(baseline.messages.map((m) => m.uid)).toEqual([5, 9]);
+    expect(baseline.messageIds).toBe(false);
   });
 });
 
 describe('tracked window encoding', () => {
-  const window = (n: number, id: (uid: number) => string | null): TrackedWindow => ({
-    uidValidity: 1_700_000_000, since: 1_780_000_000, version: 42,
+  const window = (n: number, id: (uid: number) => string | null, messageIds = true): TrackedWindow => ({
+    uidValidity: 1_700_000_000, since: 1_780_000_000, version: 42, messageIds,
     messages: Array.from({ length: n }, (_, i) => ({ uid: 5000 + i * (i % 7 === 0 ? 3 : 1), code: i % 5, keywords: i % 11 === 0 ? 200 : 0, messageId: id(i) }))
       .sort((a, b) => a.uid - b.uid)
       .filter((m, i, all) => i === 0 || all[i - 1]!.uid !== m.uid),
@@ -91,8 +96,25 @@ describe('tracked window encoding', () => {
     expect(decodeWindow(encodeWindow(w))).toEqual(w);
   });
 
+  it('round-trips a window without Message-IDs, which stores none', () => {
+    const w = window(300, () => null, false);
+    expect(decodeWindow(encodeWindow(w))).toEqual(w);
+    const withIds = window(300, (i) => `<${i}.abc@example.com>`);
+    expect(decodeWindow(encodeWindow({ ...withIds, messageIds: false })).messages.every((m) => m.messageId === null)).toBe(true);
+  });
+
   it('keeps 1,000 UIDs with flags (no Message-IDs) within 3 KB', () => {
-    expect(encodeWindow(window(1000, () => null)).length).toBeLessThan(3 * 1024);
+    expect(encodeWindow(window(1000, () => null, false)).length).toBeLessThan(3 * 1024);
+  });
+
+  it('reads a format-1 window (written before windows without Message-IDs) as one keeping them', () => {
+    // Format 1: no options byte; uidValidity 7, since 100, version 3, one message: UID 10, \\Seen, '<a@b>'.
+    const id = Buffer.from('<a@b>');
+    const format1 = deflateRawSync(Buffer.concat([Buffer.from([1, 7, 100, 3, 1, 10, SEEN, id.length + 1]), id]));
+    expect(decodeWindow(format1)).toEqual({
+      uidValidity: 7, since: 100, version: 3, messageIds: true, messages: [{ uid: 10, code: SEEN, keywords: 0, messageId: '<a@b>' }],
+    });
+    expect(() => decodeWindow(deflateRawSync(Buffer.from([2, 0x80, 7, 100, 3, 0])))).toThrow(/options/);
   });
 
   it('refuses what is not a window', () => {

@@ -9,8 +9,9 @@
  * Round trips: a poll that finds no change costs one `FETCH <n-size+1>:*
  * (UID FLAGS)`. When new mail pushed messages out of the window, one `UID
  * FETCH` of the UIDs it pushed out tells a message that aged out (still there)
- * from one that left (a deletion to announce). Messages new to the window cost
- * one FETCH of their Message-ID header.
+ * from one that left (a deletion to announce). When deletions are followed,
+ * messages new to the window cost one FETCH of their Message-ID header; when
+ * only flags are, the messages that changed do.
  */
 import { newEvent, type EventPublisher } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
@@ -60,12 +61,13 @@ export async function trackFolder(
   session: TrackingSession, ports: TrackFolderPorts,
 ): Promise<TrackFolderResult> {
   const since = windowSince(mailbox, track, folder);
+  const keepIds = track.deletions;
   const stored = await ports.windows.load(mailbox.id, folder);
   // A hostile server answering more than asked is cut short (the adapter stops collecting).
   const newest = await session.fetchNewestFlags(path, track.window, track.window);
-  if (!isCurrent(stored, uidValidity, since)) {
-    const window = baselineWindow(newest, track.window, uidValidity, since);
-    const messages = await withMessageIds(session, path, window.messages, window.messages.map((m) => m.uid));
+  if (!isCurrent(stored, uidValidity, since, keepIds)) {
+    const window = baselineWindow(newest, track.window, uidValidity, since, keepIds);
+    const messages = keepIds ? await withMessageIds(session, path, window.messages, window.messages.map((m) => m.uid)) : window.messages;
     await ports.windows.save(mailbox.id, folder, { ...window, messages });
     return { updated: 0, deleted: 0, baseline: true };
   }
@@ -79,12 +81,14 @@ export async function trackFolder(
   }
   const plan = diffWindow(stored, observed, track.window);
   if (!plan.changed) return { updated: 0, deleted: 0, baseline: false };
-  const messages = await withMessageIds(session, path, plan.next, plan.joined);
+  const messages = keepIds ? await withMessageIds(session, path, plan.next, plan.joined) : plan.next;
   const base = { mailboxId: mailbox.id, email: mailbox.email, folder: path, uidValidity };
-  if (track.flags) {
+  if (track.flags && plan.updated.length > 0) {
+    const ids = keepIds ? undefined : await session.fetchMessageIds(path, plan.updated.map((c) => c.uid));
     for (const change of plan.updated) {
+      const messageId = ids ? ids.get(change.uid) ?? null : change.messageId;
       await ports.events.publish(newEvent('message.updated', {
-        ...base, uid: change.uid, messageId: change.messageId, flags: change.flags, changed: change.changed,
+        ...base, uid: change.uid, messageId, flags: change.flags, changed: change.changed,
       }, changeEventId('upd', mailbox.id, path, uidValidity, change.uid, change.key)));
     }
   }
@@ -95,7 +99,7 @@ export async function trackFolder(
       }, changeEventId('del', mailbox.id, path, uidValidity, gone.uid, 'deleted')));
     }
   }
-  const next: TrackedWindow = { uidValidity, since, version: stored.version + 1, messages };
+  const next: TrackedWindow = { uidValidity, since, version: stored.version + 1, messageIds: keepIds, messages };
   await ports.windows.save(mailbox.id, folder, next);
   return { updated: track.flags ? plan.updated.length : 0, deleted: track.deletions ? plan.deleted.length : 0, baseline: false };
 }

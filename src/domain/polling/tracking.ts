@@ -4,8 +4,11 @@
  *
  * A window is the newest `size` messages of one folder, as the last poll saw
  * them: per message its UID, a flag code (the system flags as bits, and one
- * byte digesting its keywords) and its Message-ID (a message.deleted must name
- * it, and once the message is gone nobody can be asked). The poll fetches the
+ * byte digesting its keywords) and, when deletions are followed, its
+ * Message-ID (a message.deleted must name it, and once the message is gone
+ * nobody can be asked). A window following flags alone keeps no Message-IDs
+ * (they are most of its size): an update asks the server for the changed
+ * messages' Message-IDs, as they are still there. The poll fetches the
  * flags of every UID from the window's lowest to the newest (`UID FETCH
  * <low>:* (FLAGS)`), so a message of the window that is missing left the
  * folder (expunged, moved out, deleted), and one whose code differs changed.
@@ -51,6 +54,8 @@ export interface TrackedWindow {
   since: number;
   /** Bumped at every save that changed the window; part of message.updated ids. */
   version: number;
+  /** Whether it keeps its messages' Message-IDs (deletions followed); when not, every messageId is null. */
+  messageIds: boolean;
   /** Ascending by UID, unique. */
   messages: TrackedMessage[];
 }
@@ -100,9 +105,12 @@ export function flagCode(flags: readonly string[]): { code: number; keywords: nu
   return { code, keywords: (digest[0]! % 255) + 1 };
 }
 
-/** Whether a stored window is still a baseline for this folder state. */
-export function isCurrent(window: TrackedWindow | undefined, uidValidity: number, since: number): window is TrackedWindow {
-  return window !== undefined && window.uidValidity === uidValidity && window.since === since;
+/**
+ * Whether a stored window is still a baseline for this folder state and these settings (one
+ * without Message-IDs cannot name what deletions followed from now on remove: a new baseline).
+ */
+export function isCurrent(window: TrackedWindow | undefined, uidValidity: number, since: number, messageIds: boolean): window is TrackedWindow {
+  return window !== undefined && window.uidValidity === uidValidity && window.since === since && window.messageIds === messageIds;
 }
 
 /** The newest `size` of `observed`, ascending and unique: the next window's members. */
@@ -155,9 +163,11 @@ export function diffWindow(previous: TrackedWindow, observed: readonly ObservedF
 }
 
 /** A baseline window of the newest `size` of `observed`, Message-IDs still to be filled in. */
-export function baselineWindow(observed: readonly ObservedFlags[], size: number, uidValidity: number, since: number): TrackedWindow {
+export function baselineWindow(
+  observed: readonly ObservedFlags[], size: number, uidValidity: number, since: number, messageIds: boolean,
+): TrackedWindow {
   const messages = newest(observed, size).map((m) => ({ uid: m.uid, ...flagCode(m.flags), messageId: null }));
-  return { uidValidity, since, version: 0, messages };
+  return { uidValidity, since, version: 0, messageIds, messages };
 }
 
 /** The stable event id of one change (`change`: the FlagChange key, or `deleted`). */
