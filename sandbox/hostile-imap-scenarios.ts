@@ -10,10 +10,12 @@
  * folder (the poll takes its baseline), later ones one new message, so the
  * second poll fetches it. Except in `odd_dates`, whose folder holds three
  * messages from the start, for the first poll to find where to begin by
- * their INTERNALDATEs.
+ * their INTERNALDATEs. The tracked folders of following changes have their
+ * own (hostile-imap-tracking.ts).
  */
 import type { Socket } from 'node:net';
 import { PART_SCENARIOS } from './hostile-imap-parts.js';
+import { isTrackScenario, trackStatus, TRACK_SCENARIOS } from './hostile-imap-tracking.js';
 
 export const HOSTILE_SCENARIOS = [
   /** A 5 MB subject literal. */
@@ -61,6 +63,8 @@ export const HOSTILE_SCENARIOS = [
   'well_behaved',
   // An attachment download's FETCHes (BODYSTRUCTURE, then the part): see hostile-imap-parts.ts.
   ...PART_SCENARIOS,
+  // A tracked folder's flags FETCHes (following changes): see hostile-imap-tracking.ts.
+  ...TRACK_SCENARIOS,
 ] as const;
 
 export type HostileScenario = (typeof HOSTILE_SCENARIOS)[number];
@@ -93,6 +97,7 @@ export interface StatusAnswer {
 export function statusAnswer(scenario: HostileScenario, n: number): StatusAnswer {
   if (scenario === 'uidvalidity_flips') return { messages: n, uidNext: n + 1, uidValidity: 1000 + n };
   if (scenario === 'odd_dates') return { messages: 3, uidNext: 4, uidValidity: 1 };
+  if (isTrackScenario(scenario)) return trackStatus(scenario, n);
   return n === 0 ? { messages: 0, uidNext: 1, uidValidity: 1 } : { messages: 1, uidNext: 2, uidValidity: 1 };
 }
 
@@ -112,6 +117,11 @@ function stream(socket: Socket, chunk: string, intervalMs: number, maxBytes: num
 
 /** Answers `UID SEARCH UID low:high`: UID 1, the folder's one message, when it is in the range asked. */
 export function writeSearch(socket: Socket, scenario: HostileScenario, range: string, line = ''): void {
+  // A tracked folder's messages are all older than the mailbox: no new mail, only changes.
+  if (isTrackScenario(scenario)) {
+    socket.write('* SEARCH\r\n');
+    return;
+  }
   switch (scenario) {
     case 'odd_dates': {
       // Where to begin (SEARCH SINCE): out of range, repeated, unsorted, not numbers; else the messages in the range.

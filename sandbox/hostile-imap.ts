@@ -4,7 +4,8 @@
  * for a poll (greeting, CAPABILITY with AUTH=XOAUTH2 SASL-IR, AUTHENTICATE,
  * STATUS, EXAMINE/SELECT, UID SEARCH, UID FETCH, NOOP, IDLE, LOGOUT) and for
  * acting on mail (LIST, UID MOVE, with MOVE and UIDPLUS in `bad_copyuid` only; anything else is
- * answered OK) and then does what its scenario says (hostile-imap-scenarios.ts).
+ * answered OK) and then does what its scenario says (hostile-imap-scenarios.ts; a tracked
+ * folder's flags and Message-IDs: hostile-imap-tracking.ts).
  * Every login is accepted: the token is not checked, only the user is read,
  * whose local part names the scenario.
  *
@@ -18,6 +19,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { SandboxPki } from './pki.js';
 import { capabilitiesOf, scenarioOf, statusAnswer, writeDates, writeFetch, writeList, writeMove, writeSearch, type HostileScenario } from './hostile-imap-scenarios.js';
 import { writePartFetch } from './hostile-imap-parts.js';
+import { writeTrackFetch } from './hostile-imap-tracking.js';
 
 export { HOSTILE_SCENARIOS, type HostileScenario } from './hostile-imap-scenarios.js';
 
@@ -126,6 +128,9 @@ export async function startHostileImap(options: HostileImapOptions): Promise<Hos
         return;
       case 'UID FETCH':
       case 'FETCH': {
+        // A tracked folder's flags and Message-IDs, as the folder is at this poll (hostile-imap-tracking.ts).
+        const poll = (statuses.get(conn.scenario ?? 'well_behaved') ?? 1) - 1;
+        if (writeTrackFetch(socket, conn.scenario ?? 'well_behaved', line, poll, () => socket.write(`${tag} OK FETCH completed\r\n`))) return;
         // An attachment download: BODYSTRUCTURE, then the part (hostile-imap-parts.ts).
         const part = writePartFetch(socket, conn.scenario ?? 'well_behaved', line);
         if (part === 'done') socket.write(`${tag} OK FETCH completed\r\n`);

@@ -9,6 +9,7 @@ import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflo
 import type { MessageSummary } from '../../domain/events/events.js';
 import type { MailActivity } from '../../domain/polling/ports.js';
 import type { ObservedFlags } from '../../domain/polling/tracking.js';
+import { AppError } from '../../errors/errors.js';
 import { uidSet } from './action-session.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
 
@@ -43,6 +44,13 @@ const MAX_FLAG_LENGTH = 100;
 
 /** Longest Message-ID kept in a tracked window; a longer one is kept as none (null). */
 const MAX_MESSAGE_ID = 255;
+
+/**
+ * FETCH answers of a window's flags read beyond the `max` kept before the connection is dropped: a
+ * server answers the messages asked about and, unsolicited, a few flag changes of others. Dropped
+ * answers still cost reading them: a million would take a poll's deadline, at every poll.
+ */
+const MAX_UNASKED_ANSWERS = 10_000;
 
 /** UIDs per FETCH of Message-ID headers. */
 const HEADER_BATCH = 1_000;
@@ -222,8 +230,10 @@ export class PollSession extends ImapSession {
 
   /**
    * The flags of the newest `count` messages (`FETCH <exists-count+1>:* (UID FLAGS)`), for a
-   * tracked window. Answers for sequence numbers not asked about are dropped; past `max` answers
-   * the rest are read and dropped, so a server cannot grow the window.
+   * tracked window. Answers for sequence numbers not asked about (below the window, or past the
+   * folder's EXISTS: no message has them) are dropped, and all but the first for a sequence number
+   * or a UID; past `max` answers the rest are read and dropped, so a server cannot grow the window,
+   * and past MAX_UNASKED_ANSWERS more the connection is dropped.
    */
   async fetchNewestFlags(path: string, count: number, max: number): Promise<ObservedFlags[]> {
     return this.run(`FETCH ${path} FLAGS`, async (client) => {
@@ -232,25 +242,45 @@ export class PollSession extends ImapSession {
       if (!exists || count < 1) return [];
       const from = Math.max(1, exists - count + 1);
       const out: ObservedFlags[] = [];
+      const answered = new Set<string>();
+      let read = 0;
       for await (const message of client.fetch(`${from}:*`, { uid: true, flags: true })) {
-        if (out.length >= max || !(message.seq >= from) || !validUid(message.uid)) continue;
+        if (++read > max + MAX_UNASKED_ANSWERS) throw this.tooManyAnswers(`FETCH ${from}:* FLAGS`, max);
+        // EXISTS as of this answer: mail arriving during the FETCH is announced (EXISTS) before its answer.
+        const last = client.mailbox ? client.mailbox.exists : exists;
+        if (out.length >= max || !(message.seq >= from && message.seq <= last) || !validUid(message.uid)) continue;
+        if (answered.has(`s${message.seq}`) || answered.has(`u${message.uid}`)) continue;
+        answered.add(`s${message.seq}`).add(`u${message.uid}`);
         out.push({ uid: message.uid, flags: boundedFlags(message.flags) });
       }
       return out;
     });
   }
 
-  /** The flags of the messages with UIDs `fromUid` to `toUid`; answers for other UIDs are dropped, and past `max`. */
+  /**
+   * The flags of the messages with UIDs `fromUid` to `toUid`; answers for other UIDs are dropped, and
+   * past `max`; past MAX_UNASKED_ANSWERS more the connection is dropped.
+   */
   async fetchFlagsBetween(path: string, fromUid: number, toUid: number, max: number): Promise<ObservedFlags[]> {
     if (toUid < fromUid) return [];
     return this.run(`FETCH ${path} FLAGS`, async (client) => {
       await this.select(client, path);
       const out: ObservedFlags[] = [];
+      let read = 0;
       for await (const message of client.fetch(`${fromUid}:${toUid}`, { uid: true, flags: true }, { uid: true })) {
+        if (++read > max + MAX_UNASKED_ANSWERS) throw this.tooManyAnswers(`UID FETCH ${fromUid}:${toUid} FLAGS`, max);
         if (out.length >= max || !(message.uid >= fromUid && message.uid <= toUid)) continue;
         out.push({ uid: message.uid, flags: boundedFlags(message.flags) });
       }
       return out;
+    });
+  }
+
+  /** The connection dropped (the rest of the answer is not read) and why. */
+  private tooManyAnswers(command: string, max: number): AppError {
+    this.close();
+    return new AppError('imap_error', `${this.context.host}:${this.context.port} answered ${command} with more than ${max + MAX_UNASKED_ANSWERS} messages, for at most ${max} asked about; the connection was dropped.`, {
+      hint: 'No IMAP server answers a tracked window with that many messages: check the mailbox\'s IMAP host.',
     });
   }
 
