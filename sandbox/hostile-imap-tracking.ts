@@ -20,10 +20,12 @@
  *   \Flagged (a client that reads the million sees the change).
  * - `many_keywords`: UIDs 1 2 3; from poll 2, UID 2 has 20 000 keywords (some
  *   of 10 000 characters) besides \Seen and \Flagged: about 250 KB of FLAGS.
+ * - `flood_message_ids`: UIDs 1 2 3, unchanged; the FETCH of their Message-IDs
+ *   (the baseline's) is answered a million times, as fast as the client reads.
  */
 import type { Socket } from 'node:net';
 
-export const TRACK_SCENARIOS = ['flags_outside_window', 'million_uids', 'many_keywords'] as const;
+export const TRACK_SCENARIOS = ['flags_outside_window', 'million_uids', 'many_keywords', 'flood_message_ids'] as const;
 export type TrackScenario = (typeof TRACK_SCENARIOS)[number];
 
 export const isTrackScenario = (scenario: string): scenario is TrackScenario => (TRACK_SCENARIOS as readonly string[]).includes(scenario);
@@ -51,6 +53,8 @@ function messagesOf(scenario: TrackScenario, n: number): Message[] {
       const keywords = Array.from({ length: 20_000 }, (_, i) => `$kw${i}`);
       return [{ uid: 1, flags: '' }, { uid: 2, flags: [huge[0], '\\Seen', '\\Recent', '\\Flagged', ...huge.slice(1), ...keywords].join(' ') }, { uid: 3, flags: '' }];
     }
+    case 'flood_message_ids':
+      return [{ uid: 1, flags: '' }, { uid: 2, flags: '\\Seen' }, { uid: 3, flags: '' }];
     default:
       return [];
   }
@@ -106,6 +110,15 @@ function* millionFlags(n: number): Generator<string> {
   }
 }
 
+/** flood_message_ids' Message-ID FETCH: a million answers (UIDs 1 to 3 over and over), a thousand per write. */
+function* floodOfMessageIds(): Generator<string> {
+  for (let i = 0; i < MILLION; i += 1000) {
+    let chunk = '';
+    for (let j = i; j < i + 1000; j += 1) chunk += messageIdLine((j % 3) + 1, (j % 3) + 1);
+    yield chunk;
+  }
+}
+
 /** Answers of flags_outside_window for what was not asked about: all are to be dropped. */
 function outsiders(n: number, exists: number, askedHigh: number): string {
   return fetchLine(exists + 1 + (n % 3), 100 + n, '\\Seen') +
@@ -139,6 +152,10 @@ export function writeTrackFetch(socket: Socket, scenario: string, line: string, 
     } else {
       streamLines(socket, millionFlags(n), done);
     }
+    return true;
+  }
+  if (scenario === 'flood_message_ids' && /MESSAGE-ID/i.test(line)) {
+    streamLines(socket, floodOfMessageIds(), done);
     return true;
   }
   const messages = messagesOf(scenario, n);

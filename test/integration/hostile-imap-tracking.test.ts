@@ -109,6 +109,7 @@ describe('following changes on a hostile IMAP server', () => {
       outside: await addMailbox('flags_outside_window@tracking.example', imap, true),
       million: await addMailbox('million_uids@tracking.example', imap, true),
       keywords: await addMailbox('many_keywords@tracking.example', imap, true),
+      ids: await addMailbox('flood_message_ids@tracking.example', imap, true),
     };
 
     // The healthy mailbox, polled alongside: its mail is announced while the hostile ones are polled.
@@ -149,6 +150,14 @@ describe('following changes on a hostile IMAP server', () => {
     await waitUntil('the million\'s mailbox.error', () => events('mailbox.error', ids.million)[0]);
     expect(events('mailbox.error', ids.million)).toHaveLength(1);
 
+    // A million answers to the FETCH of three Message-IDs: the same, for the baseline's FETCH.
+    const flood = await waitUntil('the Message-ID flood in error', async () => {
+      const v = await view(ids.ids);
+      return v.state === 'error' ? v : undefined;
+    }, 30_000);
+    expect(flood.lastError).toMatchObject({ code: 'imap_error', detail: expect.stringMatching(/answered UID FETCH MESSAGE-ID with more than 10003 messages, for at most 3 .*dropped/) });
+    expect(await t.deps.redis.exists(t.deps.keys.trackedWindow(ids.ids, 'INBOX'))).toBe(0);
+
     // Later polls see the same folder: nothing more is announced.
     await Promise.all([polled('flags_outside_window', CHANGED_FROM + 4), polled('many_keywords', CHANGED_FROM + 4)]);
     for (const [name, id] of Object.entries({ outside: ids.outside, keywords: ids.keywords })) {
@@ -164,6 +173,7 @@ describe('following changes on a hostile IMAP server', () => {
     expect(events('message.deleted', ids.keywords)).toEqual([]);
     expect(events('message.updated', ids.million)).toEqual([]);
     expect(events('message.deleted', ids.million)).toEqual([]);
+    expect(events('message.updated', ids.ids)).toEqual([]);
 
     const growth = stopSampling();
     expect(growth, `RSS grew by ${growth} MB`).toBeLessThan(RSS_GROWTH_LIMIT_MB);

@@ -284,7 +284,10 @@ export class PollSession extends ImapSession {
     });
   }
 
-  /** The Message-ID of each of these UIDs (BODY.PEEK: \Seen is left alone); a UID the server does not answer for is missing. */
+  /**
+   * The Message-ID of each of these UIDs (BODY.PEEK: \Seen is left alone); a UID the server does not
+   * answer for is missing; past MAX_UNASKED_ANSWERS answers more than asked the connection is dropped.
+   */
   async fetchMessageIds(path: string, uids: readonly number[]): Promise<Map<number, string | null>> {
     const out = new Map<number, string | null>();
     if (uids.length === 0) return out;
@@ -294,7 +297,9 @@ export class PollSession extends ImapSession {
       for (let i = 0; i < sorted.length; i += HEADER_BATCH) {
         const batch = sorted.slice(i, i + HEADER_BATCH);
         const wanted = new Set(batch);
+        let read = 0;
         for await (const message of client.fetch(uidSet(batch), { uid: true, headers: ['message-id'] }, { uid: true })) {
+          if (++read > batch.length + MAX_UNASKED_ANSWERS) throw this.tooManyAnswers('UID FETCH MESSAGE-ID', batch.length);
           if (wanted.delete(message.uid)) out.set(message.uid, messageIdOf(message.headers));
         }
       }
