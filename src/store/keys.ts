@@ -51,6 +51,8 @@ export interface KeySpace {
   trackedWindow(mailboxId: string, folder: string): string;
   /** The polls in flight for one tenant (a semaphore). */
   tenantPolls(tenant: string): string;
+  /** The SMTP connection slots of one mailbox held by workers (store/connection-slots.ts). */
+  smtpSlots(mailboxId: string): string;
   /** An MSAL cache partition (encrypted): `app:<hash>` or `mbx:<mailboxId>`. */
   tokenCache(partition: string): string;
   /** The single-flight lock of one token acquisition. */
@@ -159,6 +161,7 @@ export function createKeySpace(prefix: string): KeySpace {
     mailboxTermsBuilt: () => `${tag}:mailboxes:terms:built`,
     pollLock: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:poll-lock`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
+    smtpSlots: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:smtp-slots`,
     // The folder is a user's string: its digest keeps the key short and free of odd characters.
     trackedWindow: (mailboxId, folder) => `${prefix}:{mbx:${mbx(mailboxId)}}:track:${createHash('sha256').update(folder).digest('base64url').slice(0, 16)}`,
     mailboxes: () => `${tag}:mailboxes`,

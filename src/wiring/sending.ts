@@ -18,9 +18,10 @@ import type { MailboxService } from '../domain/mailboxes/service.js';
 import { Delivery } from '../domain/sending/delivery.js';
 import { SendService } from '../domain/sending/service.js';
 import { OutboxRelay } from '../jobs/sending/outbox-relay.js';
-import { createEnqueue, SendingJobs } from '../jobs/sending/send-jobs.js';
+import { createEnqueue, poolSweepMs, SendingJobs } from '../jobs/sending/send-jobs.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { RedisConnectionSlots } from '../store/connection-slots.js';
 import type { KeySpace } from '../store/keys.js';
 import { SendRateLimiter } from '../store/send-rate-limiter.js';
 import { SendStore } from '../store/send-store.js';
@@ -35,6 +36,8 @@ const SEND_TIMEOUT_MS = 5 * 60_000;
  * service's renewal margin (5 min), so a token it hands out never retires a pool at once.
  */
 const POOL_RENEW_BEFORE_MS = 60_000;
+/** Exchange Online's SMTP connections per mailbox at once (a 4th gets `432 4.3.2`), across all workers. */
+const EXCHANGE_CONNECTIONS_PER_MAILBOX = 3;
 
 /** A new connection like `redis` (a server or a cluster), for the relay's BLPOP. */
 const duplicate = (redis: Redis): Redis => (isCluster(redis) ? redis.duplicate() : redis.duplicate());
@@ -76,6 +79,12 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
   const pool = new SmtpSendPool({
     ca: deps.ca,
     connectionsPerMailbox: config.pool.connectionsPerMailbox,
+    slots: new RedisConnectionSlots(deps.redis, deps.keys.smtpSlots, {
+      limit: EXCHANGE_CONNECTIONS_PER_MAILBOX,
+      // Renewed at every pool sweep: a lease outlives two missed ones, and a killed worker's
+      // slots are free again within it.
+      leaseMs: 3 * poolSweepMs(config.sweepIntervalMs),
+    }),
     idleMs: config.pool.idleMs,
     renewBeforeMs: POOL_RENEW_BEFORE_MS,
     sendTimeoutMs: SEND_TIMEOUT_MS,

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
 import { RedisLock } from '../../src/store/lock.js';
+import { RedisConnectionSlots } from '../../src/store/connection-slots.js';
 import { RedisSemaphore } from '../../src/store/semaphore.js';
 
 let sandbox: SandboxRedis;
@@ -91,5 +92,35 @@ describe('RedisSemaphore', () => {
     expect(await sem.acquire('sem:t', 2, 300)).toBeUndefined();
     await new Promise((r) => setTimeout(r, 350));
     expect(await sem.acquire('sem:t', 2, 300)).toBeDefined();
+  });
+});
+
+describe('RedisConnectionSlots', () => {
+  it('gives at most `limit` slots of a mailbox, all or none per holder, renewed while held, free again when given back or lapsed', async () => {
+    let now = 1_000_000;
+    const slots = new RedisConnectionSlots(redis, (id) => `slots:${id}`, { limit: 3, leaseMs: 10_000 }, () => now);
+    const a = await slots.take('mbx_a', 2);
+    expect(a).toBeDefined();
+    // Two more would make four: none of them is taken.
+    expect(await slots.take('mbx_a', 2)).toBeUndefined();
+    expect(await redis.zcard('slots:mbx_a')).toBe(2);
+    const b = await slots.take('mbx_a', 1);
+    expect(b).toBeDefined();
+    expect(await slots.take('mbx_a', 1)).toBeUndefined();
+    // Another mailbox has slots of its own.
+    expect(await slots.take('mbx_b', 3)).toBeDefined();
+
+    // Renewed, a's lease outlives its first expiry; b's, not renewed, lapses and its slot is taken.
+    now += 8_000;
+    expect(await a!.renew()).toBe(true);
+    now += 4_000;
+    const c = await slots.take('mbx_a', 1);
+    expect(c).toBeDefined();
+    expect(await b!.renew()).toBe(false);
+    expect(await redis.zcard('slots:mbx_a')).toBe(3);
+
+    await a!.release();
+    expect(await redis.zcard('slots:mbx_a')).toBe(1);
+    expect(await slots.take('mbx_a', 2)).toBeDefined();
   });
 });

@@ -17,6 +17,14 @@
  * - No `expires` in the auth options: nodemailer would try to renew an
  *   expired token, which it cannot do here. No file or URL access: content
  *   is always given as buffers and strings.
+ * - With `slots` (Exchange's 3 connections per mailbox, across all workers),
+ *   a process takes `connectionsPerMailbox` of the mailbox's slots before its
+ *   first pool for the mailbox opens a connection (`reserve`), renews them at
+ *   each sweep and gives them back when its last pool for the mailbox has
+ *   closed. A process whose slots lapsed (Redis lost them, a long pause)
+ *   retires its pools for the mailbox: it cannot know that nobody took them.
+ *   Known gap: while a pool retired for a new token finishes the messages it
+ *   is sending, the new pool may open its connections beside it.
  */
 import { secureContextFor } from '../tls-context.js';
 import { createHash } from 'node:crypto';
@@ -24,7 +32,8 @@ import { createTransport } from 'nodemailer';
 import type { Logger } from '../../logging/logger.js';
 import { libraryLogger, oauthSecrets } from '../../logging/library-logger.js';
 import { scrubText } from '../../logging/redaction.js';
-import { smtpError, type SmtpFailureContext } from './failure.js';
+import { AppError } from '../../errors/errors.js';
+import { SMTP_CONNECTIONS_RETRY_MS, SMTP_HINTS, smtpError, type SmtpFailureContext } from './failure.js';
 import { DEFAULT_SMTP_TIMEOUTS, type SmtpTimeouts } from './verify.js';
 
 export interface SmtpTarget {
@@ -84,9 +93,23 @@ export interface SmtpSent {
   rejected: RejectedRecipient[];
 }
 
+/** A mailbox's SMTP connection slots, shared by every worker (store/connection-slots.ts). */
+export interface ConnectionSlots {
+  /** Takes `count` of the mailbox's slots, all or none; undefined when other workers hold too many. */
+  take(mailboxId: string, count: number): Promise<SlotLease | undefined>;
+}
+
+export interface SlotLease {
+  /** Keeps the slots; false when they had lapsed (and are given back). */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
 export interface SendPoolSettings {
   ca: readonly string[];
   connectionsPerMailbox: number;
+  /** Exchange's cap per mailbox across every worker; without it, each process counts for itself only. */
+  slots?: ConnectionSlots;
   /** Close a mailbox's pool after this long without a message (ms). */
   idleMs: number;
   /** Retire a pool this long before its token expires (ms). */
@@ -100,6 +123,7 @@ export interface SendPoolSettings {
 type Transport = ReturnType<typeof createTransport<unknown>>;
 
 interface Pool {
+  key: string;
   transport: Transport;
   fingerprint: string;
   expiresAt: number;
@@ -119,8 +143,18 @@ export function rejectedOf(source: unknown): RejectedRecipient[] {
   }));
 }
 
+/** The slots this process holds for one mailbox, and its pools for it that are not closed yet. */
+interface Held {
+  lease: SlotLease;
+  open: Set<Pool>;
+  /** When `reserve` last found or took them: slots reserved but never used are given back after idleMs. */
+  reservedAt: number;
+}
+
 export class SmtpSendPool {
   private readonly pools = new Map<string, Pool>();
+  private readonly held = new Map<string, Held>();
+  private readonly taking = new Map<string, Promise<boolean>>();
   private readonly timeouts: SmtpTimeouts;
 
   constructor(private readonly settings: SendPoolSettings, private readonly now: () => number = Date.now) {
@@ -132,7 +166,37 @@ export class SmtpSendPool {
     return this.pools.size;
   }
 
+  /**
+   * Whether this process may open connections for the mailbox: it holds the mailbox's slots, or
+   * takes them now. False when other workers hold them (the caller waits, no attempt counted).
+   * Always true without `slots`.
+   */
+  async reserve(key: string): Promise<boolean> {
+    const slots = this.settings.slots;
+    if (!slots) return true;
+    const held = this.held.get(key);
+    if (held) {
+      held.reservedAt = this.now();
+      return true;
+    }
+    let taking = this.taking.get(key);
+    if (!taking) {
+      taking = slots.take(key, this.settings.connectionsPerMailbox).then((lease) => {
+        if (lease) this.held.set(key, { lease, open: new Set(), reservedAt: this.now() });
+        return lease !== undefined;
+      }).finally(() => this.taking.delete(key));
+      this.taking.set(key, taking);
+    }
+    return taking;
+  }
+
   async send(target: SmtpTarget, token: SmtpToken, mail: OutgoingMail): Promise<SmtpSent> {
+    if (!(await this.reserve(target.key))) {
+      // Reserved before the attempt began, lapsed since: rare; counted as Exchange's own 432 would be.
+      throw new AppError('smtp_throttled', `Every SMTP connection slot of ${target.user} is held by other workers.`, {
+        hint: SMTP_HINTS.connections, fields: { transient: true, retryAfterMs: SMTP_CONNECTIONS_RETRY_MS },
+      });
+    }
     const pool = this.acquire(target, token);
     pool.inFlight += 1;
     try {
@@ -185,17 +249,33 @@ export class SmtpSendPool {
     if (pool) this.retire(key, pool);
   }
 
-  /** Closes pools idle for `idleMs` and pools whose token is about to expire. */
-  sweep(): void {
+  /**
+   * Closes pools idle for `idleMs` and pools whose token is about to expire; renews the slots
+   * held, gives back those reserved but unused for `idleMs`, and retires the pools of slots that
+   * lapsed.
+   */
+  async sweep(): Promise<void> {
     const now = this.now();
     for (const [key, pool] of this.pools) {
       if (now - pool.lastUsed >= this.settings.idleMs || pool.expiresAt - now <= this.settings.renewBeforeMs) this.retire(key, pool);
+    }
+    for (const [key, held] of [...this.held]) {
+      if (held.open.size === 0 && now - held.reservedAt >= this.settings.idleMs) {
+        this.giveBack(key, held);
+        continue;
+      }
+      if (await held.lease.renew()) continue;
+      this.settings.logger?.warn({ mailboxId: key }, 'SMTP connection slots lapsed: closing this worker\'s connections of the mailbox');
+      if (this.held.get(key) === held) this.held.delete(key);
+      const pool = this.pools.get(key);
+      if (pool) this.retire(key, pool);
     }
   }
 
   /** Closes every pool; messages being sent finish first (nodemailer closes busy connections after them). */
   closeAll(): void {
     for (const [key, pool] of this.pools) this.retire(key, pool);
+    for (const [key, held] of [...this.held]) if (held.open.size === 0) this.giveBack(key, held);
   }
 
   private acquire(target: SmtpTarget, token: SmtpToken): Pool {
@@ -205,8 +285,9 @@ export class SmtpSendPool {
     const current = this.pools.get(target.key);
     if (current && current.fingerprint === fingerprint && current.expiresAt - now > this.settings.renewBeforeMs) return current;
     if (current) this.retire(target.key, current);
-    const pool: Pool = { transport: this.create(target, token), fingerprint, expiresAt: token.expiresAt.getTime(), inFlight: 0, lastUsed: now, retired: false };
+    const pool: Pool = { key: target.key, transport: this.create(target, token), fingerprint, expiresAt: token.expiresAt.getTime(), inFlight: 0, lastUsed: now, retired: false };
     this.pools.set(target.key, pool);
+    this.held.get(target.key)?.open.add(pool);
     return pool;
   }
 
@@ -217,7 +298,17 @@ export class SmtpSendPool {
   }
 
   private closeWhenDone(pool: Pool): void {
-    if (pool.inFlight === 0) pool.transport.close();
+    if (pool.inFlight !== 0) return;
+    pool.transport.close();
+    const held = this.held.get(pool.key);
+    if (!held || !held.open.delete(pool) || held.open.size > 0 || this.pools.has(pool.key)) return;
+    this.giveBack(pool.key, held);
+  }
+
+  /** Gives the mailbox's slots back (the last pool for it closed, or they were never used). */
+  private giveBack(key: string, held: Held): void {
+    if (this.held.get(key) === held) this.held.delete(key);
+    held.lease.release().catch((err: unknown) => this.settings.logger?.warn({ err, mailboxId: key }, 'SMTP connection slots not given back; they lapse with their lease'));
   }
 
   private create(target: SmtpTarget, token: SmtpToken): Transport {

@@ -6,7 +6,9 @@
  *    outcome again: event ids are derived from the send id, so a receiver
  *    gets it once.
  * 2. The mailbox's rate windows: over the limit, the message waits (the
- *    caller delays the job) without counting an attempt.
+ *    caller delays the job) without counting an attempt; so it does while
+ *    other workers hold every SMTP connection slot of the mailbox (Exchange
+ *    allows 3 connections per mailbox at once).
  * 3. The attempt is counted before anything can fail, so a message that
  *    keeps killing its worker still ends (maxAttempts).
  * 4. `submitting` is recorded just before SMTP and cleared with the outcome,
@@ -57,7 +59,7 @@ export interface DeliveryDeps {
   limiter: Pick<SendRateLimiter, 'reserve'>;
   mailboxes: Pick<MailboxService, 'get'>;
   tokens: Pick<MailboxTokens, 'tokenFor'>;
-  smtp: Pick<SmtpSendPool, 'send' | 'drop'>;
+  smtp: Pick<SmtpSendPool, 'send' | 'drop'> & Partial<Pick<SmtpSendPool, 'reserve'>>;
   events: EventPublisher;
   metrics?: Pick<Metrics, 'sends'>;
   logger: Logger;
@@ -65,6 +67,9 @@ export interface DeliveryDeps {
   now?: () => number;
   random?: () => number;
 }
+
+/** How long a message waits, at least, while other workers hold every SMTP connection slot of its mailbox. */
+export const SLOT_WAIT_MS = 1_000;
 
 /** Stable per message and outcome: announcing twice delivers once. */
 /** How long a message whose outcome could not be announced (Redis full) waits before announcing again. */
@@ -104,6 +109,9 @@ export class Delivery {
     if (record.status === 'sent' || record.status === 'failed') return this.announce(record);
     const wait = await this.deps.limiter.reserve(record.mailboxId, sendId, record.recipients);
     if (wait > 0) return { kind: 'wait', delayMs: wait + Math.round(250 * (this.deps.random ?? Math.random)()) };
+    if (this.deps.smtp.reserve && !(await this.deps.smtp.reserve(record.mailboxId))) {
+      return { kind: 'wait', delayMs: SLOT_WAIT_MS + Math.round(SLOT_WAIT_MS * (this.deps.random ?? Math.random)()) };
+    }
 
     const begun = await store.begin(sendId, new Date(this.now()));
     if (!begun) return { kind: 'done' };

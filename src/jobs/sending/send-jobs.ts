@@ -45,6 +45,11 @@ const JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 1_000 },
 };
 
+/** How often the SMTP pool is swept (idle pools closed, connection slots renewed): at most every 10 s. */
+export function poolSweepMs(sweepIntervalMs: number): number {
+  return Math.min(sweepIntervalMs, 10_000);
+}
+
 /** How many unfinished messages one sweep step looks at. */
 const SWEEP_BATCH = 200;
 
@@ -103,7 +108,7 @@ export class SendingJobs implements JobModule {
     }];
     this.sweepers = [
       // Idle SMTP connections, and those of a token about to expire, close.
-      { everyMs: settings.sweepIntervalMs, run: async () => deps.pool.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
+      { everyMs: poolSweepMs(settings.sweepIntervalMs), run: () => deps.pool.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
       { everyMs: settings.sweepIntervalMs, run: () => this.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
     ];
   }
