@@ -28,7 +28,7 @@ export interface ImapProxy {
   cut: number;
   /** Untagged FETCH responses (`* <n> FETCH`) the server sent its clients through the proxy. */
   fetchResponses: number;
-  /** FETCH commands that ask for a message's source or a part of it (`BODY.PEEK[…]`, `BINARY.PEEK[…]`). */
+  /** FETCH commands that ask for a message's source or a part of it (`BODY.PEEK[…]`, `BINARY.PEEK[…]`; not `BODY.PEEK[HEADER.FIELDS (…)]`). */
   bodyFetches: number;
   setBehaviour(b: Partial<ImapProxyBehaviour>): void;
   stop(): Promise<void>;
@@ -36,7 +36,7 @@ export interface ImapProxy {
 
 const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
 const FETCH_RESPONSE = /\r\n\* \d+ FETCH /g;
-const BODY_FETCH = /^[A-Za-z0-9.]+ (UID )?FETCH .*\b(BODY|BINARY)\.PEEK\[/i;
+const BODY_FETCH = /^[A-Za-z0-9.]+ (UID )?FETCH .*\b(BODY|BINARY)\.PEEK\[(?!HEADER\.FIELDS)/i;
 
 export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number } }): Promise<ImapProxy> {
   let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };

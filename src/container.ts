@@ -100,6 +100,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const mailboxes: Capability<Mailboxes> = createMailboxes({
     config, redis, keys, queues, connections: connections.services.connections, tokens, tokenCache, events, metrics, logger, ca: trust.ca,
     authorizeUrl: (mailbox) => oauth.services.delegated.authorizeUrlFor(mailbox),
+    bounces: (mailboxId, report) => sending.services.bounces(mailboxId, report),
   });
   const { mailboxes: mailboxService, mailboxTokens } = mailboxes.services;
   const sending = createSending({

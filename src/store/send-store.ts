@@ -34,6 +34,19 @@ export interface RejectedRecipientInfo {
   response: string;
 }
 
+/** A delivery status notification's word on one recipient of a sent message (domain/sending/bounces.ts). */
+export interface BounceInfo {
+  recipient: string;
+  action: 'failed' | 'delayed';
+  status: string | null;
+  diagnosticCode: string | null;
+  /** When mailsync read the report. */
+  at: string;
+}
+
+/** Bounces kept per message at most (a message has at most SEND_MAX_RECIPIENTS recipients, each reported failed or delayed). */
+export const MAX_BOUNCES = 200;
+
 export interface SendRecord {
   id: string;
   mailboxId: string;
@@ -45,6 +58,8 @@ export interface SendRecord {
   smtpResponse: string | null;
   error: SendFailureInfo | null;
   rejectedRecipients: RejectedRecipientInfo[];
+  /** What delivery status notifications said of its recipients after it was sent. */
+  bounces: BounceInfo[];
   /** Set while an attempt hands the message to SMTP (`<attempt>:<ms>`). */
   submitting: string | null;
   createdAt: string;
@@ -102,6 +117,9 @@ const RETRY = new LuaScript('send-retry-1');
 // KEYS: record, content, pending; ARGV: id, status, now, smtpResponse, error, rejected, content ttl, record ttl
 const FINISH = new LuaScript('send-finish-3');
 
+// KEYS: record; ARGV: bounces (JSON), the most kept, now. Answers how many were new (-1: no record).
+const BOUNCE = new LuaScript('send-bounce-1');
+
 const contentPurpose = (sendId: string): string => `send:${sendId}:content`;
 const json = (value: unknown): string => (value === null ? '' : JSON.stringify(value));
 
@@ -117,11 +135,15 @@ function parse(hash: Record<string, string>): SendRecord | undefined {
     smtpResponse: hash.smtpResponse || null,
     error: hash.error ? (JSON.parse(hash.error) as SendFailureInfo) : null,
     rejectedRecipients: hash.rejected ? (JSON.parse(hash.rejected) as RejectedRecipientInfo[]) : [],
+    // cjson writes an empty array as {}: no bounces.
+    bounces: hash.bounces ? asArray<BounceInfo>(JSON.parse(hash.bounces)) : [],
     submitting: hash.submitting || null,
     createdAt: hash.createdAt ?? '',
     updatedAt: hash.updatedAt ?? '',
   };
 }
+
+const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 
 function pairsToHash(reply: unknown): Record<string, string> {
   const list = Array.isArray(reply) ? (reply as string[]) : [];
@@ -257,6 +279,11 @@ export class SendStore {
       outcome.rejectedRecipients.length > 0 ? JSON.stringify(outcome.rejectedRecipients) : '',
       this.retention.contentSeconds, this.retention.recordSeconds,
     ]);
+  }
+
+  /** Adds what a delivery report said of the message's recipients, each once; how many were new (-1: the record is gone). */
+  async addBounces(sendId: string, bounces: readonly BounceInfo[], now: Date): Promise<number> {
+    return Number(await BOUNCE.run(this.redis, [this.keys.record(sendId)], [JSON.stringify(bounces), MAX_BOUNCES, now.toISOString()]));
   }
 
   /**

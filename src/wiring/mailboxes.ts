@@ -25,6 +25,7 @@ import { JsonStore } from '../store/json-store.js';
 import type { KeySpace } from '../store/keys.js';
 import type { TokenCacheStore } from '../store/token-cache-store.js';
 import { nothingToClose, routesOf, type Capability } from './capability.js';
+import type { BounceHandler } from '../domain/polling/bounce-check.js';
 import { createPolling } from './polling.js';
 
 export interface MailboxesDeps {
@@ -42,6 +43,8 @@ export interface MailboxesDeps {
   ca: readonly string[];
   /** The sign-in URL of a delegated mailbox (the sign-in capability answers). */
   authorizeUrl: (mailbox: MailboxRecord) => Promise<string>;
+  /** Delivery reports found among new mail, matched to their sends (the sending capability answers). */
+  bounces?: BounceHandler;
 }
 
 export interface Mailboxes {
@@ -79,7 +82,7 @@ export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
   });
   const polling = createPolling({
     config, redis, keys, queues: deps.queues, mailboxes, connections: deps.connections, tokens, events: deps.events,
-    metrics: deps.metrics, logger: deps.logger, ca: deps.ca,
+    metrics: deps.metrics, logger: deps.logger, ca: deps.ca, ...(deps.bounces ? { bounces: deps.bounces } : {}),
   });
   const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
   const { scheduler, summary } = polling;

@@ -10,6 +10,7 @@ import type { EventPublisher } from '../domain/events/events.js';
 import type { ConnectionService } from '../domain/connections/service.js';
 import type { MailboxRecord, MailboxService } from '../domain/mailboxes/service.js';
 import { summarizeMailboxes, type MailboxSummaryT } from '../domain/mailboxes/summary.js';
+import type { BounceHandler } from '../domain/polling/bounce-check.js';
 import { firstPollAt } from '../domain/polling/schedule.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
 import { IMAP_HINTS } from '../adapters/imap/errors.js';
@@ -39,6 +40,8 @@ export interface PollingWiringDeps {
   metrics: Metrics;
   logger: Logger;
   ca: readonly string[];
+  /** Delivery reports found among new mail, matched to their sends (the sending capability answers). */
+  bounces?: BounceHandler;
 }
 
 export interface Polling {
@@ -98,6 +101,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     ca: deps.ca,
     unreachableHint: IMAP_HINTS.unreachable,
     parse: parseMessage,
+    ...(deps.bounces ? { bounces: deps.bounces } : {}),
     settings: {
       keepSessionsUnderSeconds: polling.keepSessionsUnderSeconds,
       idle: polling.idle,

@@ -15,6 +15,8 @@ import type { KeyRing } from '../crypto/subkeys.js';
 import type { EventPublisher } from '../domain/events/events.js';
 import type { MailboxTokens } from '../domain/mailboxes/mailbox-tokens.js';
 import type { MailboxService } from '../domain/mailboxes/service.js';
+import type { BounceHandler } from '../domain/polling/bounce-check.js';
+import { announceBounces } from '../domain/sending/bounces.js';
 import { Delivery } from '../domain/sending/delivery.js';
 import { SendService } from '../domain/sending/service.js';
 import { OutboxRelay } from '../jobs/sending/outbox-relay.js';
@@ -61,6 +63,8 @@ export interface SendingWiringDeps {
 
 export interface Sending {
   service: SendService;
+  /** Matches a delivery report found in a mailbox to its send, keeps and announces it (issue 17). */
+  bounces: BounceHandler;
 }
 
 export function createSending(deps: SendingWiringDeps): Capability<Sending> {
@@ -114,7 +118,7 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
   });
   return {
     name: 'sending',
-    services: { service },
+    services: { service, bounces: (mailboxId, report) => announceBounces(mailboxId, report, { sends: store, events: deps.events, now: () => new Date() }) },
     jobs,
     routes: { api: sendRoutes(service, { bodyLimitBytes: sendBodyLimitBytes(config) }) },
     readiness: [],

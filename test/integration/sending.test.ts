@@ -111,7 +111,8 @@ describe('POST /v1/send', () => {
     });
     const queued = await view(id);
     expect(queued).toMatchObject({ id, mailboxId: from.id, rejectedRecipients: [], error: null });
-    expect(queued.messageId).toMatch(/^<[0-9a-f-]{36}@contoso\.example>$/);
+    // The Message-ID names the send (a bounce quoting it is matched to it).
+    expect(queued.messageId).toBe(`<${id}.${/^<snd_[A-Za-z0-9_-]{16}\.([0-9a-f-]{36})@contoso\.example>$/.exec(queued.messageId)?.[1]}@contoso.example>`);
 
     const done = await final(id);
     expect(done).toMatchObject({ status: 'sent', attempts: 1, error: null, rejectedRecipients: [] });

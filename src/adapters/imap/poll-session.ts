@@ -14,7 +14,8 @@ import { uidSet } from './action-session.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
 
 /** A poll announces envelopes in the shape the message.received event carries. */
-export type EnvelopeSummary = MessageSummary;
+/** What a poll fetches of a new message: its envelope, size and Content-Type (a delivery report is a bounce). */
+export type EnvelopeSummary = MessageSummary & { contentType?: string | null };
 
 /** UIDs one UID SEARCH asks about: its answer holds at most this many numbers. */
 const SEARCH_WINDOW = 10_000;
@@ -96,7 +97,18 @@ function summary(message: FetchMessageObject): EnvelopeSummary {
     cc: addresses(envelope?.cc),
     date,
     size: typeof message.size === 'number' ? message.size : null,
+    ...(message.headers ? { contentType: headerValue(message.headers, 'content-type', MAX_CONTENT_TYPE) } : {}),
   };
+}
+
+/** Longest Content-Type kept (a report's is under 100 characters). */
+const MAX_CONTENT_TYPE = 1_000;
+
+/** One header's value (unfolded, cut to `max`) from a HEADER.FIELDS answer; null when absent. */
+function headerValue(headers: Buffer, name: string, max: number): string | null {
+  const text = headers.subarray(0, 16 * 1024).toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
+  const line = text.split(/\r?\n/).find((l) => l.slice(0, name.length + 1).toLowerCase() === `${name}:`);
+  return line === undefined ? null : line.slice(name.length + 1).trim().slice(0, max);
 }
 
 export class PollSession extends ImapSession {
@@ -194,7 +206,8 @@ export class PollSession extends ImapSession {
       await this.select(client, path);
       const wanted = new Set(uids);
       const out: EnvelopeSummary[] = [];
-      for await (const message of client.fetch([...wanted], { uid: true, envelope, size: true }, { uid: true })) {
+      const query = envelope ? { uid: true, envelope, size: true, headers: ['content-type'] } : { uid: true, size: true };
+      for await (const message of client.fetch([...wanted], query, { uid: true })) {
         if (wanted.delete(message.uid)) out.push(envelope ? summary(message) : { ...summary(message), envelopeTooLarge: true });
       }
       return out.sort((a, b) => a.uid - b.uid);

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'mailbox.authorized',
   'message.updated',
   'message.deleted',
+  'message.bounced',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -60,6 +61,17 @@ export interface EventData {
     changed: { seen?: boolean; flagged?: boolean; answered?: boolean };
   };
   'message.deleted': MessageChange;
+  /** A delivery status notification about one recipient of a message mailsync sent. */
+  'message.bounced': {
+    sendId: string;
+    mailboxId: string;
+    messageId: string;
+    recipient: string;
+    /** `failed`, or `delayed` (the reporting server keeps trying). */
+    action: 'failed' | 'delayed';
+    status: string | null;
+    diagnosticCode: string | null;
+  };
 }
 
 /** Which message of a tracked folder changed. */

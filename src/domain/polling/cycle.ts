@@ -26,6 +26,7 @@ import type { LastErrorT } from '../mailboxes/model.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { tokenRetryDecision } from '../tokens/retry-policy.js';
 import type { TokenService } from '../tokens/token-service.js';
+import type { BounceHandler } from './bounce-check.js';
 import type { ContentPorts } from './content.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from './poller.js';
 import type { MailboxLocks, PollMailSession, PollSchedulePort, PollSessions, TenantPermits, TrackedWindows } from './ports.js';
@@ -78,6 +79,8 @@ export interface PollCycleDeps {
   unreachableHint: string;
   /** The MIME parser, for the content of messages a consumer wants (a webhook's `include`). */
   parse: ContentPorts['parse'];
+  /** Delivery reports found among new mail, matched to their sends (bounce-check.ts). */
+  bounces?: BounceHandler;
   settings: PollCycleSettings;
   now?: () => number;
 }
@@ -338,6 +341,7 @@ export class PollCycle {
       events: this.deps.events,
       ...(this.deps.windows ? { windows: this.deps.windows } : {}),
       content: { parse: this.deps.parse, maxBytes: this.deps.settings.contentMaxBytes },
+      ...(this.deps.bounces ? { bounces: this.deps.bounces } : {}),
       now: () => new Date(this.now()),
     };
   }

@@ -19,12 +19,16 @@ import type { MailboxRecord } from '../mailboxes/service.js';
 import { isTracked } from '../mailboxes/track.js';
 import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
+import { checkBounce, type BounceHandler } from './bounce-check.js';
 import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
 import type { TrackedWindows } from './ports.js';
 import { trackFolder, type TrackingSession } from './track-folder.js';
 import {
   advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
+
+/** A message's envelope as a poll fetches it: what message.received says, and its Content-Type (bounces). */
+export type FetchedEnvelope = MessageSummary & { contentType?: string | null };
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession extends ContentSession, Partial<TrackingSession> {
@@ -34,8 +38,8 @@ export interface MailSession extends ContentSession, Partial<TrackingSession> {
   firstUidSince(path: string, since: Date, toUid: number): Promise<number | undefined>;
   /** The first `limit` UIDs from `fromUid` to `toUid`, ascending. */
   searchUids(path: string, fromUid: number, toUid: number, limit: number): Promise<number[]>;
-  /** Their envelopes, ascending; an expunged message is missing. */
-  fetchEnvelopes(path: string, uids: readonly number[]): Promise<MessageSummary[]>;
+  /** Their envelopes and Content-Types, ascending; an expunged message is missing. */
+  fetchEnvelopes(path: string, uids: readonly number[]): Promise<FetchedEnvelope[]>;
   /** UID and size only, marked envelopeTooLarge. */
   fetchSizes(path: string, uids: readonly number[]): Promise<MessageSummary[]>;
 }
@@ -51,6 +55,8 @@ export interface PollerPorts {
   windows?: TrackedWindows;
   /** Downloading and parsing a message for the consumers that want its content. */
   content: ContentPorts;
+  /** Delivery reports found among new mail, matched to the sends they report on (bounce-check.ts). */
+  bounces?: BounceHandler;
   now(): Date;
 }
 
@@ -169,8 +175,9 @@ async function fetchBatch(
 
 /** Announces one message, with its content when a consumer wants it; answers the bytes downloaded for that. */
 async function announce(
-  mailbox: MailboxRecord, path: string, uidValidity: number, envelope: MessageSummary, session: MailSession, ports: PollerPorts, wantsContent: boolean,
+  mailbox: MailboxRecord, path: string, uidValidity: number, fetched: FetchedEnvelope, session: MailSession, ports: PollerPorts, wantsContent: boolean,
 ): Promise<number> {
+  const { contentType, ...envelope } = fetched;
   const event = newEvent('message.received', {
     mailboxId: mailbox.id,
     email: mailbox.email,
@@ -180,6 +187,8 @@ async function announce(
   }, messageEventId(mailbox.id, path, uidValidity, envelope.uid));
   if (wantsContent) event.content = await fetchContent(session, path, envelope, ports.content);
   await ports.events.publish(event);
+  // A bounce is new mail first: the report's message.received, then its message.bounced.
+  if (ports.bounces) await checkBounce(session, path, envelope.uid, contentType, mailbox.id, ports.bounces);
   return wantsContent ? Math.min(envelope.size ?? 0, ports.content.maxBytes) : 0;
 }
 

@@ -16,6 +16,7 @@
  * and Exchange recognise it.
  */
 import { randomUUID } from 'node:crypto';
+import { isId } from '../ids.js';
 import type { OutgoingMail } from '../../adapters/smtp/send-pool.js';
 import type { SendInput } from './model.js';
 
@@ -41,10 +42,22 @@ export interface StoredMessage {
   references?: string[];
 }
 
-/** `<uuid@domain of the sending mailbox>`: unique, and from the sender's own domain, as Exchange's are. */
-export function newMessageId(from: string): string {
-  return `<${randomUUID()}@${from.slice(from.lastIndexOf('@') + 1)}>`;
+/**
+ * `<send id.uuid@domain of the sending mailbox>`: unique, from the sender's own domain as Exchange's
+ * are, and naming the send, so a bounce that quotes it is matched to it (bounces.ts).
+ */
+export function newMessageId(from: string, sendId: string): string {
+  return `<${sendId}.${randomUUID()}@${from.slice(from.lastIndexOf('@') + 1)}>`;
 }
+
+/** The send id a Message-ID of newMessageId names, or null (another sender's, or one from before). */
+export function sendIdOfMessageId(messageId: string | null): string | null {
+  const id = messageId ? /^<(snd_[A-Za-z0-9_-]{16})\./.exec(messageId)?.[1] : undefined;
+  return id && isId(id, 'snd') ? id : null;
+}
+
+/** The header naming the send in every message mailsync sends (a bounce quoting it is matched by it too). */
+export const SEND_ID_HEADER = 'X-Mailsync-Send-Id';
 
 export function storedMessage(input: SendInput, from: string, messageId: string, date: Date): StoredMessage {
   return {

@@ -62,6 +62,19 @@ export interface RejectedRecipientT {
   response: string;
 }
 
+/** What a delivery status notification said of one recipient after the message was sent. */
+export interface BounceT {
+  recipient: string;
+  /** `failed`, or `delayed` (the reporting server keeps trying). */
+  action: 'failed' | 'delayed';
+  /** The enhanced status code (`5.1.1`), or null. */
+  status: string | null;
+  /** The reporting server's Diagnostic-Code (`550 5.1.1 … unknown`), or null. */
+  diagnosticCode: string | null;
+  /** When mailsync read the report. */
+  at: string;
+}
+
 export interface SendViewT {
   id: string;
   mailboxId: string;
@@ -73,6 +86,8 @@ export interface SendViewT {
   smtpResponse: string | null;
   error: SendErrorT | null;
   rejectedRecipients: RejectedRecipientT[];
+  /** Delivery status notifications about it that arrived in a watched folder, one per recipient and report. */
+  bounces: BounceT[];
   createdAt: string;
   updatedAt: string;
 }

@@ -55,6 +55,7 @@ export function toSendView(record: SendRecord): SendViewT {
     smtpResponse: record.smtpResponse,
     error: record.error,
     rejectedRecipients: record.rejectedRecipients,
+    bounces: record.bounces,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -78,7 +79,7 @@ export class SendService {
     const mailbox = await this.sender(input.mailboxId);
     const at = this.now();
     const id = newId('snd');
-    const messageId = newMessageId(mailbox.email);
+    const messageId = newMessageId(mailbox.email, id);
     const content = encodeStored(storedMessage(input, mailbox.email, messageId, at));
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString() }, content, claim);

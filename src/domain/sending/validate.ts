@@ -38,7 +38,7 @@ export const HEADER_DENYLIST: readonly string[] = [
   'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'in-reply-to', 'references',
   'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition', 'content-id', 'content-description',
   'return-path', 'received', 'received-spf', 'authentication-results', 'dkim-signature', 'domainkey-signature',
-  'resent-*', 'arc-*', 'x-ms-exchange-*', 'x-original-to', 'delivered-to', 'envelope-to',
+  'resent-*', 'arc-*', 'x-ms-exchange-*', 'x-original-to', 'delivered-to', 'envelope-to', 'x-mailsync-*',
 ];
 
 const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,75}$/;

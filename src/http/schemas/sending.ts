@@ -6,7 +6,7 @@
  * which gives each refusal its own words.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import type { RejectedRecipientT, SendAcceptedT, SendErrorT, SendFromT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
+import type { BounceT, RejectedRecipientT, SendAcceptedT, SendErrorT, SendFromT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
 import type { Check, Same } from './same.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -97,6 +97,17 @@ export const RejectedRecipient = Type.Object(
   { additionalProperties: false },
 );
 
+export const Bounce = Type.Object(
+  {
+    recipient: Type.String(),
+    action: Type.Union([Type.Literal('failed'), Type.Literal('delayed')], { description: '`delayed`: the reporting server keeps trying.' }),
+    status: Nullable(Type.String({ description: 'The enhanced status code (`5.1.1`).' })),
+    diagnosticCode: Nullable(Type.String({ description: "The reporting server's Diagnostic-Code." })),
+    at: Timestamp,
+  },
+  { additionalProperties: false, description: 'What a delivery status notification said of one recipient.' },
+);
+
 export const SendView = Type.Object(
   {
     id: Type.String(),
@@ -112,6 +123,9 @@ export const SendView = Type.Object(
     rejectedRecipients: Type.Array(RejectedRecipient, {
       description: 'Recipients the server refused; a `sent` message went to every other recipient.',
     }),
+    bounces: Type.Array(Bounce, {
+      description: 'Delivery status notifications about the message that arrived in a watched folder of its mailbox (also announced as `message.bounced`).',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -125,5 +139,6 @@ export type SendingSchemasAgree = [
   Check<Same<Static<typeof SendAccepted>, SendAcceptedT>>,
   Check<Same<Static<typeof SendError>, SendErrorT>>,
   Check<Same<Static<typeof RejectedRecipient>, RejectedRecipientT>>,
+  Check<Same<Static<typeof Bounce>, BounceT>>,
   Check<Same<Static<typeof SendView>, SendViewT>>,
 ];
