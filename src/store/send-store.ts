@@ -311,11 +311,6 @@ export class SendStore {
     return (await RELEASE_DUE.run(this.redis, keys, [nowMs, now.toISOString(), ...ids])) as string[];
   }
 
-  /** How many messages are scheduled (not yet due or not yet moved). */
-  async scheduledCount(): Promise<number> {
-    return this.redis.zcard(this.keys.scheduled());
-  }
-
   /**
    * Takes up to `max` ids from the outbox, waiting up to `timeoutSeconds` for the first one on
    * `blocking` (a connection of its own: BLPOP holds it). Each id is taken once, by one worker.

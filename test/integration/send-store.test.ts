@@ -135,8 +135,8 @@ describe('scheduled messages (sendAt)', () => {
     expect(await store.get(later.id)).toMatchObject({ status: 'scheduled', sendAt: new Date(due).toISOString(), attempts: 0 });
     expect(await store.get(now.id)).toMatchObject({ status: 'queued', sendAt: null });
     expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([now.id]);
-    expect(await redis.zrange(keys.send.pending(), 0, -1)).toEqual([now.id]);
-    expect(await redis.zrange(keys.send.scheduled(), 0, -1, 'WITHSCORES')).toEqual([later.id, String(due)]);
+    expect(await redis.zrange(keys.send.pending(), '0', '-1')).toEqual([now.id]);
+    expect(await redis.zrange(keys.send.scheduled(), '0', '-1', 'WITHSCORES')).toEqual([later.id, String(due)]);
     // Not due yet: nothing moves.
     expect(await store.releaseDue(new Date(due - 1), 100)).toEqual([]);
     expect(await store.get(later.id)).toMatchObject({ status: 'scheduled' });
@@ -161,7 +161,7 @@ describe('scheduled messages (sendAt)', () => {
     expect(moved.sort()).toEqual(sends.map((s) => s.id).sort());
     const outbox = await redis.lrange(keys.send.outbox(), 0, -1);
     expect(outbox.sort()).toEqual(sends.map((s) => s.id).sort());
-    expect(await redis.zrange(keys.send.scheduled(), 0, -1)).toEqual([notYet.id]);
+    expect(await redis.zrange(keys.send.scheduled(), '0', '-1')).toEqual([notYet.id]);
     expect(await redis.zcard(keys.send.pending())).toBe(250);
     // Pending by their due time, so the lost-job sweeper sees them as due from then.
     expect(Number(await redis.zscore(keys.send.pending(), sends[7]!.id))).toBe(sends[7]!.dueMs);

@@ -89,7 +89,9 @@ export class SendService {
     const at = this.now();
     const id = newId('snd');
     const messageId = newMessageId(mailbox.email);
-    const content = encodeStored(storedMessage(input, mailbox.email, messageId, at));
+    // A scheduled message is dated when it goes out (RFC 5322: when it was ready to enter the mail
+    // system), as mail clients' own scheduled sends are, not weeks earlier when it was accepted.
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs)));
     const sendAt = input.sendAt === undefined ? null : new Date(Date.parse(input.sendAt)).toISOString();
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString(), sendAt, dueMs }, content, claim);
@@ -109,7 +111,7 @@ export class SendService {
         hint: record.status === 'sending'
           ? 'A worker is handing it to the mail server now: it may already be delivered. GET /v1/send/{id} shows how it ends.'
           : 'It is finished; GET /v1/send/{id} shows how it ended. Cancel before a worker takes the message, e.g. schedule it with sendAt.',
-        fields: { sendId, status: record.status },
+        fields: { sendId, sendStatus: record.status },
       });
     }
     return toSendView(record);
