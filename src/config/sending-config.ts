@@ -44,6 +44,8 @@ export interface SendingConfig {
   stallTimeoutMs: number;
   /** How often each worker looks for accepted messages that have no job (ms). @defaultValue 30 000 */
   sweepIntervalMs: number;
+  /** How often each worker moves scheduled messages (sendAt) that are due to the queue: how late one may go out (ms). @defaultValue 1 000 */
+  scheduleIntervalMs: number;
   /** Message content is deleted this long after the message was sent or failed (s). @defaultValue 604 800 (7 days) */
   contentRetentionSeconds: number;
   /** The status record (GET /v1/send/{id}) is deleted this long after the message was sent or failed (s). @defaultValue 2 592 000 (30 days) */
@@ -80,6 +82,7 @@ export function loadSendingConfig(read: Read): SendingConfig {
     },
     stallTimeoutMs: read('SEND_STALL_TIMEOUT_MS', parseInteger(500, 600_000), 30_000),
     sweepIntervalMs: read('SEND_SWEEP_INTERVAL_MS', parseInteger(100, 3_600_000), 30_000),
+    scheduleIntervalMs: read('SEND_SCHEDULE_INTERVAL_MS', parseInteger(100, 60_000), 1_000),
     contentRetentionSeconds: read('SEND_RETENTION_SECONDS', parseInteger(1, 365 * 86_400), 7 * 86_400),
     recordRetentionSeconds: read('SEND_RECORD_RETENTION_SECONDS', parseInteger(1, 365 * 86_400), 30 * 86_400),
   };

@@ -139,6 +139,8 @@ const POLICIES: Record<ErrorCode, Policy> = {
   folder_exists: { status: 409, title: 'Folder exists', retryable: false },
   // Sending: the same Idempotency-Key with another body is the client's mistake, never retried.
   idempotency_mismatch: { status: 422, title: 'Idempotency key reused with another request', retryable: false },
+  // Canceling a message a worker already took (it may be on its way) or that is finished: too late.
+  send_not_cancelable: { status: 409, title: 'Message can no longer be canceled', retryable: false },
 };
 
 const GENERIC_5XX_DETAIL = 'The service failed to handle this request. It has been logged.';

@@ -93,6 +93,8 @@ export const ERROR_CODES = [
   'folder_exists',
   // Sending (domain/sending): an Idempotency-Key reused with another request body
   'idempotency_mismatch',
+  // DELETE /v1/send/{id} of a message already being sent, sent or failed
+  'send_not_cancelable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

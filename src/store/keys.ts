@@ -111,8 +111,8 @@ export interface WebhookDeliveryKeys {
 
 /**
  * Sending. A message's status record, its encrypted content, the
- * idempotency claims, the index of unfinished messages and the outbox share
- * the hash tag `{<prefix>:snd}`, so acceptance (all five at once) is one
+ * idempotency claims, the index of unfinished messages, the scheduled set and the outbox share
+ * the hash tag `{<prefix>:snd}`, so acceptance (all of them at once) is one
  * transaction.
  * Rate windows are per mailbox and touched alone: one tag per mailbox.
  */
@@ -123,8 +123,10 @@ export interface SendKeys {
   content(sendId: string): string;
   /** An Idempotency-Key's claim (24 h), by the SHA-256 of the key: `<body hash> <send id>`. */
   idempotency(keyDigest: string): string;
-  /** Sorted set: unfinished send ids by acceptance time (ms), for the sweeper. */
+  /** Sorted set: unfinished send ids by the time they became due (acceptance, or their sendAt) (ms), for the sweeper. */
   pending(): string;
+  /** Sorted set: scheduled send ids by their sendAt (ms), until they are due. */
+  scheduled(): string;
   /** List: accepted send ids whose job a worker has yet to queue (the outbox). */
   outbox(): string;
   /** Sorted set: send ids submitted from a mailbox by time (ms): the messages window. */
@@ -195,6 +197,7 @@ export function createKeySpace(prefix: string): KeySpace {
       content: (id) => `${snd}:send:${requireId(id, 'snd')}:content`,
       idempotency: (digest) => `${snd}:idempotency:${digest}`,
       pending: () => `${snd}:pending`,
+      scheduled: () => `${snd}:scheduled`,
       outbox: () => `${snd}:outbox`,
       rateMessages: (mailboxId) => `${prefix}:{rate:${mbx(mailboxId)}}:messages`,
       rateRecipients: (mailboxId) => `${prefix}:{rate:${mbx(mailboxId)}}:recipients`,

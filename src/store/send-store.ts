@@ -7,20 +7,23 @@
  * the outbox, or not at all. Workers take ids from the outbox and queue
  * their jobs (see jobs/sending/send-jobs.ts).
  *
- * Life of a record: queued → sending (an attempt; `attempts` counts them,
- * worker crashes included) → sent | failed, or back to queued to wait for a
- * retry. `submitting` is set just before the message is handed to SMTP and
+ * Life of a record: [scheduled →] queued → sending (an attempt; `attempts`
+ * counts them, worker crashes included) → sent | failed, or back to queued to
+ * wait for a retry; scheduled or queued → canceled. A scheduled message
+ * waits in the scheduled set (by its sendAt), not in the pending index or
+ * the outbox, until releaseDue moves it there. `submitting` is set just before the message is handed to SMTP and
  * cleared with the outcome: an attempt that finds it set knows the previous
  * one died while submitting (it may have been delivered).
  * Once finished, the content expires after the content retention, the
- * record after the (longer) record retention.
+ * record after the (longer) record retention; a canceled message's content
+ * is deleted at once, its record kept for the record retention.
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import type { Cipher } from '../crypto/envelope.js';
 import type { SendKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 
-export type SendStatus = 'queued' | 'sending' | 'sent' | 'failed';
+export type SendStatus = 'scheduled' | 'queued' | 'sending' | 'sent' | 'failed' | 'canceled';
 
 export interface SendFailureInfo {
   code: string;
@@ -62,6 +65,8 @@ export interface SendRecord {
   bounces: BounceInfo[];
   /** Set while an attempt hands the message to SMTP (`<attempt>:<ms>`). */
   submitting: string | null;
+  /** When the message was asked to go out (ISO), if it was given a time. */
+  sendAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -71,13 +76,28 @@ export interface SendRetention {
   recordSeconds: number;
 }
 
-export type AcceptResult = { created: true } | { created: false; bodyHash: string; sendId: string };
+/** What a claimed Idempotency-Key was first answered: the message's id and the status it was accepted with. */
+export interface ClaimInfo {
+  bodyHash: string;
+  sendId: string;
+  status: 'scheduled' | 'queued';
+}
 
-/** A message as accepted: it starts queued, with no attempts. */
-export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'>;
+export type AcceptResult = { created: true } | ({ created: false } & ClaimInfo);
+
+/**
+ * A message as accepted: it starts queued (or scheduled, when `dueMs` is given: until then), with
+ * no attempts.
+ */
+export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'messageId' | 'createdAt'> & {
+  /** The time asked for (ISO), when one was. */
+  sendAt?: string | null | undefined;
+  /** When a scheduled message is due (ms); undefined: due now. */
+  dueMs?: number | undefined;
+};
 
 // Accepts a batch of messages (those accepted in one turn of the event loop) in one transaction:
-// MULTI, an MSET of the contents, this script (store/lua/send-accept.lua: its KEYS and ARGV, 8 per
+// MULTI, an MSET of the contents, this script (store/lua/send-accept.lua: its KEYS and ARGV, 10 per
 // message, are described there), EXEC. Keeping content out of the script is what makes this cheap:
 // a script's argument is copied into Lua and again into Redis, and the client writes one long
 // command. In bench/send, Redis CPU per message fell from about 18 to 13 µs and the service's from
@@ -119,6 +139,11 @@ const FINISH = new LuaScript('send-finish-3');
 
 // KEYS: record; ARGV: bounces (JSON), the most kept, now. Answers how many were new (-1: no record).
 const BOUNCE = new LuaScript('send-bounce-1');
+// KEYS: record, content, pending, scheduled; ARGV: id, now, record ttl. Scheduled or queued → canceled.
+const CANCEL = new LuaScript('send-cancel-4');
+
+// KEYS: scheduled, pending, outbox, a record per id; ARGV: now ms, now ISO, the ids. Moves the due ones to the queue.
+const RELEASE_DUE = new LuaScript('send-release-due');
 
 const contentPurpose = (sendId: string): string => `send:${sendId}:content`;
 const json = (value: unknown): string => (value === null ? '' : JSON.stringify(value));
@@ -138,6 +163,7 @@ function parse(hash: Record<string, string>): SendRecord | undefined {
     // cjson writes an empty array as {}: no bounces.
     bounces: hash.bounces ? asArray<BounceInfo>(JSON.parse(hash.bounces)) : [],
     submitting: hash.submitting || null,
+    sendAt: hash.sendAt || null,
     createdAt: hash.createdAt ?? '',
     updatedAt: hash.updatedAt ?? '',
   };
@@ -181,8 +207,8 @@ export class SendStore {
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queued.push({
         keys: [record, contentKey, claim ? this.keys.idempotency(claim.keyDigest) : record],
-        args: [send.id, Date.parse(send.createdAt), claim ? `${claim.bodyHash} ${send.id}` : '', claim?.ttlSeconds ?? 0,
-          send.mailboxId, send.recipients, send.messageId, send.createdAt],
+        args: [send.id, Date.parse(send.createdAt), claim ? claimValue(claim.bodyHash, send.id, send.dueMs !== undefined) : '', claim?.ttlSeconds ?? 0,
+          send.mailboxId, send.recipients, send.messageId, send.createdAt, send.dueMs ?? '', send.sendAt ?? ''],
         content: [contentKey, envelope],
         bytes: envelope.length,
         resolve,
@@ -209,7 +235,7 @@ export class SendStore {
   }
 
   private async storeBatch(batch: QueuedAccept[]): Promise<void> {
-    const keys: string[] = [this.keys.pending(), this.keys.outbox()];
+    const keys: string[] = [this.keys.pending(), this.keys.outbox(), this.keys.scheduled()];
     const args: (string | number)[] = [];
     const contents: string[] = [];
     for (const item of batch) {
@@ -287,6 +313,31 @@ export class SendStore {
   }
 
   /**
+   * Cancels a message no worker has taken yet (scheduled or queued): it becomes canceled, its
+   * content is deleted. Answers the record as it is after: `canceled` (now or before), or the status
+   * that made it too late (sending, sent, failed); undefined when there is no such message.
+   */
+  async cancel(sendId: string, now: Date): Promise<SendRecord | undefined> {
+    const reply = await CANCEL.run(this.redis,
+      [this.keys.record(sendId), this.keys.content(sendId), this.keys.pending(), this.keys.scheduled()],
+      [sendId, now.toISOString(), this.retention.recordSeconds]);
+    return parse(pairsToHash(reply));
+  }
+
+  /**
+   * Moves up to `max` scheduled messages whose time has come to the queue (pending index and
+   * outbox); answers the ids moved. Safe to run in several workers at once: each message is moved
+   * once (the script moves only a record still scheduled).
+   */
+  async releaseDue(now: Date, max: number): Promise<string[]> {
+    const nowMs = now.getTime();
+    const ids = await this.redis.zrangebyscore(this.keys.scheduled(), '-inf', String(nowMs), 'LIMIT', '0', String(max));
+    if (ids.length === 0) return [];
+    const keys = [this.keys.scheduled(), this.keys.pending(), this.keys.outbox(), ...ids.map((id) => this.keys.record(id))];
+    return (await RELEASE_DUE.run(this.redis, keys, [nowMs, now.toISOString(), ...ids])) as string[];
+  }
+
+  /**
    * Takes up to `max` ids from the outbox, waiting up to `timeoutSeconds` for the first one on
    * `blocking` (a connection of its own: BLPOP holds it). Each id is taken once, by one worker.
    */
@@ -303,7 +354,12 @@ export class SendStore {
   }
 }
 
-function splitClaim(raw: string): { bodyHash: string; sendId: string } {
-  const [bodyHash = '', sendId = ''] = raw.split(' ');
-  return { bodyHash, sendId };
+/** `<body hash> <send id>`, and ` scheduled` for a message accepted as scheduled (claims written before sendAt have two parts). */
+function claimValue(bodyHash: string, sendId: string, scheduled: boolean): string {
+  return scheduled ? `${bodyHash} ${sendId} scheduled` : `${bodyHash} ${sendId}`;
+}
+
+function splitClaim(raw: string): ClaimInfo {
+  const [bodyHash = '', sendId = '', status] = raw.split(' ');
+  return { bodyHash, sendId, status: status === 'scheduled' ? 'scheduled' : 'queued' };
 }

@@ -1,6 +1,6 @@
 /**
  * The sending capability assembled from the shared dependencies: the
- * service and routes of POST/GET /v1/send (every role: the API accepts messages),
+ * service and routes of POST/GET/DELETE /v1/send (every role: the API accepts messages),
  * and the job module that worker roles start (the outbox relay, the BullMQ
  * worker, the sweeper and the SMTP pool live there). Creating it opens
  * nothing: the relay's connection opens when the module starts, queues on
@@ -113,7 +113,12 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
     delivery,
     store,
     pool,
-    settings: { concurrency: config.concurrency, stallTimeoutMs: config.stallTimeoutMs, sweepIntervalMs: config.sweepIntervalMs },
+    settings: {
+      concurrency: config.concurrency,
+      stallTimeoutMs: config.stallTimeoutMs,
+      sweepIntervalMs: config.sweepIntervalMs,
+      scheduleIntervalMs: config.scheduleIntervalMs,
+    },
     logger,
   });
   return {

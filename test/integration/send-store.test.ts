@@ -83,7 +83,7 @@ describe('SendStore.accept', () => {
       store.accept(d, 'd'),
       store.accept(c, 'c', { keyDigest: 'k2', bodyHash: 'h2', ttlSeconds: 60 }),
     ]);
-    expect(results).toEqual([{ created: true }, { created: false, bodyHash: 'h1', sendId: a.id }, { created: true }, { created: true }]);
+    expect(results).toEqual([{ created: true }, { created: false, bodyHash: 'h1', sendId: a.id, status: 'queued' }, { created: true }, { created: true }]);
     expect(await store.get(b.id)).toBeUndefined();
     expect(await redis.exists(keys.send.content(b.id))).toBe(0);
     expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([a.id, d.id, c.id]);
@@ -118,3 +118,83 @@ describe('SendStore.accept', () => {
     }
   });
 });
+
+describe('scheduled messages (sendAt)', () => {
+  const scheduled = (dueMs: number): NewSend => ({ ...newSend(), sendAt: new Date(dueMs).toISOString(), dueMs });
+
+  it('a scheduled message waits in the scheduled set only (no outbox, no pending entry); its claim answers scheduled', async () => {
+    const { keys, store } = storeFor();
+    const due = Date.now() + 60_000;
+    const [later, now] = [scheduled(due), newSend()];
+    const results = await Promise.all([
+      store.accept(later, 'later', { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
+      store.accept(now, 'now'),
+      store.accept(newSend(), 'again', { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
+    ]);
+    expect(results).toEqual([{ created: true }, { created: true }, { created: false, bodyHash: 'h', sendId: later.id, status: 'scheduled' }]);
+    expect(await store.get(later.id)).toMatchObject({ status: 'scheduled', sendAt: new Date(due).toISOString(), attempts: 0 });
+    expect(await store.get(now.id)).toMatchObject({ status: 'queued', sendAt: null });
+    expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([now.id]);
+    expect(await redis.zrange(keys.send.pending(), '0', '-1')).toEqual([now.id]);
+    expect(await redis.zrange(keys.send.scheduled(), '0', '-1', 'WITHSCORES')).toEqual([later.id, String(due)]);
+    // Not due yet: nothing moves.
+    expect(await store.releaseDue(new Date(due - 1), 100)).toEqual([]);
+    expect(await store.get(later.id)).toMatchObject({ status: 'scheduled' });
+  });
+
+  it('releasing the due ones from many callers at once moves each message exactly once, in order of their time', async () => {
+    const { keys, store } = storeFor();
+    const base = Date.now() + 60_000;
+    const sends = Array.from({ length: 250 }, (_, i) => scheduled(base + (i % 5) * 1_000 + i));
+    const notYet = scheduled(base + 3_600_000);
+    await Promise.all([...sends, notYet].map((s) => store.accept(s, 'x')));
+    // Eight workers sweeping at the same moment, each in batches of 40.
+    const release = async (): Promise<string[]> => {
+      const moved: string[] = [];
+      for (;;) {
+        const ids = await store.releaseDue(new Date(base + 10_000), 40);
+        moved.push(...ids);
+        if (ids.length < 40) return moved;
+      }
+    };
+    const moved = (await Promise.all(Array.from({ length: 8 }, release))).flat();
+    expect(moved.sort()).toEqual(sends.map((s) => s.id).sort());
+    const outbox = await redis.lrange(keys.send.outbox(), 0, -1);
+    expect(outbox.sort()).toEqual(sends.map((s) => s.id).sort());
+    expect(await redis.zrange(keys.send.scheduled(), '0', '-1')).toEqual([notYet.id]);
+    expect(await redis.zcard(keys.send.pending())).toBe(250);
+    // Pending by their due time, so the lost-job sweeper sees them as due from then.
+    expect(Number(await redis.zscore(keys.send.pending(), sends[7]!.id))).toBe(sends[7]!.dueMs);
+    for (const s of sends.slice(0, 10)) expect(await store.get(s.id)).toMatchObject({ status: 'queued' });
+    expect(await store.get(notYet.id)).toMatchObject({ status: 'scheduled' });
+  });
+
+  it('cancel: scheduled or queued → canceled (content deleted, out of every index, record kept); not once begun', async () => {
+    const { keys, store } = storeFor();
+    const [later, queued, begun] = [scheduled(Date.now() + 60_000), newSend(), newSend()];
+    await Promise.all([store.accept(later, 'later'), store.accept(queued, 'queued'), store.accept(begun, 'begun')]);
+    await store.begin(begun.id, new Date());
+
+    const canceled = await store.cancel(later.id, new Date());
+    expect(canceled).toMatchObject({ id: later.id, status: 'canceled', attempts: 0 });
+    expect(await redis.zscore(keys.send.scheduled(), later.id)).toBeNull();
+    expect(await store.content(later.id)).toBeUndefined();
+    expect(await redis.ttl(keys.send.record(later.id))).toBeGreaterThan(100);
+    // Canceled twice: the same answer; released after its time: stays canceled, never queued.
+    expect(await store.cancel(later.id, new Date())).toMatchObject({ status: 'canceled' });
+    await redis.zadd(keys.send.scheduled(), 0, later.id);
+    expect(await store.releaseDue(new Date(), 100)).toEqual([]);
+    expect(await redis.zcard(keys.send.scheduled())).toBe(0);
+
+    expect(await store.cancel(queued.id, new Date())).toMatchObject({ status: 'canceled' });
+    expect(await redis.zscore(keys.send.pending(), queued.id)).toBeNull();
+    expect(await store.content(queued.id)).toBeUndefined();
+    // Its outbox entry is left; the attempt its job would start is refused.
+    expect(await store.begin(queued.id, new Date())).toMatchObject({ status: 'canceled', attempts: 0 });
+
+    expect(await store.cancel(begun.id, new Date())).toMatchObject({ status: 'sending', attempts: 1 });
+    expect((await store.content(begun.id))?.toString()).toBe('begun');
+    expect(await store.cancel(newId('snd'), new Date())).toBeUndefined();
+  });
+});
+

@@ -17,17 +17,18 @@ const OK: SmtpSent = { response: '250 2.0.0 OK', accepted: ['b@example.org'], re
 /** What Redis at its maxmemory answers a publish (a Lua script's refused write). */
 const redisFull = (): Error => new ReplyError("OOM command not allowed when used memory > 'maxmemory'. script: 0123, on @user_script:9.") as Error;
 
-function setup(options: { record?: Partial<SendRecord>; wait?: number; sends?: (() => Promise<SmtpSent>)[]; failWrites?: number; failPublishes?: number; publishError?: () => Error } = {}) {
+function setup(options: { record?: Partial<SendRecord>; wait?: number; duringReserve?: (r: SendRecord) => SendRecord; sends?: (() => Promise<SmtpSent>)[]; failWrites?: number; failPublishes?: number; publishError?: () => Error } = {}) {
   let record: SendRecord = {
     id: 'snd_AAAAAAAAAAAAAAAA', mailboxId: 'mbx_AAAAAAAAAAAAAAAA', status: 'queued', attempts: 0, recipients: 1, messageId: '<m@contoso.example>',
-    smtpResponse: null, error: null, rejectedRecipients: [], bounces: [], submitting: null, createdAt: '', updatedAt: '', ...options.record,
+    smtpResponse: null, error: null, rejectedRecipients: [], bounces: [], submitting: null, sendAt: null, createdAt: '', updatedAt: '', ...options.record,
   };
   const calls = { tokens: [] as boolean[], sends: 0, dropped: 0, events: [] as DomainEvent[], retries: [] as unknown[], finishes: [] as unknown[] };
   let failWrites = options.failWrites ?? 0;
   let failPublishes = options.failPublishes ?? 0;
   const store = {
     get: async () => record,
-    begin: async () => (record = { ...record, attempts: record.attempts + 1, status: 'sending' }),
+    // As send-begin-1.lua: only a queued (or sending) record starts an attempt.
+    begin: async () => (record.status === 'queued' || record.status === 'sending' ? (record = { ...record, attempts: record.attempts + 1, status: 'sending' }) : record),
     content: async () => CONTENT,
     markSubmitting: async (_id: string, marker: string) => void (record = { ...record, submitting: marker }),
     retryLater: async (_id: string, error: unknown) => void (calls.retries.push(error), (record = { ...record, status: 'queued', submitting: null })),
@@ -41,7 +42,7 @@ function setup(options: { record?: Partial<SendRecord>; wait?: number; sends?: (
   const logs = captureLogs();
   const delivery = new Delivery({
     store,
-    limiter: { reserve: async () => options.wait ?? 0 },
+    limiter: { reserve: async () => ((record = options.duringReserve?.(record) ?? record), options.wait ?? 0) },
     mailboxes: { get: async () => ({ id: record.mailboxId, email: 'a@contoso.example', flow: 'app_only', smtp: { host: 'h', port: 587, secure: false } }) } as never,
     tokens: { tokenFor: async (_id: string, o: { forceRefresh?: boolean } = {}) => (calls.tokens.push(o.forceRefresh === true), { accessToken: `t${calls.tokens.length}`, expiresAt: new Date(), claims: {}, fromCache: false }) } as never,
     smtp: { send: async () => sends[Math.min(calls.sends++, sends.length - 1)]!(), drop: () => void calls.dropped++ },
@@ -142,5 +143,20 @@ describe('Delivery', () => {
     // Other failures to announce still fail the job (BullMQ retries it a few times).
     const { delivery: other } = setup({ record: { status: 'sent', smtpResponse: '250 OK' }, failPublishes: 1, publishError: () => new Error('boom') });
     await expect(other.run('snd_AAAAAAAAAAAAAAAA')).rejects.toThrow('boom');
+  });
+
+  it('a canceled or scheduled message is never attempted, also when the cancel comes after the first look', async () => {
+    for (const status of ['canceled', 'scheduled'] as const) {
+      const { delivery, calls, record } = setup({ record: { status } });
+      expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'done' });
+      expect(calls.sends).toBe(0);
+      expect(record()).toMatchObject({ status, attempts: 0 });
+    }
+    // Queued at the first look, canceled while the rate window was checked: begin refuses it.
+    const { delivery, calls, record } = setup({ duringReserve: (r) => ({ ...r, status: 'canceled' }) });
+    expect(await delivery.run('snd_AAAAAAAAAAAAAAAA')).toEqual({ kind: 'done' });
+    expect(calls.sends).toBe(0);
+    expect(calls.events).toEqual([]);
+    expect(record()).toMatchObject({ status: 'canceled', attempts: 0 });
   });
 });

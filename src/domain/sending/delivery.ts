@@ -4,7 +4,9 @@
  * 1. A finished message (a job run again after its worker died between
  *    recording the outcome and completing the job) only announces its
  *    outcome again: event ids are derived from the send id, so a receiver
- *    gets it once.
+ *    gets it once. A canceled message (or a scheduled one, not due yet) is
+ *    left alone; the begin script starts no attempt on either, so a cancel
+ *    that comes between this look and the attempt still wins.
  * 2. The mailbox's rate windows: over the limit, the message waits (the
  *    caller delays the job) without counting an attempt; so it does while
  *    other workers hold every SMTP connection slot of the mailbox (Exchange
@@ -105,7 +107,7 @@ export class Delivery {
   async run(sendId: string): Promise<DeliveryOutcome> {
     const { store } = this.deps;
     const record = await store.get(sendId);
-    if (!record) return { kind: 'done' };
+    if (!record || record.status === 'canceled' || record.status === 'scheduled') return { kind: 'done' };
     if (record.status === 'sent' || record.status === 'failed') return this.announce(record);
     const wait = await this.deps.limiter.reserve(record.mailboxId, sendId, record.recipients);
     if (wait > 0) return { kind: 'wait', delayMs: wait + Math.round(250 * (this.deps.random ?? Math.random)()) };
@@ -116,6 +118,8 @@ export class Delivery {
     const begun = await store.begin(sendId, new Date(this.now()));
     if (!begun) return { kind: 'done' };
     if (begun.status === 'sent' || begun.status === 'failed') return this.announce(begun);
+    // Canceled (or scheduled again) since the look above: no attempt was started.
+    if (begun.status !== 'sending') return { kind: 'done' };
     const log = this.deps.logger.child({ sendId, mailboxId: begun.mailboxId });
     if (begun.submitting) {
       log.warn({ attempt: begun.attempts, previous: begun.submitting }, 'the previous attempt died while submitting: sending again (a possible duplicate, with the same Message-ID)');

@@ -9,7 +9,7 @@
  * most of the work for a long body or a big attachment. Messages stored as
  * one JSON document (`{"v":1,…}`) before this form still decode.
  *
- * The Message-ID and the Date are fixed when the
+ * The Message-ID and the Date (a scheduled message's sendAt) are fixed when the
  * message is accepted, so every attempt submits the same message: should a
  * worker die after the server took it but before that was recorded, the
  * second copy carries the same Message-ID, which lets recipients' clients

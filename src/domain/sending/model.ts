@@ -40,13 +40,19 @@ export interface SendInput {
   headers?: Record<string, string>;
   inReplyTo?: string;
   references?: string[];
+  /**
+   * Send at this time (RFC 3339 with a zone), at most 30 days ahead: the message is `scheduled`
+   * until then. A time not in the future is sent at once.
+   */
+  sendAt?: string;
 }
 
-export type SendStatusT = 'queued' | 'sending' | 'sent' | 'failed';
+export type SendStatusT = 'scheduled' | 'queued' | 'sending' | 'sent' | 'failed' | 'canceled';
 
 export interface SendAcceptedT {
   id: string;
-  status: 'queued';
+  /** `scheduled` when `sendAt` is in the future, else `queued`. */
+  status: 'scheduled' | 'queued';
 }
 
 export interface SendErrorT {
@@ -88,6 +94,8 @@ export interface SendViewT {
   rejectedRecipients: RejectedRecipientT[];
   /** Delivery status notifications about it that arrived in a watched folder, one per recipient and report. */
   bounces: BounceT[];
+  /** When the message is (or was) due, if it was given a `sendAt`. */
+  sendAt?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,6 +1,6 @@
 /**
- * POST /v1/send and GET /v1/send/{id}: accepting a message and reporting on
- * it. Accepting validates, then stores the message encrypted, its status,
+ * POST /v1/send, GET and DELETE /v1/send/{id}: accepting a message, reporting
+ * on it and canceling it. Accepting validates, then stores the message encrypted, its status,
  * its Idempotency-Key claim and its id in the outbox in one atomic step; a
  * worker takes the id from the outbox and queues the BullMQ job (send id
  * only). The answer (202 `{ id, status: 'queued' }`) waits for neither the
@@ -17,6 +17,14 @@
  * per request: 32 % of the bare route with the lookup, 38 % without), while
  * a retry only costs the encryption and the content written and deleted again
  * inside the accept transaction.
+ *
+ * Scheduling: a message with a `sendAt` in the future is accepted the same
+ * way, as `scheduled`: kept in the scheduled set by its time instead of the
+ * outbox, until a worker's sweeper moves it to the queue (SendingJobs). A
+ * `sendAt` not in the future is sent at once. Canceling (DELETE) is one
+ * script: a `scheduled` or `queued` message becomes `canceled` and its content
+ * is deleted; one a worker has begun (`sending`) or finished is a 409, since
+ * it may already be on its way.
  */
 import { AppError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { SendRecord, SendStore } from '../../store/send-store.js';
@@ -26,7 +34,7 @@ import type { KeyRing } from '../../crypto/subkeys.js';
 import { BodyHasher, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
 import { encodeStored, newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './model.js';
-import { checkSend, type SendLimits } from './validate.js';
+import { checkSend, dueAt, type SendLimits } from './validate.js';
 
 /**
  * A sender looked up in the last SENDER_CACHE_MS is not read from Redis again: under load the
@@ -56,6 +64,7 @@ export function toSendView(record: SendRecord): SendViewT {
     error: record.error,
     rejectedRecipients: record.rejectedRecipients,
     bounces: record.bounces,
+    ...(record.sendAt ? { sendAt: record.sendAt } : {}),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -73,6 +82,7 @@ export class SendService {
 
   async accept(input: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
     const checked = checkSend(input, this.deps.limits);
+    const dueMs = dueAt(input.sendAt, this.now().getTime());
     const claim = idempotencyKey === undefined
       ? undefined
       : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
@@ -80,11 +90,32 @@ export class SendService {
     const at = this.now();
     const id = newId('snd');
     const messageId = newMessageId(mailbox.email, id);
-    const content = encodeStored(storedMessage(input, mailbox.email, messageId, at));
+    // A scheduled message is dated when it goes out (RFC 5322: when it was ready to enter the mail
+    // system), as mail clients' own scheduled sends are, not weeks earlier when it was accepted.
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs)));
+    const sendAt = input.sendAt === undefined ? null : new Date(Date.parse(input.sendAt)).toISOString();
     const result = await this.deps.store.accept(
-      { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString() }, content, claim);
+      { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString(), sendAt, dueMs }, content, claim);
     if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, input));
-    return { id, status: 'queued' };
+    return { id, status: dueMs === undefined ? 'queued' : 'scheduled' };
+  }
+
+  /**
+   * Cancels a message no worker has taken: 200 with the view (`canceled`, also when it already
+   * was); 409 send_not_cancelable once it is sending, sent or failed; 404 for an unknown id.
+   */
+  async cancel(sendId: string): Promise<SendViewT> {
+    const record = await this.deps.store.cancel(sendId, this.now());
+    if (!record) throw new NotFoundError('Message', sendId);
+    if (record.status !== 'canceled') {
+      throw new AppError('send_not_cancelable', `Message ${sendId} is ${record.status}: only a scheduled or queued message can be canceled.`, {
+        hint: record.status === 'sending'
+          ? 'A worker is handing it to the mail server now: it may already be delivered. GET /v1/send/{id} shows how it ends.'
+          : 'It is finished; GET /v1/send/{id} shows how it ended. Cancel before a worker takes the message, e.g. schedule it with sendAt.',
+        fields: { sendId, sendStatus: record.status },
+      });
+    }
+    return toSendView(record);
   }
 
   async view(sendId: string): Promise<SendViewT> {
@@ -124,12 +155,12 @@ export class SendService {
 }
 
 /** The first response again for the same body; 422 for another one. */
-function replay(claim: { sendId: string }, sameBody: boolean): SendAcceptedT {
+function replay(claim: { sendId: string; status: SendAcceptedT['status'] }, sameBody: boolean): SendAcceptedT {
   if (!sameBody) {
     throw new AppError('idempotency_mismatch', 'This Idempotency-Key was used for a different request body in the last 24 hours.', {
       hint: 'Use a new Idempotency-Key for a new message; retry a message with exactly the body first sent with its key.',
       fields: { sendId: claim.sendId },
     });
   }
-  return { id: claim.sendId, status: 'queued' };
+  return { id: claim.sendId, status: claim.status };
 }

@@ -175,3 +175,41 @@ export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
   }
   return { recipients: distinct.size, bytes };
 }
+
+/** How far ahead `sendAt` may be (api.md: at most 30 days). */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * 86_400_000;
+
+/** RFC 3339 date-time with its zone (`Z` or `±hh:mm`): a time without a zone means nothing to a server. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** RFC 3339 with a real day and time: Date.parse alone takes 2026-02-30 (as 2 March) and 24:00. */
+function isCalendarTime(text: string): boolean {
+  const match = RFC3339.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
+}
+
+/**
+ * When a message with `sendAt` is due (ms since the epoch), checked against `nowMs`; undefined when
+ * it is not in the future (no `sendAt`, or a time already past: sent at once, as Mailgun and
+ * EmailEngine do, so a client's clock a little ahead or a retry after the time does not fail it).
+ * Throws a ValidationError naming `/sendAt` for a time that is not RFC 3339 with a zone, or is
+ * more than 30 days ahead.
+ */
+export function dueAt(sendAt: string | undefined, nowMs: number): number | undefined {
+  if (sendAt === undefined) return undefined;
+  const ms = isCalendarTime(sendAt) ? Date.parse(sendAt) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new ValidationError('sendAt must be a date-time with a time zone (RFC 3339), such as 2026-05-01T09:00:00Z.', [
+      { field: '/sendAt', message: 'must be an RFC 3339 date-time with a time zone, such as 2026-05-01T09:00:00Z' },
+    ]);
+  }
+  if (ms - nowMs > MAX_SCHEDULE_AHEAD_MS) {
+    throw new ValidationError('sendAt is more than 30 days ahead.', [
+      { field: '/sendAt', message: `must be at most 30 days ahead (until ${new Date(nowMs + MAX_SCHEDULE_AHEAD_MS).toISOString()})` },
+    ], 'Schedule the message at most 30 days ahead; for a later time, send it from your own scheduler nearer the date.');
+  }
+  return ms > nowMs ? ms : undefined;
+}

@@ -63,6 +63,13 @@ export const SendBody = Type.Object(
     })),
     inReplyTo: Type.Optional(MessageIdRef),
     references: Type.Optional(Type.Array(MessageIdRef, { maxItems: 100 })),
+    sendAt: Type.Optional(Type.String({
+      format: 'date-time',
+      maxLength: 64,
+      description: 'Send at this time (RFC 3339 with a time zone), at most 30 days ahead: the message is `scheduled` until then, '
+        + 'and can be canceled (DELETE /v1/send/{id}) until a worker takes it. A time not in the future is sent at once.',
+      examples: ['2026-05-01T09:00:00Z'],
+    })),
   },
   {
     additionalProperties: false,
@@ -80,10 +87,18 @@ export const SendHeaders = Type.Object({
   })),
 });
 
-export const SendStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')]);
+export const SendStatus = Type.Union([
+  Type.Literal('scheduled'), Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('canceled'),
+], {
+  description: '`scheduled` until its sendAt; `queued` waiting for a worker (or for a retry); `sending` being handed to the mail server; '
+    + '`sent` or `failed` finished; `canceled` by DELETE /v1/send/{id}, never sent.',
+});
 
 export const SendAccepted = Type.Object(
-  { id: Type.String(), status: Type.Literal('queued') },
+  {
+    id: Type.String(),
+    status: Type.Union([Type.Literal('scheduled'), Type.Literal('queued')], { description: '`scheduled` when sendAt is in the future, else `queued`.' }),
+  },
   { additionalProperties: false },
 );
 
@@ -126,6 +141,7 @@ export const SendView = Type.Object(
     bounces: Type.Array(Bounce, {
       description: 'Delivery status notifications about the message that arrived in a watched folder of its mailbox (also announced as `message.bounced`).',
     }),
+    sendAt: Type.Optional(Type.String({ format: 'date-time', description: 'The time the message was scheduled for, when it was given one (sendAt).' })),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },

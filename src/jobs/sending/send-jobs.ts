@@ -15,6 +15,13 @@
  * submitted the message. The sweeper, in every worker process, queues again
  * the unfinished messages whose job is gone (a relay died between taking an
  * id and queueing its job; a job failed on unexpected errors).
+ *
+ * Scheduled messages (sendAt) have no job and no outbox entry until they are
+ * due: every worker process looks at the scheduled set each
+ * `scheduleIntervalMs` and moves the due ones to the queue in one script per
+ * batch (status queued, pending index, outbox), so a message is queued once
+ * however many workers look, and survives any of them dying (it stays in the
+ * set until moved). It goes out up to one interval after its time.
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -53,6 +60,9 @@ export function poolSweepMs(sweepIntervalMs: number): number {
 /** How many unfinished messages one sweep step looks at. */
 const SWEEP_BATCH = 200;
 
+/** How many due scheduled messages one script moves; a tick moves batches until none is left. */
+const RELEASE_BATCH = 100;
+
 /**
  * Queues the job of an accepted message. One `add` per message: concurrent adds share the
  * connection's pipeline, and measured here addBulk was slower per job (its MULTI and per-job
@@ -68,6 +78,8 @@ export interface SendingJobsSettings {
   concurrency: number;
   stallTimeoutMs: number;
   sweepIntervalMs: number;
+  /** How often each worker moves scheduled messages that are due to the queue (ms). */
+  scheduleIntervalMs: number;
 }
 
 export interface SendingJobsDeps {
@@ -77,7 +89,7 @@ export interface SendingJobsDeps {
   enqueue: (sendId: string) => Promise<void>;
   relay: Pick<OutboxRelay, 'start' | 'stop'>;
   delivery: Pick<Delivery, 'run'>;
-  store: Pick<SendStore, 'pendingBefore'>;
+  store: Pick<SendStore, 'pendingBefore' | 'releaseDue'>;
   pool: Pick<SmtpSendPool, 'sweep' | 'closeAll'>;
   settings: SendingJobsSettings;
   logger: Logger;
@@ -110,6 +122,7 @@ export class SendingJobs implements JobModule {
       // Idle SMTP connections, and those of a token about to expire, close.
       { everyMs: poolSweepMs(settings.sweepIntervalMs), run: () => deps.pool.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
       { everyMs: settings.sweepIntervalMs, run: () => this.sweep(), failed: (err) => logger.warn({ err }, 'send sweep failed') },
+      { everyMs: settings.scheduleIntervalMs, run: () => this.releaseDue(), failed: (err) => logger.warn({ err }, 'scheduled messages not released') },
     ];
   }
 
@@ -138,6 +151,19 @@ export class SendingJobs implements JobModule {
       throw new DelayedError();
     }
     return outcome.kind;
+  }
+
+  /** Moves the scheduled messages whose time has come to the queue; answers how many this worker moved. */
+  async releaseDue(): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const ids = await this.deps.store.releaseDue(new Date(this.now()), RELEASE_BATCH);
+      moved += ids.length;
+      // Fewer moved than a batch: the set has no more due now (or another worker is moving them).
+      if (ids.length < RELEASE_BATCH) break;
+    }
+    if (moved > 0) this.deps.logger.debug({ moved }, 'scheduled messages due: queued');
+    return moved;
   }
 
   /** Queues again the unfinished messages, accepted at least one sweep interval ago, that have no live job. */
