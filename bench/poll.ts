@@ -8,18 +8,33 @@
  * every one is announced, and how many envelopes crossed the wire for it
  * (counted by the sandbox IMAP proxy in front of Dovecot).
  *
+ * `--tracking` (its own mode, issue 16's Cost section): 1,000 mailboxes of 1,000
+ * messages each in INBOX (one Maildir of realistic messages hard-linked into
+ * every user's home), polled every 60 s with sessions kept, on one Dovecot and
+ * one worker: (a) untracked, (b) the same mailboxes with `track: { flags,
+ * deletions, window: 1000 }`, then (c) tracked with POLL_IDLE (a new worker).
+ * Flag changes and expunges at random messages of random mailboxes (doveadm)
+ * measure change → message.updated / message.deleted. Reported: CPU per poll
+ * (worker and Dovecot) tracked vs untracked, worker CPU % and RSS, Redis bytes
+ * per mailbox and the tracked window's size (STRLEN of its key).
+ *
  *   npm run bench:poll                   (about 9 minutes)
  *   npm run bench:poll -- --quick        (about 2 minutes, smaller N)
  *   npm run bench:poll -- --backlog-only (the backlog alone, about 30 s)
+ *   npm run bench:poll -- --tracking     (10-12 minutes; with --quick 200 mailboxes at 20 s, about 3)
  */
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { doveadmFor } from '../sandbox/doveadm.js';
 import { startImapProxy } from '../sandbox/imap-proxy.js';
+import { processTree } from '../sandbox/procfs.js';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
 import { buildTestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
+import { linkMaildirs, writeMaildir } from './support/maildir.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
 
 interface Phase {
@@ -202,9 +217,286 @@ async function runBacklog(): Promise<(string | number)[]> {
   }
 }
 
+interface TrackingPlan {
+  mailboxes: number;
+  messages: number;
+  intervalSeconds: number;
+  /** Each steady measurement (no change made): one poll interval or more. */
+  steadySeconds: number;
+  /** Changes made at the polling phase (b), spread over one interval; then one interval and 30 s to drain. */
+  changes: number;
+  /** Changes made at the IDLE phase (c), spread over idleSeconds; then 10 s to drain. */
+  idleChanges: number;
+  idleSeconds: number;
+}
+
+const TRACKING: TrackingPlan = quick
+  ? { mailboxes: 200, messages: 1000, intervalSeconds: 20, steadySeconds: 20, changes: 40, idleChanges: 40, idleSeconds: 20 }
+  : { mailboxes: 1000, messages: 1000, intervalSeconds: 60, steadySeconds: 60, changes: 100, idleChanges: 100, idleSeconds: 40 };
+
+/** CPU seconds of the Dovecot master and every process under it (imap, auth, …) that is alive now. */
+function dovecotCpu(masterPid: number): number {
+  let total = 0;
+  for (const p of processTree(masterPid)) {
+    try {
+      total += cpuSeconds(p.pid);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** `poll finished` log lines of a worker, parsed as they come (the whole output is not re-parsed each time). */
+interface PollLine { mailboxId: string; startedAt: number; durationMs: number; lagMs: number }
+
+function pollLog(worker: ReturnType<typeof spawnService>): () => PollLine[] {
+  let offset = 0;
+  const polls: PollLine[] = [];
+  return () => {
+    const out = worker.stdout();
+    const end = out.lastIndexOf('\n') + 1;
+    for (const line of out.slice(offset, end).split('\n')) {
+      if (!line.includes('"msg":"poll finished"')) continue;
+      const l = JSON.parse(line) as PollLine;
+      polls.push({ mailboxId: l.mailboxId, startedAt: l.startedAt, durationMs: l.durationMs, lagMs: l.lagMs });
+    }
+    offset = end;
+    return polls;
+  };
+}
+
+async function runTracking(): Promise<void> {
+  const plan = TRACKING;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  const sandbox = await startSandbox({ imapConnections: plan.mailboxes + 200 });
+  const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+  const control = await buildTestApp(sandbox.redis.url, env);
+  const doveadm = doveadmFor(sandbox.dovecot.configFile);
+  const arrivals = new Map<string, number>();
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const event = JSON.parse(body) as { type: string; data: { email: string; uid: number } };
+      const key = `${event.type} ${event.data.email} ${event.data.uid}`;
+      if (!arrivals.has(key)) arrivals.set(key, performance.timeOrigin + performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await control.deps.redis.info('memory'))![1]);
+  let worker: ReturnType<typeof spawnService> | undefined;
+  const startWorker = async (idle: boolean) => {
+    worker = spawnService({
+      ...env, ROLE: 'worker', REDIS_PREFIX: control.config.redis.prefix, ENCRYPTION_KEY: control.config.encryption.key.toString('base64'),
+      LOG_LEVEL: 'debug', POLL_IDLE: String(idle), POLL_KEEP_SESSIONS_UNDER_SECONDS: String(plan.intervalSeconds),
+      IMAP_MAX_SESSIONS: String(plan.mailboxes + 100), POLL_CONCURRENCY: '50',
+    });
+    await worker.waitForLog('workers started');
+    return { worker, polls: pollLog(worker) };
+  };
+  const stopWorker = async () => {
+    worker?.child.kill('SIGTERM');
+    await worker?.exited;
+    worker = undefined;
+  };
+  try {
+    await control.app.inject({
+      method: 'POST', url: '/v1/webhooks', headers: control.auth,
+      payload: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['message.updated', 'message.deleted'] },
+    });
+    const emails = Array.from({ length: plan.mailboxes }, (_, i) => `bench-${i}@contoso.example`);
+    let t = performance.now();
+    const template = join(sandbox.dir, 'bench-maildir');
+    await writeMaildir(template, plan.messages);
+    await linkMaildirs(template, join(sandbox.dovecot.dir, 'mail'), emails);
+    process.stdout.write(`  ${fmt(plan.mailboxes * plan.messages)} messages in place after ${fmt((performance.now() - t) / 1000, 1)} s\n`);
+
+    const redisBefore = await usedMemory();
+    const connection = await control.deps.services.connections.create({
+      name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
+      clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
+    });
+    const ids: string[] = [];
+    for (const email of emails) {
+      ids.push((await control.deps.services.mailboxes.create({
+        connectionId: connection.id, email, pollIntervalSeconds: plan.intervalSeconds, ...sandbox.mailServers(),
+      })).id);
+    }
+
+    /** Waits until `polls` shows every mailbox polled at least once after `from`. */
+    const everyMailboxPolled = async (polls: ReturnType<typeof pollLog>, from: number, what: string) => {
+      const deadline = Date.now() + plan.intervalSeconds * 3000 + 60_000;
+      for (;;) {
+        const seen = new Set(polls().filter((p) => p.startedAt >= from).map((p) => p.mailboxId));
+        if (seen.size >= plan.mailboxes) return;
+        if (Date.now() > deadline) throw new Error(`${what}: ${seen.size} of ${plan.mailboxes} mailboxes polled`);
+        await sleep(1000);
+      }
+    };
+    /** Waits until the worker keeps up again (the baselines take longer than an interval): no poll of the last 10 s started late by 1 s or more. */
+    const caughtUp = async (polls: ReturnType<typeof pollLog>) => {
+      const deadline = Date.now() + plan.intervalSeconds * 2000;
+      for (;;) {
+        const recent = polls().filter((p) => p.startedAt >= Date.now() - 10_000);
+        if (recent.length > 0 && recent.every((p) => p.lagMs < 1000)) return;
+        if (Date.now() > deadline) throw new Error('the worker did not catch up with its polls');
+        await sleep(1000);
+      }
+    };
+    /** Worker and Dovecot CPU, RSS and polls over `seconds`, while `during` runs (changes, or nothing). */
+    const measure = async (polls: ReturnType<typeof pollLog>, seconds: number, during: () => Promise<void> = async () => undefined) => {
+      const pid = worker!.child.pid!;
+      const started = Date.now();
+      const cpu0 = cpuSeconds(pid);
+      const dovecot0 = dovecotCpu(sandbox.dovecot.pid);
+      let rssMax = rssBytes(pid);
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(pid))), 1000);
+      await during();
+      await sleep(started + seconds * 1000 - Date.now());
+      clearInterval(sampler);
+      const elapsed = (Date.now() - started) / 1000;
+      const cpu = cpuSeconds(pid) - cpu0;
+      const dovecot = dovecotCpu(sandbox.dovecot.pid) - dovecot0;
+      const inWindow = polls().filter((p) => p.startedAt >= started && p.startedAt < started + elapsed * 1000);
+      return { elapsed, cpu, dovecot, rssMax, polls: inWindow.length, durations: inWindow.map((p) => p.durationMs) };
+    };
+
+    // Changes: a message is changed once (toggling \Seen or \Flagged, 70 %) or expunged (30 %); the
+    // event it should cause is keyed by type, mailbox and UID.
+    const touched = new Set<string>();
+    const change = async (): Promise<[string, number]> => {
+      for (;;) {
+        const email = emails[Math.floor(Math.random() * emails.length)]!;
+        const uid = 1 + Math.floor(Math.random() * plan.messages);
+        if (touched.has(`${email} ${uid}`)) continue;
+        touched.add(`${email} ${uid}`);
+        if (Math.random() < 0.3) {
+          const at = Date.now();
+          await doveadm(['expunge', '-u', email, 'mailbox', 'INBOX', 'uid', String(uid)]);
+          return [`message.deleted ${email} ${uid}`, at];
+        }
+        const flag = Math.random() < 0.5 ? '\\Seen' : '\\Flagged';
+        const has = (await doveadm(['fetch', '-u', email, 'flags', 'mailbox', 'INBOX', 'uid', String(uid)])).includes(flag);
+        const at = Date.now();
+        await doveadm(['flags', has ? 'remove' : 'add', '-u', email, flag, 'mailbox', 'INBOX', 'uid', String(uid)]);
+        return [`message.updated ${email} ${uid}`, at];
+      }
+    };
+    const makeChanges = async (count: number, spreadMs: number, made: Map<string, number>) => {
+      const started = Date.now();
+      for (let i = 0; i < count; i++) {
+        const [key, at] = await change();
+        made.set(key, at);
+        await sleep(started + ((i + 1) * spreadMs) / count - Date.now());
+      }
+    };
+    const latencies = async (made: Map<string, number>, drainMs: number) => {
+      const deadline = Date.now() + drainMs;
+      while (Date.now() < deadline && [...made.keys()].some((k) => !arrivals.has(k))) await sleep(250);
+      const values = [...made].filter(([k]) => arrivals.has(k)).map(([k, at]) => arrivals.get(k)! - at);
+      for (const [k, at] of made) if (!arrivals.has(k)) process.stdout.write(`  not announced: ${k} (changed ${new Date(at).toISOString()})\n`);
+      return { values, announced: values.length, made: made.size };
+    };
+
+    // (a) untracked. The first poll of each mailbox is Dovecot's first look at its Maildir (it indexes 1,000 files): the warm-up.
+    process.stdout.write(`running: (a) ${plan.mailboxes} mailboxes untracked, warm-up…\n`);
+    let w = await startWorker(false);
+    t = performance.now();
+    await everyMailboxPolled(w.polls, 0, 'warm-up');
+    process.stdout.write(`  every mailbox polled once after ${fmt((performance.now() - t) / 1000, 1)} s; measuring ${plan.steadySeconds} s…\n`);
+    await sleep(5_000);
+    const untracked = await measure(w.polls, plan.steadySeconds);
+    const redisUntracked = await usedMemory();
+
+    // (b) the same mailboxes tracked: the first poll of each takes the baseline (the flags, then the Message-IDs).
+    process.stdout.write(`running: (b) tracked (window ${plan.messages}), baselines…\n`);
+    t = performance.now();
+    for (const id of ids) await control.deps.services.mailboxes.update(id, { track: { flags: true, deletions: true, window: plan.messages } });
+    const windowSizes = async () => {
+      const pipeline = control.deps.redis.pipeline();
+      for (const id of ids) pipeline.strlen(control.deps.keys.trackedWindow(id, 'INBOX'));
+      return ((await pipeline.exec()) ?? []).map(([, n]) => Number(n));
+    };
+    for (let deadline = Date.now() + plan.intervalSeconds * 3000 + 60_000; (await windowSizes()).some((n) => n === 0);) {
+      if (Date.now() > deadline) throw new Error('not every mailbox got its tracked window');
+      await sleep(1000);
+    }
+    process.stdout.write(`  every window in Redis after ${fmt((performance.now() - t) / 1000, 1)} s; measuring ${plan.steadySeconds} s with no change…\n`);
+    const sizes = await windowSizes();
+    const redisTracked = await usedMemory();
+    t = performance.now();
+    await caughtUp(w.polls);
+    process.stdout.write(`  polls on time again after ${fmt((performance.now() - t) / 1000, 1)} s more\n`);
+    const trackedSteady = await measure(w.polls, plan.steadySeconds);
+    process.stdout.write(`  ${plan.changes} changes over ${plan.intervalSeconds} s, then waiting for their events…\n`);
+    const polledChanges = new Map<string, number>();
+    const trackedChanging = await measure(w.polls, plan.intervalSeconds, () => makeChanges(plan.changes, plan.intervalSeconds * 1000, polledChanges));
+    const polled = await latencies(polledChanges, plan.intervalSeconds * 1000 + 30_000);
+    await stopWorker();
+
+    // (c) tracked, a new worker with IDLE: a change on INBOX triggers a poll at once.
+    process.stdout.write(`running: (c) tracked with IDLE, a new worker; waiting until it polled every mailbox…\n`);
+    w = await startWorker(true);
+    const idleFrom = Date.now();
+    await everyMailboxPolled(w.polls, idleFrom, 'IDLE worker');
+    await sleep(3_000);
+    process.stdout.write(`  ${plan.idleChanges} changes over ${plan.idleSeconds} s…\n`);
+    const idleChanges = new Map<string, number>();
+    const idle = await measure(w.polls, plan.idleSeconds, () => makeChanges(plan.idleChanges, plan.idleSeconds * 1000, idleChanges));
+    const idled = await latencies(idleChanges, 10_000);
+    await stopWorker();
+
+    const perMailboxKb = (bytes: number) => fmt(bytes / plan.mailboxes / 1024, 2);
+    const row = (name: string, m: Awaited<ReturnType<typeof measure>>, redisKb: string, windowBytes: string, lat?: Awaited<ReturnType<typeof latencies>>) => [
+      name,
+      fmt(m.polls / m.elapsed, 1),
+      fmt((m.cpu * 1000) / m.polls, 2),
+      fmt((m.dovecot * 1000) / m.polls, 2),
+      `${fmt(percentile(m.durations, 50))} / ${fmt(percentile(m.durations, 99))}`,
+      fmt((m.cpu / m.elapsed) * 100),
+      fmt(m.rssMax / 1024 / 1024),
+      redisKb,
+      windowBytes,
+      lat ? `${fmt(percentile(lat.values, 50) / 1000, 2)} / ${fmt(percentile(lat.values, 99) / 1000, 2)}` : '–',
+      lat ? `${lat.announced}/${lat.made}` : '–',
+    ];
+    const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+    const windowCell = `${fmt(mean)} (max ${fmt(Math.max(...sizes))})`;
+    printTable(`bench/poll --tracking: ${fmt(plan.mailboxes)} mailboxes × ${fmt(plan.messages)} messages, every ${plan.intervalSeconds} s, sessions kept, one worker, sandbox Dovecot, 2 cores`, [
+      'phase', 'polls/s', 'worker CPU ms/poll', 'Dovecot CPU ms/poll', 'poll p50 / p99 ms', 'worker CPU %', 'worker RSS MB', 'Redis KB/mailbox', 'window value bytes',
+      'change → event p50 / p99 s', 'changes announced',
+    ], [
+      row('(a) untracked', untracked, perMailboxKb(redisUntracked - redisBefore), '–'),
+      row('(b) tracked, no change', trackedSteady, perMailboxKb(redisTracked - redisBefore), windowCell),
+      row(`(b) tracked, ${plan.changes} changes (polls)`, trackedChanging, '', '', polled),
+      row(`(c) tracked, IDLE, ${plan.idleChanges} changes`, idle, '', '', idled),
+    ]);
+    const ratio = (trackedSteady.cpu / trackedSteady.polls) / (untracked.cpu / untracked.polls);
+    const ratioAll = ((trackedSteady.cpu + trackedSteady.dovecot) / trackedSteady.polls) / ((untracked.cpu + untracked.dovecot) / untracked.polls);
+    process.stdout.write(`\nA poll with no change, tracked ÷ untracked: worker CPU ${fmt(ratio, 2)}×, worker + Dovecot CPU ${fmt(ratioAll, 2)}× (goal ≤ 2×).\n`);
+    process.stdout.write(`Tracking's Redis: ${perMailboxKb(redisTracked - redisUntracked)} KB/mailbox more than untracked (used_memory), the window value ${fmt(mean / 1024, 2)} KB (goal ≤ 8 KB per mailbox of 1,000 messages).\n`);
+    process.stdout.write('deletions: false keeps the same window (the Message-IDs are kept for message.updated too): the same bytes.\n');
+  } finally {
+    await stopWorker().catch(() => undefined);
+    receiver.close();
+    await control.close();
+    await sandbox.stop();
+  }
+}
+
 const inotifyBefore = setInotify(4096);
 const rows: (string | number)[][] = [];
 const backlogOnly = process.argv.includes('--backlog-only');
+if (process.argv.includes('--tracking')) {
+  try {
+    await runTracking();
+  } finally {
+    if (inotifyBefore !== undefined) setInotify(inotifyBefore);
+  }
+  process.exit(0);
+}
 try {
   for (const phase of backlogOnly ? [] : PHASES) {
     process.stdout.write(`running: ${phase.name} (${phase.seconds} s)…\n`);

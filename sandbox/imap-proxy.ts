@@ -30,6 +30,9 @@ export interface ImapProxy {
   fetchResponses: number;
   /** FETCH commands that ask for a message's source or a part of it (`BODY.PEEK[…]`, `BINARY.PEEK[…]`; not `BODY.PEEK[HEADER.FIELDS (…)]`). */
   bodyFetches: number;
+  /** Bytes the server sent its clients, and the clients the server, through the proxy (IMAP, before TLS). */
+  bytesToClients: number;
+  bytesFromClients: number;
   setBehaviour(b: Partial<ImapProxyBehaviour>): void;
   stop(): Promise<void>;
 }
@@ -49,6 +52,8 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     cut: 0,
     fetchResponses: 0,
     bodyFetches: 0,
+    bytesToClients: 0,
+    bytesFromClients: 0,
     setBehaviour: (b) => {
       behaviour = { ...behaviour, ...b };
     },
@@ -83,6 +88,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     // across chunks is seen; a match that ends inside them was counted with that chunk.
     let tail = '';
     upstream.on('data', (chunk: Buffer) => {
+      proxy.bytesToClients += chunk.length;
       const text = tail + chunk.toString('latin1');
       for (const match of text.matchAll(FETCH_RESPONSE)) if (match.index + match[0].length > tail.length) proxy.fetchResponses += 1;
       tail = text.slice(-32);
@@ -90,6 +96,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     });
     let pending = '';
     client.on('data', (chunk: Buffer) => {
+      proxy.bytesFromClients += chunk.length;
       pending += chunk.toString('latin1');
       let newline = pending.indexOf('\n');
       while (newline !== -1) {
