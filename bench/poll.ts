@@ -22,6 +22,7 @@
  *   npm run bench:poll -- --quick        (about 2 minutes, smaller N)
  *   npm run bench:poll -- --backlog-only (the backlog alone, about 30 s)
  *   npm run bench:poll -- --tracking     (10-12 minutes; with --quick 200 mailboxes at 20 s, about 3)
+ *   npm run bench:poll -- --tracking --full-look   (the same, every tracked poll a full look: its cost)
  */
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -31,6 +32,7 @@ import { doveadmFor } from '../sandbox/doveadm.js';
 import { startImapProxy } from '../sandbox/imap-proxy.js';
 import { processTree } from '../sandbox/procfs.js';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
+import { decodeWindow, encodeWindow } from '../src/store/tracked-windows.js';
 import { buildTestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
@@ -48,6 +50,7 @@ interface Phase {
 }
 
 const quick = process.argv.includes('--quick');
+const fullLook = process.argv.includes('--full-look');
 const PHASES: Phase[] = quick
   ? [
       { name: '300 mailboxes, sessions kept', mailboxes: 300, intervalSeconds: 10, keepSessions: true, idle: false, seconds: 40, mails: 30 },
@@ -291,6 +294,8 @@ async function runTracking(): Promise<void> {
     worker = spawnService({
       ...env, ROLE: 'worker', REDIS_PREFIX: control.config.redis.prefix, ENCRYPTION_KEY: control.config.encryption.key.toString('base64'),
       LOG_LEVEL: 'debug', POLL_IDLE: String(idle), POLL_KEEP_SESSIONS_UNDER_SECONDS: String(plan.intervalSeconds),
+      // --full-look: every tracked poll FETCHes every flag (what a full look costs; the default looks every 15 minutes).
+      POLL_TRACK_FULL_LOOK_SECONDS: fullLook ? '0' : '900',
       IMAP_MAX_SESSIONS: String(plan.mailboxes + 100), POLL_CONCURRENCY: '50',
     });
     await worker.waitForLog('workers started');
@@ -477,7 +482,14 @@ async function runTracking(): Promise<void> {
     const ratioAll = ((trackedSteady.cpu + trackedSteady.dovecot) / trackedSteady.polls) / ((untracked.cpu + untracked.dovecot) / untracked.polls);
     process.stdout.write(`\nA poll with no change, tracked ÷ untracked: worker CPU ${fmt(ratio, 2)}×, worker + Dovecot CPU ${fmt(ratioAll, 2)}× (goal ≤ 2×).\n`);
     process.stdout.write(`Tracking's Redis: ${perMailboxKb(redisTracked - redisUntracked)} KB/mailbox more than untracked (used_memory), the window value ${fmt(mean / 1024, 2)} KB (goal ≤ 8 KB per mailbox of 1,000 messages).\n`);
-    process.stdout.write('deletions: false keeps the same window (the Message-IDs are kept for message.updated too): the same bytes.\n');
+    // deletions: false keeps no Message-IDs: the same window encoded that way (what such a mailbox stores).
+    const sample = await control.deps.redis.getBuffer(control.deps.keys.trackedWindow(ids[0]!, 'INBOX'));
+    if (sample) {
+      const window = decodeWindow(sample);
+      const flagsOnly = encodeWindow({ ...window, messageIds: false, messages: window.messages.map((m) => ({ ...m, messageId: null })) }).length;
+      process.stdout.write(`With deletions: false (no Message-IDs kept), the same window is ${flagsOnly} bytes (${fmt(flagsOnly / 1024, 2)} KB).\n`);
+    }
+    process.stdout.write(`Between full looks (POLL_TRACK_FULL_LOOK_SECONDS, 900 s) a poll with no change only searches: at a ${plan.intervalSeconds} s interval, one poll in ${Math.max(1, Math.round(900 / plan.intervalSeconds))} takes a full look (not in the no-change row).\n`);
   } finally {
     await stopWorker().catch(() => undefined);
     receiver.close();

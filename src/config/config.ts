@@ -85,6 +85,8 @@ export interface Config {
     maxSessions: number;
     /** Polls in flight at once per Entra tenant, across all workers; 0: no limit. */
     tenantConcurrency: number;
+    /** A tracked folder's flags are all FETCHed at least this often (s); between, searches look (0: always FETCH). */
+    trackFullLookSeconds: number;
   };
   webhooks: WebhooksConfig;
   /** The Microsoft sign-in provider (LOGIN_RETURN_TO_ALLOWLIST). */
@@ -177,6 +179,7 @@ export function loadConfig(env: Env): Config {
       idle: read(env, 'POLL_IDLE', parseBoolean, true),
       maxSessions: read(env, 'IMAP_MAX_SESSIONS', parseInteger(1, 100_000), 2000),
       tenantConcurrency: read(env, 'POLL_TENANT_CONCURRENCY', parseInteger(0, 10_000), 0),
+      trackFullLookSeconds: read(env, 'POLL_TRACK_FULL_LOOK_SECONDS', parseInteger(0, 86_400), 900),
     },
     webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     login: loadLoginConfig((name, parse, fallback) => read(env, name, parse, fallback)),

@@ -10,6 +10,12 @@
  *   length + 1 (0: none), its bytes.
  * Format 1 (before windows without Message-IDs) had no options byte and always kept them; it is
  * still read.
+ *
+ * Format 3 (now written) keeps a header outside the DEFLATEd part, so a poll reads the header
+ * alone (GETRANGE) to tell whether its searches see the window unchanged (tracking.ts
+ * WindowSummary): byte 6 (never the first byte of a DEFLATE stream: block type 3 is invalid),
+ * byte options, varints uidValidity, since, version, checkedAt, the lowest UID, the 22 characters
+ * of the window's digest; then raw DEFLATE of: varint count, the messages as in format 2.
  * UIDs of a folder's newest messages are close together: a delta is one byte; flags one or two.
  * The Message-IDs are most of the size (see the README's numbers); DEFLATE shares their common
  * parts (the sending host's domain).
@@ -20,10 +26,14 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Redis } from '../adapters/redis/redis.js';
 import type { TrackedWindows } from '../domain/polling/ports.js';
-import type { TrackedMessage, TrackedWindow } from '../domain/polling/tracking.js';
+import { windowDigest, type TrackedMessage, type TrackedWindow, type WindowSummary } from '../domain/polling/tracking.js';
 
 const FORMAT = 2;
 const FORMAT_ALWAYS_IDS = 1;
+const FORMAT_HEADED = 6;
+const DIGEST_LENGTH = 22;
+/** Bytes read for a summary: the longest header (7 bytes and 5 varints of 5 bytes and the digest) fits. */
+const SUMMARY_BYTES = 64;
 const KEEPS_IDS = 1;
 const HAS_KEYWORDS = 32;
 /** Two weeks: far longer than the longest poll interval (a day). */
@@ -75,6 +85,10 @@ class Reader {
   private at = 0;
   constructor(private readonly buf: Buffer) {}
 
+  get offset(): number {
+    return this.at;
+  }
+
   byte(): number {
     if (this.at >= this.buf.length) throw new RangeError('tracked window truncated');
     return this.buf[this.at++]!;
@@ -100,14 +114,7 @@ class Reader {
   }
 }
 
-export function encodeWindow(window: TrackedWindow): Buffer {
-  const w = new Writer();
-  w.byte(FORMAT);
-  w.byte(window.messageIds ? KEEPS_IDS : 0);
-  w.varint(window.uidValidity);
-  w.varint(window.since);
-  w.varint(window.version);
-  w.varint(window.messages.length);
+function writeMessages(w: Writer, window: TrackedWindow): void {
   let last = 0;
   for (const message of window.messages) {
     w.varint(message.uid - last);
@@ -123,21 +130,9 @@ export function encodeWindow(window: TrackedWindow): Buffer {
       w.bytes(id);
     }
   }
-  return deflateRawSync(w.done());
 }
 
-/** The window in `value`; throws on anything that is not one (the caller treats it as none). */
-export function decodeWindow(value: Buffer): TrackedWindow {
-  const r = new Reader(inflateRawSync(value, { maxOutputLength: MAX_INFLATED }));
-  const format = r.byte();
-  if (format !== FORMAT && format !== FORMAT_ALWAYS_IDS) throw new RangeError('tracked window of an unknown format');
-  const options = format === FORMAT ? r.byte() : KEEPS_IDS;
-  if (options & ~KEEPS_IDS) throw new RangeError('tracked window of unknown options');
-  const messageIds = (options & KEEPS_IDS) !== 0;
-  const uidValidity = r.varint();
-  const since = r.varint();
-  const version = r.varint();
-  const count = r.varint();
+function readMessages(r: Reader, count: number, messageIds: boolean): TrackedMessage[] {
   if (count > MAX_COUNT) throw new RangeError('tracked window too large');
   const messages: TrackedMessage[] = [];
   let uid = 0;
@@ -151,7 +146,71 @@ export function decodeWindow(value: Buffer): TrackedWindow {
     const messageId = length === 0 ? null : r.bytes(length - 1).toString('utf8');
     messages.push({ uid, code: flags & ~HAS_KEYWORDS, keywords, messageId });
   }
-  return { uidValidity, since, version, messageIds, messages };
+  return messages;
+}
+
+export function encodeWindow(window: TrackedWindow): Buffer {
+  const head = new Writer();
+  head.byte(FORMAT_HEADED);
+  head.byte(window.messageIds ? KEEPS_IDS : 0);
+  head.varint(window.uidValidity);
+  head.varint(window.since);
+  head.varint(window.version);
+  head.varint(window.checkedAt);
+  head.varint(window.messages[0]?.uid ?? 0);
+  head.bytes(Buffer.from(windowDigest(window.messages), 'ascii'));
+  const body = new Writer();
+  body.varint(window.messages.length);
+  writeMessages(body, window);
+  return Buffer.concat([head.done(), deflateRawSync(body.done())]);
+}
+
+interface Header extends WindowSummary {
+  version: number;
+  /** Where the DEFLATEd messages start. */
+  end: number;
+}
+
+function readHeader(value: Buffer): Header {
+  const r = new Reader(value);
+  if (r.byte() !== FORMAT_HEADED) throw new RangeError('tracked window without a header');
+  const options = r.byte();
+  if (options & ~KEEPS_IDS) throw new RangeError('tracked window of unknown options');
+  const uidValidity = r.varint();
+  const since = r.varint();
+  const version = r.varint();
+  const checkedAt = r.varint();
+  const low = r.varint();
+  const digest = r.bytes(DIGEST_LENGTH).toString('ascii');
+  return { uidValidity, since, version, checkedAt, low, digest, messageIds: (options & KEEPS_IDS) !== 0, end: r.offset };
+}
+
+/** The header of a stored window's first bytes; throws on anything else (a window of an older format has none). */
+export function decodeSummary(prefix: Buffer): WindowSummary {
+  const { version: _version, end: _end, ...summary } = readHeader(prefix);
+  return summary;
+}
+
+/** The window in `value`; throws on anything that is not one (the caller treats it as none). */
+export function decodeWindow(value: Buffer): TrackedWindow {
+  if (value[0] === FORMAT_HEADED) {
+    const header = readHeader(value);
+    const r = new Reader(inflateRawSync(value.subarray(header.end), { maxOutputLength: MAX_INFLATED }));
+    const messages = readMessages(r, r.varint(), header.messageIds);
+    const { uidValidity, since, version, messageIds, checkedAt } = header;
+    return { uidValidity, since, version, messageIds, checkedAt, messages };
+  }
+  const r = new Reader(inflateRawSync(value, { maxOutputLength: MAX_INFLATED }));
+  const format = r.byte();
+  if (format !== FORMAT && format !== FORMAT_ALWAYS_IDS) throw new RangeError('tracked window of an unknown format');
+  const options = format === FORMAT ? r.byte() : KEEPS_IDS;
+  if (options & ~KEEPS_IDS) throw new RangeError('tracked window of unknown options');
+  const messageIds = (options & KEEPS_IDS) !== 0;
+  const uidValidity = r.varint();
+  const since = r.varint();
+  const version = r.varint();
+  const messages = readMessages(r, r.varint(), messageIds);
+  return { uidValidity, since, version, messageIds, checkedAt: 0, messages };
 }
 
 export class RedisTrackedWindows implements TrackedWindows {
@@ -167,6 +226,21 @@ export class RedisTrackedWindows implements TrackedWindows {
     if (!value) return undefined;
     try {
       return decodeWindow(value);
+    } catch (err) {
+      this.onCorrupt(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * The header of the stored window alone (its first bytes: GETRANGE, the TTL left as it is; a
+   * full load keeps it), or undefined when there is none or it has no header (an older format).
+   */
+  async summary(mailboxId: string, folder: string): Promise<WindowSummary | undefined> {
+    const prefix = await this.redis.getrangeBuffer(this.key(mailboxId, folder), 0, SUMMARY_BYTES - 1);
+    if (!prefix || prefix.length === 0 || prefix[0] !== FORMAT_HEADED) return undefined;
+    try {
+      return decodeSummary(prefix);
     } catch (err) {
       this.onCorrupt(err);
       return undefined;

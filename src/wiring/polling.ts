@@ -114,6 +114,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       // slow server), well within its 40 s deadline; the next poll goes on at once.
       maxContentBytes: 32 * 1024 * 1024,
       tenantConcurrency: polling.tenantConcurrency,
+      trackFullLookSeconds: polling.trackFullLookSeconds,
     },
   });
   const jobs = new PollingJobs({

@@ -52,7 +52,7 @@ function fixture(options: { wants: boolean | undefined; sizes: number[] }) {
   return { mailbox, ports, downloads, published, saved, asked: () => asked };
 }
 
-const options = { maxMessagesPerFolder: 500, batchSize: 100, maxContentBytes: 1_000 };
+const options = { maxMessagesPerFolder: 500, batchSize: 100, fullLookSeconds: 900, maxContentBytes: 1_000 };
 
 describe('poller content', () => {
   it('downloads nothing and adds nothing to the events when no consumer wants content', async () => {

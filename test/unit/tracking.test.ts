@@ -2,12 +2,12 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  ANSWERED, FLAGGED, SEEN, baselineWindow, changeEventId, diffWindow, flagCode, isCurrent, type TrackedWindow,
+  ANSWERED, DRAFT, FLAGGED, SEEN, baselineWindow, changeEventId, diffWindow, flagCode, isCurrent, searchDigest, windowDigest, type TrackedWindow,
 } from '../../src/domain/polling/tracking.js';
-import { decodeWindow, encodeWindow } from '../../src/store/tracked-windows.js';
+import { decodeSummary, decodeWindow, encodeWindow } from '../../src/store/tracked-windows.js';
 
 const stored = (messages: [number, string[]][], version = 3): TrackedWindow => ({
-  uidValidity: 7, since: 100, version, messageIds: true,
+  uidValidity: 7, since: 100, version, messageIds: true, checkedAt: 0,
   messages: messages.map(([uid, flags]) => ({ uid, ...flagCode(flags), messageId: `<m${uid}@x>` })),
 });
 
@@ -85,7 +85,7 @@ describe('tracked window diff', () => {
 
 describe('tracked window encoding', () => {
   const window = (n: number, id: (uid: number) => string | null, messageIds = true): TrackedWindow => ({
-    uidValidity: 1_700_000_000, since: 1_780_000_000, version: 42, messageIds,
+    uidValidity: 1_700_000_000, since: 1_780_000_000, version: 42, messageIds, checkedAt: 1_780_000_500,
     messages: Array.from({ length: n }, (_, i) => ({ uid: 5000 + i * (i % 7 === 0 ? 3 : 1), code: i % 5, keywords: i % 11 === 0 ? 200 : 0, messageId: id(i) }))
       .sort((a, b) => a.uid - b.uid)
       .filter((m, i, all) => i === 0 || all[i - 1]!.uid !== m.uid),
@@ -112,7 +112,7 @@ describe('tracked window encoding', () => {
     const id = Buffer.from('<a@b>');
     const format1 = deflateRawSync(Buffer.concat([Buffer.from([1, 7, 100, 3, 1, 10, SEEN, id.length + 1]), id]));
     expect(decodeWindow(format1)).toEqual({
-      uidValidity: 7, since: 100, version: 3, messageIds: true, messages: [{ uid: 10, code: SEEN, keywords: 0, messageId: '<a@b>' }],
+      uidValidity: 7, since: 100, version: 3, messageIds: true, checkedAt: 0, messages: [{ uid: 10, code: SEEN, keywords: 0, messageId: '<a@b>' }],
     });
     expect(() => decodeWindow(deflateRawSync(Buffer.from([2, 0x80, 7, 100, 3, 0])))).toThrow(/options/);
   });
@@ -121,5 +121,36 @@ describe('tracked window encoding', () => {
     expect(() => decodeWindow(Buffer.from('not deflate at all'))).toThrow();
     const truncated = encodeWindow(window(10, () => '<a@b>')).subarray(0, 5);
     expect(() => decodeWindow(truncated)).toThrow();
+  });
+});
+
+describe('the cheap look', () => {
+  const window = stored([[10, ['\\Seen']], [11, ['\\Seen', '\\Flagged']], [13, ['\\Answered']], [14, []]]);
+  const search = { all: [10, 11, 13, 14], unseen: [13, 14], flagged: [11], answered: [13] };
+
+  it('sees the window unchanged when its searches do, whatever their order or repeats, and out-of-window UIDs', () => {
+    expect(searchDigest(search, 10)).toBe(windowDigest(window.messages));
+    expect(searchDigest({ all: [14, 13, 13, 11, 10, 9, 2], unseen: [14, 13, 9], flagged: [11, 2], answered: [13] }, 10)).toBe(windowDigest(window.messages));
+  });
+
+  it('sees a message gone or new, and \\Seen, \\Flagged or \\Answered changed, but not keywords or \\Draft', () => {
+    const digest = windowDigest(window.messages);
+    expect(searchDigest({ ...search, all: [10, 11, 14] }, 10)).not.toBe(digest);
+    expect(searchDigest({ ...search, all: [10, 11, 13, 14, 15], unseen: [13, 14, 15] }, 10)).not.toBe(digest);
+    expect(searchDigest({ ...search, unseen: [14] }, 10)).not.toBe(digest);
+    expect(searchDigest({ ...search, flagged: [] }, 10)).not.toBe(digest);
+    expect(searchDigest({ ...search, answered: [13, 14] }, 10)).not.toBe(digest);
+    // Blind to these: the full look every FULL_LOOK_SECONDS finds them.
+    const keyword = window.messages.map((m) => (m.uid === 14 ? { ...m, keywords: 17, code: m.code | DRAFT } : m));
+    expect(windowDigest(keyword)).toBe(digest);
+  });
+
+  it('keeps the summary in the first bytes of the stored value, readable alone', () => {
+    const value = encodeWindow({ ...window, checkedAt: 1_800_000_000 });
+    expect(decodeSummary(value.subarray(0, 64))).toEqual({
+      uidValidity: 7, since: 100, messageIds: true, checkedAt: 1_800_000_000, low: 10, digest: windowDigest(window.messages),
+    });
+    expect(decodeWindow(value)).toEqual({ ...window, checkedAt: 1_800_000_000 });
+    expect(() => decodeSummary(encodeWindow(window).subarray(0, 5))).toThrow();
   });
 });

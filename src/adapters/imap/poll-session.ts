@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import type { MessageSummary } from '../../domain/events/events.js';
 import type { MailActivity } from '../../domain/polling/ports.js';
-import type { ObservedFlags } from '../../domain/polling/tracking.js';
+import type { ObservedFlags, WindowSearch } from '../../domain/polling/tracking.js';
 import { AppError } from '../../errors/errors.js';
 import { uidSet } from './action-session.js';
 import { BOUNDED_RESPONSES, ImapSession, type ImapFolder, type ImapSessionOptions } from './session.js';
@@ -52,6 +52,9 @@ const MAX_MESSAGE_ID = 255;
  * answers still cost reading them: a million would take a poll's deadline, at every poll.
  */
 const MAX_UNASKED_ANSWERS = 10_000;
+
+/** The largest tracked window (the API's maximum). */
+const MAX_WINDOW = 10_000;
 
 /** UIDs per FETCH of Message-ID headers. */
 const HEADER_BATCH = 1_000;
@@ -267,6 +270,23 @@ export class PollSession extends ImapSession {
         out.push({ uid: message.uid, flags: boundedFlags(message.flags) });
       }
       return out;
+    });
+  }
+
+  /**
+   * The cheap look at a tracked window (domain/polling/track-folder.ts): four `UID SEARCH UID
+   * <low>:*` (all, UNSEEN, FLAGGED, ANSWERED). UIDs below `low`, not numbers or repeated are dropped;
+   * an answer of more than MAX_UNASKED_ANSWERS + the window's largest size drops the connection.
+   */
+  async searchWindow(path: string, low: number): Promise<WindowSearch> {
+    return this.run(`SEARCH ${path} window`, async (client) => {
+      await this.select(client, path);
+      const search = async (criteria: Record<string, unknown>): Promise<number[]> => {
+        const found = (await client.search({ ...criteria, uid: `${low}:*` }, { uid: true })) || [];
+        if (found.length > MAX_WINDOW + MAX_UNASKED_ANSWERS) throw this.tooManyAnswers(`UID SEARCH UID ${low}:*`, MAX_WINDOW);
+        return [...new Set(found)].filter((uid) => validUid(uid) && uid >= low);
+      };
+      return { all: await search({}), unseen: await search({ seen: false }), flagged: await search({ flagged: true }), answered: await search({ answered: true }) };
     });
   }
 

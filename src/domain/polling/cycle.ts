@@ -56,6 +56,8 @@ export interface PollCycleSettings {
   maxContentBytes: number;
   /** Polls in flight per tenant across all workers; 0: no limit. */
   tenantConcurrency: number;
+  /** A tracked folder's full look at least this often (s; track-folder.ts); 0: at every poll. */
+  trackFullLookSeconds: number;
 }
 
 export interface PollCycleDeps {
@@ -243,6 +245,7 @@ export class PollCycle {
           maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
           batchSize: 100,
           maxContentBytes: this.deps.settings.maxContentBytes,
+          fullLookSeconds: this.deps.settings.trackFullLookSeconds,
         }),
         deadline,
       ]);

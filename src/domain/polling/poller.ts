@@ -70,6 +70,8 @@ export interface PollOptions {
    * message that reaches it and the next poll goes on at once.
    */
   maxContentBytes: number;
+  /** A tracked folder's full look at least this often (s); 0: at every poll (track-folder.ts). */
+  fullLookSeconds: number;
 }
 
 export type PollResult =
@@ -130,7 +132,7 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
       more ||= result.more;
       if (result.rebaselined) rebaselined.push(folder);
       // After the new mail: what joins the window now was announced as received first.
-      if (isTracked(mailbox.track)) changes += await trackChanges(mailbox, folder, path, result.uidValidity, lease.session, ports);
+      if (isTracked(mailbox.track)) changes += await trackChanges(mailbox, folder, path, result.uidValidity, lease.session, ports, options.fullLookSeconds);
     }
     healthy = true;
     return { kind: 'ok', announced, more, rebaselined, changes };
@@ -141,8 +143,10 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
   }
 }
 
-async function trackChanges(mailbox: MailboxRecord, folder: string, path: string, uidValidity: number, session: MailSession, ports: PollerPorts): Promise<number> {
-  const { fetchNewestFlags, fetchFlagsBetween, fetchMessageIds } = session;
+async function trackChanges(
+  mailbox: MailboxRecord, folder: string, path: string, uidValidity: number, session: MailSession, ports: PollerPorts, fullLookSeconds: number,
+): Promise<number> {
+  const { fetchNewestFlags, fetchFlagsBetween, fetchMessageIds, searchWindow } = session;
   if (!mailbox.track || !ports.windows || !fetchNewestFlags || !fetchFlagsBetween || !fetchMessageIds) {
     throw new AppError('internal', 'Following changes needs tracked windows and a session that fetches flags.');
   }
@@ -150,8 +154,9 @@ async function trackChanges(mailbox: MailboxRecord, folder: string, path: string
     fetchNewestFlags: fetchNewestFlags.bind(session),
     fetchFlagsBetween: fetchFlagsBetween.bind(session),
     fetchMessageIds: fetchMessageIds.bind(session),
+    ...(searchWindow ? { searchWindow: searchWindow.bind(session) } : {}),
   };
-  const result = await trackFolder(mailbox, mailbox.track, folder, path, uidValidity, tracking, { windows: ports.windows, events: ports.events });
+  const result = await trackFolder(mailbox, mailbox.track, folder, path, uidValidity, tracking, { windows: ports.windows, events: ports.events, now: ports.now, fullLookSeconds });
   return result.updated + result.deleted;
 }
 

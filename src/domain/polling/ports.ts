@@ -10,7 +10,7 @@ import type { KeptLease, Lease } from '../../store/lock.js';
 import type { Permit } from '../../store/semaphore.js';
 import type { AccessToken } from '../tokens/token-service.js';
 import type { MailSession } from './poller.js';
-import type { TrackedWindow } from './tracking.js';
+import type { TrackedWindow, WindowSummary } from './tracking.js';
 
 export interface PollSchedulePort {
   /** The due time (ms) the mailbox is scheduled for; undefined when it is not scheduled. */
@@ -64,6 +64,8 @@ export interface PollSessions {
 export interface TrackedWindows {
   /** The stored window, or undefined when there is none (or it could not be read: a new baseline). */
   load(mailboxId: string, folder: string): Promise<TrackedWindow | undefined>;
+  /** The stored window's header alone (cheap), or undefined when there is none or it has none. */
+  summary?(mailboxId: string, folder: string): Promise<WindowSummary | undefined>;
   save(mailboxId: string, folder: string, window: TrackedWindow): Promise<void>;
   /** Forgets the windows of these folders (the mailbox is gone). */
   remove(mailboxId: string, folders: readonly string[]): Promise<void>;

@@ -56,6 +56,8 @@ export interface TrackedWindow {
   version: number;
   /** Whether it keeps its messages' Message-IDs (deletions followed); when not, every messageId is null. */
   messageIds: boolean;
+  /** Seconds since the epoch of its last full look (a FETCH of every flag); 0 when not known. */
+  checkedAt: number;
   /** Ascending by UID, unique. */
   messages: TrackedMessage[];
 }
@@ -91,6 +93,53 @@ export interface WindowDiff {
   changed: boolean;
 }
 
+/**
+ * What four `UID SEARCH`es over the window's UIDs (`<low>:*`) see: the messages there, and which of
+ * them are unseen, flagged, answered. Much cheaper than a FETCH of every flag (bench/track-fetch),
+ * but blind to keywords, \Draft and \Deleted: a poll whose searches match the stored window skips
+ * the FETCH, and a full look is taken at least every `fullLookSeconds` (track-folder.ts).
+ */
+export interface WindowSearch {
+  all: readonly number[];
+  unseen: readonly number[];
+  flagged: readonly number[];
+  answered: readonly number[];
+}
+
+/** The header of a stored window: enough to tell whether a poll's searches see it unchanged. */
+export interface WindowSummary {
+  uidValidity: number;
+  since: number;
+  messageIds: boolean;
+  checkedAt: number;
+  /** The window's lowest UID (0: an empty window). */
+  low: number;
+  /** windowDigest of its messages. */
+  digest: string;
+}
+
+const SEEN_FLAGGED_ANSWERED = SEEN | FLAGGED | ANSWERED;
+
+function digestOf(entries: readonly (readonly [number, number])[]): string {
+  const hash = createHash('sha256');
+  for (const [uid, bits] of entries) hash.update(`${uid}:${bits},`);
+  return hash.digest('base64url').slice(0, 22);
+}
+
+/** The UIDs of a window and their \Seen, \Flagged and \Answered bits, digested (ascending UIDs). */
+export function windowDigest(messages: readonly TrackedMessage[]): string {
+  return digestOf(messages.map((m) => [m.uid, m.code & SEEN_FLAGGED_ANSWERED] as const));
+}
+
+/** The same digest of what the searches saw from `low` up: equal to windowDigest when nothing they can see changed. */
+export function searchDigest(search: WindowSearch, low: number): string {
+  const unseen = new Set(search.unseen);
+  const flagged = new Set(search.flagged);
+  const answered = new Set(search.answered);
+  const uids = [...new Set(search.all)].filter((uid) => Number.isInteger(uid) && uid >= low).sort((a, b) => a - b);
+  return digestOf(uids.map((uid) => [uid, (unseen.has(uid) ? 0 : SEEN) | (flagged.has(uid) ? FLAGGED : 0) | (answered.has(uid) ? ANSWERED : 0)] as const));
+}
+
 /** The flag code and keyword digest of a flag list. */
 export function flagCode(flags: readonly string[]): { code: number; keywords: number } {
   let code = 0;
@@ -109,7 +158,9 @@ export function flagCode(flags: readonly string[]): { code: number; keywords: nu
  * Whether a stored window is still a baseline for this folder state and these settings (one
  * without Message-IDs cannot name what deletions followed from now on remove: a new baseline).
  */
-export function isCurrent(window: TrackedWindow | undefined, uidValidity: number, since: number, messageIds: boolean): window is TrackedWindow {
+export function isCurrent<W extends Pick<TrackedWindow, 'uidValidity' | 'since' | 'messageIds'>>(
+  window: W | undefined, uidValidity: number, since: number, messageIds: boolean,
+): window is W {
   return window !== undefined && window.uidValidity === uidValidity && window.since === since && window.messageIds === messageIds;
 }
 
@@ -167,7 +218,7 @@ export function baselineWindow(
   observed: readonly ObservedFlags[], size: number, uidValidity: number, since: number, messageIds: boolean,
 ): TrackedWindow {
   const messages = newest(observed, size).map((m) => ({ uid: m.uid, ...flagCode(m.flags), messageId: null }));
-  return { uidValidity, since, version: 0, messageIds, messages };
+  return { uidValidity, since, version: 0, messageIds, checkedAt: 0, messages };
 }
 
 /** The stable event id of one change (`change`: the FlagChange key, or `deleted`). */
