@@ -9,59 +9,28 @@
  * - Cancels racing two workers: every message ends exactly one way, 200
  *   `canceled` and never delivered, or 409 and delivered exactly once.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
-import { testEnv } from '../support/app.js';
-import { useSandbox, useTestApp } from '../support/fixtures.js';
+import { beforeAll, expect, it } from 'vitest';
+import { useSandbox } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
 import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
-import { spawnService, type ServiceProcess } from '../support/service-process.js';
-
-let env: Record<string, string>;
-const children: ChildProcess[] = [];
-
-async function worker(): Promise<ServiceProcess> {
-  const service = spawnService({ ...env, ROLE: 'worker' });
-  children.push(service.child);
-  await service.waitForLog('workers started', 30_000);
-  return service;
-}
+import { useSendingProcesses } from '../support/sending-processes.js';
 
 const sandbox = useSandbox();
-beforeAll(() => {
-  env = testEnv(sandbox.redis.url, {
-    ...sandbox.serviceEnv(),
-    SEND_RATE_PER_MINUTE: '0',
-    SEND_RECIPIENTS_PER_DAY: '0',
-    SEND_CONCURRENCY: '4',
-    SEND_POOL_CONNECTIONS: '1',
-    SEND_THROTTLE_DELAY_MS: '200',
-    SEND_STALL_TIMEOUT_MS: '1500',
-    SEND_RETRY_BASE_MS: '100',
-    SEND_SWEEP_INTERVAL_MS: '500',
-    SEND_SCHEDULE_INTERVAL_MS: '200',
-  });
+const processes = useSendingProcesses(sandbox, {
+  SEND_CONCURRENCY: '4',
+  SEND_POOL_CONNECTIONS: '1',
+  SEND_THROTTLE_DELAY_MS: '200',
+  SEND_STALL_TIMEOUT_MS: '1500',
+  SEND_RETRY_BASE_MS: '100',
+  SEND_SCHEDULE_INTERVAL_MS: '200',
 });
-const t = useTestApp(() => env, () => sandbox.redis);
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
+const { t } = processes;
+const worker = processes.start;
 
 let mailboxId: string;
 beforeAll(async () => {
-  const connection = await t.app.inject({
-    method: 'POST', url: '/v1/connections', headers: t.auth,
-    payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-  });
-  const mailbox = await t.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId: connection.json().id, email: 'later@contoso.example', pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-  });
-  expect(mailbox.statusCode, mailbox.body).toBe(201);
-  mailboxId = mailbox.json().id;
+  mailboxId = await processes.mailbox('later@contoso.example');
 });
 
 async function accept(payload: Record<string, unknown>): Promise<{ id: string; status: string }> {

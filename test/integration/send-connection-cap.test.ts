@@ -7,53 +7,24 @@
  * more than three at once, and every message arrives once, at its first
  * attempt.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
-import { testEnv } from '../support/app.js';
-import { useSandbox, useTestApp } from '../support/fixtures.js';
+import { expect, it } from 'vitest';
+import { useSandbox } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
-import { spawnService, type ServiceProcess } from '../support/service-process.js';
+import { useSendingProcesses } from '../support/sending-processes.js';
 
 const WORKERS = 4;
 const MESSAGES = 48;
 
-let env: Record<string, string>;
-const children: ChildProcess[] = [];
-
 const sandbox = useSandbox();
-beforeAll(() => {
-  env = testEnv(sandbox.redis.url, {
-    ...sandbox.serviceEnv(),
-    SEND_RATE_PER_MINUTE: '0',
-    SEND_RECIPIENTS_PER_DAY: '0',
-    SEND_CONCURRENCY: '4',
-    SEND_POOL_CONNECTIONS: '1',
-    SEND_SWEEP_INTERVAL_MS: '500',
-  });
-});
-const t = useTestApp(() => env, () => sandbox.redis);
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
+const processes = useSendingProcesses(sandbox, { SEND_CONCURRENCY: '4', SEND_POOL_CONNECTIONS: '1' });
+const { t } = processes;
 
 it('four workers sending from one mailbox never open a 4th connection', async () => {
-  const connection = await t.app.inject({
-    method: 'POST', url: '/v1/connections', headers: t.auth,
-    payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-  });
-  const mailbox = await t.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId: connection.json().id, email: 'capped@contoso.example', pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-  });
-  expect(mailbox.statusCode, mailbox.body).toBe(201);
+  const mailboxId = await processes.mailbox('capped@contoso.example');
 
   // Every worker is up and idle before the batch arrives: each wants a connection at once.
-  const workers: ServiceProcess[] = Array.from({ length: WORKERS }, () => spawnService({ ...env, ROLE: 'worker' }));
-  for (const w of workers) children.push(w.child);
-  await Promise.all(workers.map((w) => w.waitForLog('workers started')));
+  await Promise.all(Array.from({ length: WORKERS }, () => processes.start()));
 
   // Attachments make each DATA take a moment, so that connections overlap.
   const attachment = randomBytes(128 * 1024).toString('base64');
@@ -61,7 +32,7 @@ it('four workers sending from one mailbox never open a 4th connection', async ()
   for (let i = 0; i < MESSAGES; i++) {
     const res = await t.app.inject({
       method: 'POST', url: '/v1/send', headers: t.auth,
-      payload: { mailboxId: mailbox.json().id, to: [`r${i}@example.org`], subject: `capped ${i}`, text: 'x', attachments: [{ filename: 'a.bin', content: attachment }] },
+      payload: { mailboxId, to: [`r${i}@example.org`], subject: `capped ${i}`, text: 'x', attachments: [{ filename: 'a.bin', content: attachment }] },
     });
     expect(res.statusCode, res.body).toBe(202);
     ids.push(res.json().id);

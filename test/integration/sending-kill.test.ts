@@ -7,69 +7,39 @@
  * server may have taken one before its outcome was recorded): each of those
  * carries the same Message-ID, and the second worker logged the doubt.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
-import { testEnv } from '../support/app.js';
-import { useSandbox, useTestApp } from '../support/fixtures.js';
+import { expect, it } from 'vitest';
+import { useSandbox } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
 import { SEND_QUEUE } from '../../src/jobs/sending/send-jobs.js';
-import { spawnService, type ServiceProcess } from '../support/service-process.js';
+import { useSendingProcesses } from '../support/sending-processes.js';
 
 const MESSAGES = 60;
 
-let env: Record<string, string>;
-const children: ChildProcess[] = [];
-
-const worker = (): ServiceProcess => {
-  const service = spawnService({ ...env, ROLE: 'worker' });
-  children.push(service.child);
-  return service;
-};
-
 const sandbox = useSandbox();
-beforeAll(() => {
-  env = testEnv(sandbox.redis.url, {
-    ...sandbox.serviceEnv(),
-    SEND_RATE_PER_MINUTE: '0',
-    SEND_RECIPIENTS_PER_DAY: '0',
-    SEND_CONCURRENCY: '8',
-    // Exchange's cap (and the sandbox's) is 3 connections per mailbox; a 432 while the sandbox
-    // has not yet seen the killed worker's sockets close is retried soon.
-    SEND_POOL_CONNECTIONS: '3',
-    SEND_THROTTLE_DELAY_MS: '200',
-    SEND_STALL_TIMEOUT_MS: '1500',
-    SEND_RETRY_BASE_MS: '100',
-    SEND_SWEEP_INTERVAL_MS: '500',
-  });
+const processes = useSendingProcesses(sandbox, {
+  SEND_CONCURRENCY: '8',
+  // Exchange's cap (and the sandbox's) is 3 connections per mailbox; a killed worker's slots are
+  // free again once their lease lapses (1.5 s with these sweeps).
+  SEND_POOL_CONNECTIONS: '3',
+  SEND_THROTTLE_DELAY_MS: '200',
+  SEND_STALL_TIMEOUT_MS: '1500',
+  SEND_RETRY_BASE_MS: '100',
 });
-const t = useTestApp(() => env, () => sandbox.redis);
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
+const { t } = processes;
+const worker = processes.spawn;
 
 let mailboxId: string;
 
 it('SIGKILL mid-batch: another worker sends every message; duplicates only among those in flight at the kill', async () => {
-  const connection = await t.app.inject({
-    method: 'POST', url: '/v1/connections', headers: t.auth,
-    payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-  });
-  const mailbox = await t.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId: connection.json().id, email: 'bulk@contoso.example', pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-  });
-  expect(mailbox.statusCode, mailbox.body).toBe(201);
-  mailboxId = mailbox.json().id;
+  mailboxId = await processes.mailbox('bulk@contoso.example');
   // Attachments make each DATA take a moment, so that messages are in flight when the kill comes.
   const attachment = randomBytes(256 * 1024).toString('base64');
   const ids: string[] = [];
   for (let i = 0; i < MESSAGES; i++) {
     const res = await t.app.inject({
       method: 'POST', url: '/v1/send', headers: t.auth,
-      payload: { mailboxId: mailbox.json().id, to: [`r${i}@example.org`], subject: `bulk ${i}`, text: 'x', attachments: [{ filename: 'a.bin', content: attachment }] },
+      payload: { mailboxId, to: [`r${i}@example.org`], subject: `bulk ${i}`, text: 'x', attachments: [{ filename: 'a.bin', content: attachment }] },
     });
     expect(res.statusCode, res.body).toBe(202);
     ids.push(res.json().id);
