@@ -50,13 +50,13 @@ describe('the stored form of a message', () => {
   it('keeps the Send As From with the message; a message stored before it has none and is sent as the mailbox', () => {
     const sendAs = { ...base, sendAs: { name: 'Sales', address: 'sales@contoso.example' } };
     expect(roundTrip(sendAs)).toEqual(sendAs);
-    expect(outgoingMail(roundTrip(sendAs))).toMatchObject({ from: base.from, sendAs: { name: 'Sales', address: 'sales@contoso.example' } });
+    expect(outgoingMail(roundTrip(sendAs), 'snd_AAAAAAAAAAAAAAAA')).toMatchObject({ from: base.from, sendAs: { name: 'Sales', address: 'sales@contoso.example' } });
     expect(roundTrip({ ...base, sendAs: { address: 'sales@contoso.example' } }).sendAs).toEqual({ address: 'sales@contoso.example' });
     // Format 2 written before `sendAs` existed, and format 1.
     const before = `2\n${JSON.stringify({ v: 1, from: base.from, messageId: base.messageId, date: base.date, to: base.to, cc: [], bcc: [], attachments: [], headers: {}, lengths: [2, -1] })}\nhi`;
     expect(decodeStored(before)).toEqual({ ...base, text: 'hi' });
-    expect(outgoingMail(decodeStored(before))).not.toHaveProperty('sendAs');
-    expect(outgoingMail(decodeStored(JSON.stringify(base)))).not.toHaveProperty('sendAs');
+    expect(outgoingMail(decodeStored(before), 'snd_AAAAAAAAAAAAAAAA')).not.toHaveProperty('sendAs');
+    expect(outgoingMail(decodeStored(JSON.stringify(base)), 'snd_AAAAAAAAAAAAAAAA')).not.toHaveProperty('sendAs');
     // From the request: the mailbox stays `from`, the request's from becomes `sendAs`.
     const stored = storedMessage({ mailboxId: 'm', to: ['a@example.org'], from: { address: 'sales@contoso.example' } }, base.from, base.messageId, new Date(base.date));
     expect(stored).toMatchObject({ from: base.from, sendAs: { address: 'sales@contoso.example' } });

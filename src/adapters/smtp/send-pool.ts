@@ -78,6 +78,8 @@ export interface OutgoingMail {
   /** With its angle brackets. */
   messageId: string;
   date: Date;
+  /** A whole message sent as given (its header fields already prepared); the fields above are then its envelope. */
+  raw?: Buffer;
 }
 
 export interface RejectedRecipient {
@@ -205,7 +207,13 @@ export class SmtpSendPool {
       // at the end of DATA, naming the address), whereas a MAIL FROM other than the login is
       // refused earlier with a vaguer 5.7.60; and bounces then come back to the mailbox
       // mailsync watches, not to a shared mailbox it may not read.
-      const info = await pool.transport.sendMail({
+      const info = await pool.transport.sendMail(mail.raw ? {
+        envelope: { from: mail.from, to: [...mail.to, ...mail.cc, ...mail.bcc] },
+        raw: mail.raw,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+        signal: AbortSignal.timeout(this.settings.sendTimeoutMs),
+      } : {
         from: mail.sendAs ? (mail.sendAs.name !== undefined ? { name: mail.sendAs.name, address: mail.sendAs.address } : mail.sendAs.address) : mail.from,
         ...(mail.sendAs ? { envelope: { from: mail.from, to: [...mail.to, ...mail.cc, ...mail.bcc] } } : {}),
         to: mail.to,

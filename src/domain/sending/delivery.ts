@@ -40,7 +40,7 @@ import { newEvent, type EventPublisher } from '../events/events.js';
 import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { retryDelayMs } from '../webhooks/retry-schedule.js';
-import { decodeStored, outgoingMail, SEND_ID_HEADER } from './message.js';
+import { decodeStored, outgoingMail } from './message.js';
 
 export type DeliveryOutcome =
   | { kind: 'sent' | 'failed' | 'done' }
@@ -147,8 +147,7 @@ export class Delivery {
     });
     const content = await this.deps.store.content(record.id);
     if (!content) throw new AppError('not_found', 'The message content is no longer stored.');
-    const mail = outgoingMail(decodeStored(content.toString('utf8')));
-    mail.headers = { ...mail.headers, [SEND_ID_HEADER]: record.id };
+    const mail = outgoingMail(decodeStored(content.toString('utf8')), record.id);
     const target = this.target(mailbox);
     let token = await this.deps.tokens.tokenFor(mailbox.id);
     await this.deps.store.markSubmitting(record.id, `${record.attempts}:${this.now()}`);

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isId } from '../ids.js';
+import { prepareRaw } from './raw-message.js';
 import type { OutgoingMail } from '../../adapters/smtp/send-pool.js';
 import type { SendInput } from './model.js';
 
@@ -40,6 +41,8 @@ export interface StoredMessage {
   headers: Record<string, string>;
   inReplyTo?: string;
   references?: string[];
+  /** A whole message given as base64 (raw-message.ts); `to`, `cc`, `bcc` are then its envelope only. */
+  raw?: string;
 }
 
 /**
@@ -59,7 +62,12 @@ export function sendIdOfMessageId(messageId: string | null): string | null {
 /** The header naming the send in every message mailsync sends (a bounce quoting it is matched by it too). */
 export const SEND_ID_HEADER = 'X-Mailsync-Send-Id';
 
-export function storedMessage(input: SendInput, from: string, messageId: string, date: Date): StoredMessage {
+export function storedMessage(input: SendInput, from: string, messageId: string, date: Date, envelope?: readonly string[]): StoredMessage {
+  if (input.raw !== undefined) {
+    // The message as given; its envelope: the request's recipients, else those its header fields name.
+    const given = [...(input.to ?? []), ...(input.cc ?? []), ...(input.bcc ?? [])];
+    return { v: 1, from, messageId, date: date.toISOString(), to: given.length > 0 ? given : [...(envelope ?? [])], cc: [], bcc: [], attachments: [], headers: {}, raw: input.raw };
+  }
   return {
     v: 1,
     from,
@@ -82,15 +90,17 @@ export function storedMessage(input: SendInput, from: string, messageId: string,
 
 const FORMAT = '2\n';
 
-type Header = Omit<StoredMessage, 'text' | 'html' | 'attachments'> & {
+type Header = Omit<StoredMessage, 'text' | 'html' | 'attachments' | 'raw'> & {
   attachments: { filename: string; contentType?: string }[];
+  /** The raw message's length, stored after the attachments (absent: none). */
+  rawLength?: number;
   /** Lengths (UTF-16 code units) of the text, the HTML and each attachment's content; -1 for an absent text or HTML. */
   lengths: number[];
 };
 
 /** The stored form of a message (see the top of this file). */
 export function encodeStored(message: StoredMessage): string {
-  const { text, html, attachments } = message;
+  const { text, html, attachments, raw } = message;
   const lengths = [text === undefined ? -1 : text.length, html === undefined ? -1 : html.length];
   const meta: Header['attachments'] = [];
   let large = (text ?? '') + (html ?? '');
@@ -99,10 +109,12 @@ export function encodeStored(message: StoredMessage): string {
     meta.push(a.contentType === undefined ? { filename: a.filename } : { filename: a.filename, contentType: a.contentType });
     large += a.content;
   }
+  if (raw !== undefined) large += raw;
   const header: Header = {
     v: message.v, from: message.from, sendAs: message.sendAs, messageId: message.messageId, date: message.date,
     to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo, subject: message.subject,
     attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, lengths,
+    ...(raw !== undefined ? { rawLength: raw.length } : {}),
   };
   // JSON.stringify never writes a raw line break (and leaves out undefined fields), so the header ends at the first one.
   return FORMAT + JSON.stringify(header) + '\n' + large;
@@ -113,7 +125,7 @@ export function decodeStored(stored: string): StoredMessage {
   if (!stored.startsWith(FORMAT)) return JSON.parse(stored) as StoredMessage;
   const headerEnd = stored.indexOf('\n', FORMAT.length);
   if (headerEnd === -1) throw new Error('stored message: no end of header');
-  const { lengths, attachments, ...small } = JSON.parse(stored.slice(FORMAT.length, headerEnd)) as Header;
+  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.slice(FORMAT.length, headerEnd)) as Header;
   let at = headerEnd + 1;
   const take = (length: number): string | undefined => {
     if (length < 0) return undefined;
@@ -132,11 +144,18 @@ export function decodeStored(stored: string): StoredMessage {
     ...(html !== undefined ? { html } : {}),
     attachments: attachments.map((meta, i) => ({ ...meta, content: take(attachmentLengths[i]!)! })),
   };
+  if (rawLength !== undefined) decoded.raw = take(rawLength)!;
   if (at !== stored.length) throw new Error('stored message: longer than its header says');
   return decoded;
 }
 
-export function outgoingMail(stored: StoredMessage): OutgoingMail {
+/** The message as handed to SMTP; `sendId` names it in X-Mailsync-Send-Id (bounces.ts). */
+export function outgoingMail(stored: StoredMessage, sendId: string): OutgoingMail {
+  const date = new Date(stored.date);
+  if (stored.raw !== undefined) {
+    const raw = prepareRaw(Buffer.from(stored.raw, 'base64'), { sendId, messageId: stored.messageId, date });
+    return { from: stored.from, to: stored.to, cc: stored.cc, bcc: stored.bcc, attachments: [], headers: {}, messageId: stored.messageId, date, raw };
+  }
   return {
     from: stored.from,
     ...(stored.sendAs !== undefined ? { sendAs: stored.sendAs } : {}),
@@ -148,10 +167,10 @@ export function outgoingMail(stored: StoredMessage): OutgoingMail {
     text: stored.text,
     html: stored.html,
     attachments: stored.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.content, 'base64') })),
-    headers: stored.headers,
+    headers: { ...stored.headers, [SEND_ID_HEADER]: sendId },
     inReplyTo: stored.inReplyTo,
     references: stored.references,
     messageId: stored.messageId,
-    date: new Date(stored.date),
+    date,
   };
 }

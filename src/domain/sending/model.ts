@@ -41,6 +41,11 @@ export interface SendInput {
   inReplyTo?: string;
   references?: string[];
   /**
+   * A whole RFC 5322 message in base64, sent as given (S/MIME, invitations) instead of the
+   * structured fields; envelope recipients from to/cc/bcc when given, else from its To, Cc and Bcc.
+   */
+  raw?: string;
+  /**
    * Send at this time (RFC 3339 with a zone), at most 30 days ahead: the message is `scheduled`
    * until then. A time not in the future is sent at once.
    */

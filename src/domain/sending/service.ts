@@ -89,10 +89,11 @@ export class SendService {
     const mailbox = await this.sender(input.mailboxId);
     const at = this.now();
     const id = newId('snd');
-    const messageId = newMessageId(mailbox.email, id);
+    // A raw message keeps its own Message-ID; mailsync's names the send (bounces are matched by it).
+    const messageId = checked.rawMessageId ?? newMessageId(mailbox.email, id);
     // A scheduled message is dated when it goes out (RFC 5322: when it was ready to enter the mail
     // system), as mail clients' own scheduled sends are, not weeks earlier when it was accepted.
-    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs)));
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs), checked.rawRecipients));
     const sendAt = input.sendAt === undefined ? null : new Date(Date.parse(input.sendAt)).toISOString();
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString(), sendAt, dueMs }, content, claim);

@@ -14,6 +14,7 @@
  * - Attachments are strict base64 (canonical: decoding and encoding again
  *   gives the same text), with a file name that is a name, not a path.
  */
+import { checkRaw } from './raw-message.js';
 import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
 import type { SendInput } from './model.js';
 
@@ -25,8 +26,34 @@ export interface SendLimits {
 export interface CheckedSend {
   /** Distinct recipient addresses (to, cc and bcc; case-insensitive). */
   recipients: number;
-  /** text + html + decoded attachments, in bytes. */
+  /** text + html + decoded attachments (or the decoded raw message), in bytes. */
   bytes: number;
+  /** A raw message's envelope recipients read from its header fields (when the request named none). */
+  rawRecipients?: string[];
+  /** A raw message's own Message-ID, when it has one. */
+  rawMessageId?: string | null;
+}
+
+/** The structured fields a raw message replaces. */
+const NOT_WITH_RAW = ['from', 'subject', 'text', 'html', 'attachments', 'headers', 'replyTo', 'inReplyTo', 'references'] as const;
+
+/** A raw message's checks: alone, base64, a message with a From, recipients that are addresses. */
+function checkRawInput(input: SendInput, raw: string, given: Set<string>, problems: FieldProblem[]): Pick<CheckedSend, 'rawRecipients' | 'rawMessageId' | 'bytes'> | undefined {
+  const mixed = NOT_WITH_RAW.filter((name) => input[name] !== undefined);
+  if (mixed.length > 0) problems.push({ field: '/raw', message: `is the whole message: send it without ${mixed.join(', ')}` });
+  const size = strictBase64Length(raw);
+  if (size === undefined) {
+    problems.push({ field: '/raw', message: 'must be standard base64 with padding, without line breaks or spaces' });
+    return undefined;
+  }
+  const source = Buffer.from(raw, 'base64');
+  const check = checkRaw(source);
+  for (const message of check.problems) problems.push({ field: '/raw', message });
+  return {
+    bytes: size,
+    rawMessageId: check.messageId,
+    ...(given.size === 0 ? { rawRecipients: check.recipients } : {}),
+  };
 }
 
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
@@ -153,9 +180,11 @@ function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
 export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
   const problems: FieldProblem[] = [];
   checkFrom(input, problems);
-  const distinct = checkAddresses(input, problems);
+  const given = checkAddresses(input, problems);
   checkHeaders(input, problems);
   const attachmentBytes = checkAttachments(input, problems);
+  const raw = input.raw === undefined ? undefined : checkRawInput(input, input.raw, given, problems);
+  const distinct = raw?.rawRecipients ? new Set(raw.rawRecipients) : given;
   if (problems.length === 0 && distinct.size === 0) {
     problems.push({ field: '/to', message: 'at least one recipient is required (to, cc or bcc)' });
   }
@@ -166,14 +195,14 @@ export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
     const [first] = problems;
     throw new ValidationError(`${first!.field.slice(1)} ${first!.message}.`, problems);
   }
-  const bytes = Buffer.byteLength(input.text ?? '', 'utf8') + Buffer.byteLength(input.html ?? '', 'utf8') + attachmentBytes;
+  const bytes = raw ? raw.bytes : Buffer.byteLength(input.text ?? '', 'utf8') + Buffer.byteLength(input.html ?? '', 'utf8') + attachmentBytes;
   if (bytes > limits.maxMessageBytes) {
-    throw new AppError('payload_too_large', `The message is ${bytes} bytes (text, html and decoded attachments); the limit is ${limits.maxMessageBytes}.`, {
+    throw new AppError('payload_too_large', `The message is ${bytes} bytes (${raw ? 'the decoded raw message' : 'text, html and decoded attachments'}); the limit is ${limits.maxMessageBytes}.`, {
       hint: 'Send smaller attachments, or share large files by link. Exchange Online accepts 25 MB by default (its admin may raise it).',
       fields: { limitBytes: limits.maxMessageBytes },
     });
   }
-  return { recipients: distinct.size, bytes };
+  return { recipients: distinct.size, bytes, ...(raw ? { rawMessageId: raw.rawMessageId, ...(raw.rawRecipients ? { rawRecipients: raw.rawRecipients } : {}) } : {}) };
 }
 
 /** How far ahead `sendAt` may be (api.md: at most 30 days). */

@@ -63,6 +63,12 @@ export const SendBody = Type.Object(
     })),
     inReplyTo: Type.Optional(MessageIdRef),
     references: Type.Optional(Type.Array(MessageIdRef, { maxItems: 100 })),
+    raw: Type.Optional(Type.String({
+      description: 'A whole RFC 5322 message in standard base64, sent as given (S/MIME, calendar invitations) instead of '
+        + 'from, subject, text, html, attachments, headers, replyTo, inReplyTo and references. Envelope recipients: to, cc '
+        + 'and bcc when given, else the addresses in its To, Cc and Bcc fields; its Bcc fields are taken out; Message-ID '
+        + 'and Date are added when missing, and X-Mailsync-Send-Id always.',
+    })),
     sendAt: Type.Optional(Type.String({
       format: 'date-time',
       maxLength: 64,
