@@ -83,7 +83,8 @@ export function loadSendingConfig(read: Read): SendingConfig {
     stallTimeoutMs: read('SEND_STALL_TIMEOUT_MS', parseInteger(500, 600_000), 30_000),
     sweepIntervalMs: read('SEND_SWEEP_INTERVAL_MS', parseInteger(100, 3_600_000), 30_000),
     scheduleIntervalMs: read('SEND_SCHEDULE_INTERVAL_MS', parseInteger(100, 60_000), 1_000),
-    contentRetentionSeconds: read('SEND_RETENTION_SECONDS', parseInteger(1, 365 * 86_400), 7 * 86_400),
+    // 0: the content goes as soon as the message is sent or failed for good (the record stays).
+    contentRetentionSeconds: read('SEND_RETENTION_SECONDS', parseInteger(0, 365 * 86_400), 0),
     recordRetentionSeconds: read('SEND_RECORD_RETENTION_SECONDS', parseInteger(1, 365 * 86_400), 30 * 86_400),
   };
   if (config.retry.maxDelayMs < config.retry.baseDelayMs) {

@@ -63,6 +63,8 @@ export interface SendRecord {
   rejectedRecipients: RejectedRecipientInfo[];
   /** What delivery status notifications said of its recipients after it was sent. */
   bounces: BounceInfo[];
+  /** When its content is (or was) deleted: set when it finished (SEND_RETENTION_SECONDS later; 0: then). */
+  contentReleasedAt: string | null;
   /** Set while an attempt hands the message to SMTP (`<attempt>:<ms>`). */
   submitting: string | null;
   /** When the message was asked to go out (ISO), if it was given a time. */
@@ -162,6 +164,7 @@ function parse(hash: Record<string, string>): SendRecord | undefined {
     rejectedRecipients: hash.rejected ? (JSON.parse(hash.rejected) as RejectedRecipientInfo[]) : [],
     // cjson writes an empty array as {}: no bounces.
     bounces: hash.bounces ? asArray<BounceInfo>(JSON.parse(hash.bounces)) : [],
+    contentReleasedAt: hash.contentReleasedAt || null,
     submitting: hash.submitting || null,
     sendAt: hash.sendAt || null,
     createdAt: hash.createdAt ?? '',
@@ -304,6 +307,7 @@ export class SendStore {
       sendId, outcome.status, now.toISOString(), outcome.smtpResponse ?? '', json(outcome.error),
       outcome.rejectedRecipients.length > 0 ? JSON.stringify(outcome.rejectedRecipients) : '',
       this.retention.contentSeconds, this.retention.recordSeconds,
+      new Date(now.getTime() + this.retention.contentSeconds * 1000).toISOString(),
     ]);
   }
 

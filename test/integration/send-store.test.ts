@@ -27,9 +27,9 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-function storeFor(prefix = `t${randomBytes(4).toString('hex')}`) {
+function storeFor(prefix = `t${randomBytes(4).toString('hex')}`, contentSeconds = 60) {
   const keys = createKeySpace(prefix);
-  return { keys, store: new SendStore(redis, keys.send, createCipher(randomBytes(32)), { contentSeconds: 60, recordSeconds: 120 }) };
+  return { keys, store: new SendStore(redis, keys.send, createCipher(randomBytes(32)), { contentSeconds, recordSeconds: 120 }) };
 }
 
 function newSend(): NewSend {
@@ -115,6 +115,22 @@ describe('SendStore.accept', () => {
       expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
     } finally {
       down.disconnect();
+    }
+  });
+});
+
+describe('SendStore.finish', () => {
+  it('deletes the content at once with no retention, keeps it its retention otherwise, and says when in the record', async () => {
+    for (const retention of [0, 60]) {
+      const { keys, store } = storeFor(undefined, retention);
+      const send = newSend();
+      expect(await store.accept(send, 'content')).toEqual({ created: true });
+      const now = new Date('2026-12-06T12:00:00Z');
+      await store.finish(send.id, { status: 'sent', smtpResponse: '250 OK', error: null, rejectedRecipients: [] }, now);
+      const record = await store.get(send.id);
+      expect(record?.contentReleasedAt).toBe(new Date(now.getTime() + retention * 1000).toISOString());
+      if (retention === 0) expect(await redis.exists(keys.send.content(send.id))).toBe(0);
+      else expect(await redis.ttl(keys.send.content(send.id))).toBeGreaterThan(retention - 10);
     }
   });
 });

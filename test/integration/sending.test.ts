@@ -21,6 +21,7 @@ type View = {
   id: string; mailboxId: string; status: string; attempts: number; messageId: string; smtpResponse: string | null;
   error: { code: string; detail: string; hint?: string } | null;
   rejectedRecipients: { address: string; responseCode: number | null; response: string }[];
+  contentReleasedAt: string | null;
   createdAt: string; updatedAt: string;
 };
 
@@ -111,12 +112,16 @@ describe('POST /v1/send', () => {
     });
     const queued = await view(id);
     expect(queued).toMatchObject({ id, mailboxId: from.id, rejectedRecipients: [], error: null });
+    expect(queued.contentReleasedAt).toBeNull();
     // The Message-ID names the send (a bounce quoting it is matched to it).
     expect(queued.messageId).toBe(`<${id}.${/^<snd_[A-Za-z0-9_-]{16}\.([0-9a-f-]{36})@contoso\.example>$/.exec(queued.messageId)?.[1]}@contoso.example>`);
 
     const done = await final(id);
     expect(done).toMatchObject({ status: 'sent', attempts: 1, error: null, rejectedRecipients: [] });
     expect(done.smtpResponse).toMatch(/^250 2\.0\.0 OK/);
+    // Sent: the stored content is gone at once (SEND_RETENTION_SECONDS 0), the record stays and says when.
+    expect(Date.parse(done.contentReleasedAt!)).toBeLessThanOrEqual(Date.parse(done.updatedAt));
+    expect(await t.deps.redis.exists(t.deps.keys.send.content(id))).toBe(0);
     const [message, ...more] = arrived(done.messageId);
     expect(more).toHaveLength(0);
     const m = message!;
@@ -299,14 +304,14 @@ describe('Idempotency-Key', () => {
 });
 
 describe('retention', () => {
-  it('keeps the status record and expires the content after delivery', async () => {
+  it('keeps the status record and deletes the content once delivered', async () => {
     const from = await mailbox();
     const done = await final(await accepted({ mailboxId: from.id, to: ['a@example.org'], subject: 'retention', text: 'x' }));
     const { send: keys } = t.deps.keys;
-    const contentTtl = await t.deps.redis.ttl(keys.content(done.id));
+    // SEND_RETENTION_SECONDS 0 (the default): no content kept (its TTL with a retention: send-store.test.ts).
+    expect(await t.deps.redis.exists(keys.content(done.id))).toBe(0);
+    expect(done.contentReleasedAt).not.toBeNull();
     const recordTtl = await t.deps.redis.ttl(keys.record(done.id));
-    expect(contentTtl).toBeGreaterThan(7 * 86_400 - 60);
-    expect(contentTtl).toBeLessThanOrEqual(7 * 86_400);
     expect(recordTtl).toBeGreaterThan(30 * 86_400 - 60);
     expect(await t.deps.redis.zscore(keys.pending(), done.id)).toBeNull();
   });

@@ -20,7 +20,7 @@ const redisFull = (): Error => new ReplyError("OOM command not allowed when used
 function setup(options: { record?: Partial<SendRecord>; wait?: number; duringReserve?: (r: SendRecord) => SendRecord; sends?: (() => Promise<SmtpSent>)[]; failWrites?: number; failPublishes?: number; publishError?: () => Error } = {}) {
   let record: SendRecord = {
     id: 'snd_AAAAAAAAAAAAAAAA', mailboxId: 'mbx_AAAAAAAAAAAAAAAA', status: 'queued', attempts: 0, recipients: 1, messageId: '<m@contoso.example>',
-    smtpResponse: null, error: null, rejectedRecipients: [], bounces: [], submitting: null, sendAt: null, createdAt: '', updatedAt: '', ...options.record,
+    smtpResponse: null, error: null, rejectedRecipients: [], bounces: [], contentReleasedAt: null, submitting: null, sendAt: null, createdAt: '', updatedAt: '', ...options.record,
   };
   const calls = { tokens: [] as boolean[], sends: 0, dropped: 0, events: [] as DomainEvent[], retries: [] as unknown[], finishes: [] as unknown[] };
   let failWrites = options.failWrites ?? 0;

@@ -99,6 +99,8 @@ export interface SendViewT {
   rejectedRecipients: RejectedRecipientT[];
   /** Delivery status notifications about it that arrived in a watched folder, one per recipient and report. */
   bounces: BounceT[];
+  /** When its stored content is (or was) deleted; null until it is sent or failed for good. */
+  contentReleasedAt: string | null;
   /** When the message is (or was) due, if it was given a `sendAt`. */
   sendAt?: string;
   createdAt: string;

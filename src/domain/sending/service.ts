@@ -64,6 +64,7 @@ export function toSendView(record: SendRecord): SendViewT {
     error: record.error,
     rejectedRecipients: record.rejectedRecipients,
     bounces: record.bounces,
+    contentReleasedAt: record.contentReleasedAt,
     ...(record.sendAt ? { sendAt: record.sendAt } : {}),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,

@@ -144,6 +144,11 @@ export const SendView = Type.Object(
     rejectedRecipients: Type.Array(RejectedRecipient, {
       description: 'Recipients the server refused; a `sent` message went to every other recipient.',
     }),
+    contentReleasedAt: Nullable(Type.String({
+      format: 'date-time',
+      description: 'When the stored message (bodies, attachments) is or was deleted: when it was sent or failed for good, '
+        + 'plus SEND_RETENTION_SECONDS (default 0), or when it was canceled. The record stays. Null until then.',
+    })),
     bounces: Type.Array(Bounce, {
       description: 'Delivery status notifications about the message that arrived in a watched folder of its mailbox (also announced as `message.bounced`).',
     }),

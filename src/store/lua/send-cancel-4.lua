@@ -8,7 +8,7 @@
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'scheduled' or status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'canceled', 'updatedAt', ARGV[2])
+  redis.call('HSET', KEYS[1], 'status', 'canceled', 'updatedAt', ARGV[2], 'contentReleasedAt', ARGV[2])
   redis.call('HDEL', KEYS[1], 'submitting')
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[1])
