@@ -35,6 +35,7 @@ import { createMailboxes, type Mailboxes } from './wiring/mailboxes.js';
 import { createOAuth, type OAuth } from './wiring/oauth.js';
 import { createOperations } from './wiring/operations.js';
 import { createSending, type Sending } from './wiring/sending.js';
+import { readAtMost } from './adapters/stream-bytes.js';
 import { createWebhooks, type Webhooks } from './wiring/webhooks.js';
 
 export interface Dependencies {
@@ -107,6 +108,12 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     config: config.sending, redis, keys, cipher,
     idempotencyKeys: deriveKeyRing(config.encryption.key, config.encryption.previousKeys, IDEMPOTENCY_KEY_INFO),
     queues, mailboxes: mailboxService, mailboxTokens, events, metrics, logger, ca: trust.ca,
+    // Replies and forwards read and flag their originals through the mail capability (made below).
+    originals: {
+      get: (mailboxId, uid, folder) => mail.services.reader.get(mailboxId, uid, folder),
+      source: async (mailboxId, uid, folder, maxBytes) => readAtMost((await mail.services.reader.raw(mailboxId, uid, folder)).content, maxBytes),
+      mark: (mailboxId, uid, folder, flag) => mail.services.acting.actions.addFlag(mailboxId, uid, folder, flag),
+    },
   });
   const oauth: Capability<OAuth> = createOAuth({
     config, redis, keys, cipher, msal, network, tokenCache, connections: connections.services.connections, mailboxes: mailboxService, tokens, events, logger,

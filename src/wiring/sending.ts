@@ -18,6 +18,7 @@ import type { MailboxService } from '../domain/mailboxes/service.js';
 import type { BounceHandler } from '../domain/polling/bounce-check.js';
 import { announceBounces } from '../domain/sending/bounces.js';
 import { Delivery } from '../domain/sending/delivery.js';
+import type { OriginalMessages } from '../domain/sending/originals.js';
 import { SendService } from '../domain/sending/service.js';
 import { OutboxRelay } from '../jobs/sending/outbox-relay.js';
 import { createEnqueue, poolSweepMs, SendingJobs } from '../jobs/sending/send-jobs.js';
@@ -59,6 +60,8 @@ export interface SendingWiringDeps {
   logger: Logger;
   /** CAs trusted for SMTP TLS (Node's roots plus NODE_EXTRA_CA_CERTS). */
   ca: readonly string[];
+  /** The mailbox's messages, for replies and forwards (the mail capability answers). */
+  originals?: OriginalMessages;
 }
 
 export interface Sending {
@@ -79,6 +82,7 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
     mailboxes: deps.mailboxes,
     limits: { maxMessageBytes: config.maxMessageBytes, maxRecipients: config.maxRecipients },
     idempotencyKeys: deps.idempotencyKeys,
+    ...(deps.originals ? { originals: deps.originals } : {}),
   });
   const pool = new SmtpSendPool({
     ca: deps.ca,
@@ -101,6 +105,7 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
     tokens: deps.mailboxTokens,
     smtp: pool,
     events: deps.events,
+    ...(deps.originals ? { originals: deps.originals } : {}),
     metrics: deps.metrics,
     logger,
     policy: config.retry,

@@ -87,6 +87,14 @@ export class MessageActions {
     });
   }
 
+  /** Adds one flag or keyword (a sent reply's \Answered, a forward's $Forwarded); not found when the message is gone. */
+  async addFlag(mailboxId: string, uid: number, folder: string, flag: string): Promise<void> {
+    await this.sessions.use(mailboxId, async (session, mailbox) => {
+      const path = await this.source(session, mailbox, folder);
+      await session.store(path, [uid], { add: [flag], remove: [] });
+    });
+  }
+
   async move(mailboxId: string, uid: number, folder: string, to: string): Promise<MoveResult> {
     return this.sessions.use(mailboxId, async (session, mailbox) => {
       const path = await this.source(session, mailbox, folder);

@@ -41,6 +41,7 @@ import type { MailboxTokens } from '../mailboxes/mailbox-tokens.js';
 import type { MailboxRecord, MailboxService } from '../mailboxes/service.js';
 import { retryDelayMs } from '../webhooks/retry-schedule.js';
 import { decodeStored, outgoingMail } from './message.js';
+import type { OriginalMessages, OriginalRef } from './originals.js';
 
 export type DeliveryOutcome =
   | { kind: 'sent' | 'failed' | 'done' }
@@ -63,6 +64,8 @@ export interface DeliveryDeps {
   tokens: Pick<MailboxTokens, 'tokenFor'>;
   smtp: Pick<SmtpSendPool, 'send' | 'drop'> & Partial<Pick<SmtpSendPool, 'reserve'>>;
   events: EventPublisher;
+  /** Flags a reply's or forward's original once it is sent. */
+  originals?: Pick<OriginalMessages, 'mark'>;
   metrics?: Pick<Metrics, 'sends'>;
   logger: Logger;
   policy: DeliveryPolicy;
@@ -128,8 +131,9 @@ export class Delivery {
       return this.fail(begun, begun.error ?? { code: 'internal', detail: `Gave up after ${this.deps.policy.maxAttempts} attempts.` }, []);
     }
     let sent: SmtpSent;
+    let original: OriginalRef | undefined;
     try {
-      sent = await this.submit(begun);
+      ({ sent, original } = await this.submit(begun));
     } catch (e) {
       return this.failed(begun, e, log);
     }
@@ -138,26 +142,37 @@ export class Delivery {
     await this.record(() => store.finish(sendId, { status: 'sent', smtpResponse: sent.response, error: null, rejectedRecipients: sent.rejected }, new Date(this.now())));
     this.deps.metrics?.sends.inc({ result: 'sent' });
     if (sent.rejected.length > 0) log.info({ rejected: sent.rejected.length }, 'message sent; some recipients were refused');
+    if (original) await this.markOriginal(begun.mailboxId, original, log);
     return this.announce({ ...begun, status: 'sent', smtpResponse: sent.response, rejectedRecipients: sent.rejected }, 'sent');
   }
 
-  private async submit(record: SendRecord): Promise<SmtpSent> {
+  /** A reply's original gets \Answered, a forward's $Forwarded: best effort, the message is sent either way. */
+  private async markOriginal(mailboxId: string, original: OriginalRef, log: Logger): Promise<void> {
+    try {
+      await this.deps.originals?.mark(mailboxId, original.uid, original.folder, original.flag);
+    } catch (err) {
+      log.warn({ err, uid: original.uid, flag: original.flag }, 'sent, but the original could not be flagged');
+    }
+  }
+
+  private async submit(record: SendRecord): Promise<{ sent: SmtpSent; original: OriginalRef | undefined }> {
     const mailbox = await this.deps.mailboxes.get(record.mailboxId).catch((e: unknown) => {
       throw e instanceof NotFoundError ? new AppError('not_found', `Mailbox ${record.mailboxId} was deleted before the message was sent.`) : e;
     });
     const content = await this.deps.store.content(record.id);
     if (!content) throw new AppError('not_found', 'The message content is no longer stored.');
-    const mail = outgoingMail(decodeStored(content.toString('utf8')), record.id);
+    const stored = decodeStored(content.toString('utf8'));
+    const mail = outgoingMail(stored, record.id);
     const target = this.target(mailbox);
     let token = await this.deps.tokens.tokenFor(mailbox.id);
     await this.deps.store.markSubmitting(record.id, `${record.attempts}:${this.now()}`);
     try {
-      return await this.deps.smtp.send(target, token, mail);
+      return { sent: await this.deps.smtp.send(target, token, mail), original: stored.original };
     } catch (e) {
       if (!(e instanceof AppError && e.code === 'smtp_auth_failed')) throw e;
       this.deps.smtp.drop(mailbox.id);
       token = await this.deps.tokens.tokenFor(mailbox.id, { forceRefresh: true });
-      return await this.deps.smtp.send(target, token, mail);
+      return { sent: await this.deps.smtp.send(target, token, mail), original: stored.original };
     }
   }
 

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isId } from '../ids.js';
+import type { OriginalRef } from './originals.js';
 import { prepareRaw } from './raw-message.js';
 import type { OutgoingMail } from '../../adapters/smtp/send-pool.js';
 import type { SendInput } from './model.js';
@@ -43,6 +44,8 @@ export interface StoredMessage {
   references?: string[];
   /** A whole message given as base64 (raw-message.ts); `to`, `cc`, `bcc` are then its envelope only. */
   raw?: string;
+  /** The message it replies to or forwards, flagged once it is sent (originals.ts). */
+  original?: OriginalRef;
 }
 
 /**
@@ -62,7 +65,9 @@ export function sendIdOfMessageId(messageId: string | null): string | null {
 /** The header naming the send in every message mailsync sends (a bounce quoting it is matched by it too). */
 export const SEND_ID_HEADER = 'X-Mailsync-Send-Id';
 
-export function storedMessage(input: SendInput, from: string, messageId: string, date: Date, envelope?: readonly string[]): StoredMessage {
+export function storedMessage(
+  input: SendInput, from: string, messageId: string, date: Date, envelope?: readonly string[], original?: OriginalRef,
+): StoredMessage {
   if (input.raw !== undefined) {
     // The message as given; its envelope: the request's recipients, else those its header fields name.
     const given = [...(input.to ?? []), ...(input.cc ?? []), ...(input.bcc ?? [])];
@@ -85,6 +90,7 @@ export function storedMessage(input: SendInput, from: string, messageId: string,
     headers: input.headers ?? {},
     ...(input.inReplyTo !== undefined ? { inReplyTo: input.inReplyTo } : {}),
     ...(input.references?.length ? { references: input.references } : {}),
+    ...(original ? { original } : {}),
   };
 }
 
@@ -113,7 +119,7 @@ export function encodeStored(message: StoredMessage): string {
   const header: Header = {
     v: message.v, from: message.from, sendAs: message.sendAs, messageId: message.messageId, date: message.date,
     to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo, subject: message.subject,
-    attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, lengths,
+    attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, original: message.original, lengths,
     ...(raw !== undefined ? { rawLength: raw.length } : {}),
   };
   // JSON.stringify never writes a raw line break (and leaves out undefined fields), so the header ends at the first one.

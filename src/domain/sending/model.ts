@@ -23,6 +23,17 @@ export interface SendFromT {
   address: string;
 }
 
+export interface SendForwardT {
+  /** The message's UID in `folder`. */
+  uid: number;
+  folder: string;
+}
+
+export interface SendReplyT extends SendForwardT {
+  /** Reply to all: the original's other recipients in `cc`. */
+  all?: boolean;
+}
+
 export interface SendInput {
   /** The mailbox that sends (its address is the From unless `from` says otherwise). */
   mailboxId: string;
@@ -40,6 +51,10 @@ export interface SendInput {
   headers?: Record<string, string>;
   inReplyTo?: string;
   references?: string[];
+  /** Answer this message of the mailbox: threading, subject and recipients from it (originals.ts). */
+  reply?: SendReplyT;
+  /** Forward this message of the mailbox, attached whole. */
+  forward?: SendForwardT;
   /**
    * A whole RFC 5322 message in base64, sent as given (S/MIME, invitations) instead of the
    * structured fields; envelope recipients from to/cc/bcc when given, else from its To, Cc and Bcc.

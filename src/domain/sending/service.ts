@@ -34,6 +34,7 @@ import type { KeyRing } from '../../crypto/subkeys.js';
 import { BodyHasher, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
 import { encodeStored, newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './model.js';
+import { withOriginal, type OriginalMessages } from './originals.js';
 import { checkSend, dueAt, type SendLimits } from './validate.js';
 
 /**
@@ -50,6 +51,8 @@ export interface SendServiceDeps {
   limits: SendLimits;
   /** The keys of the idempotency body hash, derived from ENCRYPTION_KEY (IDEMPOTENCY_KEY_INFO). */
   idempotencyKeys: KeyRing;
+  /** The mailbox's messages, for replies and forwards (the message reader). */
+  originals?: OriginalMessages;
   now?: () => Date;
 }
 
@@ -81,24 +84,28 @@ export class SendService {
     this.bodies = new BodyHasher(deps.idempotencyKeys);
   }
 
-  async accept(input: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
-    const checked = checkSend(input, this.deps.limits);
+  async accept(request: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
+    // A reply or forward is filled in from its original first (the recipients may come from it).
+    const replying = request.reply !== undefined || request.forward !== undefined;
+    const first = replying ? undefined : checkSend(request, this.deps.limits);
+    const mailbox = await this.sender(request.mailboxId);
+    const { input, ref } = await withOriginal(request, mailbox, this.deps.originals, this.deps.limits.maxMessageBytes);
+    const checked = first ?? checkSend(input, this.deps.limits);
     const dueMs = dueAt(input.sendAt, this.now().getTime());
     const claim = idempotencyKey === undefined
       ? undefined
-      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(input), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
-    const mailbox = await this.sender(input.mailboxId);
+      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(request), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
     const at = this.now();
     const id = newId('snd');
     // A raw message keeps its own Message-ID; mailsync's names the send (bounces are matched by it).
     const messageId = checked.rawMessageId ?? newMessageId(mailbox.email, id);
     // A scheduled message is dated when it goes out (RFC 5322: when it was ready to enter the mail
     // system), as mail clients' own scheduled sends are, not weeks earlier when it was accepted.
-    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs), checked.rawRecipients));
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs), checked.rawRecipients, ref));
     const sendAt = input.sendAt === undefined ? null : new Date(Date.parse(input.sendAt)).toISOString();
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString(), sendAt, dueMs }, content, claim);
-    if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, input));
+    if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, request));
     return { id, status: dueMs === undefined ? 'queued' : 'scheduled' };
   }
 

@@ -6,7 +6,7 @@
  * which gives each refusal its own words.
  */
 import { Type, type Static, type TSchema } from 'typebox';
-import type { BounceT, RejectedRecipientT, SendAcceptedT, SendErrorT, SendFromT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
+import type { BounceT, SendForwardT, SendReplyT, RejectedRecipientT, SendAcceptedT, SendErrorT, SendFromT, SendInput, SendStatusT, SendViewT } from '../../domain/sending/model.js';
 import type { Check, Same } from './same.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -28,6 +28,26 @@ export const SendAttachment = Type.Object(
     content: Type.String({ description: 'The file, in standard base64 (RFC 4648, with padding, no line breaks).' }),
   },
   { additionalProperties: false },
+);
+
+const OriginalUid = Type.Integer({ minimum: 1, maximum: 4_294_967_295, description: "The original's UID in `folder`." });
+const OriginalFolder = Type.String({ minLength: 1, maxLength: 255, description: 'The folder it is in (a name, or a special use such as \\Sent).' });
+
+export const SendForward = Type.Object(
+  { uid: OriginalUid, folder: OriginalFolder },
+  { additionalProperties: false, description: 'Forward this message of the mailbox: attached whole (message/rfc822), subject "Fwd: …" when omitted; marked $Forwarded once sent.' },
+);
+
+export const SendReply = Type.Object(
+  {
+    uid: OriginalUid,
+    folder: OriginalFolder,
+    all: Type.Optional(Type.Boolean({ description: 'Reply to all: its other recipients in cc (not the mailbox\'s own addresses).' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Answer this message of the mailbox: In-Reply-To and References from it, subject "Re: …" and to (its Reply-To, else its From) when omitted; marked \\Answered once sent.',
+  },
 );
 
 export const SendFrom = Type.Object(
@@ -63,6 +83,8 @@ export const SendBody = Type.Object(
     })),
     inReplyTo: Type.Optional(MessageIdRef),
     references: Type.Optional(Type.Array(MessageIdRef, { maxItems: 100 })),
+    reply: Type.Optional(SendReply),
+    forward: Type.Optional(SendForward),
     raw: Type.Optional(Type.String({
       description: 'A whole RFC 5322 message in standard base64, sent as given (S/MIME, calendar invitations) instead of '
         + 'from, subject, text, html, attachments, headers, replyTo, inReplyTo and references. Envelope recipients: to, cc '
@@ -161,6 +183,8 @@ export const SendView = Type.Object(
 
 export type SendingSchemasAgree = [
   Check<Same<Static<typeof SendFrom>, SendFromT>>,
+  Check<Same<Static<typeof SendReply>, SendReplyT>>,
+  Check<Same<Static<typeof SendForward>, SendForwardT>>,
   Check<Same<Static<typeof SendBody>, SendInput>>,
   Check<Same<Static<typeof SendStatus>, SendStatusT>>,
   Check<Same<Static<typeof SendAccepted>, SendAcceptedT>>,
