@@ -6,9 +6,8 @@
  * recipients, when given, are the envelope instead.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
-import { waitUntil } from '../support/mail.js';
+import { appOnlyMailbox, sendAndWait } from '../support/send-helpers.js';
 
 const sandbox = useSandbox();
 const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false' }), () => sandbox.redis);
@@ -17,16 +16,7 @@ const email = 'raw-sender@contoso.example';
 
 beforeAll(async () => {
   await t.deps.jobs.startAll();
-  const connection = await t.app.inject({
-    method: 'POST', url: '/v1/connections', headers: t.auth,
-    payload: { name: 'raw', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-  });
-  const mailbox = await t.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId: connection.json().id, email, pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-  });
-  expect(mailbox.statusCode, mailbox.body).toBe(201);
-  mailboxId = mailbox.json().id;
+  mailboxId = await appOnlyMailbox(t, sandbox, email);
 });
 
 const BODY = [
@@ -54,17 +44,7 @@ const RAW = [
   BODY,
 ].join('\r\n');
 
-async function sent(payload: Record<string, unknown>) {
-  const res = await t.app.inject({ method: 'POST', url: '/v1/send', headers: t.auth, payload: { mailboxId, ...payload } });
-  expect(res.statusCode, res.body).toBe(202);
-  const id = res.json().id as string;
-  const view = await waitUntil('sent', async () => {
-    const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
-    return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-  });
-  expect(view.status, JSON.stringify(view.error)).toBe('sent');
-  return { id, view, message: sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)! };
-}
+const sent = (payload: Record<string, unknown>) => sendAndWait(t, sandbox, { mailboxId, ...payload });
 
 describe('raw messages', () => {
   it('sends the message as given, Bcc in the envelope only', async () => {

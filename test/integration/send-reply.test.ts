@@ -8,9 +8,9 @@
  * server. An original that is gone is a 400 pointing at it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
+import { appOnlyMailbox, sendAndWait } from '../support/send-helpers.js';
 
 const sandbox = useSandbox();
 const t = useTestApp(() => ({ ...sandbox.serviceEnv(), POLL_IDLE: 'false' }), () => sandbox.redis);
@@ -34,30 +34,11 @@ const ORIGINAL = [
 
 beforeAll(async () => {
   await t.deps.jobs.startAll();
-  const connection = await t.app.inject({
-    method: 'POST', url: '/v1/connections', headers: t.auth,
-    payload: { name: 'desk', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-  });
-  const mailbox = await t.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-    payload: { connectionId: connection.json().id, email, pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-  });
-  expect(mailbox.statusCode, mailbox.body).toBe(201);
-  mailboxId = mailbox.json().id;
+  mailboxId = await appOnlyMailbox(t, sandbox, email);
   await sandbox.dovecot.deliver(email, ORIGINAL);
 });
 
-async function sent(payload: Record<string, unknown>) {
-  const res = await t.app.inject({ method: 'POST', url: '/v1/send', headers: t.auth, payload: { mailboxId, ...payload } });
-  expect(res.statusCode, res.body).toBe(202);
-  const id = res.json().id as string;
-  const view = await waitUntil('sent', async () => {
-    const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
-    return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-  });
-  expect(view.status, JSON.stringify(view.error)).toBe('sent');
-  return sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)!;
-}
+const sent = async (payload: Record<string, unknown>) => (await sendAndWait(t, sandbox, { mailboxId, ...payload })).message;
 
 const flagsOfOriginal = async (): Promise<string[]> =>
   (await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${mailboxId}/messages/1?folder=INBOX`, headers: t.auth })).json().flags;

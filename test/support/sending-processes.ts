@@ -5,10 +5,11 @@
  * processes it spawns (all killed after the file), and one app-only mailbox to send from.
  */
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, type Sandbox } from '../../sandbox/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { Sandbox } from '../../sandbox/index.js';
 import { testEnv, type TestApp } from './app.js';
 import { useTestApp } from './fixtures.js';
+import { appOnlyMailbox } from './send-helpers.js';
 import { spawnService, type ServiceProcess } from './service-process.js';
 
 export interface SendingProcesses {
@@ -54,18 +55,6 @@ export function useSendingProcesses(sandbox: Sandbox, settings: Record<string, s
       await service.waitForLog('workers started', 30_000);
       return service;
     },
-    mailbox: async (email) => {
-      const connection = await t.app.inject({
-        method: 'POST', url: '/v1/connections', headers: t.auth,
-        payload: { name: 'c', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId, clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url },
-      });
-      expect(connection.statusCode, connection.body).toBe(201);
-      const mailbox = await t.app.inject({
-        method: 'POST', url: '/v1/mailboxes', headers: t.auth,
-        payload: { connectionId: connection.json().id, email, pollIntervalSeconds: 86_400, ...sandbox.mailServers() },
-      });
-      expect(mailbox.statusCode, mailbox.body).toBe(201);
-      return mailbox.json().id as string;
-    },
+    mailbox: (email) => appOnlyMailbox(t, sandbox, email),
   };
 }
