@@ -36,6 +36,12 @@ export interface WebhooksConfig {
   probeConcurrency: number;
   /** Attempts one subscription may have in flight at once (across all workers). @defaultValue 16 */
   maxInFlightPerSubscription: number;
+  /**
+   * An admitted delivery not yet taken by a worker gets its slot back and is admitted anew after
+   * this long (ms): what a process killed between admitting and queueing a delivery costs it.
+   * @defaultValue 300 000 (5 min)
+   */
+  admissionLeaseMs: number;
   /** Consecutive failed attempts after which an endpoint is unhealthy. @defaultValue 5 */
   unhealthyAfterFailures: number;
   /** An unhealthy endpoint gets one attempt at a time, this long after the last failure (ms). @defaultValue 5 000 */
@@ -78,6 +84,7 @@ export function loadWebhooksConfig(read: Read): WebhooksConfig {
     maxInFlightPerSubscription: read('WEBHOOK_MAX_IN_FLIGHT', parseInteger(1, 1_000), 16),
     unhealthyAfterFailures: read('WEBHOOK_UNHEALTHY_AFTER_FAILURES', parseInteger(1, 10_000), 5),
     probeIntervalMs: read('WEBHOOK_PROBE_INTERVAL_MS', parseInteger(1, DAY_MS), 5_000),
+    admissionLeaseMs: read('WEBHOOK_ADMISSION_LEASE_MS', parseInteger(1_000, DAY_MS), 300_000),
     sweepIntervalMs: read('WEBHOOK_SWEEP_INTERVAL_MS', parseInteger(10, 60_000), 500),
     retention: {
       count: read('WEBHOOK_DELIVERY_RETENTION_COUNT', parseInteger(1, 1_000_000), 1_000),

@@ -32,9 +32,6 @@ import type { Capability } from './capability.js';
 
 export const WEBHOOK_USER_AGENT = 'mailsync-webhooks/0.1 (+https://www.standardwebhooks.com)';
 
-/** An admitted delivery waits at most this long in a queue before its slot is taken back and it is admitted anew. */
-const ADMISSION_LEASE_MS = 5 * 60_000;
-
 export interface WebhooksDeps {
   config: WebhooksConfig;
   redis: Redis;
@@ -60,7 +57,7 @@ export function createWebhooks(deps: WebhooksDeps): Capability<Webhooks> {
   const addresses = addressPolicy({ allowPrivateNetworks: config.allowPrivateNetworks, allowedAddresses: config.allowedAddresses });
   const scheduler = new WebhookScheduler(redis, keys.webhookDelivery, {
     maxInFlight: config.maxInFlightPerSubscription,
-    admissionLeaseMs: ADMISSION_LEASE_MS,
+    admissionLeaseMs: config.admissionLeaseMs,
     attemptLeaseMs: config.timeoutMs + 60_000,
     unhealthyAfterFailures: config.unhealthyAfterFailures,
     probeIntervalMs: config.probeIntervalMs,

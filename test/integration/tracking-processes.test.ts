@@ -37,8 +37,10 @@ async function startWorker(): Promise<ServiceProcess> {
     POLL_IDLE: 'false',
     WEBHOOK_RETRY_BASE_MS: '50',
     // A delivery the killed worker was making is tried again once its attempt lease (the timeout
-    // plus a minute) lapses: a short timeout keeps that lease near a minute.
+    // plus a minute) lapses: a short timeout keeps that lease near a minute. One it had admitted
+    // but not yet queued waits out the admission lease (5 minutes by default; a CI run lost one so).
     WEBHOOK_TIMEOUT_MS: '2000',
+    WEBHOOK_ADMISSION_LEASE_MS: '5000',
   });
   workers.push(worker);
   await worker.waitForLog('workers started');
@@ -107,7 +109,7 @@ describe('following changes through a worker kill and a Redis restart', () => {
       .map((d): Delivery => ({ id: d.id ?? '', verified: d.verified, type: d.type ?? '', data: (d.body as { data: ChangeData }).data }));
     const changeOf = (d: Delivery) => `${d.type} ${d.data.mailboxId} ${d.data.uid}`;
     // A poll cut short by the kill is taken over once its lock lapses (45 s at worst), a delivery
-    // cut short once its attempt lease lapses (62 s).
+    // cut short once its attempt lease lapses (62 s), one admitted but not queued after 5 s.
     try {
       await waitUntil('every change announced', () => {
         const seen = new Set(deliveries().map(changeOf));

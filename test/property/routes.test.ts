@@ -15,6 +15,9 @@
  * FUZZ_RUNS=400 (inputs per operation and property), FUZZ_SHRINK=true
  * (shrink a failure to a minimal input), FUZZ_STATS=1 (statuses per route).
  */
+import { classify } from '../../src/errors/classify.js';
+import type { ErrorCode } from '../../src/errors/codes.js';
+import { AppError } from '../../src/errors/errors.js';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -204,7 +207,13 @@ describe('every route under hostile input', () => {
     expect((await t.app.inject({ method: 'GET', url: '/v1/connections', headers: t.auth })).statusCode).toBe(200);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const errors = t.logs.records().filter((r) => Number(r.level) >= 50);
+    // No errors but the upstream failures routes document (502/503/504): a reply or forward reads its
+    // original from the mailbox, whose identity platform is unreachable here.
+    const upstream = (r: Record<string, unknown>): boolean => {
+      const code = (r.err as { code?: unknown } | undefined)?.code;
+      return typeof code === 'string' && [502, 503, 504].includes(classify(new AppError(code as ErrorCode, 'x')).status);
+    };
+    const errors = t.logs.records().filter((r) => Number(r.level) >= 50 && !upstream(r));
     expect(errors.map((r) => JSON.stringify(r).slice(0, 500))).toEqual([]);
   });
 });

@@ -85,13 +85,14 @@ export class SendService {
   }
 
   async accept(request: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
-    // A reply or forward is filled in from its original first (the recipients may come from it).
+    // The request is checked before anything is read (a reply's recipients may come from its
+    // original); a reply or forward is then filled in from the original and checked whole.
     const replying = request.reply !== undefined || request.forward !== undefined;
-    const first = replying ? undefined : checkSend(request, this.deps.limits);
+    const first = checkSend(request, this.deps.limits, { recipientsLater: request.reply !== undefined });
+    const dueMs = dueAt(request.sendAt, this.now().getTime());
     const mailbox = await this.sender(request.mailboxId);
     const { input, ref } = await withOriginal(request, mailbox, this.deps.originals, this.deps.limits.maxMessageBytes);
-    const checked = first ?? checkSend(input, this.deps.limits);
-    const dueMs = dueAt(input.sendAt, this.now().getTime());
+    const checked = replying ? checkSend(input, this.deps.limits) : first;
     const claim = idempotencyKey === undefined
       ? undefined
       : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(request), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };

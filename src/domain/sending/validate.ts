@@ -176,8 +176,11 @@ function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
   return bytes;
 }
 
-/** Throws a ValidationError (400) listing every problem, or a payload_too_large (413). */
-export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
+/**
+ * Throws a ValidationError (400) listing every problem, or a payload_too_large (413). With
+ * `recipientsLater` (a reply, whose recipients may come from its original) no recipient is needed yet.
+ */
+export function checkSend(input: SendInput, limits: SendLimits, options: { recipientsLater?: boolean } = {}): CheckedSend {
   const problems: FieldProblem[] = [];
   checkFrom(input, problems);
   const given = checkAddresses(input, problems);
@@ -185,7 +188,7 @@ export function checkSend(input: SendInput, limits: SendLimits): CheckedSend {
   const attachmentBytes = checkAttachments(input, problems);
   const raw = input.raw === undefined ? undefined : checkRawInput(input, input.raw, given, problems);
   const distinct = raw?.rawRecipients ? new Set(raw.rawRecipients) : given;
-  if (problems.length === 0 && distinct.size === 0) {
+  if (problems.length === 0 && distinct.size === 0 && !options.recipientsLater) {
     problems.push({ field: '/to', message: 'at least one recipient is required (to, cc or bcc)' });
   }
   if (distinct.size > limits.maxRecipients) {

@@ -23,10 +23,11 @@ export function sendRoutes(service: SendService, options: SendRouteOptions) {
         description:
           'Answers 202 once the message is stored (encrypted) and queued, or `scheduled` when sendAt is in the future; GET /v1/send/{id} follows it. ' +
           'Messages over the mailbox\'s rate limits (30 a minute, 10,000 recipients a day) wait in the queue. ' +
-          'With an Idempotency-Key, a retry with the same body answers the first response again for 24 h; another body is a 422.',
+          'With an Idempotency-Key, a retry with the same body answers the first response again for 24 h; another body is a 422. ' +
+          '`reply` and `forward` read their original from the mailbox at acceptance: its token and IMAP failures answer 409, 422 or 502/503/504.',
         headers: SendHeaders,
         body: SendBody,
-        response: { 202: SendAccepted, ...problemResponses(400, 401, 409, 413, 415, 422) },
+        response: { 202: SendAccepted, ...problemResponses(400, 401, 409, 413, 415, 422, 502, 503, 504) },
       },
     }, async (request, reply) => reply.code(202).send(await service.accept(request.body, request.headers['idempotency-key'])));
 
