@@ -20,6 +20,7 @@ describe('webhook settings', () => {
       probeIntervalMs: 5_000,
       sweepIntervalMs: 500,
       retention: { count: 1_000, days: 7 },
+      admissionLeaseMs: 300_000,
     });
   });
 
@@ -41,7 +42,9 @@ describe('webhook settings', () => {
       WEBHOOK_SWEEP_INTERVAL_MS: '20',
       WEBHOOK_DELIVERY_RETENTION_COUNT: '10',
       WEBHOOK_DELIVERY_RETENTION_DAYS: '1',
+      WEBHOOK_ADMISSION_LEASE_MS: '5000',
     }).webhooks;
+    expect(webhooks.admissionLeaseMs).toBe(5_000);
     expect(webhooks).toMatchObject({ allowPrivateNetworks: true, allowedAddresses: ['168.63.129.16', 'fd00:ec2::254', '10.0.0.8'], timeoutMs: 2_500, retry: { baseDelayMs: 50, maxDelayMs: 200, windowMs: 1_000 }, secretGraceSeconds: 0, retention: { count: 10, days: 1 } });
   });
 
@@ -52,6 +55,7 @@ describe('webhook settings', () => {
     [{ WEBHOOK_ALLOWED_ADDRESSES: '10.0.0.0/8' }, 'WEBHOOK_ALLOWED_ADDRESSES', 'IP addresses'],
     [{ WEBHOOK_RETRY_BASE_MS: '5000', WEBHOOK_RETRY_MAX_DELAY_MS: '1000' }, 'WEBHOOK_RETRY_MAX_DELAY_MS', 'not be smaller than WEBHOOK_RETRY_BASE_MS'],
     [{ WEBHOOK_MAX_IN_FLIGHT: '0' }, 'WEBHOOK_MAX_IN_FLIGHT', 'from 1'],
+    [{ WEBHOOK_ADMISSION_LEASE_MS: '10' }, 'WEBHOOK_ADMISSION_LEASE_MS', 'from 1000'],
   ])('refuses %o', (env, variable, message) => {
     let error: unknown;
     try {
