@@ -58,7 +58,9 @@ describe('the cheap look at a tracked folder', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     const id = res.json().id as string;
-    const polls = async () => Date.parse((await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json().lastPollAt ?? '0');
+    // The time of the last recorded poll (the first poll saves the window before it records itself).
+    const polls = async () => Date.parse(await waitUntil('a recorded poll', async () =>
+      ((await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json().lastPollAt as string | null) ?? undefined));
     await waitUntil('the baseline window', async () => (await t.deps.redis.exists(t.deps.keys.trackedWindow(id, 'INBOX'))) === 1 || undefined);
 
     // Polls with no change, each within a full look of the last: SEARCHes only, no FETCH answer.

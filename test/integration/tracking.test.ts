@@ -56,9 +56,13 @@ async function view(id: string) {
   return (await t.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: t.auth })).json();
 }
 
-/** Waits for `n` more polls of the mailbox than when called. */
+/**
+ * Waits for `n` more polls of the mailbox than when called. The first poll saves the baseline
+ * window before it records itself: right after it, lastPollAt may still be null (comparing with
+ * NaN never held, and the wait timed out in CI), so a recorded poll is waited for first.
+ */
 async function polls(id: string, n: number): Promise<void> {
-  const since = Date.parse((await view(id)).lastPollAt);
+  const since = Date.parse(await waitUntil('a recorded poll', async () => ((await view(id)).lastPollAt as string | null) ?? undefined));
   await waitUntil(`${n} more polls`, async () => (Date.parse((await view(id)).lastPollAt) >= since + n * 1000 ? true : undefined));
 }
 
