@@ -8,8 +8,10 @@ import { ConfigError } from '../errors/errors.js';
 import { parseInteger } from './env-spec.js';
 
 export interface SendingConfig {
-  /** Largest message: text + html + decoded attachments (bytes). @defaultValue 26 214 400 (25 MiB) */
+  /** Largest message as sent, MIME-encoded (attachments in base64), as Exchange counts it (bytes). @defaultValue 36 700 160 (35 MiB) */
   maxMessageBytes: number;
+  /** Bytes of POST /v1/send bodies one API process holds at once; past them 503 server_busy. @defaultValue 268 435 456 (256 MiB) */
+  bodyBudgetBytes: number;
   /** Most recipients (to + cc + bcc, distinct) in one message. @defaultValue 500 (Exchange's default; admins: up to 1 000) */
   maxRecipients: number;
   rate: {
@@ -59,7 +61,8 @@ const MIB = 1024 * 1024;
 
 export function loadSendingConfig(read: Read): SendingConfig {
   const config: SendingConfig = {
-    maxMessageBytes: read('SEND_MAX_MESSAGE_BYTES', parseInteger(1024, 150 * MIB), 25 * MIB),
+    maxMessageBytes: read('SEND_MAX_MESSAGE_BYTES', parseInteger(1024, 150 * MIB), 35 * MIB),
+    bodyBudgetBytes: read('SEND_BODY_BUDGET_BYTES', parseInteger(1024, 64 * 1024 * MIB), 256 * MIB),
     maxRecipients: read('SEND_MAX_RECIPIENTS', parseInteger(1, 1_000), 500),
     rate: {
       messages: read('SEND_RATE_PER_MINUTE', parseInteger(0, 1_000_000), 30),
@@ -94,6 +97,10 @@ export function loadSendingConfig(read: Read): SendingConfig {
   if (config.rate.recipients > 0 && config.rate.recipients < config.maxRecipients) {
     throw new ConfigError('SEND_RECIPIENTS_PER_DAY', `must be 0 (no limit) or at least SEND_MAX_RECIPIENTS (${config.maxRecipients})`);
   }
+  // A body the route accepts must fit the budget alone, or it could never be taken.
+  if (config.bodyBudgetBytes < sendBodyLimitBytes(config)) {
+    throw new ConfigError('SEND_BODY_BUDGET_BYTES', `must be at least the largest POST /v1/send body (${sendBodyLimitBytes(config)} bytes, from SEND_MAX_MESSAGE_BYTES)`);
+  }
   if (config.recordRetentionSeconds < config.contentRetentionSeconds) {
     throw new ConfigError('SEND_RECORD_RETENTION_SECONDS', 'must not be smaller than SEND_RETENTION_SECONDS (the record outlives the content)');
   }
@@ -101,8 +108,9 @@ export function loadSendingConfig(read: Read): SendingConfig {
 }
 
 /**
- * The body limit of POST /v1/send: the largest message with its attachments in base64
- * (4 bytes per 3) plus room for the JSON around them. Other routes keep HTTP_BODY_LIMIT_BYTES.
+ * The body limit of POST /v1/send: room for the largest raw message in base64 (4 bytes per 3;
+ * structured messages are counted encoded, so theirs is smaller) plus the JSON around it. Other
+ * routes keep HTTP_BODY_LIMIT_BYTES.
  */
 export function sendBodyLimitBytes(config: Pick<SendingConfig, 'maxMessageBytes'>): number {
   return Math.ceil(config.maxMessageBytes / 3) * 4 + 2 * MIB;

@@ -7,6 +7,12 @@
  * rotating needs no bookkeeping: new values are written with the current key;
  * values written with a key listed in ENCRYPTION_KEY_PREVIOUS still decrypt;
  * `needsRotation` tells a caller to re-encrypt on its next write.
+ * Large values (a message's content) use a binary envelope instead, with the
+ * same parts as raw bytes, so a 20 MB attachment is not stored as 27 MB of
+ * base64url (see encryptChunks):
+ *
+ *   ms2.<keyId>.<iv: 12 bytes><ciphertext><tag: 16 bytes>
+ *
  * The associated data binds a ciphertext to where it is stored (for example
  * `connection:<id>:clientSecret`), so a value copied to another record fails
  * to decrypt instead of leaking into the wrong place.
@@ -16,6 +22,9 @@ import { DecryptionError } from '../errors/errors.js';
 import { randomBytesFast } from './random.js';
 
 const VERSION = 'ms1';
+const BINARY_VERSION = 'ms2';
+/** Plaintext pieces are gathered to about this size per cipher call (fewer, larger Redis writes). */
+const PIECE_BYTES = 1024 * 1024;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -24,6 +33,13 @@ export interface Cipher {
   encrypt(plaintext: string | Buffer, associatedData: string): string;
   decrypt(envelope: string, associatedData: string): Buffer;
   decryptText(envelope: string, associatedData: string): string;
+  /**
+   * A binary envelope of the plaintext given in pieces, as pieces (none copied into one: the
+   * caller writes them in order). Pieces smaller than a mebibyte are encrypted together.
+   */
+  encryptChunks(plaintext: readonly Buffer[], associatedData: string): Buffer[];
+  /** The plaintext of a binary envelope, or of a text one (its bytes, as written by encrypt). */
+  decryptBytes(envelope: Buffer, associatedData: string): Buffer;
   /** True when the envelope was written with a key other than the current one. */
   needsRotation(envelope: string): boolean;
   /** True when this cipher holds the key with this id (the current key or one of ENCRYPTION_KEY_PREVIOUS). */
@@ -84,10 +100,65 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
     }
   }
 
+  const binaryPrefix = Buffer.from(`${BINARY_VERSION}.${keyId}.`, 'latin1');
+
+  function encryptChunks(plaintext: readonly Buffer[], associatedData: string): Buffer[] {
+    const iv = randomBytesFast(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', current, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    const out: Buffer[] = [Buffer.concat([binaryPrefix, iv])];
+    let group: Buffer[] = [];
+    let groupBytes = 0;
+    const flush = (): void => {
+      if (group.length > 0) out.push(cipher.update(group.length === 1 ? group[0]! : Buffer.concat(group)));
+      group = [];
+      groupBytes = 0;
+    };
+    for (const piece of plaintext) {
+      if (piece.length >= PIECE_BYTES) {
+        flush();
+        out.push(cipher.update(piece));
+        continue;
+      }
+      group.push(piece);
+      groupBytes += piece.length;
+      if (groupBytes >= PIECE_BYTES) flush();
+    }
+    flush();
+    cipher.final();
+    out.push(cipher.getAuthTag());
+    return out;
+  }
+
+  function decryptBytes(envelope: Buffer, associatedData: string): Buffer {
+    if (envelope.subarray(0, VERSION.length + 1).toString('latin1') === `${VERSION}.`) return decrypt(envelope.toString('latin1'), associatedData);
+    const head = envelope.subarray(0, binaryPrefix.length).toString('latin1');
+    const [version, id, rest] = head.split('.');
+    if (version !== BINARY_VERSION || rest !== '' || id === undefined || envelope.length < binaryPrefix.length + IV_BYTES + TAG_BYTES) {
+      throw new DecryptionError('not an encrypted envelope');
+    }
+    const key = keys.get(id);
+    if (!key) throw new DecryptionError(`no key with id ${id}: set ENCRYPTION_KEY_PREVIOUS to the key it was written with`, { missingKeyId: id });
+    const ivStart = binaryPrefix.length;
+    const tagStart = envelope.length - TAG_BYTES;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, envelope.subarray(ivStart, ivStart + IV_BYTES), { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+      decipher.setAuthTag(envelope.subarray(tagStart));
+      const plain = decipher.update(envelope.subarray(ivStart + IV_BYTES, tagStart));
+      decipher.final();
+      return plain;
+    } catch {
+      throw new DecryptionError('envelope failed authentication (damaged, or stored under another record)');
+    }
+  }
+
   return {
     keyId,
     encrypt,
     decrypt,
+    encryptChunks,
+    decryptBytes,
     decryptText: (envelope, associatedData) => decrypt(envelope, associatedData).toString('utf8'),
     needsRotation: (envelope) => envelope.split('.', 2)[1] !== keyId,
     hasKey: (id) => keys.has(id),

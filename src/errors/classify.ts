@@ -56,6 +56,8 @@ const POLICIES: Record<ErrorCode, Policy> = {
   // The service's own configuration is wrong (a key missing from ENCRYPTION_KEY_PREVIOUS) or a record
   // is damaged: a 500, since no client change fixes it, and not a 503, since waiting does not either
   // (and clients and proxies retry a 503). Public, so the answer names the key id and the fix.
+  // The process holds as many large bodies as its budget allows: one finishes within seconds.
+  server_busy: { status: 503, title: 'Too many large requests at once', retryable: true },
   decryption_failed: { status: 500, title: 'Stored data unreadable', retryable: false, public: true },
   // The record names a host the operator has not allowed: it must be changed (or the list widened).
   host_not_allowed: { status: 422, title: 'Host not allowed', retryable: false },

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'dependency_unavailable',
   // Redis is at its maxmemory (noeviction) and refuses writes
   'storage_full',
+  // Large request bodies in flight fill the API process's byte budget (SEND_BODY_BUDGET_BYTES)
+  'server_busy',
   'decryption_failed',
   // A secret would go to a host off AUTHORITY_HOST_ALLOWLIST or MAIL_HOST_ALLOWLIST
   'host_not_allowed',

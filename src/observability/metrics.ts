@@ -17,6 +17,7 @@ export interface Metrics {
   tokenRequests: Counter<'result' | 'code'>;
   queueDepth: Gauge<'queue' | 'state'>;
   imapConnections: Gauge;
+  sendBodyBytes: Gauge;
   /** IMAP logins by what they were for (poll, action): how often sessions are reused shows here. */
   imapLogins: Counter<'purpose'>;
   /** Redis's used memory and maxmemory (0: no limit), read at scrape time (observability/redis-memory.ts). */
@@ -53,6 +54,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     // Read from Redis at scrape time, so every process reports the same (global) numbers: aggregate with max(), not sum().
     queueDepth: new Gauge({ name: 'mailsync_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time (the same in every process).', labelNames: ['queue', 'state'], registers }),
     imapConnections: new Gauge({ name: 'mailsync_imap_connections_open', help: 'IMAP connections this process holds open.', registers }),
+    sendBodyBytes: new Gauge({ name: 'mailsync_send_body_bytes_in_flight', help: 'Bytes of POST /v1/send bodies this API process holds now (past SEND_BODY_BUDGET_BYTES: 503 server_busy).', registers }),
     imapLogins: new Counter({ name: 'mailsync_imap_logins_total', help: 'IMAP logins by purpose (poll, action); sessions kept open between uses log in less often.', labelNames: ['purpose'], registers }),
     // The same in every process, like mailsync_queue_jobs: aggregate with max().
     redisMemoryUsed: new Gauge({ name: 'mailsync_redis_memory_used_bytes', help: 'Memory Redis uses, as it counts it against maxmemory (the fullest master on a cluster), read at scrape time.', registers }),

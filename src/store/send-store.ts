@@ -110,6 +110,9 @@ export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'mess
 // (smtpResponse, error, rejected, submitting) are absent until then.
 const ACCEPT = new LuaScript('send-accept');
 
+/** Content over this size is written in pieces (SET and APPENDs in the transaction), never copied into one buffer. */
+const LARGE_CONTENT_BYTES = 1024 * 1024;
+
 /** A batch closes at this many messages or this many bytes of content, whichever comes first. */
 const BATCH_MESSAGES = 64;
 const BATCH_BYTES = 1024 * 1024;
@@ -117,8 +120,9 @@ const BATCH_BYTES = 1024 * 1024;
 interface QueuedAccept {
   keys: [string, string, string];
   args: (string | number)[];
-  /** The content's key and envelope, for the MSET. */
-  content: [string, string];
+  contentKey: string;
+  /** The encrypted content: one piece (written by the batch's MSET) or several (SET, then APPENDs). */
+  envelope: Buffer[];
   bytes: number;
   resolve(result: AcceptResult): void;
   reject(err: unknown): void;
@@ -201,19 +205,22 @@ export class SendStore {
    */
   accept(
     send: NewSend,
-    content: string | Buffer,
+    content: readonly Buffer[],
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
     const record = this.keys.record(send.id);
     const contentKey = this.keys.content(send.id);
-    const envelope = this.cipher.encrypt(content, contentPurpose(send.id));
+    const envelope = this.cipher.encryptChunks(content, contentPurpose(send.id));
+    const bytes = envelope.reduce((n, piece) => n + piece.length, 0);
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queued.push({
         keys: [record, contentKey, claim ? this.keys.idempotency(claim.keyDigest) : record],
         args: [send.id, Date.parse(send.createdAt), claim ? claimValue(claim.bodyHash, send.id, send.dueMs !== undefined) : '', claim?.ttlSeconds ?? 0,
           send.mailboxId, send.recipients, send.messageId, send.createdAt, send.dueMs ?? '', send.sendAt ?? ''],
-        content: [contentKey, envelope],
-        bytes: envelope.length,
+        contentKey,
+        // A small envelope goes into the batch's MSET in one piece; a large one is written in its pieces.
+        envelope: bytes <= LARGE_CONTENT_BYTES && envelope.length > 1 ? [Buffer.concat(envelope, bytes)] : envelope,
+        bytes,
         resolve,
         reject,
       });
@@ -240,15 +247,17 @@ export class SendStore {
   private async storeBatch(batch: QueuedAccept[]): Promise<void> {
     const keys: string[] = [this.keys.pending(), this.keys.outbox(), this.keys.scheduled()];
     const args: (string | number)[] = [];
-    const contents: string[] = [];
+    const contents: (string | Buffer)[] = [];
+    const pieced: QueuedAccept[] = [];
     for (const item of batch) {
       keys.push(...item.keys);
       args.push(...item.args);
-      contents.push(...item.content);
+      if (item.envelope.length === 1) contents.push(item.contentKey, item.envelope[0]!);
+      else pieced.push(item);
     }
     let answers: unknown;
     try {
-      answers = await this.acceptTransaction(contents, keys, args);
+      answers = await this.acceptTransaction(contents, pieced, keys, args);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
@@ -261,10 +270,13 @@ export class SendStore {
     });
   }
 
-  /** MULTI, MSET of the contents, the script, EXEC: one round trip. */
-  private async acceptTransaction(contents: string[], keys: string[], args: (string | number)[]): Promise<unknown> {
+  /** MULTI, MSET of the contents (SET and APPENDs for large ones), the script, EXEC: one round trip. */
+  private async acceptTransaction(contents: (string | Buffer)[], pieced: QueuedAccept[], keys: string[], args: (string | number)[]): Promise<unknown> {
     const transaction = this.redis.multi();
-    transaction.mset(...contents);
+    if (contents.length > 0) transaction.mset(...contents);
+    for (const item of pieced) {
+      item.envelope.forEach((piece, i) => (i === 0 ? transaction.set(item.contentKey, piece) : transaction.append(item.contentKey, piece)));
+    }
     // EVAL with the source, not EVALSHA: after a NOSCRIPT (a restarted Redis) the MSET would
     // already have written contents with no record. Redis keeps the compiled script by its SHA1.
     transaction.eval(ACCEPT.source, keys.length, ...keys, ...args);
@@ -280,8 +292,8 @@ export class SendStore {
 
   /** The decrypted content; undefined once it expired (retention) or was never stored. */
   async content(sendId: string): Promise<Buffer | undefined> {
-    const envelope = await this.redis.get(this.keys.content(sendId));
-    return envelope === null ? undefined : this.cipher.decrypt(envelope, contentPurpose(sendId));
+    const envelope = await this.redis.getBuffer(this.keys.content(sendId));
+    return envelope === null ? undefined : this.cipher.decryptBytes(envelope, contentPurpose(sendId));
   }
 
   /** Starts an attempt on an unfinished message (counts it); answers the record as it is then. */

@@ -29,6 +29,7 @@ import type { KeySpace } from '../store/keys.js';
 import { SendRateLimiter } from '../store/send-rate-limiter.js';
 import { SendStore } from '../store/send-store.js';
 import { sendRoutes } from '../http/routes/send.js';
+import { BodyBudget } from '../http/body-budget.js';
 import { nothingToClose, type Capability } from './capability.js';
 
 /** One message's whole SMTP budget, connection included: a server that trickles its replies is given up on (and retried). */
@@ -130,7 +131,7 @@ export function createSending(deps: SendingWiringDeps): Capability<Sending> {
     name: 'sending',
     services: { service, bounces: (mailboxId, report) => announceBounces(mailboxId, report, { sends: store, events: deps.events, now: () => new Date() }) },
     jobs,
-    routes: { api: sendRoutes(service, { bodyLimitBytes: sendBodyLimitBytes(config) }) },
+    routes: { api: sendRoutes(service, { bodyLimitBytes: sendBodyLimitBytes(config), budget: new BodyBudget(config.bodyBudgetBytes, (bytes) => deps.metrics.sendBodyBytes.set(bytes)) }) },
     readiness: [],
     close: nothingToClose,
   };

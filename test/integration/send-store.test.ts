@@ -46,13 +46,14 @@ async function calls(...commands: string[]): Promise<number> {
   return commands.reduce((sum, command) => sum + ok(command), 0);
 }
 const scriptCalls = (): Promise<number> => calls('evalsha', 'eval');
+const bytes = (text: string): Buffer[] => [Buffer.from(text)];
 
 describe('SendStore.accept', () => {
   it('stores 150 messages accepted at once in three transactions, whole and in order', async () => {
     const { keys, store } = storeFor();
     const sends = Array.from({ length: 150 }, newSend);
     const [scripts, transactions, msets] = [await scriptCalls(), await calls('exec'), await calls('mset')];
-    const results = await Promise.all(sends.map((s, i) => store.accept(s, `content ${i}`)));
+    const results = await Promise.all(sends.map((s, i) => store.accept(s, bytes(`content ${i}`))));
     expect(await scriptCalls()).toBe(scripts + 3); // 64 + 64 + 22
     expect(await calls('exec')).toBe(transactions + 3);
     expect(await calls('mset')).toBe(msets + 3); // the contents go by MSET, not through the script
@@ -66,11 +67,29 @@ describe('SendStore.accept', () => {
 
   it('closes a batch at 1 MB of content: large messages go in several calls, none lost', async () => {
     const { store } = storeFor();
-    const big = Array.from({ length: 5 }, (_, i) => ({ send: newSend(), content: `${i}`.repeat(300_000) }));
+    const big = Array.from({ length: 5 }, (_, i) => ({ send: newSend(), content: `${i}`.repeat(400_000) }));
     const before = await scriptCalls();
-    await Promise.all(big.map((m) => store.accept(m.send, m.content)));
+    await Promise.all(big.map((m) => store.accept(m.send, bytes(m.content))));
     expect(await scriptCalls()).toBe(before + 3); // 2 + 2 + 1 (each envelope is about 400 KB)
     for (const m of big) expect((await store.content(m.send.id))?.toString()).toBe(m.content);
+  });
+
+  it('stores a large message in pieces, binary and encrypted: about its own size in Redis, read back whole', async () => {
+    const { keys, store } = storeFor();
+    // 20 MB in the 64 KB pieces a request body arrives in, beside a small message in the same batch.
+    const pieces = Array.from({ length: 320 }, (_, i) => Buffer.alloc(65_536, i));
+    const [large, small] = [newSend(), newSend()];
+    const [appends, msets] = [await calls('append'), await calls('mset')];
+    await Promise.all([store.accept(large, pieces), store.accept(small, bytes('small'))]);
+    expect(await calls('append')).toBeGreaterThan(appends + 10);
+    expect(await calls('mset')).toBe(msets + 1);
+    const stored = await redis.strlen(keys.send.content(large.id));
+    expect(stored).toBeLessThan(20 * 1024 * 1024 * 1.01);
+    // Encrypted: none of the plaintext's runs is in Redis.
+    const raw = await redis.getrangeBuffer(keys.send.content(large.id), 1_000_000, 1_065_535);
+    expect(raw.equals(pieces[15]!)).toBe(false);
+    expect((await store.content(large.id))!.equals(Buffer.concat(pieces))).toBe(true);
+    expect((await store.content(small.id))?.toString()).toBe('small');
   });
 
   it('answers a claim made earlier in the same batch and stores nothing for it (its content neither), beside messages without a key', async () => {
@@ -78,10 +97,10 @@ describe('SendStore.accept', () => {
     const [a, b, c, d] = [newSend(), newSend(), newSend(), newSend()];
     const claim = { keyDigest: 'k1', bodyHash: 'h1', ttlSeconds: 60 };
     const results = await Promise.all([
-      store.accept(a, 'a', claim),
-      store.accept(b, 'b', claim),
-      store.accept(d, 'd'),
-      store.accept(c, 'c', { keyDigest: 'k2', bodyHash: 'h2', ttlSeconds: 60 }),
+      store.accept(a, bytes('a'), claim),
+      store.accept(b, bytes('b'), claim),
+      store.accept(d, bytes('d')),
+      store.accept(c, bytes('c'), { keyDigest: 'k2', bodyHash: 'h2', ttlSeconds: 60 }),
     ]);
     expect(results).toEqual([{ created: true }, { created: false, bodyHash: 'h1', sendId: a.id, status: 'queued' }, { created: true }, { created: true }]);
     expect(await store.get(b.id)).toBeUndefined();
@@ -98,7 +117,7 @@ describe('SendStore.accept', () => {
     const { keys, store } = storeFor();
     await redis.script('FLUSH');
     const [plain, keyed] = [newSend(), newSend()];
-    const results = await Promise.all([store.accept(plain, 'plain'), store.accept(keyed, 'keyed', { keyDigest: 'k3', bodyHash: 'h3', ttlSeconds: 60 })]);
+    const results = await Promise.all([store.accept(plain, bytes('plain')), store.accept(keyed, bytes('keyed'), { keyDigest: 'k3', bodyHash: 'h3', ttlSeconds: 60 })]);
     expect(results).toEqual([{ created: true }, { created: true }]);
     expect(await redis.lrange(keys.send.outbox(), 0, -1)).toEqual([plain.id, keyed.id]);
     expect((await store.content(plain.id))?.toString()).toBe('plain');
@@ -111,7 +130,7 @@ describe('SendStore.accept', () => {
     try {
       const keys = createKeySpace('down');
       const store = new SendStore(down, keys.send, createCipher(randomBytes(32)), { contentSeconds: 60, recordSeconds: 120 });
-      const results = await Promise.allSettled(Array.from({ length: 5 }, () => store.accept(newSend(), 'x')));
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => store.accept(newSend(), bytes('x'))));
       expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
     } finally {
       down.disconnect();
@@ -124,7 +143,7 @@ describe('SendStore.finish', () => {
     for (const retention of [0, 60]) {
       const { keys, store } = storeFor(undefined, retention);
       const send = newSend();
-      expect(await store.accept(send, 'content')).toEqual({ created: true });
+      expect(await store.accept(send, bytes('content'))).toEqual({ created: true });
       const now = new Date('2026-12-06T12:00:00Z');
       await store.finish(send.id, { status: 'sent', smtpResponse: '250 OK', error: null, rejectedRecipients: [] }, now);
       const record = await store.get(send.id);
@@ -143,9 +162,9 @@ describe('scheduled messages (sendAt)', () => {
     const due = Date.now() + 60_000;
     const [later, now] = [scheduled(due), newSend()];
     const results = await Promise.all([
-      store.accept(later, 'later', { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
-      store.accept(now, 'now'),
-      store.accept(newSend(), 'again', { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
+      store.accept(later, bytes('later'), { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
+      store.accept(now, bytes('now')),
+      store.accept(newSend(), bytes('again'), { keyDigest: 'k', bodyHash: 'h', ttlSeconds: 60 }),
     ]);
     expect(results).toEqual([{ created: true }, { created: true }, { created: false, bodyHash: 'h', sendId: later.id, status: 'scheduled' }]);
     expect(await store.get(later.id)).toMatchObject({ status: 'scheduled', sendAt: new Date(due).toISOString(), attempts: 0 });
@@ -163,7 +182,7 @@ describe('scheduled messages (sendAt)', () => {
     const base = Date.now() + 60_000;
     const sends = Array.from({ length: 250 }, (_, i) => scheduled(base + (i % 5) * 1_000 + i));
     const notYet = scheduled(base + 3_600_000);
-    await Promise.all([...sends, notYet].map((s) => store.accept(s, 'x')));
+    await Promise.all([...sends, notYet].map((s) => store.accept(s, bytes('x'))));
     // Eight workers sweeping at the same moment, each in batches of 40.
     const release = async (): Promise<string[]> => {
       const moved: string[] = [];
@@ -188,7 +207,7 @@ describe('scheduled messages (sendAt)', () => {
   it('cancel: scheduled or queued → canceled (content deleted, out of every index, record kept); not once begun', async () => {
     const { keys, store } = storeFor();
     const [later, queued, begun] = [scheduled(Date.now() + 60_000), newSend(), newSend()];
-    await Promise.all([store.accept(later, 'later'), store.accept(queued, 'queued'), store.accept(begun, 'begun')]);
+    await Promise.all([store.accept(later, bytes('later')), store.accept(queued, bytes('queued')), store.accept(begun, bytes('begun'))]);
     await store.begin(begun.id, new Date());
 
     const canceled = await store.cancel(later.id, new Date());

@@ -6,9 +6,10 @@ import { AppError, ValidationError } from '../../src/errors/errors.js';
 import { deriveKeyRing } from '../../src/crypto/subkeys.js';
 import { BodyHasher, bodyMac, IDEMPOTENCY_KEY_INFO } from '../../src/domain/sending/idempotency.js';
 import type { SendInput } from '../../src/domain/sending/model.js';
-import { checkSend, isAddress, isDeniedHeader, strictBase64Length } from '../../src/domain/sending/validate.js';
+import { MessageParts } from '../../src/domain/sending/parts.js';
+import { checkSend, encodedBase64, isAddress, isDeniedHeader, strictBase64Length } from '../../src/domain/sending/validate.js';
 
-const LIMITS = { maxMessageBytes: 1000, maxRecipients: 3 };
+const LIMITS = { maxMessageBytes: 100_000, maxRecipients: 3 };
 const base: SendInput = { mailboxId: 'mbx_AAAAAAAAAAAAAAAA', to: ['a@example.org'], text: 'hi' };
 
 function problems(input: SendInput): string[] {
@@ -116,16 +117,24 @@ describe('checkSend', () => {
     ]);
   });
 
-  it('sizes text, html and decoded attachments against the limit (413)', () => {
+  it('sizes the message as it will be sent, attachments in base64, against the limit (413), as Exchange counts it', () => {
     const attachment = (n: number) => ({ filename: 'a.bin', content: Buffer.alloc(n).toString('base64') });
-    expect(checkSend({ ...base, text: 'é', html: 'ab', attachments: [attachment(100)] }, LIMITS).bytes).toBe(2 + 2 + 100);
-    expect(checkSend({ ...base, text: '', attachments: [attachment(1000)] }, LIMITS).bytes).toBe(1000);
+    expect(encodedBase64(57)).toBe(76 + 2);
+    expect(encodedBase64(58)).toBe(80 + 4);
+    const small = checkSend({ ...base, text: 'é', html: 'ab', attachments: [attachment(100)] }, LIMITS).bytes;
+    expect(small).toBeGreaterThan(encodedBase64(100));
+    expect(small).toBeLessThan(4_000);
+    // 70 KB of file is under the 100 KB limit decoded, but not once encoded (about 95 KB, plus headers and a text).
+    const file = checkSend({ ...base, attachments: [attachment(70_000)] }, LIMITS).bytes;
+    expect(file).toBeGreaterThan(70_000 * 4 / 3);
+    expect(file).toBeLessThan(70_000 * 1.4 + 4_000);
     try {
-      checkSend({ ...base, text: 'x', attachments: [attachment(1000)] }, LIMITS);
+      checkSend({ ...base, text: 'x'.repeat(5_000), attachments: [attachment(70_000)] }, LIMITS);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(AppError);
       expect((err as AppError).code).toBe('payload_too_large');
+      expect((err as AppError).detail).toMatch(/as sent/);
     }
   });
 });
@@ -157,6 +166,19 @@ describe('idempotency body hash', () => {
     fc.assert(fc.property(fc.jsonValue(), (value) => {
       expect(bodyHash(value)).toBe(reference(value));
     }));
+  });
+
+  it('is the same for a body whose base64 fields the HTTP layer decoded as they arrived, in any pieces', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 2_000 }), fc.array(fc.nat({ max: 2_000 }), { maxLength: 5 }), (bytes, cuts) => {
+      const file = Buffer.from(bytes);
+      const at = [0, ...cuts.map((c) => c % (file.length + 1)).sort((x, y) => x - y), file.length];
+      const chunks = at.slice(1).map((end, i) => file.subarray(at[i]!, end));
+      const placeholder = '\u0000nonce:0';
+      const parts = new MessageParts(new Map([[placeholder, { chunks, length: file.length }]]));
+      const asText = { mailboxId: 'm', attachments: [{ filename: 'a', content: file.toString('base64') }] };
+      const asBytes = { mailboxId: 'm', attachments: [{ filename: 'a', content: placeholder }] };
+      expect(bodyMac(asBytes, key, parts)).toBe(bodyHash(asText));
+    }), { numRuns: 200 });
   });
 
   it('is the same for any JSON value parsed back from its text', () => {

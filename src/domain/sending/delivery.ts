@@ -161,7 +161,7 @@ export class Delivery {
     });
     const content = await this.deps.store.content(record.id);
     if (!content) throw new AppError('not_found', 'The message content is no longer stored.');
-    const stored = decodeStored(content.toString('utf8'));
+    const stored = decodeStored(content);
     const mail = outgoingMail(stored, record.id);
     const target = this.target(mailbox);
     let token = await this.deps.tokens.tokenFor(mailbox.id);

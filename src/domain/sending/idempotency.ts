@@ -15,6 +15,7 @@
  */
 import { createHash, createHmac, hash, timingSafeEqual, type Hash, type Hmac, type KeyObject } from 'node:crypto';
 import type { KeyRing } from '../../crypto/subkeys.js';
+import { NO_DECODED_PARTS, type MessageParts } from './parts.js';
 
 /** HKDF info of the key that hashes bodies: never reuse it for another purpose. */
 export const IDEMPOTENCY_KEY_INFO = 'mailsync idempotency';
@@ -46,44 +47,50 @@ class Feeder {
   }
 }
 
-function feed(out: Feeder, value: unknown): void {
+// A field decoded as it arrived (parts.ts) is hashed as the base64 text it came as (base64 needs no
+// JSON escapes), so the hash of a body does not depend on how the HTTP layer read it.
+function feed(out: Feeder, value: unknown, parts: MessageParts): void {
   if (Array.isArray(value)) {
     out.add('[');
     value.forEach((item, i) => {
       if (i > 0) out.add(',');
-      feed(out, item);
+      feed(out, item, parts);
     });
     out.add(']');
   } else if (value !== null && typeof value === 'object') {
     out.add('{');
     Object.keys(value).sort().forEach((key, i) => {
       out.add(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`);
-      feed(out, (value as Record<string, unknown>)[key]);
+      feed(out, (value as Record<string, unknown>)[key], parts);
     });
     out.add('}');
+  } else if (typeof value === 'string' && parts.isDecoded(value)) {
+    out.add('"');
+    for (const piece of parts.base64(value)) out.add(piece);
+    out.add('"');
   } else {
     out.add(JSON.stringify(value) ?? 'null');
   }
 }
 
-function digestOf(digest: Hash | Hmac, body: unknown): string {
+function digestOf(digest: Hash | Hmac, body: unknown, parts: MessageParts): string {
   const feeder = new Feeder(digest);
-  feed(feeder, body);
+  feed(feeder, body, parts);
   feeder.flush();
   return digest.digest('base64url');
 }
 
 /** HMAC-SHA-256 (base64url) of the canonical JSON of a request body under `key`. */
-export function bodyMac(body: unknown, key: KeyObject): string {
-  return digestOf(createHmac('sha256', key), body);
+export function bodyMac(body: unknown, key: KeyObject, parts: MessageParts = NO_DECODED_PARTS): string {
+  return digestOf(createHmac('sha256', key), body, parts);
 }
 
 /**
  * SHA-256 (base64url) of the canonical JSON: what claims held before the HMAC. Only read, to
  * recognise such a claim in the 24 hours after an upgrade; never written. Remove it a release later.
  */
-function legacyBodyHash(body: unknown): string {
-  return digestOf(createHash('sha256'), body);
+function legacyBodyHash(body: unknown, parts: MessageParts): string {
+  return digestOf(createHash('sha256'), body, parts);
 }
 
 function sameText(a: string, b: string): boolean {
@@ -95,8 +102,8 @@ export class BodyHasher {
   constructor(private readonly keys: KeyRing) {}
 
   /** `<key id>.<HMAC>` of the body under the current key: what a new claim stores. Computed once per request. */
-  hash(body: unknown): string {
-    return `${this.keys.currentId}.${bodyMac(body, this.keys.current)}`;
+  hash(body: unknown, parts: MessageParts = NO_DECODED_PARTS): string {
+    return `${this.keys.currentId}.${bodyMac(body, this.keys.current, parts)}`;
   }
 
   /**
@@ -105,13 +112,13 @@ export class BodyHasher {
    * after a rotation) or a legacy one (the day after the upgrade) costs one, on a retry only.
    * A claim under a key no longer configured matches nothing.
    */
-  matches(stored: string, fresh: string, body: unknown): boolean {
+  matches(stored: string, fresh: string, body: unknown, parts: MessageParts = NO_DECODED_PARTS): boolean {
     if (sameText(stored, fresh)) return true;
     const dot = stored.indexOf('.');
-    if (dot === -1) return sameText(stored, legacyBodyHash(body));
+    if (dot === -1) return sameText(stored, legacyBodyHash(body, parts));
     const id = stored.slice(0, dot);
     const key = id === this.keys.currentId ? undefined : this.keys.key(id);
-    return key !== undefined && sameText(stored.slice(dot + 1), bodyMac(body, key));
+    return key !== undefined && sameText(stored.slice(dot + 1), bodyMac(body, key, parts));
   }
 }
 

@@ -2,12 +2,16 @@
  * The message as stored at acceptance (encrypted, see store/send-store.ts)
  * and as handed to SMTP.
  *
- * Stored form (encodeStored): a line `2`, a line of JSON with the small
- * fields and the lengths of the large ones, then the large ones one after
- * the other, as they came: the text, the HTML and each attachment's base64.
- * Large parts are not escaped and parsed again as JSON strings, which is
- * most of the work for a long body or a big attachment. Messages stored as
- * one JSON document (`{"v":1,…}`) before this form still decode.
+ * Stored form (encodeStored), bytes: a line `3`, a line of JSON with the
+ * small fields and the byte lengths of the large ones, then the large ones
+ * one after the other: the text and the HTML in UTF-8, each attachment's
+ * bytes and the raw message's bytes, decoded (the HTTP layer decodes long
+ * base64 fields as the body streams in: parts.ts). A 20 MB attachment is
+ * about 20 MB in Redis, not the 27 MB of its base64 or the 36 MB of that
+ * encrypted in base64url. Large parts are never escaped or parsed as JSON.
+ * Messages stored before this form still decode: format `2` (the same
+ * layout with base64 text, lengths in UTF-16 units) and format 1 (one JSON
+ * document, `{"v":1,…}`).
  *
  * The Message-ID and the Date (a scheduled message's sendAt) are fixed when the
  * message is accepted, so every attempt submits the same message: should a
@@ -21,6 +25,7 @@ import type { OriginalRef } from './originals.js';
 import { prepareRaw } from './raw-message.js';
 import type { OutgoingMail } from '../../adapters/smtp/send-pool.js';
 import type { SendInput } from './model.js';
+import { NO_DECODED_PARTS, type MessageParts } from './parts.js';
 
 export interface StoredMessage {
   v: 1;
@@ -37,13 +42,13 @@ export interface StoredMessage {
   subject?: string;
   text?: string;
   html?: string;
-  /** Attachments keep the request's base64 until the worker decodes them. */
-  attachments: { filename: string; contentType?: string; content: string }[];
+  /** Attachments' bytes, in the pieces they were decoded in. */
+  attachments: { filename: string; contentType?: string; content: readonly Buffer[] }[];
   headers: Record<string, string>;
   inReplyTo?: string;
   references?: string[];
-  /** A whole message given as base64 (raw-message.ts); `to`, `cc`, `bcc` are then its envelope only. */
-  raw?: string;
+  /** A whole message given as is (raw-message.ts), in pieces; `to`, `cc`, `bcc` are then its envelope only. */
+  raw?: readonly Buffer[];
   /** The message it replies to or forwards, flagged once it is sent (originals.ts). */
   original?: OriginalRef;
 }
@@ -66,12 +71,12 @@ export function sendIdOfMessageId(messageId: string | null): string | null {
 export const SEND_ID_HEADER = 'X-Mailsync-Send-Id';
 
 export function storedMessage(
-  input: SendInput, from: string, messageId: string, date: Date, envelope?: readonly string[], original?: OriginalRef,
+  input: SendInput, from: string, messageId: string, date: Date, envelope?: readonly string[], original?: OriginalRef, parts: MessageParts = NO_DECODED_PARTS,
 ): StoredMessage {
   if (input.raw !== undefined) {
     // The message as given; its envelope: the request's recipients, else those its header fields name.
     const given = [...(input.to ?? []), ...(input.cc ?? []), ...(input.bcc ?? [])];
-    return { v: 1, from, messageId, date: date.toISOString(), to: given.length > 0 ? given : [...(envelope ?? [])], cc: [], bcc: [], attachments: [], headers: {}, raw: input.raw };
+    return { v: 1, from, messageId, date: date.toISOString(), to: given.length > 0 ? given : [...(envelope ?? [])], cc: [], bcc: [], attachments: [], headers: {}, raw: parts.chunks(input.raw) };
   }
   return {
     v: 1,
@@ -86,7 +91,7 @@ export function storedMessage(
     ...(input.subject !== undefined ? { subject: input.subject } : {}),
     ...(input.text !== undefined ? { text: input.text } : {}),
     ...(input.html !== undefined ? { html: input.html } : {}),
-    attachments: (input.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, ...(a.contentType ? { contentType: a.contentType } : {}) })),
+    attachments: (input.attachments ?? []).map((a) => ({ filename: a.filename, content: parts.chunks(a.content), ...(a.contentType ? { contentType: a.contentType } : {}) })),
     headers: input.headers ?? {},
     ...(input.inReplyTo !== undefined ? { inReplyTo: input.inReplyTo } : {}),
     ...(input.references?.length ? { references: input.references } : {}),
@@ -94,44 +99,84 @@ export function storedMessage(
   };
 }
 
-const FORMAT = '2\n';
+const FORMAT = '3\n';
+const FORMAT_2 = '2\n';
 
 type Header = Omit<StoredMessage, 'text' | 'html' | 'attachments' | 'raw'> & {
   attachments: { filename: string; contentType?: string }[];
   /** The raw message's length, stored after the attachments (absent: none). */
   rawLength?: number;
-  /** Lengths (UTF-16 code units) of the text, the HTML and each attachment's content; -1 for an absent text or HTML. */
+  /** Lengths (bytes; UTF-16 units in format 2) of the text, the HTML and each attachment; -1 for an absent text or HTML. */
   lengths: number[];
 };
 
-/** The stored form of a message (see the top of this file). */
-export function encodeStored(message: StoredMessage): string {
-  const { text, html, attachments, raw } = message;
-  const lengths = [text === undefined ? -1 : text.length, html === undefined ? -1 : html.length];
+const byteLength = (chunks: readonly Buffer[]): number => chunks.reduce((n, c) => n + c.length, 0);
+
+/** The stored form of a message (see the top of this file), in pieces: the large parts are not copied. */
+export function encodeStored(message: StoredMessage): Buffer[] {
+  const { attachments, raw } = message;
+  const text = message.text === undefined ? undefined : Buffer.from(message.text, 'utf8');
+  const html = message.html === undefined ? undefined : Buffer.from(message.html, 'utf8');
+  const lengths = [text?.length ?? -1, html?.length ?? -1];
   const meta: Header['attachments'] = [];
-  let large = (text ?? '') + (html ?? '');
+  const large: Buffer[] = [...(text ? [text] : []), ...(html ? [html] : [])];
   for (const a of attachments) {
-    lengths.push(a.content.length);
+    lengths.push(byteLength(a.content));
     meta.push(a.contentType === undefined ? { filename: a.filename } : { filename: a.filename, contentType: a.contentType });
-    large += a.content;
+    large.push(...a.content);
   }
-  if (raw !== undefined) large += raw;
+  if (raw !== undefined) large.push(...raw);
   const header: Header = {
     v: message.v, from: message.from, sendAs: message.sendAs, messageId: message.messageId, date: message.date,
     to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo, subject: message.subject,
     attachments: meta, headers: message.headers, inReplyTo: message.inReplyTo, references: message.references, original: message.original, lengths,
-    ...(raw !== undefined ? { rawLength: raw.length } : {}),
+    ...(raw !== undefined ? { rawLength: byteLength(raw) } : {}),
   };
   // JSON.stringify never writes a raw line break (and leaves out undefined fields), so the header ends at the first one.
-  return FORMAT + JSON.stringify(header) + '\n' + large;
+  return [Buffer.from(FORMAT + JSON.stringify(header) + '\n', 'utf8'), ...large];
 }
 
-/** A stored message back from its stored form (or from the JSON document of format 1). */
-export function decodeStored(stored: string): StoredMessage {
-  if (!stored.startsWith(FORMAT)) return JSON.parse(stored) as StoredMessage;
-  const headerEnd = stored.indexOf('\n', FORMAT.length);
+/** A stored message back from its stored form (formats 3, 2 and 1). */
+export function decodeStored(stored: Buffer): StoredMessage {
+  if (stored.subarray(0, FORMAT.length).toString('latin1') !== FORMAT) return decodeText(stored.toString('utf8'));
+  const headerEnd = stored.indexOf(0x0a, FORMAT.length);
   if (headerEnd === -1) throw new Error('stored message: no end of header');
-  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.slice(FORMAT.length, headerEnd)) as Header;
+  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.toString('utf8', FORMAT.length, headerEnd)) as Header;
+  let at = headerEnd + 1;
+  const take = (length: number): Buffer | undefined => {
+    if (length < 0) return undefined;
+    if (at + length > stored.length) throw new Error('stored message: shorter than its header says');
+    const part = stored.subarray(at, at + length);
+    at += length;
+    return part;
+  };
+  const [textLength = -1, htmlLength = -1, ...attachmentLengths] = lengths;
+  if (attachmentLengths.length !== attachments.length) throw new Error('stored message: attachment count differs from its header');
+  const text = take(textLength)?.toString('utf8');
+  const html = take(htmlLength)?.toString('utf8');
+  const decoded: StoredMessage = {
+    ...small,
+    ...(text !== undefined ? { text } : {}),
+    ...(html !== undefined ? { html } : {}),
+    attachments: attachments.map((meta, i) => ({ ...meta, content: [take(attachmentLengths[i]!)!] })),
+  };
+  if (rawLength !== undefined) decoded.raw = [take(rawLength)!];
+  if (at !== stored.length) throw new Error('stored message: longer than its header says');
+  return decoded;
+}
+
+/** A message stored as text before format 3: format 2, or the JSON document of format 1. Base64 parts are decoded. */
+function decodeText(stored: string): StoredMessage {
+  type Legacy = Omit<StoredMessage, 'attachments' | 'raw'> & { attachments: { filename: string; contentType?: string; content: string }[]; raw?: string };
+  const fromBase64 = (text: string): Buffer[] => [Buffer.from(text, 'base64')];
+  const legacy = (message: Legacy): StoredMessage => {
+    const { attachments, raw, ...rest } = message;
+    return { ...rest, attachments: attachments.map((a) => ({ ...a, content: fromBase64(a.content) })), ...(raw !== undefined ? { raw: fromBase64(raw) } : {}) };
+  };
+  if (!stored.startsWith(FORMAT_2)) return legacy(JSON.parse(stored) as Legacy);
+  const headerEnd = stored.indexOf('\n', FORMAT_2.length);
+  if (headerEnd === -1) throw new Error('stored message: no end of header');
+  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.slice(FORMAT_2.length, headerEnd)) as Header;
   let at = headerEnd + 1;
   const take = (length: number): string | undefined => {
     if (length < 0) return undefined;
@@ -144,22 +189,24 @@ export function decodeStored(stored: string): StoredMessage {
   if (attachmentLengths.length !== attachments.length) throw new Error('stored message: attachment count differs from its header');
   const text = take(textLength);
   const html = take(htmlLength);
-  const decoded: StoredMessage = {
+  const message: Legacy = {
     ...small,
     ...(text !== undefined ? { text } : {}),
     ...(html !== undefined ? { html } : {}),
     attachments: attachments.map((meta, i) => ({ ...meta, content: take(attachmentLengths[i]!)! })),
   };
-  if (rawLength !== undefined) decoded.raw = take(rawLength)!;
+  if (rawLength !== undefined) message.raw = take(rawLength)!;
   if (at !== stored.length) throw new Error('stored message: longer than its header says');
-  return decoded;
+  return legacy(message);
 }
+
+const joined = (chunks: readonly Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
 
 /** The message as handed to SMTP; `sendId` names it in X-Mailsync-Send-Id (bounces.ts). */
 export function outgoingMail(stored: StoredMessage, sendId: string): OutgoingMail {
   const date = new Date(stored.date);
   if (stored.raw !== undefined) {
-    const raw = prepareRaw(Buffer.from(stored.raw, 'base64'), { sendId, messageId: stored.messageId, date });
+    const raw = prepareRaw(joined(stored.raw), { sendId, messageId: stored.messageId, date });
     return { from: stored.from, to: stored.to, cc: stored.cc, bcc: stored.bcc, attachments: [], headers: {}, messageId: stored.messageId, date, raw };
   }
   return {
@@ -172,7 +219,7 @@ export function outgoingMail(stored: StoredMessage, sendId: string): OutgoingMai
     subject: stored.subject,
     text: stored.text,
     html: stored.html,
-    attachments: stored.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.content, 'base64') })),
+    attachments: stored.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: joined(a.content) })),
     headers: { ...stored.headers, [SEND_ID_HEADER]: sendId },
     inReplyTo: stored.inReplyTo,
     references: stored.references,

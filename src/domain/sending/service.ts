@@ -34,6 +34,7 @@ import type { KeyRing } from '../../crypto/subkeys.js';
 import { BodyHasher, IDEMPOTENCY_TTL_SECONDS, idempotencyKeyDigest } from './idempotency.js';
 import { encodeStored, newMessageId, storedMessage } from './message.js';
 import type { SendAcceptedT, SendInput, SendViewT } from './model.js';
+import { NO_DECODED_PARTS, type MessageParts } from './parts.js';
 import { withOriginal, type OriginalMessages } from './originals.js';
 import { checkSend, dueAt, type SendLimits } from './validate.js';
 
@@ -84,29 +85,33 @@ export class SendService {
     this.bodies = new BodyHasher(deps.idempotencyKeys);
   }
 
-  async accept(request: SendInput, idempotencyKey?: string): Promise<SendAcceptedT> {
+  /**
+   * `parts`: the base64 fields the HTTP layer decoded as the body streamed in (placeholders in
+   * `request` name them); without it every base64 field is text.
+   */
+  async accept(request: SendInput, idempotencyKey?: string, parts: MessageParts = NO_DECODED_PARTS): Promise<SendAcceptedT> {
     // The request is checked before anything is read (a reply's recipients may come from its
     // original); a reply or forward is then filled in from the original and checked whole.
     const replying = request.reply !== undefined || request.forward !== undefined;
-    const first = checkSend(request, this.deps.limits, { recipientsLater: request.reply !== undefined });
+    const first = checkSend(request, this.deps.limits, { recipientsLater: request.reply !== undefined, parts });
     const dueMs = dueAt(request.sendAt, this.now().getTime());
     const mailbox = await this.sender(request.mailboxId);
     const { input, ref } = await withOriginal(request, mailbox, this.deps.originals, this.deps.limits.maxMessageBytes);
-    const checked = replying ? checkSend(input, this.deps.limits) : first;
+    const checked = replying ? checkSend(input, this.deps.limits, { parts }) : first;
     const claim = idempotencyKey === undefined
       ? undefined
-      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(request), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
+      : { keyDigest: idempotencyKeyDigest(idempotencyKey), bodyHash: this.bodies.hash(request, parts), ttlSeconds: IDEMPOTENCY_TTL_SECONDS };
     const at = this.now();
     const id = newId('snd');
     // A raw message keeps its own Message-ID; mailsync's names the send (bounces are matched by it).
     const messageId = checked.rawMessageId ?? newMessageId(mailbox.email, id);
     // A scheduled message is dated when it goes out (RFC 5322: when it was ready to enter the mail
     // system), as mail clients' own scheduled sends are, not weeks earlier when it was accepted.
-    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs), checked.rawRecipients, ref));
+    const content = encodeStored(storedMessage(input, mailbox.email, messageId, dueMs === undefined ? at : new Date(dueMs), checked.rawRecipients, ref, parts));
     const sendAt = input.sendAt === undefined ? null : new Date(Date.parse(input.sendAt)).toISOString();
     const result = await this.deps.store.accept(
       { id, mailboxId: mailbox.id, recipients: checked.recipients, messageId, createdAt: at.toISOString(), sendAt, dueMs }, content, claim);
-    if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, request));
+    if (!result.created) return replay(result, this.bodies.matches(result.bodyHash, claim!.bodyHash, request, parts));
     return { id, status: dueMs === undefined ? 'queued' : 'scheduled' };
   }
 

@@ -15,6 +15,7 @@
  *   gives the same text), with a file name that is a name, not a path.
  */
 import { checkRaw } from './raw-message.js';
+import { NO_DECODED_PARTS, type MessageParts } from './parts.js';
 import { AppError, ValidationError, type FieldProblem } from '../../errors/errors.js';
 import type { SendInput } from './model.js';
 
@@ -26,7 +27,7 @@ export interface SendLimits {
 export interface CheckedSend {
   /** Distinct recipient addresses (to, cc and bcc; case-insensitive). */
   recipients: number;
-  /** text + html + decoded attachments (or the decoded raw message), in bytes. */
+  /** The message's size as it will be sent (MIME-encoded), estimated from above (encodedSize). */
   bytes: number;
   /** A raw message's envelope recipients read from its header fields (when the request named none). */
   rawRecipients?: string[];
@@ -38,15 +39,15 @@ export interface CheckedSend {
 const NOT_WITH_RAW = ['from', 'subject', 'text', 'html', 'attachments', 'headers', 'replyTo', 'inReplyTo', 'references'] as const;
 
 /** A raw message's checks: alone, base64, a message with a From, recipients that are addresses. */
-function checkRawInput(input: SendInput, raw: string, given: Set<string>, problems: FieldProblem[]): Pick<CheckedSend, 'rawRecipients' | 'rawMessageId' | 'bytes'> | undefined {
+function checkRawInput(input: SendInput, raw: string, given: Set<string>, parts: MessageParts, problems: FieldProblem[]): Pick<CheckedSend, 'rawRecipients' | 'rawMessageId' | 'bytes'> | undefined {
   const mixed = NOT_WITH_RAW.filter((name) => input[name] !== undefined);
   if (mixed.length > 0) problems.push({ field: '/raw', message: `is the whole message: send it without ${mixed.join(', ')}` });
-  const size = strictBase64Length(raw);
+  const size = parts.size(raw);
   if (size === undefined) {
     problems.push({ field: '/raw', message: 'must be standard base64 with padding, without line breaks or spaces' });
     return undefined;
   }
-  const source = Buffer.from(raw, 'base64');
+  const source = parts.whole(raw);
   const check = checkRaw(source);
   for (const message of check.problems) problems.push({ field: '/raw', message });
   return {
@@ -86,14 +87,7 @@ export function isDeniedHeader(name: string): boolean {
   return HEADER_DENYLIST.some((entry) => (entry.endsWith('*') ? lower.startsWith(entry.slice(0, -1)) : lower === entry));
 }
 
-/** The decoded size of strict, canonical base64, or undefined when it is not. */
-export function strictBase64Length(text: string): number | undefined {
-  if (text.length % 4 !== 0) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  // Node's decoder skips what is not base64 (whitespace, `-`, `_`, stray `=`): encoding
-  // again and comparing refuses all of it, and non-zero padding bits as well.
-  return bytes.toString('base64') === text ? bytes.length : undefined;
-}
+export { strictBase64Length } from './parts.js';
 
 function checkAddresses(input: SendInput, problems: FieldProblem[]): Set<string> {
   const distinct = new Set<string>();
@@ -158,7 +152,7 @@ function checkHeaders(input: SendInput, problems: FieldProblem[]): void {
   }
 }
 
-function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
+function checkAttachments(input: SendInput, parts: MessageParts, problems: FieldProblem[]): number {
   let bytes = 0;
   (input.attachments ?? []).forEach((attachment, i) => {
     const at = `/attachments/${i}`;
@@ -169,24 +163,49 @@ function checkAttachments(input: SendInput, problems: FieldProblem[]): number {
     if (attachment.contentType !== undefined && !MIME_TYPE.test(attachment.contentType)) {
       problems.push({ field: `${at}/contentType`, message: 'must be a MIME type such as application/pdf (no parameters)' });
     }
-    const size = strictBase64Length(attachment.content);
+    const size = parts.size(attachment.content);
     if (size === undefined) problems.push({ field: `${at}/content`, message: 'must be standard base64 with padding, without line breaks or spaces' });
-    else bytes += size;
+    else bytes += encodedBase64(size) + PART_HEADER_BYTES + Buffer.byteLength(name, 'utf8') * 3;
   });
   return bytes;
 }
 
 /**
+ * The size limit counts the message as it is sent (Exchange counts it so: a 20 MB file is about
+ * 27 MB of base64). Estimated from above without building the message: base64 in lines of 76
+ * characters for attachments, and for the text and HTML too (nodemailer picks quoted-printable
+ * only where it is smaller), a part header per attachment, and the header fields with room for
+ * what nodemailer adds. A raw message is sent as given, plus the few fields added to it.
+ */
+const PART_HEADER_BYTES = 400;
+const MESSAGE_HEADER_BYTES = 2_048;
+
+/** Base64 of `bytes` bytes in lines of 76 characters with CRLF. */
+export function encodedBase64(bytes: number): number {
+  const chars = Math.ceil(bytes / 3) * 4;
+  return chars + 2 * Math.ceil(chars / 76);
+}
+
+function headerBytes(input: SendInput): number {
+  const addresses = [...(input.to ?? []), ...(input.cc ?? []), ...(input.bcc ?? [])].reduce((n, a) => n + a.length + 4, 0);
+  const fields = Object.entries(input.headers ?? {}).reduce((n, [name, value]) => n + name.length + Buffer.byteLength(value, 'utf8') * 3 + 4, 0);
+  const ids = [input.inReplyTo ?? '', ...(input.references ?? [])].reduce((n, id) => n + id.length + 2, 0) * 2;
+  return MESSAGE_HEADER_BYTES + addresses + fields + ids + Buffer.byteLength(input.subject ?? '', 'utf8') * 3;
+}
+
+/**
  * Throws a ValidationError (400) listing every problem, or a payload_too_large (413). With
  * `recipientsLater` (a reply, whose recipients may come from its original) no recipient is needed yet.
+ * `parts` holds the base64 fields the HTTP layer decoded as they arrived.
  */
-export function checkSend(input: SendInput, limits: SendLimits, options: { recipientsLater?: boolean } = {}): CheckedSend {
+export function checkSend(input: SendInput, limits: SendLimits, options: { recipientsLater?: boolean; parts?: MessageParts } = {}): CheckedSend {
   const problems: FieldProblem[] = [];
+  const parts = options.parts ?? NO_DECODED_PARTS;
   checkFrom(input, problems);
   const given = checkAddresses(input, problems);
   checkHeaders(input, problems);
-  const attachmentBytes = checkAttachments(input, problems);
-  const raw = input.raw === undefined ? undefined : checkRawInput(input, input.raw, given, problems);
+  const attachmentBytes = checkAttachments(input, parts, problems);
+  const raw = input.raw === undefined ? undefined : checkRawInput(input, input.raw, given, parts, problems);
   const distinct = raw?.rawRecipients ? new Set(raw.rawRecipients) : given;
   if (problems.length === 0 && distinct.size === 0 && !options.recipientsLater) {
     problems.push({ field: '/to', message: 'at least one recipient is required (to, cc or bcc)' });
@@ -198,10 +217,13 @@ export function checkSend(input: SendInput, limits: SendLimits, options: { recip
     const [first] = problems;
     throw new ValidationError(`${first!.field.slice(1)} ${first!.message}.`, problems);
   }
-  const bytes = raw ? raw.bytes : Buffer.byteLength(input.text ?? '', 'utf8') + Buffer.byteLength(input.html ?? '', 'utf8') + attachmentBytes;
+  const bytes = raw
+    ? raw.bytes + MESSAGE_HEADER_BYTES
+    : headerBytes(input) + encodedBase64(Buffer.byteLength(input.text ?? '', 'utf8')) + encodedBase64(Buffer.byteLength(input.html ?? '', 'utf8')) + attachmentBytes;
   if (bytes > limits.maxMessageBytes) {
-    throw new AppError('payload_too_large', `The message is ${bytes} bytes (${raw ? 'the decoded raw message' : 'text, html and decoded attachments'}); the limit is ${limits.maxMessageBytes}.`, {
-      hint: 'Send smaller attachments, or share large files by link. Exchange Online accepts 25 MB by default (its admin may raise it).',
+    throw new AppError('payload_too_large', `The message is about ${bytes} bytes as sent (${raw ? 'the raw message' : 'MIME-encoded: attachments in base64'}); the limit is ${limits.maxMessageBytes}.`, {
+      hint: 'Send smaller attachments, or share large files by link. Exchange Online takes 35 MB per message as sent by default '
+        + '(a file grows by a third in base64; its admin may raise the limit, and SEND_MAX_MESSAGE_BYTES with it).',
       fields: { limitBytes: limits.maxMessageBytes },
     });
   }
