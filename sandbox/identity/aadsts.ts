@@ -26,6 +26,13 @@ export interface ErrorParams {
   issuedAt?: string;
   validFrom?: string;
   codeRedirectUri?: string;
+  /** Client assertions: the key's thumbprint (hex), the assertion's times, the federated token's claims. */
+  thumbprint?: string;
+  currentTime?: string;
+  expiry?: string;
+  issuer?: string;
+  subject?: string;
+  audience?: string;
 }
 
 export interface AadstsEntry {
@@ -67,6 +74,18 @@ const entries: AadstsEntry[] = [
   { code: 700054, error: 'unsupported_response_type', status: 400, text: (p) => `response_type '${p.responseType}' is not enabled for the application.` },
   // approximate wording (error-code reference: "Invalid Code_Challenge_method parameter").
   { code: 50149, error: 'invalid_request', status: 400, text: () => `Invalid Code_Challenge_method parameter.` },
+  // Client assertions (certificate and federated credentials). 700027, 700024, 700023, 700021 and 50027 are quoted
+  // from real responses; 7000274's wording is approximate (Entra's "Key was found, but use of the key to verify the
+  // signature failed" reason, seen with AADSTS50013), as are 700211-700213 past their first sentence.
+  { code: 700027, error: 'invalid_client', status: 401, text: (p) => `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${p.thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${p.clientId}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/${p.clientId}']` },
+  { code: 7000274, error: 'invalid_client', status: 401, text: (p) => `Client assertion contains an invalid signature. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '${p.thumbprint}']` },
+  { code: 700024, error: 'invalid_client', status: 401, text: (p) => `Client assertion is not within its valid time range. Current time: ${p.currentTime}, assertion valid from ${p.validFrom}, expiry time of assertion ${p.expiry}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .` },
+  { code: 700023, error: 'invalid_client', status: 401, text: () => `Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .` },
+  { code: 700021, error: 'invalid_client', status: 401, text: () => `Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .` },
+  { code: 50027, error: 'invalid_request', status: 400, text: () => `JWT token is invalid or malformed.` },
+  { code: 700211, error: 'invalid_client', status: 401, text: (p) => `No matching federated identity record found for presented assertion issuer '${p.issuer}'. Please note that the matching is done using a case-sensitive comparison. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
+  { code: 700212, error: 'invalid_client', status: 401, text: (p) => `No matching federated identity record found for presented assertion audience '${p.audience}'. Please note that the matching is done using a case-sensitive comparison. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
+  { code: 700213, error: 'invalid_client', status: 401, text: (p) => `No matching federated identity record found for presented assertion subject '${p.subject}'. Please note that the matching is done using a case-sensitive comparison. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
   { code: 90033, error: 'temporarily_unavailable', status: 503, text: () => `A transient error has occurred. Please try again.` },
 ];
 
@@ -90,6 +109,12 @@ const PLACEHOLDERS: Required<ErrorParams> = {
   issuedAt: new Date(0).toISOString(),
   validFrom: new Date(0).toISOString(),
   codeRedirectUri: '',
+  thumbprint: '',
+  currentTime: '',
+  expiry: '',
+  issuer: '',
+  subject: '',
+  audience: '',
 };
 
 /** Entra's timestamp format: `2021-03-24 10:05:03Z`. */

@@ -1,13 +1,15 @@
 /**
  * The token endpoint's first steps, in Entra's order: the tenant in the path,
- * the application, then its client secret.
+ * the application, then its credential: a client assertion (certificate or
+ * federated, client-assertion.ts) when one is sent, else the client secret.
  */
 import type { App, TenantRef } from './directory.js';
+import { checkClientAssertion } from './client-assertion.js';
 import { errorReply, type IdentityState, type Incoming, type Reply } from './context.js';
 
 export type ClientAuth = { ok: true; app: App; ref: TenantRef } | { ok: false; reply: Reply };
 
-export function authenticateClient(state: IdentityState, incoming: Incoming, grantType: string): ClientAuth {
+export async function authenticateClient(state: IdentityState, incoming: Incoming, grantType: string): Promise<ClientAuth> {
   const fail = (code: number, params: Parameters<typeof errorReply>[2]): ClientAuth => ({
     ok: false,
     reply: errorReply(state, code, params, incoming),
@@ -32,6 +34,12 @@ export function authenticateClient(state: IdentityState, incoming: Incoming, gra
     return fail(50194, params);
   }
 
+  if (incoming.form.has('client_assertion') || incoming.form.has('client_assertion_type')) {
+    // The assertion's audience is the token endpoint of the tenant in the path (by id or domain).
+    const endpoints = [segment, ...(ref.kind === 'tenant' ? [ref.tenant.id] : [])].map((t) => `${state.baseUrl}/${t}/oauth2/v2.0/token`.toLowerCase());
+    const check = await checkClientAssertion(state, app, incoming.form, endpoints);
+    return check.ok ? { ok: true, app, ref } : fail(check.aadsts, { ...params, ...check.params });
+  }
   const secret = incoming.form.get('client_secret');
   if (!secret) return fail(7000218, params);
   const match = app.secrets.find((s) => s.value === secret);

@@ -2,6 +2,7 @@
  * State shared by the endpoint handlers, and the reply shapes they return
  * (the server turns a Reply into HTTP).
  */
+import type { KeyObject } from 'node:crypto';
 import type { SandboxPki, SigningKey } from '../pki.js';
 import { entraError, type ErrorParams } from './aadsts.js';
 import type { Directory } from './directory.js';
@@ -20,6 +21,8 @@ export interface IdentityState {
   denyConsent: boolean;
   /** Signs ID tokens instead of the published key (a forged ID token); undefined: the published key. */
   idTokenSigningKey?: SigningKey | undefined;
+  /** Issuers of federated tokens the imitation trusts (a stand-in for fetching their JWKS), by `iss`. */
+  federatedIssuers: Map<string, KeyObject>;
 }
 
 export type Reply =

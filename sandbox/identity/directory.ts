@@ -4,7 +4,7 @@
  * that consented) and users. Plain in-memory maps; tests drive it through
  * the IdentityServer API.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 
 export const EXCHANGE_SCOPE_RESOURCE = 'https://outlook.office.com';
 export const DEFAULT_DELEGATED_SCOPES = [
@@ -24,6 +24,45 @@ export interface SecretInput {
   expiresAt?: Date;
 }
 
+/** A certificate uploaded under Certificates & secrets: its public part only. */
+export interface CertificateRegistration {
+  /** The certificate, PEM. */
+  pem: string;
+  /** The key credential's end date; default: the certificate's notAfter. */
+  expiresAt?: Date;
+}
+
+/** A federated identity credential: tokens of this issuer and subject, for this audience, are the app's assertion. */
+export interface FederatedCredentialInput {
+  issuer: string;
+  subject: string;
+  /** Default ['api://AzureADTokenExchange']. */
+  audiences?: string[];
+}
+
+export interface RegisteredCertificate {
+  /** base64url SHA-1 and SHA-256 of the DER: the `x5t` and `x5t#S256` an assertion names it by. */
+  x5t: string;
+  x5tS256: string;
+  /** SHA-1, upper-case hex, as Entra's error texts name keys. */
+  thumbprint: string;
+  publicKey: KeyObject;
+  startsAt: Date;
+  expiresAt: Date;
+}
+
+export function registerCertificate(input: CertificateRegistration): RegisteredCertificate {
+  const cert = new X509Certificate(input.pem);
+  return {
+    x5t: createHash('sha1').update(cert.raw).digest('base64url'),
+    x5tS256: createHash('sha256').update(cert.raw).digest('base64url'),
+    thumbprint: createHash('sha1').update(cert.raw).digest('hex').toUpperCase(),
+    publicKey: cert.publicKey,
+    startsAt: new Date(cert.validFrom),
+    expiresAt: input.expiresAt ?? new Date(cert.validTo),
+  };
+}
+
 export interface AppInput {
   clientId: string;
   homeTenantId: string;
@@ -37,6 +76,10 @@ export interface AppInput {
   consentedTenants?: string[];
   /** Delegated permissions, fully qualified (https://outlook.office.com/IMAP.AccessAsUser.All). */
   delegatedScopes?: string[];
+  /** Certificates & secrets → Certificates. */
+  certificates?: CertificateRegistration[];
+  /** Certificates & secrets → Federated credentials. */
+  federatedCredentials?: FederatedCredentialInput[];
 }
 
 /**
@@ -75,6 +118,8 @@ export interface App {
   /** Tenants where a user consented at sign-in: delegated permissions only, never app roles. */
   userConsentedTenants: Set<string>;
   delegatedScopes: string[];
+  certificates: RegisteredCertificate[];
+  federatedCredentials: FederatedCredentialInput[];
 }
 
 export interface User {
@@ -111,6 +156,8 @@ export class Directory {
       consentedTenants: new Set((input.consentedTenants ?? [input.homeTenantId]).map((t) => t.toLowerCase())),
       userConsentedTenants: new Set(),
       delegatedScopes: [...(input.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES)],
+      certificates: (input.certificates ?? []).map(registerCertificate),
+      federatedCredentials: [...(input.federatedCredentials ?? [])],
     });
   }
 
@@ -128,6 +175,8 @@ export class Directory {
       app.userConsentedTenants = new Set();
     }
     if (patch.delegatedScopes !== undefined) app.delegatedScopes = [...patch.delegatedScopes];
+    if (patch.certificates !== undefined) app.certificates = patch.certificates.map(registerCertificate);
+    if (patch.federatedCredentials !== undefined) app.federatedCredentials = [...patch.federatedCredentials];
   }
 
   addUser(input: UserInput): User {

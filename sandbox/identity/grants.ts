@@ -34,7 +34,7 @@ export async function handleToken(state: IdentityState, incoming: Incoming): Pro
   if (!grantType) return errorReply(state, 90014, { field: 'grant_type' }, incoming);
   if (!GRANT_TYPES.has(grantType)) return errorReply(state, 70003, { grantType }, incoming);
 
-  const auth = authenticateClient(state, incoming, grantType);
+  const auth = await authenticateClient(state, incoming, grantType);
   if (!auth.ok) return auth.reply;
   const { app } = auth;
   if (grantType === 'client_credentials') {

@@ -18,7 +18,11 @@ import { Directory, type AppInput, type AppPatch, type TenantInput, type User, t
 import { Faults, type HostileTokenAnswer, type InjectedError, type Outage } from './faults.js';
 import { GrantStore } from './grant-store.js';
 import { createIdentityHttpsServer, type RequestLogEntry } from './server.js';
+import { createFederatedIssuer, type FederatedIssuer, type FederatedTokenInput } from './federated-issuer.js';
+import type { CertificateRegistration, FederatedCredentialInput } from './directory.js';
 
+export type { CertificateRegistration, FederatedCredentialInput, FederatedIssuer, FederatedTokenInput };
+export { JWT_BEARER, TOKEN_EXCHANGE_AUDIENCE } from './client-assertion.js';
 export type { AadstsEntry, AppInput, AppPatch, HostileTokenAnswer, InjectedError, Outage, RequestLogEntry, TenantInput, User, UserInput };
 export { AADSTS, catalogue, entraError } from './aadsts.js';
 export { APP_ONLY_SCOPE } from './scopes.js';
@@ -35,6 +39,11 @@ export interface IdentityServer {
   /** Fields given replace the registered ones (secrets, appRoles, consentedTenants, …). */
   updateApp(clientId: string, patch: AppPatch): void;
   addUser(user: UserInput): User;
+  /**
+   * A token issuer the imitation trusts for federated credentials (a cluster's OIDC issuer);
+   * an app trusts its tokens through `federatedCredentials: [{ issuer, subject }]`.
+   */
+  addFederatedIssuer(issuer: string): FederatedIssuer;
   /** Who authorize signs in; null (default): login_hint, else the tenant's first user. */
   signInAs(upn: string | null): void;
   /** When on, authorize answers error=access_denied (AADSTS65004) as if the user declined consent. */
@@ -73,6 +82,7 @@ export async function startIdentity(opts: { pki: SandboxPki; port?: number; host
     accessTokenLifetimeSeconds: 3599,
     signInAs: null,
     denyConsent: false,
+    federatedIssuers: new Map(),
   };
   const requests: RequestLogEntry[] = [];
   const server = createIdentityHttpsServer(state, requests);
@@ -95,6 +105,11 @@ export async function startIdentity(opts: { pki: SandboxPki; port?: number; host
     addApp: (a) => state.directory.addApp(a),
     updateApp: (clientId, patch) => state.directory.updateApp(clientId, patch),
     addUser: (u) => state.directory.addUser(u),
+    addFederatedIssuer: (issuer) => {
+      const made = createFederatedIssuer(issuer);
+      state.federatedIssuers.set(issuer, made.publicKey);
+      return made.issuer;
+    },
     signInAs: (upn) => {
       state.signInAs = upn;
     },

@@ -13,6 +13,7 @@ import { escapeHtml, type IdentityState, type Incoming, type Reply } from './con
 import { instanceDiscovery, jwks, openidConfiguration } from './discovery.js';
 import { handleToken } from './grants.js';
 import { writeHostileTokenAnswer } from './hostile-token.js';
+import { decodeProtectedHeader } from 'jose';
 
 export interface RequestLogEntry {
   method: string;
@@ -22,6 +23,8 @@ export interface RequestLogEntry {
   clientId?: string;
   grantType?: string;
   status?: number;
+  /** A client assertion's JOSE header (public: alg, x5t#S256, x5t, x5c, kid), never the assertion. */
+  assertionHeader?: Record<string, unknown>;
   at: number;
 }
 
@@ -146,6 +149,14 @@ async function handle(state: IdentityState, log: RequestLogEntry[], req: Incomin
   if (segment) entry.tenant = segment;
   if (clientId) entry.clientId = clientId;
   if (grantType) entry.grantType = grantType;
+  const assertion = form.get('client_assertion');
+  if (assertion) {
+    try {
+      entry.assertionHeader = decodeProtectedHeader(assertion) as Record<string, unknown>;
+    } catch {
+      // A malformed assertion: the token endpoint answers it.
+    }
+  }
   log.push(entry);
 
   const outage = state.faults.outage;

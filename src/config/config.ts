@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors/errors.js';
 import {
   EnvValueError,
-  parseBoolean,
+  parseAbsolutePath, parseBoolean,
   parseEnum,
   parseInteger,
   parseKey32,
@@ -72,6 +72,11 @@ export interface Config {
     authorityHosts: HostAllowlist;
     /** Hosts a mailbox's access token may be sent to: its IMAP and SMTP servers (MAIL_HOST_ALLOWLIST). */
     mailHosts: HostAllowlist;
+    /**
+     * AZURE_FEDERATED_TOKEN_FILE: the token file of federated connections that name none (workload
+     * identity; Azure Workload Identity sets it in the pod). Read for each token request, not at start.
+     */
+    federatedTokenFile: string | undefined;
   };
   polling: {
     minIntervalSeconds: number;
@@ -171,6 +176,7 @@ export function loadConfig(env: Env): Config {
       extraCaFile: read(env, 'NODE_EXTRA_CA_CERTS', parseString),
       authorityHosts: read(env, 'AUTHORITY_HOST_ALLOWLIST', parseHostAllowlist, hostAllowlist(DEFAULT_AUTHORITY_HOSTS)),
       mailHosts: read(env, 'MAIL_HOST_ALLOWLIST', parseHostAllowlist, hostAllowlist(DEFAULT_MAIL_HOSTS)),
+      federatedTokenFile: read(env, 'AZURE_FEDERATED_TOKEN_FILE', parseAbsolutePath),
     },
     polling: {
       minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30),

@@ -54,6 +54,13 @@ export function parseUrl(protocols: readonly string[]) {
   };
 }
 
+/** An absolute file path (AZURE_FEDERATED_TOKEN_FILE); the file itself is read later, when it is needed. */
+export function parseAbsolutePath(raw: string): string {
+  const value = raw.trim();
+  if (!value.startsWith('/') || value.includes('\0')) throw new EnvValueError('must be an absolute file path');
+  return value;
+}
+
 export function parseList(raw: string): string[] {
   return raw
     .split(',')

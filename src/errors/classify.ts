@@ -67,6 +67,11 @@ const POLICIES: Record<ErrorCode, Policy> = {
   // minutes); that decision is the token service's, not this table's.
   invalid_client_secret: { status: 422, title: 'Client secret refused', retryable: false },
   client_secret_expired: { status: 422, title: 'Client secret expired', retryable: false },
+  client_assertion_invalid: { status: 422, title: 'Client certificate or assertion refused', retryable: false },
+  // A clock off by minutes, or a projected token not renewed: fixed on this side, not in the portal.
+  client_assertion_expired: { status: 422, title: 'Client assertion outside its valid time', retryable: false },
+  federated_credential_mismatch: { status: 422, title: 'No matching federated credential', retryable: false },
+  federated_token_unavailable: { status: 422, title: 'Federated token file unreadable', retryable: false },
   application_not_found: { status: 422, title: 'Application not found', retryable: false },
   tenant_not_found: { status: 422, title: 'Tenant not found', retryable: false },
   tenant_required: { status: 422, title: 'Tenant id required', retryable: false },

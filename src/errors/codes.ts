@@ -25,6 +25,13 @@ export const ERROR_CODES = [
   // Tokens and the identity platform (AADSTS meanings in domain/tokens/aadsts.ts)
   'invalid_client_secret',
   'client_secret_expired',
+  // Certificate and federated credentials: the client assertion was refused (AADSTS700027, 7000274, 700023,
+  // 700021, 50027), not within its valid time (700024), or matched no federated credential (70021, 700211-700213);
+  // the federated token file gave no token
+  'client_assertion_invalid',
+  'client_assertion_expired',
+  'federated_credential_mismatch',
+  'federated_token_unavailable',
   'application_not_found',
   'tenant_not_found',
   'tenant_required',

@@ -50,6 +50,7 @@ export function createConnections(deps: ConnectionsDeps): Capability<Connections
     cipher,
     mailboxesUsing: deps.mailboxesUsing,
     authorityHosts: config.outbound.authorityHosts,
+    federatedTokenFile: config.outbound.federatedTokenFile,
   });
   const network = createMsalNetworkClient({
     caPem: deps.extraCa,

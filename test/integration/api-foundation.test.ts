@@ -137,7 +137,7 @@ describe('connections and their secrets', () => {
     });
     expect(rotated.statusCode).toBe(200);
     expect(rotated.json().clientSecretHint).toBe('6789');
-    expect(await t.deps.services.connections.clientSecret(view.id)).toBe('Yz91Q~AnotherSecretValue.0123456789');
+    expect((await t.deps.services.connections.credentials(view.id)).credential).toEqual({ type: 'secret', clientSecret: 'Yz91Q~AnotherSecretValue.0123456789' });
 
     const list = await t.app.inject({ method: 'GET', url: '/v1/connections', headers: t.auth });
     expect(list.json().items.map((c: { id: string }) => c.id)).toContain(view.id);
@@ -161,7 +161,7 @@ describe('connections and their secrets', () => {
       if (raw?.includes('ms1.')) sawEnvelope = true;
     }
     expect(sawEnvelope).toBe(true);
-    expect(await t.deps.services.connections.clientSecret(created.id)).toBe(SECRET);
+    expect((await t.deps.services.connections.credentials(created.id)).credential).toEqual({ type: 'secret', clientSecret: SECRET });
   });
 
   it('never logs a secret or an API key', async () => {

@@ -2,7 +2,8 @@
  * After the main flows run for real against the sandbox — an app-only
  * connection (its secret rotated), verify, a mailbox polled with mail
  * announced by webhook, the doctor, reading mail, a send, a delegated
- * sign-in with its refresh token, a webhook whose secret is rotated — no
+ * sign-in with its refresh token, a webhook whose secret is rotated, a
+ * certificate connection (its certificate rotated) — no secret or private key
  * secret appears where it must not: in a log line (at trace level, library
  * logs included), an API response body or header, a Redis key or value
  * (read as raw bytes; BullMQ job payloads live there too), or a webhook
@@ -17,6 +18,8 @@ import { SANDBOX_APP_ONLY, SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } fr
 import { freePort } from '../../sandbox/ports.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
+import { createTestCertificate } from '../../sandbox/x509.js';
+import { createPrivateKey } from 'node:crypto';
 import { browserAgent, signInThrough } from '../support/oauth-browser.js';
 import { readRedisRaw } from '../support/redis-raw.js';
 
@@ -29,6 +32,7 @@ const SHAPES: Record<string, RegExp> = {
   'an authorization code or refresh token (1.A…)': /\b1\.A[A-Za-z0-9_-]{40,}/,
   'an XOAUTH2 payload (base64 of "user=…")': /dXNlcj[0-9A-Za-z+/]{20,}/,
   'a webhook secret (whsec_…)': /whsec_[A-Za-z0-9+/=]{20,}/,
+  'a private key (PEM)': /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/,
 };
 
 let agent: Agent;
@@ -141,6 +145,24 @@ async function exerciseMainFlows(): Promise<void> {
   const userToken = await t.deps.services.mailboxTokens.tokenFor(pending.id);
   secrets.set('the delegated access token', userToken.accessToken);
   secrets.set('the delegated XOAUTH2 payload', xoauth2(SANDBOX_USERS.support, userToken.accessToken));
+
+  // A certificate connection of the same app, verified, its certificate rotated and verified again.
+  const certificates = [createTestCertificate({ commonName: 'scan one' }), createTestCertificate({ commonName: 'scan two' })];
+  sandbox.identity.updateApp(SANDBOX_APP_ONLY.clientId, { certificates: certificates.map((c) => ({ pem: c.certPem })) });
+  const withCertificate = await created('/v1/connections', {
+    name: 'scan certificate', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
+    certificate: { pem: certificates[0]!.certPem + certificates[0]!.keyPem }, authorityHost: sandbox.identity.url,
+  });
+  expect((await call({ method: 'POST', url: `/v1/connections/${withCertificate.id}/verify` })).json().ok).toBe(true);
+  expect((await call({ method: 'PATCH', url: `/v1/connections/${withCertificate.id}`, payload: { certificate: { pem: certificates[1]!.certPem + certificates[1]!.keyPem } } })).statusCode).toBe(200);
+  expect((await call({ method: 'POST', url: `/v1/connections/${withCertificate.id}/verify` })).json().ok).toBe(true);
+  certificates.forEach((c, i) => {
+    const der = createPrivateKey(c.keyPem).export({ type: 'pkcs8', format: 'der' });
+    secrets.set(`private key ${i} (PEM body)`, c.keyPem.split('\n').slice(1, -2).join(''));
+    secrets.set(`private key ${i} (a PEM line)`, c.keyPem.split('\n')[5]!);
+    secrets.set(`private key ${i} (DER bytes)`, der);
+    secrets.set(`private key ${i} (base64url)`, der.toString('base64url').slice(0, 64));
+  });
 
   secrets.set('the app-only client secret', SANDBOX_APP_ONLY.secret);
   secrets.set('the rotated client secret', ROTATED_CLIENT_SECRET);

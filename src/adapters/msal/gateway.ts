@@ -13,11 +13,29 @@ import { AuthorityMetadataCache, type OpenIdMetadata } from './authority-metadat
 import { redisCachePlugin, type CachePartitionStore } from './cache-plugin.js';
 import { translateMsalError } from './errors.js';
 import type { MsalNetworkClient } from './network-client.js';
+import type { ClientCredential } from '../../domain/connections/client-credential.js';
+import { readFederatedToken } from './federated-token.js';
 
 export interface AppCredentials {
   authority: string;
   clientId: string;
-  clientSecret: string;
+  credential: ClientCredential;
+}
+
+/**
+ * MSAL's auth options for a credential. A certificate goes with its SHA-256 thumbprint, so the
+ * assertion is PS256 with `x5t#S256` (Entra's current format), and its chain as `x5c`. A federated
+ * credential is a callback MSAL calls for each token request it sends (not for cache hits).
+ */
+function credentialOptions(credential: ClientCredential): Record<string, unknown> {
+  switch (credential.type) {
+    case 'secret':
+      return { clientSecret: credential.clientSecret };
+    case 'certificate':
+      return { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKey, x5c: credential.x5c } };
+    case 'federated':
+      return { clientAssertion: () => readFederatedToken(credential.tokenFile) };
+  }
 }
 
 export interface TokenResult {
@@ -68,7 +86,7 @@ export class MsalGateway {
     return new ConfidentialClientApplication({
       auth: {
         clientId: app.clientId,
-        clientSecret: app.clientSecret,
+        ...credentialOptions(app.credential),
         authority: app.authority,
         knownAuthorities: [new URL(app.authority).host],
         authorityMetadata: JSON.stringify(metadata),

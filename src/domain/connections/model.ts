@@ -8,13 +8,39 @@
 /** `app_only`: client credentials (a service principal with mailbox permission). `delegated`: a user signs in. */
 export type Flow = 'app_only' | 'delegated';
 
+/** A certificate credential: the certificate and its private key (and possibly its chain) in PEM. */
+export interface CertificateInput {
+  pem: string;
+}
+
+/** Workload identity federation: the file whose current token is the client assertion; absent: AZURE_FEDERATED_TOKEN_FILE. */
+export interface FederatedInput {
+  tokenFile?: string;
+}
+
+export type CredentialType = 'secret' | 'certificate' | 'federated';
+
+/** What is shown of a connection's credential: never a secret or a key. */
+export interface CredentialViewT {
+  type: CredentialType;
+  /** Certificates: the SHA-1 thumbprint as the portal's Certificates list shows it. */
+  thumbprint?: string;
+  /** Certificates: when the certificate expires. */
+  expiresAt?: string;
+  /** Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
+  tokenFile?: string;
+}
+
 export interface CreateConnectionInput {
   name: string;
   flow: Flow;
   /** Directory (tenant) ID or a verified domain; empty or null for a multi-tenant delegated app. */
   tenantId?: string | null;
   clientId: string;
-  clientSecret: string;
+  /** Exactly one of clientSecret, certificate and federated. */
+  clientSecret?: string;
+  certificate?: CertificateInput;
+  federated?: FederatedInput;
   authorityHost?: string;
   personalAccounts?: boolean;
   /** Origins or URL prefixes the sign-in provider may send browsers back to; null: the service-wide list. */
@@ -23,7 +49,10 @@ export interface CreateConnectionInput {
 
 export interface UpdateConnectionInput {
   name?: string;
+  /** At most one of clientSecret, certificate and federated: the connection's credential is replaced. */
   clientSecret?: string;
+  certificate?: CertificateInput;
+  federated?: FederatedInput;
   loginReturnTo?: string[] | null;
 }
 
@@ -35,8 +64,9 @@ export interface ConnectionViewT {
   clientId: string;
   authorityHost: string;
   authority: string;
-  /** The last 4 characters of the client secret. */
-  clientSecretHint: string;
+  /** Secrets only: the last 4 characters of the client secret. */
+  clientSecretHint?: string;
+  credential: CredentialViewT;
   loginReturnTo: string[] | null;
   secretUpdatedAt: string;
   createdAt: string;

@@ -1,7 +1,9 @@
 /**
- * Connections: an Entra app registration (tenant, client id, client secret).
- * The secret is encrypted before it reaches the store and never leaves the
- * service; views carry only its last four characters.
+ * Connections: an Entra app registration (tenant, client id) and its one
+ * credential: a client secret, a certificate, or a federated token file.
+ * A secret and a certificate's private key are encrypted before they reach
+ * the store and never leave the service; views carry a secret's last four
+ * characters and a certificate's thumbprint and expiry.
  */
 import type { Cipher } from '../../crypto/envelope.js';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
@@ -10,8 +12,22 @@ import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageQueryT, type PageT } from '
 import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
-import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from './model.js';
-import { authorityOf, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateSecret } from './validate.js';
+import type { ClientCredential } from './client-credential.js';
+import type { CredentialContext, ReadCredential } from './credential-input.js';
+import type { ConnectionViewT, CreateConnectionInput, CredentialType, CredentialViewT, UpdateConnectionInput } from './model.js';
+import { authorityOf, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateCredential } from './validate.js';
+import { federatedTokenFileMissing } from './client-credential.js';
+
+/** A certificate credential as stored: the key encrypted, the rest public. */
+export interface StoredCertificate {
+  /** AES-256-GCM envelope of the PKCS#8 PEM private key, associated data `connection:<id>:certificateKey`. */
+  privateKey: string;
+  chainPem: string;
+  thumbprint: string;
+  thumbprintSha256: string;
+  notBefore: string;
+  expiresAt: string;
+}
 
 export interface ConnectionRecord {
   id: string;
@@ -21,9 +37,14 @@ export interface ConnectionRecord {
   clientId: string;
   authorityHost: string;
   personalAccounts: boolean;
-  /** AES-256-GCM envelope, associated data `connection:<id>:clientSecret`. */
-  clientSecret: string;
-  clientSecretHint: string;
+  /** Absent on records stored before certificates: a secret. */
+  credentialType?: CredentialType;
+  /** Secrets: AES-256-GCM envelope, associated data `connection:<id>:clientSecret`. */
+  clientSecret?: string;
+  clientSecretHint?: string;
+  certificate?: StoredCertificate;
+  /** Federated: the token file; null: AZURE_FEDERATED_TOKEN_FILE. */
+  federated?: { tokenFile: string | null };
   /** The sign-in provider's own allow-list for this connection (normalised rules); absent or null: LOGIN_RETURN_TO_ALLOWLIST. */
   loginReturnTo?: string[] | null;
   secretUpdatedAt: string;
@@ -39,9 +60,25 @@ export interface ConnectionServiceDeps {
   mailboxesUsing?: (connectionId: string) => Promise<number>;
   /** Where client secrets may be sent (AUTHORITY_HOST_ALLOWLIST). */
   authorityHosts: HostAllowlist;
+  /** AZURE_FEDERATED_TOKEN_FILE: the token file of federated connections that name none. */
+  federatedTokenFile?: string | undefined;
 }
 
 export const secretAad = (id: string): string => `connection:${id}:clientSecret`;
+export const certificateKeyAad = (id: string): string => `connection:${id}:certificateKey`;
+
+export function credentialTypeOf(record: Pick<ConnectionRecord, 'credentialType'>): CredentialType {
+  return record.credentialType ?? 'secret';
+}
+
+function credentialView(record: ConnectionRecord): CredentialViewT {
+  const type = credentialTypeOf(record);
+  if (type === 'certificate' && record.certificate) {
+    return { type, thumbprint: record.certificate.thumbprint, expiresAt: record.certificate.expiresAt };
+  }
+  if (type === 'federated' && record.federated?.tokenFile) return { type, tokenFile: record.federated.tokenFile };
+  return { type };
+}
 
 export function toView(record: ConnectionRecord): ConnectionViewT {
   return {
@@ -53,12 +90,18 @@ export function toView(record: ConnectionRecord): ConnectionViewT {
     authorityHost: record.authorityHost,
     authority: authorityOf(record),
     // Records stored before the hint was the bare last 4 characters carry an ellipsis in front.
-    clientSecretHint: record.clientSecretHint.replace(/^…/, ''),
+    ...(credentialTypeOf(record) === 'secret' && record.clientSecretHint !== undefined ? { clientSecretHint: record.clientSecretHint.replace(/^…/, '') } : {}),
+    credential: credentialView(record),
     loginReturnTo: record.loginReturnTo ?? null,
     secretUpdatedAt: record.secretUpdatedAt,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
+}
+
+/** The record without the fields a rotation cleared (JSON drops them anyway; this keeps records equal to what is read back). */
+function withoutUndefined<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The last 4 characters of the secret (Microsoft's secrets are 40 characters): enough to tell two apart. */
@@ -71,8 +114,23 @@ export class ConnectionService {
     this.now = deps.now ?? (() => new Date());
   }
 
+  private context(): CredentialContext {
+    return { now: this.now(), federatedTokenFile: this.deps.federatedTokenFile };
+  }
+
+  /** The stored fields of a credential; the ones of every other kind are cleared. */
+  private stored(id: string, credential: ReadCredential): Pick<ConnectionRecord, 'credentialType' | 'clientSecret' | 'clientSecretHint' | 'certificate' | 'federated'> {
+    const none = { clientSecret: undefined, clientSecretHint: undefined, certificate: undefined, federated: undefined };
+    if (credential.type === 'secret') {
+      return { ...none, credentialType: 'secret', clientSecret: this.deps.cipher.encrypt(credential.clientSecret, secretAad(id)), clientSecretHint: hintOf(credential.clientSecret) };
+    }
+    if (credential.type === 'federated') return { ...none, credentialType: 'federated', federated: { tokenFile: credential.tokenFile } };
+    const { privateKeyPem, ...rest } = credential.certificate;
+    return { ...none, credentialType: 'certificate', certificate: { privateKey: this.deps.cipher.encrypt(privateKeyPem, certificateKeyAad(id)), ...rest } };
+  }
+
   async create(input: CreateConnectionInput): Promise<ConnectionViewT> {
-    validateCreate(input);
+    const credential = validateCreate(input, this.context());
     const authorityHost = normaliseAuthorityHost(input.authorityHost);
     checkAuthorityHostInput(authorityHost, this.deps.authorityHosts);
     const id = newId('con');
@@ -85,8 +143,7 @@ export class ConnectionService {
       clientId: input.clientId.toLowerCase(),
       authorityHost,
       personalAccounts: input.personalAccounts ?? false,
-      clientSecret: this.deps.cipher.encrypt(input.clientSecret, secretAad(id)),
-      clientSecretHint: hintOf(input.clientSecret),
+      ...withoutUndefined(this.stored(id, credential)),
       loginReturnTo: normaliseLoginReturnTo(input.loginReturnTo ?? null),
       secretUpdatedAt: at,
       createdAt: at,
@@ -113,37 +170,42 @@ export class ConnectionService {
     return record;
   }
 
-  /** The connection with its decrypted client secret, for the token service only. */
-  async credentials(id: string): Promise<{ connection: ConnectionRecord; clientSecret: string }> {
+  /** The connection with its decrypted credential, for the token service only. */
+  async credentials(id: string): Promise<{ connection: ConnectionRecord; credential: ClientCredential }> {
     const connection = await this.record(id);
     assertAuthorityHostAllowed(connection, this.deps.authorityHosts);
-    return { connection, clientSecret: this.deps.cipher.decryptText(connection.clientSecret, secretAad(id)) };
+    return { connection, credential: this.credentialOf(connection) };
   }
 
-  async clientSecret(id: string): Promise<string> {
-    return (await this.credentials(id)).clientSecret;
+  private credentialOf(connection: ConnectionRecord): ClientCredential {
+    const type = credentialTypeOf(connection);
+    if (type === 'certificate' && connection.certificate) {
+      const { privateKey, chainPem, thumbprintSha256 } = connection.certificate;
+      return { type, thumbprintSha256, x5c: chainPem, privateKey: this.deps.cipher.decryptText(privateKey, certificateKeyAad(connection.id)) };
+    }
+    if (type === 'federated') {
+      const tokenFile = connection.federated?.tokenFile ?? this.deps.federatedTokenFile;
+      if (tokenFile === undefined) throw federatedTokenFileMissing();
+      return { type, tokenFile };
+    }
+    return { type: 'secret', clientSecret: this.deps.cipher.decryptText(connection.clientSecret ?? '', secretAad(connection.id)) };
   }
 
   /**
-   * Renames, rotates the secret, or sets the sign-in allow-list (null: back to LOGIN_RETURN_TO_ALLOWLIST). Rotation does not touch cached tokens:
-   * a token issued with the old secret stays valid until it expires, so
-   * mailboxes keep working while the new secret takes over.
+   * Renames, rotates the credential (a new secret, certificate or token file, of the same kind or
+   * another), or sets the sign-in allow-list (null: back to LOGIN_RETURN_TO_ALLOWLIST). Rotation does
+   * not touch cached tokens: a token issued with the old credential stays valid until it expires, so
+   * mailboxes keep working while the new credential takes over.
    */
   async update(id: string, patch: UpdateConnectionInput): Promise<ConnectionViewT> {
-    if (patch.clientSecret !== undefined) validateSecret(patch.clientSecret);
+    const credential = validateCredential(patch, this.context());
     const loginReturnTo = patch.loginReturnTo === undefined ? undefined : normaliseLoginReturnTo(patch.loginReturnTo);
     const at = this.now().toISOString();
-    const updated = await this.deps.store.update(id, (current) => ({
+    const updated = await this.deps.store.update(id, (current) => withoutUndefined({
       ...current,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(loginReturnTo !== undefined ? { loginReturnTo } : {}),
-      ...(patch.clientSecret !== undefined
-        ? {
-            clientSecret: this.deps.cipher.encrypt(patch.clientSecret, secretAad(id)),
-            clientSecretHint: hintOf(patch.clientSecret),
-            secretUpdatedAt: at,
-          }
-        : {}),
+      ...(credential ? { ...this.stored(id, credential), secretUpdatedAt: at } : {}),
       updatedAt: at,
     }));
     if (!updated) throw new NotFoundError('Connection', id);

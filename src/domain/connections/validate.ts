@@ -4,6 +4,7 @@
  */
 import { readReturnToRule, returnToRuleText } from '../../config/login-config.js';
 import { ValidationError, type FieldProblem } from '../../errors/errors.js';
+import { ONE_CREDENTIAL_HINT, readCredential, type CredentialContext, type CredentialInput, type ReadCredential } from './credential-input.js';
 import type { CreateConnectionInput } from './model.js';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -111,12 +112,19 @@ function fail(problems: Problem[]): never {
   );
 }
 
-export function validateCreate(input: CreateConnectionInput): void {
+const defaultContext = (): CredentialContext => ({ now: new Date(), federatedTokenFile: undefined });
+
+/** Checks a new connection; its one credential, read (a certificate parsed, a secret checked). */
+export function validateCreate(input: CreateConnectionInput, context: CredentialContext = defaultContext()): ReadCredential {
   const problems: Problem[] = [];
   const push = (p: Problem | undefined): void => void (p && problems.push(p));
   const tenantId = input.tenantId ?? '';
   push(checkClientId(input.clientId));
-  push(checkClientSecret(input.clientSecret));
+  const read = readCredential(input, context, checkClientSecret);
+  problems.push(...read.problems);
+  if (!read.credential && read.problems.length === 0) {
+    problems.push({ field: '/clientSecret', message: 'is required: a connection needs one credential', hint: ONE_CREDENTIAL_HINT });
+  }
   if (input.authorityHost !== undefined) push(checkAuthorityHost(input.authorityHost));
   if (tenantId !== '') push(checkTenantId(tenantId));
   else if (input.flow === 'app_only') {
@@ -130,7 +138,8 @@ export function validateCreate(input: CreateConnectionInput): void {
     problems.push({ field: '/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
   }
   if (input.loginReturnTo) problems.push(...readLoginReturnTo(input.loginReturnTo).problems);
-  if (problems.length > 0) fail(problems);
+  if (problems.length > 0 || !read.credential) fail(problems);
+  return read.credential;
 }
 
 /** `loginReturnTo` as stored: its rules normalised (`https://App.example.com/` → `https://app.example.com`); null: none of its own. */
@@ -141,9 +150,11 @@ export function normaliseLoginReturnTo(list: readonly string[] | null): string[]
   return rules;
 }
 
-export function validateSecret(secret: string): void {
-  const problem = checkClientSecret(secret);
-  if (problem) fail([problem]);
+/** A rotation's credential, read; undefined: the patch gives none. */
+export function validateCredential(input: CredentialInput, context: CredentialContext): ReadCredential | undefined {
+  const read = readCredential(input, context, checkClientSecret);
+  if (read.problems.length > 0) fail(read.problems);
+  return read.credential;
 }
 
 export function normaliseAuthorityHost(value: string | undefined): string {

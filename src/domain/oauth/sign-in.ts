@@ -94,12 +94,12 @@ export class SignIn {
 
   /** GET /v1/connections/{id}/login: the Microsoft authorize URL to redirect the browser to, and its binding. */
   async start(connectionId: string, returnTo: string): Promise<SignInStart> {
-    const { connection, clientSecret } = await this.deps.connections.credentials(connectionId);
+    const { connection, credential } = await this.deps.connections.credentials(connectionId);
     const target = this.returnTo(connection, returnTo);
     await this.deps.admitStart?.();
     const state = newSecret();
     const { binding, digest } = newBinding(state);
-    const location = await startAuthorization({ ...this.deps, now: this.now }, appCredentials(connection, clientSecret), {
+    const location = await startAuthorization({ ...this.deps, now: this.now }, appCredentials(connection, credential), {
       record: { flow: 'sign_in', connectionId, returnTo: target.toString(), browserBinding: digest },
       scopes: SIGN_IN_SCOPES,
       state,
@@ -109,10 +109,10 @@ export class SignIn {
 
   /** Finishes a sign-in (the callback took its state): the returnTo URL carrying a fresh login code. */
   async complete(record: SignInState, code: string): Promise<string> {
-    const { connection, clientSecret } = await this.deps.connections.credentials(record.connectionId);
+    const { connection, credential } = await this.deps.connections.credentials(record.connectionId);
     // The allow-list may have changed (or differ in this process) since the start.
     const target = this.returnTo(connection, record.returnTo);
-    const app = appCredentials(connection, clientSecret);
+    const app = appCredentials(connection, credential);
     const result = await this.deps.msal.redeemCode(app, undefined, {
       redirectUri: this.deps.redirectUri,
       scopes: SIGN_IN_SCOPES,

@@ -6,7 +6,8 @@
 export const SETUP_STEPS = {
   app_registration: 'Register the application (App registrations → New registration)',
   tenant_and_client_id: 'Copy the Application (client) ID and Directory (tenant) ID',
-  client_secret: 'Create a client secret and copy its Value',
+  // Named before certificates and federated credentials; kept, as clients switch on it.
+  client_secret: 'Create a client credential: a client secret (copy its Value), a certificate, or a federated credential',
   redirect_uri: 'Add the callback URL as a Web redirect URI',
   api_permissions: 'Add the Office 365 Exchange Online API permissions',
   admin_consent: 'Grant admin consent',

@@ -26,6 +26,56 @@ const TABLE: Record<number, AadstsMeaning> = {
     step: 'client_secret',
     hint: 'The client secret has expired. Create a new client secret and update the connection with its Value (PATCH /v1/connections/{id}).',
   },
+  700027: {
+    code: 'client_assertion_invalid',
+    step: 'client_secret',
+    hint: "The certificate that signed the client assertion is not registered on the app: upload it (the public .cer/.pem, no key) under Certificates & secrets → Certificates, or compare the connection's credential.thumbprint with the Thumbprint listed there.",
+  },
+  7000274: {
+    code: 'client_assertion_invalid',
+    step: 'client_secret',
+    hint: "The client assertion's signature did not verify with the registered certificate: give the connection the private key of the certificate uploaded to the app (PATCH /v1/connections/{id} with certificate.pem).",
+  },
+  700023: {
+    code: 'client_assertion_invalid',
+    step: 'tenant_and_client_id',
+    hint: "The client assertion's audience is not this tenant's token endpoint: check the connection's tenantId and authorityHost (national clouds have their own host).",
+  },
+  700021: {
+    code: 'client_assertion_invalid',
+    step: 'tenant_and_client_id',
+    hint: "The client assertion names another application than client_id: check the connection's clientId; a federated token must be exchanged by the app whose federated credential trusts it.",
+  },
+  50027: {
+    code: 'client_assertion_invalid',
+    step: 'client_secret',
+    hint: 'The client assertion is not a valid JWT: for a federated credential, check that the token file holds the projected service account token.',
+  },
+  700024: {
+    code: 'client_assertion_expired',
+    step: 'client_secret',
+    hint: "The client assertion is not within its valid time range: check the clock of the service's host (NTP); for a federated credential, check that the platform renews the token file.",
+  },
+  70021: {
+    code: 'federated_credential_mismatch',
+    step: 'client_secret',
+    hint: "No federated credential of the app matches the token: in Certificates & secrets → Federated credentials, the issuer, subject and audience (api://AzureADTokenExchange) must equal the token's iss, sub and aud.",
+  },
+  700211: {
+    code: 'federated_credential_mismatch',
+    step: 'client_secret',
+    hint: "No federated credential of the app has the token's issuer: set the federated credential's Issuer to the token's iss exactly (the OIDC issuer URL of the cluster).",
+  },
+  700212: {
+    code: 'federated_credential_mismatch',
+    step: 'client_secret',
+    hint: "No federated credential of the app has the token's audience: the token's aud must be api://AzureADTokenExchange, as the federated credential's Audience.",
+  },
+  700213: {
+    code: 'federated_credential_mismatch',
+    step: 'client_secret',
+    hint: "No federated credential of the app has the token's subject: set the federated credential's Subject to the token's sub exactly (system:serviceaccount:<namespace>:<name>).",
+  },
   700016: {
     code: 'application_not_found',
     step: 'tenant_and_client_id',

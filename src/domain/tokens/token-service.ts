@@ -17,6 +17,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { KeySpace } from '../../store/keys.js';
 import type { ConnectionRecord } from '../connections/service.js';
 import { appCredentials } from '../connections/credentials.js';
+import type { ClientCredential } from '../connections/client-credential.js';
 import { authorityOf } from '../connections/validate.js';
 import { APP_ONLY_SCOPE, DELEGATED_SCOPES, readClaims, type TokenClaims } from './claims.js';
 import type { SingleFlight } from './single-flight.js';
@@ -40,8 +41,8 @@ export interface TokenServiceDeps {
   gateway: MsalGateway;
   singleFlight: SingleFlight;
   keys: KeySpace;
-  /** The connection and its decrypted secret. */
-  credentials(connectionId: string): Promise<{ connection: ConnectionRecord; clientSecret: string }>;
+  /** The connection and its decrypted credential. */
+  credentials(connectionId: string): Promise<{ connection: ConnectionRecord; credential: ClientCredential }>;
   metrics?: Pick<Metrics, 'tokenRequests'>;
   now?: () => number;
 }
@@ -112,12 +113,12 @@ export class TokenService {
 
   /** The connection's app-only token. `fresh` skips every cache: the doctor's "acquire now". */
   async appToken(connectionId: string, options: { fresh?: boolean } = {}): Promise<AccessToken> {
-    const { connection, clientSecret } = await this.deps.credentials(connectionId);
+    const { connection, credential } = await this.deps.credentials(connectionId);
     if (connection.flow !== 'app_only') {
       throw new AppError('conflict', `Connection ${connectionId} is delegated: its tokens belong to signed-in mailboxes.`);
     }
     const partition = appPartition(connection);
-    const app = appCredentials(connection, clientSecret);
+    const app = appCredentials(connection, credential);
     if (options.fresh) return this.fetch(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true));
     return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
   }
@@ -130,11 +131,11 @@ export class TokenService {
         step: 'user_sign_in',
       });
     }
-    const { connection, clientSecret } = await this.deps.credentials(connectionId);
+    const { connection, credential } = await this.deps.credentials(connectionId);
     const partition = mailboxPartition(mailboxId);
     if (options.forceRefresh) this.forget(partition);
     return this.acquire(partition, () =>
-      this.deps.gateway.silent(appCredentials(connection, clientSecret), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
+      this.deps.gateway.silent(appCredentials(connection, credential), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
     );
   }
 }

@@ -46,8 +46,8 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
     app.patch('/connections/:id', {
       config,
       schema: {
-        tags, security, summary: 'Rename, rotate the client secret, or set the sign-in allow-list',
-        description: 'Rotating the secret keeps cached tokens: they stay valid until they expire. `loginReturnTo: null` returns the connection to LOGIN_RETURN_TO_ALLOWLIST.',
+        tags, security, summary: 'Rename, rotate the credential, or set the sign-in allow-list',
+        description: 'Rotating the credential (a new `clientSecret`, `certificate` or `federated`, of the same kind or another) keeps cached tokens: they stay valid until they expire. `loginReturnTo: null` returns the connection to LOGIN_RETURN_TO_ALLOWLIST.',
         params: IdParams, body: UpdateConnectionBody,
         response: { 200: ConnectionView, ...problemResponses(400, 401, 404) },
       },

@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox';
 import type { ConnectionViewT, CreateConnectionInput, UpdateConnectionInput } from '../../domain/connections/model.js';
 import type { Check, Same } from './same.js';
+import { CERTIFICATE_PEM_MAX_CHARS } from '../../domain/connections/certificate.js';
 
 export const Flow = Type.Union([Type.Literal('app_only'), Type.Literal('delegated')], {
   description: '`app_only`: client credentials (a service principal with mailbox permission). `delegated`: a user signs in.',
@@ -9,6 +10,38 @@ export const Flow = Type.Union([Type.Literal('app_only'), Type.Literal('delegate
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Secret = Type.String({ minLength: 1, maxLength: 1024, description: "The client secret's **Value** (not its Secret ID)." });
+const Certificate = Type.Object(
+  {
+    pem: Type.String({
+      minLength: 1,
+      maxLength: CERTIFICATE_PEM_MAX_CHARS,
+      description: 'The certificate and its unencrypted RSA private key in PEM, possibly followed by its chain (cat cert.pem key.pem). The key is encrypted at rest and never returned.',
+    }),
+  },
+  { additionalProperties: false, description: 'A certificate credential instead of a client secret: upload the same certificate (public part) to the app registration.' },
+);
+const Federated = Type.Object(
+  {
+    tokenFile: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'Absolute path of the token file, read anew for each token request. Default: AZURE_FEDERATED_TOKEN_FILE.',
+      examples: ['/var/run/secrets/azure/tokens/azure-identity-token'],
+    })),
+  },
+  { additionalProperties: false, description: 'Workload identity federation: the current token in the file is the client assertion.' },
+);
+const CredentialView = Type.Object(
+  {
+    type: Type.Union([Type.Literal('secret'), Type.Literal('certificate'), Type.Literal('federated')]),
+    thumbprint: Type.Optional(Type.String({ description: "Certificates: the SHA-1 thumbprint (hex), as the portal's Certificates list shows it." })),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'Certificates: when the certificate expires.' })),
+    tokenFile: Type.Optional(Type.String({ description: 'Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE.' })),
+  },
+  { additionalProperties: false, description: 'The credential in use, never its secret or key.' },
+);
+const CREDENTIALS = 'Exactly one of `clientSecret`, `certificate` and `federated`.';
+
 const AuthorityHost = Type.String({
   maxLength: 200,
   description: 'Identity platform host, for national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn.',
@@ -33,23 +66,27 @@ export const CreateConnectionBody = Type.Object(
       description: 'Directory (tenant) ID or a verified domain. Required for app_only and single-tenant apps; empty for a multi-tenant delegated app.',
     })),
     clientId: Type.String({ maxLength: 256, description: 'Application (client) ID.' }),
-    clientSecret: Secret,
+    clientSecret: Type.Optional(Secret),
+    certificate: Type.Optional(Certificate),
+    federated: Type.Optional(Federated),
     authorityHost: Type.Optional(AuthorityHost),
     personalAccounts: Type.Optional(Type.Boolean({
       description: 'Multi-tenant delegated apps only: also accept personal Outlook.com accounts (authority `common`).',
     })),
     loginReturnTo: Type.Optional(LoginReturnTo),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: CREDENTIALS },
 );
 
 export const UpdateConnectionBody = Type.Object(
   {
     name: Type.Optional(Name),
     clientSecret: Type.Optional(Secret),
+    certificate: Type.Optional(Certificate),
+    federated: Type.Optional(Federated),
     loginReturnTo: Type.Optional(LoginReturnTo),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, description: 'At most one of `clientSecret`, `certificate` and `federated`: the new credential, of the same kind or another.' },
 );
 
 export const ConnectionView = Type.Object(
@@ -61,9 +98,10 @@ export const ConnectionView = Type.Object(
     clientId: Type.String(),
     authorityHost: Type.String(),
     authority: Type.String({ description: 'The authority URL in use.' }),
-    clientSecretHint: Type.String({ description: 'The last 4 characters of the client secret.' }),
+    clientSecretHint: Type.Optional(Type.String({ description: 'Secrets only: the last 4 characters of the client secret.' })),
+    credential: CredentialView,
     loginReturnTo: LoginReturnTo,
-    secretUpdatedAt: Type.String({ format: 'date-time' }),
+    secretUpdatedAt: Type.String({ format: 'date-time', description: 'When the credential (secret, certificate or token file) was last set.' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
