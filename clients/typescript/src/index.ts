@@ -13,6 +13,6 @@ export {
   type WebhookEventData,
   type WebhookEventType,
 } from './events.js';
-export { unwrap, type ClientResult } from './unwrap.js';
+export { unwrap, type ClientResult, type SuccessData } from './unwrap.js';
 export { TIMESTAMP_TOLERANCE_SECONDS, verifyWebhook, type WebhookHeaders } from './verify-webhook.js';
 export type { components, operations, paths } from './schema.js';

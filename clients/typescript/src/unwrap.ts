@@ -11,8 +11,11 @@ export type ClientResult<Data, Failure> =
   | { data: Data; error?: never; response: Response }
   | { data?: never; error: Failure; response: Response };
 
-export async function unwrap<Data, Failure>(result: ClientResult<Data, Failure> | Promise<ClientResult<Data, Failure>>): Promise<Data> {
+/** The data of a result's success branch (undefined for an operation that answers no content). */
+export type SuccessData<R> = Extract<R, { error?: never }> extends { data: infer Data } ? Data : never;
+
+export async function unwrap<R extends ClientResult<unknown, unknown>>(result: R | Promise<R>): Promise<SuccessData<R>> {
   const settled = await result;
   if (settled.error !== undefined) throw new MailsyncApiError(settled.response.status, settled.error);
-  return settled.data as Data;
+  return settled.data as SuccessData<R>;
 }
