@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The typed client by its package name, as tsconfig.json's paths maps it.
+    alias: { '@mailsync/client': fileURLToPath(new URL('./clients/typescript/src/index.ts', import.meta.url)) },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
