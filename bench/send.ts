@@ -5,6 +5,7 @@
  *   npm run bench:send
  *   BENCH_PARTS=accept npm run bench:send      (or deliver: one part only)
  *   BENCH_IDEMPOTENCY=1 BENCH_PARTS=accept npm run bench:send   (a new Idempotency-Key per request)
+ *   BENCH_PARTS=large npm run bench:send      (20 MB attachments, 1 and 8 at once: bench/send-large.ts)
  *
  * 1. Accepting: POST /v1/send per second against the real service (ROLE=api,
  *    its own process, listening on a port), beside a bare Fastify route that
@@ -15,7 +16,10 @@
  * 2. Delivering: messages queued beforehand, then one worker process (ROLE=
  *    worker, rate limits lifted) submits them to the sandbox SMTP server
  *    (STARTTLS, XOAUTH2); the rate is taken between the first and the last
- *    arrival. Goal: ≥ 300 messages/s.
+ *    arrival. Goal: ≥ 300 messages/s. Exchange's cap holds: at most 3 SMTP
+ *    connections per mailbox across workers (SEND_POOL_CONNECTIONS ≤ 3).
+ * 3. Large messages (bench/send-large.ts): accept time, API peak RSS, Redis
+ *    bytes per message and delivery of 20 MB attachments, 1 and 8 at once.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +30,7 @@ import { createRedis, type Redis } from '../src/adapters/redis/redis.js';
 import { buildTestApp, testEnv, TEST_API_KEY } from '../test/support/app.js';
 import { spawnService } from '../test/support/service-process.js';
 import { cpuSeconds, fmt, percentile, printTable } from './support/stats.js';
+import { LARGE_HEADER, largeMessages } from './send-large.js';
 
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
@@ -203,7 +208,7 @@ async function deliver(sandbox: Sandbox, mailboxes: number, connections: number)
   }
 }
 
-const parts = (process.env.BENCH_PARTS ?? 'accept,deliver').split(',');
+const parts = (process.env.BENCH_PARTS ?? 'accept,deliver,large').split(',');
 const sandbox = await startSandbox();
 try {
   if (parts.includes('accept')) printTable(`Accepting: requests/s answered 2xx (autocannon, ${CONNECTIONS} connections, ${LOAD_SECONDS} s per run${KEYED ? ', a new Idempotency-Key per request' : ''}; 2 cores shared by the service, Redis and the load generator)`,
@@ -212,6 +217,8 @@ try {
   if (parts.includes('deliver')) printTable(`Delivering ${DELIVER} messages from one worker process to the sandbox SMTP (rate limits lifted; goal ≥ 300 msgs/s)`,
     ['mailboxes', 'connections per mailbox', 'messages/s', 'wall s (incl. start)', 'worker CPU ms/message'],
     [await deliver(sandbox, 1, 3), await deliver(sandbox, 20, 2)].map((d) => [d.mailboxes, d.connections, fmt(d.rate), fmt(d.wall, 1), fmt(d.cpuPerMessageMs, 2)]));
+  if (parts.includes('large')) printTable('Large messages: a 20 MB attachment per POST /v1/send (28 MB of JSON), 1 and 8 at once, then delivered by one worker process',
+    LARGE_HEADER, await largeMessages(sandbox));
 } finally {
   await sandbox.stop();
 }

@@ -24,7 +24,7 @@ import { randomBytesFast } from './random.js';
 const VERSION = 'ms1';
 const BINARY_VERSION = 'ms2';
 /** Plaintext pieces are gathered to about this size per cipher call (fewer, larger Redis writes). */
-const PIECE_BYTES = 1024 * 1024;
+export const PIECE_BYTES = 1024 * 1024;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -38,12 +38,44 @@ export interface Cipher {
    * caller writes them in order). Pieces smaller than a mebibyte are encrypted together.
    */
   encryptChunks(plaintext: readonly Buffer[], associatedData: string): Buffer[];
+  /**
+   * A binary envelope written as it is made: `head` first, then what each `update` answers, then
+   * `final()`. Only one piece of ciphertext need exist at a time.
+   */
+  encryptStream(associatedData: string): EnvelopeStream;
   /** The plaintext of a binary envelope, or of a text one (its bytes, as written by encrypt). */
   decryptBytes(envelope: Buffer, associatedData: string): Buffer;
   /** True when the envelope was written with a key other than the current one. */
   needsRotation(envelope: string): boolean;
   /** True when this cipher holds the key with this id (the current key or one of ENCRYPTION_KEY_PREVIOUS). */
   hasKey(keyId: string): boolean;
+}
+
+export interface EnvelopeStream {
+  readonly head: Buffer;
+  update(plaintext: Buffer): Buffer;
+  /** The authentication tag: the envelope's last bytes. */
+  final(): Buffer;
+}
+
+/** Pieces of `plaintext` gathered to at least `bytes` each (a large piece stays as it is). */
+export function* gathered(plaintext: readonly Buffer[], bytes: number): Generator<Buffer> {
+  let group: Buffer[] = [];
+  let groupBytes = 0;
+  for (const piece of plaintext) {
+    if (piece.length >= bytes && group.length === 0) {
+      yield piece;
+      continue;
+    }
+    group.push(piece);
+    groupBytes += piece.length;
+    if (groupBytes >= bytes) {
+      yield Buffer.concat(group, groupBytes);
+      group = [];
+      groupBytes = 0;
+    }
+  }
+  if (group.length > 0) yield group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
 }
 
 export function keyIdOf(key: Buffer): string {
@@ -102,31 +134,25 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
 
   const binaryPrefix = Buffer.from(`${BINARY_VERSION}.${keyId}.`, 'latin1');
 
-  function encryptChunks(plaintext: readonly Buffer[], associatedData: string): Buffer[] {
+  function encryptStream(associatedData: string): EnvelopeStream {
     const iv = randomBytesFast(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', current, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const out: Buffer[] = [Buffer.concat([binaryPrefix, iv])];
-    let group: Buffer[] = [];
-    let groupBytes = 0;
-    const flush = (): void => {
-      if (group.length > 0) out.push(cipher.update(group.length === 1 ? group[0]! : Buffer.concat(group)));
-      group = [];
-      groupBytes = 0;
+    return {
+      head: Buffer.concat([binaryPrefix, iv]),
+      update: (plaintext) => cipher.update(plaintext),
+      final: () => {
+        cipher.final();
+        return cipher.getAuthTag();
+      },
     };
-    for (const piece of plaintext) {
-      if (piece.length >= PIECE_BYTES) {
-        flush();
-        out.push(cipher.update(piece));
-        continue;
-      }
-      group.push(piece);
-      groupBytes += piece.length;
-      if (groupBytes >= PIECE_BYTES) flush();
-    }
-    flush();
-    cipher.final();
-    out.push(cipher.getAuthTag());
+  }
+
+  function encryptChunks(plaintext: readonly Buffer[], associatedData: string): Buffer[] {
+    const stream = encryptStream(associatedData);
+    const out = [stream.head];
+    for (const piece of gathered(plaintext, PIECE_BYTES)) out.push(stream.update(piece));
+    out.push(stream.final());
     return out;
   }
 
@@ -158,6 +184,7 @@ export function createCipher(currentKey: Buffer, previousKeys: readonly Buffer[]
     encrypt,
     decrypt,
     encryptChunks,
+    encryptStream,
     decryptBytes,
     decryptText: (envelope, associatedData) => decrypt(envelope, associatedData).toString('utf8'),
     needsRotation: (envelope) => envelope.split('.', 2)[1] !== keyId,

@@ -31,6 +31,9 @@ const BACKSLASH = 0x5c;
 const SLASH = 0x2f;
 const EQUALS = 0x3d;
 
+/** The next character that is not standard base64 (padding included). */
+const NOT_BASE64 = /[^A-Za-z0-9+/]/g;
+
 /** 1 for the characters of standard base64 (no padding). */
 const BASE64 = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64[c.charCodeAt(0)] = 1;
@@ -55,10 +58,20 @@ class Base64Decoder {
   private padding = 0;
 
   feed(text: string): void {
-    const all = this.carry + text;
-    const whole = all.length - (all.length % 4);
-    if (whole > 0) this.push(Buffer.from(all.slice(0, whole), 'base64'));
-    this.carry = all.slice(whole);
+    let rest = text;
+    if (this.carry.length > 0) {
+      // Complete the partial group first, so the rest is decoded without joining strings.
+      const need = 4 - this.carry.length;
+      if (rest.length < need) {
+        this.carry += rest;
+        return;
+      }
+      this.push(Buffer.from(this.carry + rest.slice(0, need), 'base64'));
+      rest = rest.slice(need);
+    }
+    const whole = rest.length - (rest.length % 4);
+    if (whole > 0) this.push(Buffer.from(whole === rest.length ? rest : rest.slice(0, whole), 'base64'));
+    this.carry = rest.slice(whole);
   }
 
   /** An `=`: only at the end, at most two, completing the last group. */
@@ -180,8 +193,20 @@ export class LiftingScanner {
    */
   private readLifted(chunk: Buffer, from: number): number {
     const decoder = this.decoder!;
+    // The chunk as text once (latin1: a character per byte), searched by a regular expression for
+    // the next byte that is not base64, instead of a look at every byte.
+    const text = chunk.toString('latin1', from);
+    const feed = (start: number, end: number): void => {
+      if (start < end) decoder.feed(text.slice(start - from, end - from));
+    };
     let run = from;
     for (let i = from; i < chunk.length; i++) {
+      if (!this.escaped && !decoder.padded) {
+        NOT_BASE64.lastIndex = i - from;
+        const match = NOT_BASE64.exec(text);
+        if (!match) break;
+        i = match.index + from;
+      }
       const byte = chunk[i]!;
       if (this.escaped) {
         this.escaped = false;
@@ -194,7 +219,7 @@ export class LiftingScanner {
         return i;
       }
       if (BASE64[byte] === 1 && !decoder.padded) continue;
-      if (run < i) decoder.feed(chunk.toString('latin1', run, i));
+      feed(run, i);
       run = i + 1;
       if (byte === BACKSLASH) {
         this.escaped = true;
@@ -220,7 +245,7 @@ export class LiftingScanner {
         return i;
       }
     }
-    if (run < chunk.length) decoder.feed(chunk.toString('latin1', run, chunk.length));
+    feed(run, chunk.length);
     return chunk.length - 1;
   }
 

@@ -19,7 +19,7 @@
  * is deleted at once, its record kept for the record retention.
  */
 import type { Redis } from '../adapters/redis/redis.js';
-import type { Cipher } from '../crypto/envelope.js';
+import { gathered, PIECE_BYTES, type Cipher } from '../crypto/envelope.js';
 import type { SendKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 
@@ -110,8 +110,10 @@ export type NewSend = Pick<SendRecord, 'id' | 'mailboxId' | 'recipients' | 'mess
 // (smtpResponse, error, rejected, submitting) are absent until then.
 const ACCEPT = new LuaScript('send-accept');
 
-/** Content over this size is written in pieces (SET and APPENDs in the transaction), never copied into one buffer. */
+/** Content over this size is written in pieces before its batch (writeLarge), never copied into one buffer. */
 const LARGE_CONTENT_BYTES = 1024 * 1024;
+/** How long a large content written before its batch lives if the batch never runs. */
+const UNACCEPTED_CONTENT_TTL_MS = 3_600_000;
 
 /** A batch closes at this many messages or this many bytes of content, whichever comes first. */
 const BATCH_MESSAGES = 64;
@@ -121,7 +123,7 @@ interface QueuedAccept {
   keys: [string, string, string];
   args: (string | number)[];
   contentKey: string;
-  /** The encrypted content: one piece (written by the batch's MSET) or several (SET, then APPENDs). */
+  /** The encrypted content for the batch's MSET; none when it is already written (a large one). */
   envelope: Buffer[];
   bytes: number;
   resolve(result: AcceptResult): void;
@@ -203,24 +205,25 @@ export class SendStore {
    * one turn of the event loop go to Redis in one transaction (a batch is
    * atomic as a whole, and each message in it is stored whole or not at all).
    */
-  accept(
+  async accept(
     send: NewSend,
     content: readonly Buffer[],
     claim?: { keyDigest: string; bodyHash: string; ttlSeconds: number },
   ): Promise<AcceptResult> {
     const record = this.keys.record(send.id);
     const contentKey = this.keys.content(send.id);
-    const envelope = this.cipher.encryptChunks(content, contentPurpose(send.id));
-    const bytes = envelope.reduce((n, piece) => n + piece.length, 0);
+    const plainBytes = content.reduce((n, piece) => n + piece.length, 0);
+    let envelope: Buffer[] = [];
+    if (plainBytes > LARGE_CONTENT_BYTES) await this.writeLarge(contentKey, content, contentPurpose(send.id));
+    else envelope = [Buffer.concat(this.cipher.encryptChunks(content, contentPurpose(send.id)))];
     return new Promise<AcceptResult>((resolve, reject) => {
       this.queued.push({
         keys: [record, contentKey, claim ? this.keys.idempotency(claim.keyDigest) : record],
         args: [send.id, Date.parse(send.createdAt), claim ? claimValue(claim.bodyHash, send.id, send.dueMs !== undefined) : '', claim?.ttlSeconds ?? 0,
           send.mailboxId, send.recipients, send.messageId, send.createdAt, send.dueMs ?? '', send.sendAt ?? ''],
         contentKey,
-        // A small envelope goes into the batch's MSET in one piece; a large one is written in its pieces.
-        envelope: bytes <= LARGE_CONTENT_BYTES && envelope.length > 1 ? [Buffer.concat(envelope, bytes)] : envelope,
-        bytes,
+        envelope,
+        bytes: envelope[0]?.length ?? 0,
         resolve,
         reject,
       });
@@ -229,6 +232,20 @@ export class SendStore {
         setImmediate(() => this.flushAccepts());
       }
     });
+  }
+
+  /**
+   * A large content is encrypted and written piece by piece before its message joins a batch:
+   * SET of the head, then an APPEND per mebibyte, each awaited, so only one piece of ciphertext
+   * exists at a time and nothing copies the whole (a MULTI would: ioredis joins a transaction's
+   * commands into one buffer). The key expires unless the accept script, which PERSISTs it with
+   * the record, runs: a process that dies in between leaves nothing for long.
+   */
+  private async writeLarge(key: string, content: readonly Buffer[], purpose: string): Promise<void> {
+    const stream = this.cipher.encryptStream(purpose);
+    await this.redis.set(key, stream.head, 'PX', UNACCEPTED_CONTENT_TTL_MS);
+    for (const piece of gathered(content, PIECE_BYTES)) await this.redis.append(key, stream.update(piece));
+    await this.redis.append(key, stream.final());
   }
 
   private flushAccepts(): void {
@@ -248,16 +265,14 @@ export class SendStore {
     const keys: string[] = [this.keys.pending(), this.keys.outbox(), this.keys.scheduled()];
     const args: (string | number)[] = [];
     const contents: (string | Buffer)[] = [];
-    const pieced: QueuedAccept[] = [];
     for (const item of batch) {
       keys.push(...item.keys);
       args.push(...item.args);
       if (item.envelope.length === 1) contents.push(item.contentKey, item.envelope[0]!);
-      else pieced.push(item);
     }
     let answers: unknown;
     try {
-      answers = await this.acceptTransaction(contents, pieced, keys, args);
+      answers = await this.acceptTransaction(contents, keys, args);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
@@ -270,13 +285,10 @@ export class SendStore {
     });
   }
 
-  /** MULTI, MSET of the contents (SET and APPENDs for large ones), the script, EXEC: one round trip. */
-  private async acceptTransaction(contents: (string | Buffer)[], pieced: QueuedAccept[], keys: string[], args: (string | number)[]): Promise<unknown> {
+  /** MULTI, MSET of the small contents, the script, EXEC: one round trip. */
+  private async acceptTransaction(contents: (string | Buffer)[], keys: string[], args: (string | number)[]): Promise<unknown> {
     const transaction = this.redis.multi();
     if (contents.length > 0) transaction.mset(...contents);
-    for (const item of pieced) {
-      item.envelope.forEach((piece, i) => (i === 0 ? transaction.set(item.contentKey, piece) : transaction.append(item.contentKey, piece)));
-    }
     // EVAL with the source, not EVALSHA: after a NOSCRIPT (a restarted Redis) the MSET would
     // already have written contents with no record. Redis keeps the compiled script by its SHA1.
     transaction.eval(ACCEPT.source, keys.length, ...keys, ...args);

@@ -74,6 +74,16 @@ describe('SendStore.accept', () => {
     for (const m of big) expect((await store.content(m.send.id))?.toString()).toBe(m.content);
   });
 
+  it('a large message whose Idempotency-Key is already claimed leaves no content behind', async () => {
+    const { keys, store } = storeFor();
+    const claim = { keyDigest: 'k-large', bodyHash: 'h', ttlSeconds: 60 };
+    const [first, second] = [newSend(), newSend()];
+    expect(await store.accept(first, [Buffer.alloc(2 * 1024 * 1024, 1)], claim)).toEqual({ created: true });
+    expect(await store.accept(second, [Buffer.alloc(2 * 1024 * 1024, 2)], claim)).toMatchObject({ created: false, sendId: first.id });
+    expect(await redis.exists(keys.send.content(second.id))).toBe(0);
+    expect((await store.content(first.id))!.equals(Buffer.alloc(2 * 1024 * 1024, 1))).toBe(true);
+  });
+
   it('stores a large message in pieces, binary and encrypted: about its own size in Redis, read back whole', async () => {
     const { keys, store } = storeFor();
     // 20 MB in the 64 KB pieces a request body arrives in, beside a small message in the same batch.
@@ -85,6 +95,8 @@ describe('SendStore.accept', () => {
     expect(await calls('mset')).toBe(msets + 1);
     const stored = await redis.strlen(keys.send.content(large.id));
     expect(stored).toBeLessThan(20 * 1024 * 1024 * 1.01);
+    // Written before its batch with an expiry, kept by the accept script.
+    expect(await redis.pttl(keys.send.content(large.id))).toBe(-1);
     // Encrypted: none of the plaintext's runs is in Redis.
     const raw = await redis.getrangeBuffer(keys.send.content(large.id), 1_000_000, 1_065_535);
     expect(raw.equals(pieces[15]!)).toBe(false);

@@ -1,6 +1,7 @@
 -- Accepts a batch of messages (store/send-store.ts: sent with EVAL inside MULTI, after an MSET of
--- the contents). A message whose Idempotency-Key is already claimed is not stored: the script
--- deletes the content the MSET wrote for it, inside the same transaction.
+-- the small contents; a large one was written before, expiring, and is kept here with PERSIST).
+-- A message whose Idempotency-Key is already claimed is not stored: the script deletes the
+-- content written for it, inside the same transaction.
 -- KEYS: pending, outbox, scheduled, then per message: record, content, claim (the record's key
 -- again when there is no claim). ARGV: per message (ARGS_PER_MESSAGE, 10, of them, as accept() in
 -- send-store.ts builds them): id, createdMs, claim value ('' for none), claim ttl, mailboxId,
@@ -25,6 +26,7 @@ for i = 0, (#KEYS - 3) / 3 - 1 do
     redis.call('HSET', record, 'id', ARGV[a + 1], 'mailboxId', ARGV[a + 5], 'status', status, 'attempts', '0',
       'recipients', ARGV[a + 6], 'messageId', ARGV[a + 7], 'createdAt', ARGV[a + 8], 'updatedAt', ARGV[a + 8])
     if ARGV[a + 10] ~= '' then redis.call('HSET', record, 'sendAt', ARGV[a + 10]) end
+    redis.call('PERSIST', content)
     if ARGV[a + 3] ~= '' then redis.call('SET', claim, ARGV[a + 3], 'EX', ARGV[a + 4]) end
     if dueMs ~= '' then
       later[#later + 1] = dueMs
