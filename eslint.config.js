@@ -96,5 +96,15 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
+  {
+    // The console's browser modules (served as they are, no build step): the browser's globals.
+    files: ['console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'location', 'navigator', 'sessionStorage', 'fetch', 'URL', 'Node', 'setTimeout', 'clearTimeout', 'confirm']
+        .map((name) => [name, 'readonly'])),
+    },
+    rules: { eqeqeq: ['error', 'always'], 'no-console': 'error' },
+  },
   ...zoneRules,
 );

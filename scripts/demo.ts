@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nmailsync: ${publicUrl}  (API docs ${publicUrl}/docs, API key ${API_KEY})\n`);
   process.stdout.write(`sandbox identity platform: ${sandbox.identity.url}; webhook receiver: ${sandbox.receiver.url}\n`);
   process.stdout.write(`service log: ${logFile}\n`);
+  process.stdout.write(`\nconsole: ${publicUrl}/console  (sign in with the API key ${API_KEY})\n`);
 }
 
 try {

@@ -30,6 +30,7 @@ import type { EventPublisher } from './domain/events/events.js';
 import type { MailboxTokens } from './domain/mailboxes/mailbox-tokens.js';
 import type { Capability } from './wiring/capability.js';
 import { createConnections } from './wiring/connections.js';
+import { createConsole } from './wiring/console.js';
 import { createMail } from './wiring/mail.js';
 import { createMailboxes, type Mailboxes } from './wiring/mailboxes.js';
 import { createOAuth, type OAuth } from './wiring/oauth.js';
@@ -122,7 +123,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const operations = createOperations({ config, redis, keys, cipher, queues, queueNames, metrics, logger, readiness });
 
   // The order app.ts registers the routes in (and so the order of the OpenAPI document's paths).
-  const capabilities: Capability[] = [operations, connections, mailboxes, oauth, mail, webhooks, sending];
+  const capabilities: Capability[] = [operations, connections, mailboxes, oauth, mail, webhooks, sending, createConsole()];
   readiness.push(...capabilities.flatMap((c) => c.readiness));
   // Started in this order by worker roles.
   for (const capability of [webhooks, mailboxes, sending]) if (capability.jobs) jobs.register(capability.jobs);
