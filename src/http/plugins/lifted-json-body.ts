@@ -71,7 +71,10 @@ function readLifted(request: FastifyRequest, payload: NodeJS.ReadableStream, opt
   const share = options.budget.take(declared ?? 0);
   if (!share) return Promise.reject(busy(options));
   request.bodyShare = share;
-  const scanner = new LiftingScanner(options.minLength, randomBytes(9).toString('base64url'));
+  // A body shorter than `minLength` cannot hold a string to lift: it is parsed as it is, without
+  // the scanner's look at every byte (most messages are a few kilobytes).
+  let held: Buffer[] = [];
+  let scanner: LiftingScanner | undefined;
   let received = 0;
   return new Promise((resolve, reject) => {
     const stop = (err: unknown): void => {
@@ -85,7 +88,16 @@ function readLifted(request: FastifyRequest, payload: NodeJS.ReadableStream, opt
       if (received > limit) return stop(tooLarge(limit));
       if (declared === undefined && !share.grow(chunk.length)) return stop(busy(options));
       try {
-        scanner.write(chunk);
+        if (scanner) {
+          scanner.write(chunk);
+        } else {
+          held.push(chunk);
+          if (received >= options.minLength) {
+            scanner = new LiftingScanner(options.minLength, randomBytes(9).toString('base64url'));
+            for (const piece of held) scanner.write(piece);
+            held = [];
+          }
+        }
       } catch (err) {
         stop(err);
       }
@@ -98,8 +110,9 @@ function readLifted(request: FastifyRequest, payload: NodeJS.ReadableStream, opt
         return;
       }
       try {
-        const body = parseLifted(scanner.end(), scanner.parts, options.keep);
-        request.liftedParts = scanner.parts;
+        const parts = scanner?.parts ?? new Map<string, LiftedBytes>();
+        const body = parseLifted(scanner ? scanner.end() : Buffer.concat(held).toString('utf8'), parts, options.keep);
+        if (parts.size > 0) request.liftedParts = parts;
         resolve(body);
       } catch (err) {
         reject(err);
