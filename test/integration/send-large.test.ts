@@ -93,6 +93,26 @@ describe('large messages', () => {
     await waitUntil('the body budget given back', async () => ((await inFlight()) === 0 ? true : undefined));
   });
 
+  it('a long raw message is decoded as it arrives too, and sent as given', async () => {
+    const text = `${'A line of a long signed report. '.repeat(2)}\r\n`.repeat(3_000);
+    const raw = `From: ${email}\r\nTo: jane@example.org\r\nSubject: Long raw\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n${text}`;
+    const body = Buffer.from(JSON.stringify({ mailboxId, raw: Buffer.from(raw).toString('base64') }));
+    expect(body.length).toBeGreaterThan(64 * 1024 * 2);
+    const { req, answer } = open({ length: body.length });
+    req.end(body);
+    const reply = await answer;
+    expect(reply.status, reply.body).toBe(202);
+    const id = JSON.parse(reply.body).id as string;
+    const view = await waitUntil(`send ${id}`, async () => {
+      const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
+      return v.status === 'sent' || v.status === 'failed' ? v : undefined;
+    }, 60_000);
+    expect(view.status).toBe('sent');
+    const got = sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)!;
+    const sent = got.raw.toString('utf8');
+    expect(sent.slice(sent.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, '')).toBe(text.replace(/\r\n$/, ''));
+  });
+
   it('holds at most the budget of bodies: a second large body is a 503 with Retry-After until the first is answered', async () => {
     const file = randomBytes(1_200_000);
     const body = Buffer.from(JSON.stringify(message(file)));
