@@ -6,7 +6,19 @@
  *
  * It reads the client's command lines (tag, command); server bytes pass
  * through untouched. Client literals ({n}) are forwarded as they come.
+ *
+ * With `sharedAccess` it is also Exchange's front for shared mailboxes:
+ * Dovecot's token check opens only the mailbox a user token names (its upn),
+ * so an `AUTHENTICATE XOAUTH2` whose `user=` is a shared mailbox and whose
+ * valid delegated token is an agent's with Full Access to it (the sandbox's
+ * MailboxPermissions) goes on with the same token re-signed for the shared
+ * address. Without Full Access it goes on unchanged and Dovecot refuses it:
+ * `NO [AUTHENTICATIONFAILED]`, as Exchange's `NO AUTHENTICATE failed.`.
  */
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import type { MailboxPermissions } from './mailbox-permissions.js';
+import type { SigningKey } from './pki.js';
+import { EXCHANGE_AUDIENCE } from './tokens.js';
 import { connect, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -37,11 +49,44 @@ export interface ImapProxy {
   stop(): Promise<void>;
 }
 
+const XOAUTH2_LINE = /^([A-Za-z0-9.]+) AUTHENTICATE XOAUTH2 ([A-Za-z0-9+/=]+)\r?\n$/i;
+
+export interface SharedAccess {
+  key: SigningKey;
+  permissions: Pick<MailboxPermissions, 'hasFullAccess'>;
+}
+
+/** The login line with an agent's token re-signed for the shared mailbox it has Full Access to; else the line as it came. */
+export function sharedMailboxLogin(line: string, access: SharedAccess): string {
+  const match = XOAUTH2_LINE.exec(line);
+  if (!match) return line;
+  const sasl = Buffer.from(match[2] ?? '', 'base64').toString('utf8').split('\x01');
+  const user = sasl.find((f) => f.startsWith('user='))?.slice(5);
+  const token = sasl.find((f) => /^auth=Bearer /i.test(f))?.slice(12);
+  const [head, body, sig] = (token ?? '').split('.');
+  if (!user || !head || !body || !sig) return line;
+  if (!verify('sha256', Buffer.from(`${head}.${body}`), createPublicKey(access.key.publicKeyPem), Buffer.from(sig, 'base64url'))) return line;
+  let claims: Record<string, unknown>;
+  try {
+    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const upn = typeof claims.upn === 'string' ? claims.upn : '';
+  const live = typeof claims.exp === 'number' && claims.exp * 1000 > Date.now();
+  if (claims.idtyp !== 'user' || claims.aud !== EXCHANGE_AUDIENCE || !live || upn === '' || upn.toLowerCase() === user.toLowerCase()) return line;
+  if (!access.permissions.hasFullAccess(user, upn)) return line;
+  const payload = Buffer.from(JSON.stringify({ ...claims, upn: user, unique_name: user })).toString('base64url');
+  const signature = sign('sha256', Buffer.from(`${head}.${payload}`), createPrivateKey(access.key.privateKeyPem)).toString('base64url');
+  const rewritten = Buffer.from(`user=${user}\x01auth=Bearer ${head}.${payload}.${signature}\x01\x01`).toString('base64');
+  return `${match[1]} AUTHENTICATE XOAUTH2 ${rewritten}\r\n`;
+}
+
 const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
 const FETCH_RESPONSE = /\r\n\* \d+ FETCH /g;
 const BODY_FETCH = /^[A-Za-z0-9.]+ (UID )?FETCH .*\b(BODY|BINARY)\.PEEK\[(?!HEADER\.FIELDS)/i;
 
-export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number } }): Promise<ImapProxy> {
+export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number }; sharedAccess?: SharedAccess }): Promise<ImapProxy> {
   let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };
   const sockets = new Set<Socket>();
   const proxy: ImapProxy = {
@@ -113,7 +158,7 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
           client.write(`${match[1]} BAD Request is throttled. Suggested Backoff Time: ${throttle.backoffMs} milliseconds\r\n`);
           continue;
         }
-        upstream.write(Buffer.from(line, 'latin1'));
+        upstream.write(Buffer.from(opts.sharedAccess ? sharedMailboxLogin(line, opts.sharedAccess) : line, 'latin1'));
         const cutOn = behaviour.cutOn;
         if (command && cutOn?.commands.includes(command) && consume(cutOn)) {
           proxy.cut += 1;

@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDovecot, type SandboxDovecot } from './dovecot.js';
+import { MailboxPermissions } from './mailbox-permissions.js';
 import { startIdentity, type IdentityServer } from './identity/index.js';
 import { loadOrCreatePki, type SandboxPki } from './pki.js';
 import { DEFAULT_AUTHORITY_HOSTS, DEFAULT_MAIL_HOSTS } from '../src/config/host-allowlist.js';
@@ -63,6 +64,8 @@ export interface Sandbox {
   dovecot: SandboxDovecot;
   smtp: SandboxSmtp;
   receiver: WebhookReceiver;
+  /** Exchange's Full Access permissions on shared mailboxes (SMTP and the IMAP front read them). */
+  permissions: MailboxPermissions;
   /** Environment variables that point the service at this sandbox. */
   serviceEnv(): Record<string, string>;
   /** `imap`/`smtp` overrides for a mailbox served by this sandbox. */
@@ -81,11 +84,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const redis = await startRedis(options.redis);
     started.push(redis);
+    const permissions = new MailboxPermissions();
     const identity = await startIdentity({ pki });
     started.push({ stop: () => identity.close() });
     const dovecot = await startDovecot({ pki, ...(options.imapConnections ? { maxConnections: options.imapConnections } : {}) });
     started.push(dovecot);
-    const smtp = await startSmtp({ pki });
+    const smtp = await startSmtp({ pki, permissions });
     started.push(smtp);
     const receiver = await startWebhookReceiver();
     started.push({ stop: () => receiver.close() });
@@ -99,6 +103,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       dovecot,
       smtp,
       receiver,
+      permissions,
       serviceEnv: () => ({
         REDIS_URL: redis.url,
         NODE_EXTRA_CA_CERTS: pki.caCertFile,

@@ -50,6 +50,8 @@ const entries: AadstsEntry[] = [
   { code: 700016, error: 'unauthorized_client', status: 400, text: (p) => `Application with identifier '${p.clientId}' was not found in the directory '${p.tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.` },
   { code: 90002, error: 'invalid_request', status: 400, text: (p) => `Tenant '${p.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.` },
   { code: 65001, error: 'invalid_grant', status: 400, suberror: 'consent_required', text: (p) => `The user or administrator has not consented to use the application with ID '${p.clientId}' named '${p.appName}'. Send an interactive authorization request for this user and resource.` },
+  // Quoted from real answers (client credentials in a tenant where the app has no service principal); 401 as the other invalid_client answers.
+  { code: 7000229, error: 'invalid_client', status: 401, text: (p) => `The client application ${p.clientId} is missing service principal in the tenant ${p.tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119` },
   { code: 65004, error: 'access_denied', status: 400, text: () => `User declined to consent to access the app.` },
   { code: 70011, error: 'invalid_scope', status: 400, text: (p) => `The provided value for the input parameter 'scope' is not valid. The scope ${p.scope} is not valid.` },
   // approximate: Entra's text for scopes of several resources in one request.

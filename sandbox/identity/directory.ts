@@ -230,6 +230,11 @@ export class Directory {
     return this.hasAdminConsent(app, tenantId) || app.userConsentedTenants.has(tenantId.toLowerCase());
   }
 
+  /** The app exists in a tenant (an Enterprise application): its home, or a tenant where an admin or a user consented. */
+  hasServicePrincipal(app: App, tenantId: string): boolean {
+    return tenantId.toLowerCase() === app.homeTenantId.toLowerCase() || this.hasDelegatedConsent(app, tenantId);
+  }
+
   recordUserConsent(app: App, tenantId: string): void {
     if (!this.hasAdminConsent(app, tenantId)) app.userConsentedTenants.add(tenantId.toLowerCase());
   }

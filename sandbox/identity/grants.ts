@@ -51,6 +51,9 @@ async function clientCredentials(state: IdentityState, incoming: Incoming, app: 
   if (!scope) return errorReply(state, 90014, { field: 'scope' }, incoming);
   if (!isAppOnlyScopeValid(scope)) return errorReply(state, 70011, { scope }, incoming);
   if (!state.directory.hasAdminConsent(app, tenantId)) {
+    // No consent at all in a customer tenant: no service principal there (Entra's AADSTS7000229). A user's
+    // consent creates one, but grants no application permissions: then consent is what is missing.
+    if (!state.directory.hasServicePrincipal(app, tenantId)) return errorReply(state, 7000229, { clientId: app.clientId, tenant: tenantId }, incoming);
     return errorReply(state, 65001, { clientId: app.clientId, appName: app.displayName }, incoming);
   }
   const lifetime = state.accessTokenLifetimeSeconds;

@@ -13,6 +13,7 @@
  * - `552` for a MAIL FROM SIZE= over the limit keeps smtp-server's text; the sandbox's
  *   own check at the end of DATA uses Exchange's `552 5.3.4`.
  */
+import type { MailboxPermissions } from '../mailbox-permissions.js';
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import {
@@ -72,6 +73,8 @@ export interface StartSmtpOptions {
   pki: SandboxPki;
   /** 0 (default): any free port. */
   port?: number;
+  /** Who has Full Access to which shared mailbox; default: nobody. */
+  permissions?: MailboxPermissions;
 }
 
 /** What onAuth stores as `session.user`. */
@@ -144,7 +147,7 @@ export async function startSmtp(opts: StartSmtpOptions): Promise<SandboxSmtp> {
       return fail(reply, `forced failure: ${reply.text}`);
     }
     if (auth.method !== 'XOAUTH2' || !auth.accessToken) return fail(REPLIES.authUnsuccessful, 'not XOAUTH2');
-    const check = await checkSmtpToken(pki.signingKey, user, auth.accessToken);
+    const check = await checkSmtpToken(pki.signingKey, user, auth.accessToken, opts.permissions);
     if (!check.ok) return fail(REPLIES.authUnsuccessful, check.reason);
     // Exchange's cap on concurrent connections per mailbox, counted once a session is authenticated.
     const mailbox = user.toLowerCase();

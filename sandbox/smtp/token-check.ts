@@ -2,11 +2,13 @@
  * What Exchange Online checks in an XOAUTH2 bearer token before it lets a client submit
  * mail: a valid token for the Exchange resource, and either the application role
  * `SMTP.SendAsApp` (app-only) or the delegated scope `SMTP.Send` for the very user named
- * in the SASL `user=` field. Exchange explains none of the failures (always `535 5.7.3`);
+ * in the SASL `user=` field, or a shared mailbox that user has Full Access to
+ * (`permissions`: the user's token with the shared mailbox as `user=`). Exchange explains none of the failures (always `535 5.7.3`);
  * `reason` is for the sandbox's records only.
  */
 import type { SigningKey } from '../pki.js';
 import { verifyExchangeToken } from '../tokens.js';
+import type { MailboxPermissions } from '../mailbox-permissions.js';
 
 export type TokenCheck =
   | { ok: true; claims: Record<string, unknown> }
@@ -21,7 +23,7 @@ function stringList(value: unknown): string[] {
   return [];
 }
 
-export async function checkSmtpToken(key: SigningKey, saslUser: string, token: string): Promise<TokenCheck> {
+export async function checkSmtpToken(key: SigningKey, saslUser: string, token: string, permissions?: Pick<MailboxPermissions, 'hasFullAccess'>): Promise<TokenCheck> {
   let claims: Record<string, unknown>;
   try {
     claims = { ...(await verifyExchangeToken(key, token)) };
@@ -40,8 +42,8 @@ export async function checkSmtpToken(key: SigningKey, saslUser: string, token: s
     return { ok: false, reason: `user token without the ${USER_SCOPE} scope`, claims };
   }
   const upn = typeof claims.upn === 'string' ? claims.upn : '';
-  if (upn.toLowerCase() !== saslUser.toLowerCase()) {
-    return { ok: false, reason: 'user token issued for another user than the SASL user', claims };
+  if (upn.toLowerCase() !== saslUser.toLowerCase() && !permissions?.hasFullAccess(saslUser, upn)) {
+    return { ok: false, reason: 'user token issued for another user than the SASL user, without Full Access to it', claims };
   }
   return { ok: true, claims };
 }

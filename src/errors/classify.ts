@@ -76,6 +76,7 @@ const POLICIES: Record<ErrorCode, Policy> = {
   tenant_not_found: { status: 422, title: 'Tenant not found', retryable: false },
   tenant_required: { status: 422, title: 'Tenant id required', retryable: false },
   consent_required: { status: 422, title: 'Consent required', retryable: false },
+  service_principal_missing: { status: 422, title: 'App not consented in the tenant', retryable: false },
   invalid_scope: { status: 422, title: 'Invalid scope', retryable: false },
   redirect_uri_mismatch: { status: 422, title: 'Redirect URI not registered', retryable: false },
   refresh_token_expired: { status: 422, title: 'Sign-in expired', retryable: false },
@@ -112,6 +113,7 @@ const POLICIES: Record<ErrorCode, Policy> = {
   // permission can take tens of minutes to apply (the hint names both causes).
   // SMTP's transient/permanent split is classifySmtpFailure's; these agree with it.
   imap_auth_failed: { status: 422, title: 'IMAP login refused', retryable: false },
+  shared_mailbox_access_denied: { status: 422, title: 'No Full Access to the shared mailbox', retryable: false },
   imap_not_connected: { status: 502, title: 'IMAP mailbox not connected', retryable: true },
   imap_throttled: { status: 503, title: 'IMAP throttled', retryable: true },
   imap_unreachable: { status: 502, title: 'IMAP server unreachable', retryable: true },

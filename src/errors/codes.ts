@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'tenant_not_found',
   'tenant_required',
   'consent_required',
+  // AADSTS7000229: the multi-tenant app has no service principal in a customer tenant (its admin never consented)
+  'service_principal_missing',
   'invalid_scope',
   'redirect_uri_mismatch',
   'refresh_token_expired',
@@ -66,6 +68,8 @@ export const ERROR_CODES = [
   'delivery_pending',
   // Mail servers: IMAP (adapters/imap/errors.ts) and SMTP (adapters/smtp/failure.ts)
   'imap_auth_failed',
+  // A delegated shared mailbox refused the agent's token (IMAP AUTHENTICATE failed, SMTP 535): no Full Access
+  'shared_mailbox_access_denied',
   'imap_not_connected',
   'imap_throttled',
   'imap_unreachable',

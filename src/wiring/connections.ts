@@ -68,7 +68,7 @@ export function createConnections(deps: ConnectionsDeps): Capability<Connections
   return {
     name: 'connections',
     services: { connections, tokens, msal, network, tokenCache },
-    routes: { api: connectionRoutes(connections, (id) => verifyConnection({ connections, tokens, msal }, id)) },
+    routes: { api: connectionRoutes(connections, (id, tenant) => verifyConnection({ connections, tokens, msal }, id, tenant)) },
     readiness: [],
     close: () => network.close(),
   };

@@ -122,7 +122,7 @@ describe('natural errors of the token endpoint', () => {
     ['expired secret', () => msalApp(fx, { ...DAEMON, secret: 'expired-secret-value' }, TENANT_A).acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), 7000222, 'invalid_client'],
     ['unknown client id', () => msalApp(fx, { clientId: '99999999-0000-4000-8000-000000000000', secret: 'x' }, TENANT_A).acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), 700016, 'unauthorized_client'],
     ['single-tenant app in another tenant', () => msalApp(fx, DAEMON, TENANT_B).acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), 700016, 'unauthorized_client'],
-    ['multi-tenant app without consent', () => msalApp(fx, MULTI, 'fabrikam.example').acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), 65001, 'invalid_grant'],
+    ['multi-tenant app never consented in a tenant (no service principal)', () => msalApp(fx, MULTI, 'fabrikam.example').acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), 7000229, 'invalid_client'],
     ['delegated scope for app-only', () => msalApp(fx, DAEMON, TENANT_A).acquireTokenByClientCredential({ scopes: ['https://outlook.office.com/IMAP.AccessAsUser.All'] }), 70011, 'invalid_scope'],
     ['another resource', () => msalApp(fx, DAEMON, TENANT_A).acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }), 70011, 'invalid_scope'],
   ];

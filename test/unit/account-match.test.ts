@@ -56,3 +56,21 @@ describe('acceptedAccount', () => {
     expect(refusal(() => acceptedAccount(oidOnly, token({ oid: 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee' })))).toMatchObject({ code: 'wrong_account' });
   });
 });
+
+describe('acceptedAccount for a shared mailbox worked by an agent (signInAs)', () => {
+  const shared = { email: 'helpdesk@contoso.example', signInAs: 'agent@contoso.example', account: null };
+
+  it('accepts the agent, not the shared address', () => {
+    expect(acceptedAccount(shared, token({ preferredUsername: 'Agent@contoso.example' }))).toBe('Agent@contoso.example');
+  });
+
+  it('refuses the shared address itself and any other account with wrong_account naming the agent', () => {
+    for (const name of ['helpdesk@contoso.example', 'support@contoso.example']) {
+      const err = refusal(() => acceptedAccount(shared, token({ preferredUsername: name })));
+      expect(err.code).toBe('wrong_account');
+      expect(err.fields).toMatchObject({ signedInAs: name, expected: 'agent@contoso.example', reason: 'another_address' });
+      expect(err.hint).toContain('sign in as agent@contoso.example');
+      expect(err.message).toContain('helpdesk@contoso.example');
+    }
+  });
+});

@@ -223,7 +223,7 @@ export interface paths {
                         name: string;
                         /** @description `app_only`: client credentials (a service principal with mailbox permission). `delegated`: a user signs in. */
                         flow: "app_only" | "delegated";
-                        /** @description Directory (tenant) ID or a verified domain. Required for app_only and single-tenant apps; empty for a multi-tenant delegated app. */
+                        /** @description Directory (tenant) ID or a verified domain of a single-tenant app. Empty (or, for app_only, `organizations`) for a multi-tenant app: a multi-tenant app_only connection serves mailboxes of customer tenants, each naming its tenantId. */
                         tenantId?: string | null;
                         /** @description Application (client) ID. */
                         clientId: string;
@@ -642,11 +642,14 @@ export interface paths {
         put?: never;
         /**
          * Acquire a token now and report what it grants and what is missing
-         * @description Takes no body. App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint). Delegated: checks the authority answers.
+         * @description Takes no body. App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint); a multi-tenant app_only connection is checked in the customer tenant named by `?tenant=` (AADSTS7000229: no service principal there, the admin has not consented). Delegated: checks the authority answers.
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description A tenant id or verified domain to acquire the token in: required for a multi-tenant app_only connection (a customer's tenant); on a single-tenant connection only its own tenant. */
+                    tenant?: string;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -835,6 +838,10 @@ export interface paths {
                                 id: string;
                                 connectionId: string;
                                 email: string;
+                                /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                                tenantId: string | null;
+                                /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                                signInAs: string | null;
                                 flow: "app_only" | "delegated";
                                 folders: string[];
                                 pollIntervalSeconds: number;
@@ -946,8 +953,18 @@ export interface paths {
                 content: {
                     "application/json": {
                         connectionId: string;
-                        /** Format: email */
+                        /**
+                         * Format: email
+                         * @description The mailbox opened over IMAP and SMTP (with signInAs: the shared mailbox).
+                         */
                         email: string;
+                        /** @description The mailbox's Entra tenant (id or verified domain). Required on a multi-tenant app_only connection (the customer's tenant, whose token opens it); on a single-tenant connection only its own tenant is accepted; refused on a multi-tenant delegated connection (the signed-in user's tenant is used). */
+                        tenantId?: string;
+                        /**
+                         * Format: email
+                         * @description Delegated only: the account that signs in (an agent with Full Access to the shared mailbox `email`); mailsync opens `email` with its token. Default: `email` itself.
+                         */
+                        signInAs?: string;
                         folders?: string[];
                         pollIntervalSeconds?: number;
                         imap?: {
@@ -984,6 +1001,10 @@ export interface paths {
                             id: string;
                             connectionId: string;
                             email: string;
+                            /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                            tenantId: string | null;
+                            /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                            signInAs: string | null;
                             flow: "app_only" | "delegated";
                             folders: string[];
                             pollIntervalSeconds: number;
@@ -1138,6 +1159,10 @@ export interface paths {
                             id: string;
                             connectionId: string;
                             email: string;
+                            /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                            tenantId: string | null;
+                            /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                            signInAs: string | null;
                             flow: "app_only" | "delegated";
                             folders: string[];
                             pollIntervalSeconds: number;
@@ -1332,6 +1357,10 @@ export interface paths {
                             id: string;
                             connectionId: string;
                             email: string;
+                            /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                            tenantId: string | null;
+                            /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                            signInAs: string | null;
                             flow: "app_only" | "delegated";
                             folders: string[];
                             pollIntervalSeconds: number;
@@ -1469,6 +1498,10 @@ export interface paths {
                             id: string;
                             connectionId: string;
                             email: string;
+                            /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                            tenantId: string | null;
+                            /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                            signInAs: string | null;
                             flow: "app_only" | "delegated";
                             folders: string[];
                             pollIntervalSeconds: number;
@@ -1610,6 +1643,10 @@ export interface paths {
                             id: string;
                             connectionId: string;
                             email: string;
+                            /** @description The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in. */
+                            tenantId: string | null;
+                            /** @description The account that signs in for a shared mailbox; null: the mailbox itself. */
+                            signInAs: string | null;
                             flow: "app_only" | "delegated";
                             folders: string[];
                             pollIntervalSeconds: number;

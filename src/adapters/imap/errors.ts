@@ -10,6 +10,7 @@
  */
 import { AppError } from '../../errors/errors.js';
 import { scrubText } from '../../logging/redaction.js';
+import { SHARED_ACCESS_CODE, sharedAccessHint } from '../shared-mailbox.js';
 
 export interface ImapErrorContext {
   host: string;
@@ -18,6 +19,8 @@ export interface ImapErrorContext {
   user: string;
   /** Words the hints for the connection's flow; both flows' hints when unknown. */
   flow?: 'app_only' | 'delegated' | undefined;
+  /** A delegated shared mailbox: the agent whose token was sent for `user`. */
+  signInAs?: string | undefined;
   /** What was being done, for the detail: `login`, `STATUS INBOX`, … */
   operation?: string | undefined;
 }
@@ -130,6 +133,13 @@ export function translateImapError(err: unknown, ctx: ImapErrorContext): AppErro
     return new AppError('imap_not_connected', `${where} answered "${status}${said}" for ${ctx.user}${doing}.`, {
       hint: whichHint(ctx.flow, IMAP_HINTS.notConnectedApp, IMAP_HINTS.notConnectedDelegated),
       step: ctx.flow === 'delegated' ? 'user_sign_in' : 'mailbox_permission',
+      cause,
+    });
+  }
+  if (fields.authenticationFailed === true && ctx.signInAs) {
+    return new AppError(SHARED_ACCESS_CODE, `${where} refused the XOAUTH2 login of ${ctx.signInAs} to the shared mailbox ${ctx.user}: ${status}${said ?? 'authentication failed'}.`, {
+      hint: sharedAccessHint(ctx.user, ctx.signInAs),
+      step: 'mailbox_permission',
       cause,
     });
   }

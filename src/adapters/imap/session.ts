@@ -43,6 +43,8 @@ export interface ImapSessionOptions {
   timeouts?: Partial<ImapTimeouts> | undefined;
   /** Only words the error hints; the login is the same. */
   flow?: 'app_only' | 'delegated' | undefined;
+  /** A delegated shared mailbox's agent (whose token this is): a refused login then means no Full Access. */
+  signInAs?: string | undefined;
   /** Start IDLE whenever the session is idle (imapflow's auto-IDLE). @defaultValue false */
   autoIdle?: boolean | undefined;
   /** Largest server responses accepted; past one, the connection fails. @defaultValue BOUNDED_RESPONSES */
@@ -117,7 +119,7 @@ export class ImapSession {
   constructor(options: ImapSessionOptions) {
     const timeouts = { ...DEFAULT_IMAP_TIMEOUTS, ...options.timeouts };
     this.log = options.logger.child({ component: 'imap', imapHost: `${options.host}:${options.port}` });
-    this.context = { host: options.host, port: options.port, user: options.user, flow: options.flow };
+    this.context = { host: options.host, port: options.port, user: options.user, flow: options.flow, signInAs: options.signInAs };
     this.client = new ImapFlow({
       host: options.host,
       port: options.port,

@@ -23,12 +23,13 @@
  *  7. No reply: TLS certificate problems are permanent (trust must be
  *     configured); network, DNS, timeouts and broken sessions are transient.
  */
+import { SHARED_ACCESS_CODE, sharedAccessHint } from '../shared-mailbox.js';
 import type { SetupStep } from '../../domain/setup/steps.js';
 import type { ErrorCode } from '../../errors/codes.js';
 import { AppError } from '../../errors/errors.js';
 import { scrubText } from '../../logging/redaction.js';
 
-export type SmtpFailureCode = Extract<ErrorCode, `smtp_${string}` | 'send_as_denied'>;
+export type SmtpFailureCode = Extract<ErrorCode, `smtp_${string}` | 'send_as_denied' | 'shared_mailbox_access_denied'>;
 
 export interface SmtpFailure {
   code: SmtpFailureCode;
@@ -54,6 +55,8 @@ export interface SmtpFailureContext {
   flow?: 'app_only' | 'delegated' | undefined;
   /** The mailbox address, written into the PowerShell hints. */
   mailbox?: string | undefined;
+  /** A delegated shared mailbox: the agent whose token was sent for `mailbox`. */
+  signInAs?: string | undefined;
   /** The address the message is sent as (its From header), when it is not the mailbox: the Send As hint names it. */
   from?: string | undefined;
 }
@@ -176,6 +179,9 @@ export function classifySmtpFailure(err: unknown, ctx: SmtpFailureContext = {}):
   // fresh token was tried too (the sender retries once: Exchange answers 535 directly, so
   // nodemailer never renews a token by itself).
   if (enhancedStatus === '5.7.3' || enhancedStatus === '5.7.57' || (code === 'EAUTH' && (!responseCode || responseCode >= 500))) {
+    if (ctx.signInAs) {
+      return { ...base, code: SHARED_ACCESS_CODE, transient: false, detail: `SMTP AUTH XOAUTH2 of ${ctx.signInAs} to the shared mailbox ${mailbox} failed: ${said ?? 'authentication failed'}.`, hint: sharedAccessHint(mailbox, ctx.signInAs), step: 'mailbox_permission' };
+    }
     return { ...base, code: 'smtp_auth_failed', transient: false, detail: `SMTP AUTH XOAUTH2 failed: ${said ?? scrubText(str(f.message) ?? 'authentication failed')}.`, ...authHint(ctx, mailbox) };
   }
   if (enhancedStatus === '5.2.252' || /SendAsDenied/i.test(textAfterCode)) {

@@ -46,6 +46,8 @@ export interface SmtpTarget {
   /** The mailbox address: SASL `user=` and the envelope sender. */
   user: string;
   flow?: SmtpFailureContext['flow'];
+  /** A delegated shared mailbox's agent, whose token logs in as `user` (only words the refusal). */
+  signInAs?: string | undefined;
 }
 
 export interface SmtpToken {
@@ -239,7 +241,7 @@ export class SmtpSendPool {
         rejected: rejectedOf(info),
       };
     } catch (err) {
-      const failure = smtpError(err, { flow: target.flow, mailbox: target.user, from: mail.sendAs?.address });
+      const failure = smtpError(err, { flow: target.flow, mailbox: target.user, signInAs: target.signInAs, from: mail.sendAs?.address });
       // "All recipients were rejected" names each refusal: the caller records them.
       const rejected = rejectedOf(err);
       if (rejected.length > 0) failure.fields.rejectedRecipients = rejected;

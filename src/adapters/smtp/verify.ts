@@ -39,6 +39,8 @@ export interface SmtpVerifyOptions {
   timeouts?: Partial<SmtpTimeouts> | undefined;
   /** Only words the error hints. */
   flow?: SmtpFailureContext['flow'];
+  /** A delegated shared mailbox's agent (only words the refusal). */
+  signInAs?: string | undefined;
 }
 
 /** Resolves when the server accepted the XOAUTH2 login; rejects with an AppError otherwise. */
@@ -66,7 +68,7 @@ export async function verifySmtpAuth(options: SmtpVerifyOptions): Promise<void> 
   try {
     await transport.verify();
   } catch (err) {
-    throw smtpError(err, { flow: options.flow, mailbox: options.user });
+    throw smtpError(err, { flow: options.flow, mailbox: options.user, signInAs: options.signInAs });
   } finally {
     transport.close();
   }

@@ -15,7 +15,7 @@ import { newId } from '../ids.js';
 import type { ClientCredential } from './client-credential.js';
 import type { CredentialContext, ReadCredential } from './credential-input.js';
 import type { ConnectionViewT, CreateConnectionInput, CredentialType, CredentialViewT, UpdateConnectionInput } from './model.js';
-import { authorityOf, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateCredential } from './validate.js';
+import { authorityOf, connectionTenant, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateCredential } from './validate.js';
 import { federatedTokenFileMissing } from './client-credential.js';
 
 /** A certificate credential as stored: the key encrypted, the rest public. */
@@ -139,7 +139,7 @@ export class ConnectionService {
       id,
       name: input.name,
       flow: input.flow,
-      tenantId: input.tenantId ? input.tenantId : null,
+      tenantId: connectionTenant(input),
       clientId: input.clientId.toLowerCase(),
       authorityHost,
       personalAccounts: input.personalAccounts ?? false,

@@ -118,7 +118,7 @@ const defaultContext = (): CredentialContext => ({ now: new Date(), federatedTok
 export function validateCreate(input: CreateConnectionInput, context: CredentialContext = defaultContext()): ReadCredential {
   const problems: Problem[] = [];
   const push = (p: Problem | undefined): void => void (p && problems.push(p));
-  const tenantId = input.tenantId ?? '';
+  const tenantId = connectionTenant(input) ?? '';
   push(checkClientId(input.clientId));
   const read = readCredential(input, context, checkClientSecret);
   problems.push(...read.problems);
@@ -126,20 +126,24 @@ export function validateCreate(input: CreateConnectionInput, context: Credential
     problems.push({ field: '/clientSecret', message: 'is required: a connection needs one credential', hint: ONE_CREDENTIAL_HINT });
   }
   if (input.authorityHost !== undefined) push(checkAuthorityHost(input.authorityHost));
+  // An app_only connection without tenantId is multi-tenant: each of its mailboxes names its customer's tenant.
   if (tenantId !== '') push(checkTenantId(tenantId));
-  else if (input.flow === 'app_only') {
-    problems.push({
-      field: '/tenantId',
-      message: 'is required for app_only connections (client credentials refuse the common and organizations authorities)',
-      hint: "Copy the Directory (tenant) ID from the app registration's Overview.",
-    });
-  }
   if (input.personalAccounts && (input.flow !== 'delegated' || tenantId !== '')) {
     problems.push({ field: '/personalAccounts', message: 'applies only to multi-tenant delegated connections (empty tenantId)' });
   }
   if (input.loginReturnTo) problems.push(...readLoginReturnTo(input.loginReturnTo).problems);
   if (problems.length > 0 || !read.credential) fail(problems);
   return read.credential;
+}
+
+/**
+ * The tenant a new connection keeps: null for a multi-tenant app (no tenantId; for app_only also
+ * `organizations`, the name the portal's "Accounts in any organizational directory" suggests).
+ */
+export function connectionTenant(input: Pick<CreateConnectionInput, 'flow' | 'tenantId'>): string | null {
+  const tenantId = input.tenantId ?? '';
+  if (tenantId === '' || (input.flow === 'app_only' && tenantId.toLowerCase() === 'organizations')) return null;
+  return tenantId;
 }
 
 /** `loginReturnTo` as stored: its rules normalised (`https://App.example.com/` → `https://app.example.com`); null: none of its own. */

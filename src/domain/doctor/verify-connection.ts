@@ -3,11 +3,14 @@
  * grants and what is missing. App-only connections get a fresh client
  * credentials token (skipping every cache, so a just-rotated secret is
  * really tried); delegated ones, which have no token without a user, check
- * that the authority answers.
+ * that the authority answers. `?tenant=` names the customer tenant a
+ * multi-tenant app_only connection is checked in (without it: the problem
+ * tenant_required); a single-tenant connection accepts only its own.
  */
 import type { MsalGateway } from '../../adapters/msal/gateway.js';
 import type { ConnectionService } from '../connections/service.js';
 import { authorityOf } from '../connections/validate.js';
+import { mailboxTenant } from '../mailboxes/tenant.js';
 import { missingPermission, type Capability } from '../tokens/claims.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { Flow } from '../connections/model.js';
@@ -28,13 +31,16 @@ const CAPABILITIES: Capability[] = ['imap', 'smtp'];
 export async function verifyConnection(
   deps: { connections: ConnectionService; tokens: TokenService; msal: MsalGateway },
   connectionId: string,
+  tenant?: string,
 ): Promise<VerifyResultT> {
   const connection = await deps.connections.record(connectionId);
-  const authority = authorityOf(connection);
+  // The same rule as a mailbox's tenantId: a single-tenant connection is checked in its own tenant only.
+  const tenantId = tenant === undefined ? connection.tenantId : mailboxTenant(connection, { tenantId: tenant });
+  const authority = authorityOf({ ...connection, tenantId });
   const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, problems: [] };
   try {
     if (connection.flow === 'app_only') {
-      const token = await deps.tokens.appToken(connectionId, { fresh: true });
+      const token = await deps.tokens.appToken(connectionId, { fresh: true, tenantId });
       result.roles = token.claims.roles;
       result.scopes = token.claims.scopes;
       result.expiresAt = token.expiresAt.toISOString();

@@ -13,8 +13,10 @@ export interface MailLogin {
   ca: readonly string[];
   logger: Logger;
   flow: MailboxRecord['flow'];
+  /** A delegated shared mailbox: the agent whose token opens `user` (words the refusal: Full Access). */
+  signInAs?: string | undefined;
 }
 
-export function mailLogin(mailbox: Pick<MailboxRecord, 'email' | 'flow'>, accessToken: string, ca: readonly string[], logger: Logger): MailLogin {
-  return { user: mailbox.email, accessToken, ca, logger, flow: mailbox.flow };
+export function mailLogin(mailbox: Pick<MailboxRecord, 'email' | 'flow' | 'signInAs'>, accessToken: string, ca: readonly string[], logger: Logger): MailLogin {
+  return { user: mailbox.email, accessToken, ca, logger, flow: mailbox.flow, ...(mailbox.signInAs ? { signInAs: mailbox.signInAs } : {}) };
 }

@@ -29,7 +29,7 @@ export class MailboxTokens {
     const mailbox = await this.deps.mailboxes.get(mailboxId);
     try {
       this.deps.mailboxes.assertServersAllowed(mailbox);
-      if (mailbox.flow === 'app_only') return await this.deps.tokens.appToken(mailbox.connectionId, { fresh: options.forceRefresh === true });
+      if (mailbox.flow === 'app_only') return await this.deps.tokens.appToken(mailbox.connectionId, { fresh: options.forceRefresh === true, tenantId: mailbox.tenantId });
       return await this.deps.tokens.delegatedToken(mailbox.connectionId, mailbox.id, mailbox.account ?? undefined, options);
     } catch (err) {
       // The caller needs the original failure more than news of a failed bookkeeping write.

@@ -39,6 +39,10 @@ export type MailboxStateT = 'active' | 'pending_authorization' | 'auth_error' | 
 export interface CreateMailboxInput {
   connectionId: string;
   email: string;
+  /** The mailbox's tenant: required on a multi-tenant app_only connection (see tenant.ts). */
+  tenantId?: string;
+  /** Delegated: the agent who signs in for the shared mailbox `email`. */
+  signInAs?: string;
   /** Folder names or special uses (\Sent, \Junk…); INBOX when absent. */
   folders?: string[];
   pollIntervalSeconds?: number;
@@ -70,6 +74,8 @@ export interface MailboxViewT {
   id: string;
   connectionId: string;
   email: string;
+  tenantId: string | null;
+  signInAs: string | null;
   flow: Flow;
   folders: string[];
   pollIntervalSeconds: number;

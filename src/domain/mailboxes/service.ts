@@ -13,6 +13,7 @@ import { newId } from '../ids.js';
 import type { FolderCursor } from '../polling/cursor.js';
 import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageT } from '../paging.js';
 import { mailboxFilter, type MailboxListQueryT } from './list.js';
+import { mailboxSignInAs, mailboxTenant } from './tenant.js';
 import { watchFolders } from './watched-folders.js';
 import type {
   CreateMailboxInput, LastErrorT, MailboxStateT, MailboxViewT, ServerOverrideT, UpdateMailboxInput,
@@ -37,7 +38,10 @@ export interface MailboxRecord {
   /** The mailbox's Entra tenant: the connection's, or the signed-in user's for a multi-tenant app. */
   tenantId?: string | null;
   flow: 'app_only' | 'delegated';
+  /** The mailbox opened over IMAP and SMTP (the SASL `user=`). */
   email: string;
+  /** Delegated shared mailbox: the agent who signs in (whose token opens `email`); absent or null: `email` itself. */
+  signInAs?: string | null;
   folders: string[];
   pollIntervalSeconds: number;
   imap: ServerOverrideT;
@@ -88,6 +92,8 @@ export function toMailboxView(record: MailboxRecord): MailboxViewT {
     id: record.id,
     connectionId: record.connectionId,
     email: record.email,
+    tenantId: record.tenantId ?? null,
+    signInAs: record.signInAs ?? null,
     flow: record.flow,
     folders: record.folders,
     pollIntervalSeconds: record.pollIntervalSeconds,
@@ -162,14 +168,17 @@ export class MailboxService {
     });
     const pollIntervalSeconds = input.pollIntervalSeconds ?? Math.max(DEFAULT_POLL_INTERVAL_SECONDS, this.deps.minPollIntervalSeconds);
     this.checkInterval(pollIntervalSeconds);
+    const tenantId = mailboxTenant(connection, input);
+    const signInAs = mailboxSignInAs(connection, input);
     checkMailServersInput({ imap: input.imap ?? DEFAULT_IMAP, smtp: input.smtp ?? DEFAULT_SMTP }, this.deps.mailHosts);
     const at = this.now().toISOString();
     const record: MailboxRecord = {
       id: newId('mbx'),
       connectionId: connection.id,
-      tenantId: connection.tenantId,
+      tenantId,
       flow: connection.flow,
       email: input.email.toLowerCase(),
+      ...(signInAs ? { signInAs } : {}),
       folders: input.folders ?? ['INBOX'],
       pollIntervalSeconds,
       imap: input.imap ?? DEFAULT_IMAP,

@@ -9,7 +9,8 @@
  * given again to a new account after the old one is deleted. The mailbox
  * keeps oid and tid from its first sign-in (DelegatedAccountRecord); a
  * record that lacks them (written by hand, or by an older version) is
- * accepted once on the name, and then holds them.
+ * accepted once on the name, and then holds them. A shared mailbox worked by
+ * an agent (signInAs) compares the account with the agent, not the mailbox.
  */
 import type { VerifiedIdToken } from '../../adapters/oidc/id-token-verifier.js';
 import { AppError } from '../../errors/errors.js';
@@ -17,6 +18,8 @@ import { AppError } from '../../errors/errors.js';
 /** What a mailbox knows of the account signed in to it. */
 export interface MailboxAccountView {
   email: string;
+  /** A shared mailbox's agent: the account that signs in instead of `email`. */
+  signInAs?: string | null | undefined;
   account: { oid?: string | undefined; tenantId?: string | undefined } | null;
 }
 
@@ -25,17 +28,23 @@ export function accountNames(id: Pick<VerifiedIdToken, 'preferredUsername' | 'em
   return [id.preferredUsername, id.email, id.upn].filter((name): name is string => name !== null);
 }
 
+/** Who must sign in: the shared mailbox's agent (signInAs), else the mailbox itself. */
+const expectedAccount = (mailbox: MailboxAccountView): string => mailbox.signInAs ?? mailbox.email;
+
 function wrongAccount(mailbox: MailboxAccountView, signedInAs: string, reason: 'another_address' | 'another_person'): AppError {
+  const expected = expectedAccount(mailbox);
   const detail = reason === 'another_address'
-    ? `You signed in as ${signedInAs}, but this mailbox is ${mailbox.email}. Nothing was changed.`
+    ? (mailbox.signInAs
+      ? `You signed in as ${signedInAs}, but the shared mailbox ${mailbox.email} is worked by ${expected}. Nothing was changed.`
+      : `You signed in as ${signedInAs}, but this mailbox is ${mailbox.email}. Nothing was changed.`)
     : `You signed in as ${signedInAs}, but that is not the account this mailbox was first connected with (another object id or tenant). Nothing was changed.`;
   const hint = reason === 'another_address'
-    ? `Open the sign-in link in a private browser window (so no other Microsoft account is signed in) and sign in as ${mailbox.email}.`
+    ? `Open the sign-in link in a private browser window (so no other Microsoft account is signed in) and sign in as ${expected}.`
     : 'Sign in with the account that first connected this mailbox. If the mailbox now belongs to another account, delete the mailbox and add it again.';
   return new AppError('wrong_account', detail, {
     hint,
     step: 'user_sign_in',
-    fields: { signedInAs, expected: mailbox.email, reason },
+    fields: { signedInAs, expected, reason },
   });
 }
 
@@ -49,7 +58,7 @@ const differs = (held: string | undefined, now: string): boolean => Boolean(held
  */
 export function acceptedAccount(mailbox: MailboxAccountView, id: VerifiedIdToken): string {
   const names = accountNames(id);
-  const account = names.find((name) => same(name, mailbox.email));
+  const account = names.find((name) => same(name, expectedAccount(mailbox)));
   if (!account) throw wrongAccount(mailbox, names[0] ?? 'another account', 'another_address');
   const held = mailbox.account;
   if (differs(held?.oid, id.oid) || differs(held?.tenantId, id.tid)) throw wrongAccount(mailbox, account, 'another_person');

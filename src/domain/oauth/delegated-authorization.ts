@@ -78,7 +78,7 @@ export class DelegatedAuthorization {
     return startAuthorization({ ...this.deps, now: this.now }, app, {
       record: { flow: 'delegated', mailboxId: mailbox.id, connectionId: mailbox.connectionId },
       scopes: DELEGATED_SCOPES,
-      loginHint: mailbox.email,
+      loginHint: mailbox.signInAs ?? mailbox.email,
     });
   }
 

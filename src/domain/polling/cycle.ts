@@ -327,7 +327,7 @@ export class PollCycle {
         // No token goes to an IMAP server off MAIL_HOST_ALLOWLIST.
         this.deps.mailboxes.assertServersAllowed(m);
         return m.flow === 'app_only'
-          ? this.deps.tokens.appToken(m.connectionId)
+          ? this.deps.tokens.appToken(m.connectionId, { tenantId: m.tenantId })
           : this.deps.tokens.delegatedToken(m.connectionId, m.id, m.account ?? undefined);
       },
       session: async (m, token) => {

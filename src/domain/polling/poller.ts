@@ -79,7 +79,7 @@ export type PollResult =
   | { kind: 'auth_error' | 'error'; error: ErrorInfo; cause: unknown }
   | { kind: 'throttled'; error: ErrorInfo; retryAfterMs: number | undefined; cause: unknown };
 
-const AUTH_CODES: ReadonlySet<string> = new Set(['imap_auth_failed', 'imap_not_connected', 'not_authorized', 'missing_permission']);
+const AUTH_CODES: ReadonlySet<string> = new Set(['imap_auth_failed', 'shared_mailbox_access_denied', 'imap_not_connected', 'not_authorized', 'missing_permission']);
 
 export function errorInfo(err: unknown): ErrorInfo {
   const c = classify(err);

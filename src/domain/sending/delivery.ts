@@ -169,7 +169,7 @@ export class Delivery {
     try {
       return { sent: await this.deps.smtp.send(target, token, mail), original: stored.original };
     } catch (e) {
-      if (!(e instanceof AppError && e.code === 'smtp_auth_failed')) throw e;
+      if (!(e instanceof AppError && (e.code === 'smtp_auth_failed' || e.code === 'shared_mailbox_access_denied'))) throw e;
       this.deps.smtp.drop(mailbox.id);
       token = await this.deps.tokens.tokenFor(mailbox.id, { forceRefresh: true });
       return { sent: await this.deps.smtp.send(target, token, mail), original: stored.original };
@@ -177,7 +177,7 @@ export class Delivery {
   }
 
   private target(mailbox: MailboxRecord): SmtpTarget {
-    return { key: mailbox.id, host: mailbox.smtp.host, port: mailbox.smtp.port, secure: mailbox.smtp.secure, user: mailbox.email, flow: mailbox.flow };
+    return { key: mailbox.id, host: mailbox.smtp.host, port: mailbox.smtp.port, secure: mailbox.smtp.secure, user: mailbox.email, flow: mailbox.flow, ...(mailbox.signInAs ? { signInAs: mailbox.signInAs } : {}) };
   }
 
   private async failed(record: SendRecord, e: unknown, log: Logger): Promise<DeliveryOutcome> {

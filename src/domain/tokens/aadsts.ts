@@ -91,6 +91,13 @@ const TABLE: Record<number, AadstsMeaning> = {
     step: 'admin_consent',
     hint: 'Consent is missing: in API permissions, Grant admin consent for the tenant.',
   },
+  7000229: {
+    code: 'service_principal_missing',
+    step: 'admin_consent',
+    hint: "The app has no service principal in this customer's tenant: an administrator of that tenant must consent to it " +
+      '(https://login.microsoftonline.com/<tenant>/adminconsent?client_id=<client id>, which creates the Enterprise application), ' +
+      "then register it in Exchange Online (New-ServicePrincipal) and give it the mailbox (Add-MailboxPermission). Check the mailbox's tenantId too.",
+  },
   70011: {
     code: 'invalid_scope',
     step: 'api_permissions',

@@ -1,8 +1,12 @@
 /**
  * Access tokens for IMAP and SMTP, for app-only and delegated connections.
  *
- * - App-only: one token per (authority, client), shared by every mailbox of
- *   the connection and by every process through MSAL's Redis-backed cache.
+ * - App-only: one token per (authority, client, tenant), shared by every
+ *   mailbox of that tenant and by every process through MSAL's Redis-backed
+ *   cache. A multi-tenant app-only connection (no tenantId) has no tenant of
+ *   its own: each mailbox names its customer's tenant, and each tenant gets
+ *   its own authority (`<host>/<tenant>`: client credentials refuse
+ *   `organizations`), partition and single flight.
  * - Delegated: one cache partition per mailbox, holding the user's refresh token.
  * - A process keeps tokens in memory until five minutes before expiry (the
  *   margin MSAL itself uses), so a poll costs no Redis round trip for its token.
@@ -48,8 +52,22 @@ export interface TokenServiceDeps {
 }
 
 export function appPartition(connection: Pick<ConnectionRecord, 'authorityHost' | 'tenantId' | 'clientId'>): string {
+  // A single-tenant connection's key is unchanged; a customer tenant's is the same formula with its tenant.
   const authority = authorityOf({ authorityHost: connection.authorityHost, tenantId: connection.tenantId });
   return `app:${createHash('sha256').update(`${authority}\n${connection.clientId.toLowerCase()}`).digest('base64url').slice(0, 24)}`;
+}
+
+/**
+ * The tenant whose token an app-only request needs: a single-tenant connection's own (a mailbox
+ * of it may only name that one, see mailboxes/tenant.ts), else the customer tenant asked for.
+ */
+export function appTenant(connection: Pick<ConnectionRecord, 'id' | 'tenantId'>, asked: string | null | undefined): string {
+  if (connection.tenantId) return connection.tenantId;
+  if (asked) return asked;
+  throw new AppError('tenant_required', `Connection ${connection.id} is multi-tenant: an app-only token is for one customer tenant, and none was named.`, {
+    hint: "Name the customer's tenant: tenantId on the mailbox, or ?tenant=<tenant id or domain> on verify.",
+    step: 'tenant_and_client_id',
+  });
 }
 
 export const mailboxPartition = (mailboxId: string): string => `mbx:${mailboxId}`;
@@ -111,14 +129,19 @@ export class TokenService {
     return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => this.fresh(partition) ?? this.fetch(partition, fetch));
   }
 
-  /** The connection's app-only token. `fresh` skips every cache: the doctor's "acquire now". */
-  async appToken(connectionId: string, options: { fresh?: boolean } = {}): Promise<AccessToken> {
+  /**
+   * The connection's app-only token for a tenant: the connection's own, or for a multi-tenant
+   * connection (no tenantId) the `tenantId` given (a mailbox's customer tenant). `fresh` skips
+   * every cache: the doctor's "acquire now".
+   */
+  async appToken(connectionId: string, options: { fresh?: boolean; tenantId?: string | null } = {}): Promise<AccessToken> {
     const { connection, credential } = await this.deps.credentials(connectionId);
     if (connection.flow !== 'app_only') {
       throw new AppError('conflict', `Connection ${connectionId} is delegated: its tokens belong to signed-in mailboxes.`);
     }
-    const partition = appPartition(connection);
-    const app = appCredentials(connection, credential);
+    const tenantId = appTenant(connection, options.tenantId);
+    const partition = appPartition({ ...connection, tenantId });
+    const app = { ...appCredentials(connection, credential), authority: authorityOf({ authorityHost: connection.authorityHost, tenantId }) };
     if (options.fresh) return this.fetch(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true));
     return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
   }

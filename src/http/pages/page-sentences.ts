@@ -49,6 +49,7 @@ const SENTENCES: Partial<Record<ErrorCode, Sentence>> = {
   tenant_not_found: "Microsoft knows no tenant by the connection's tenant id",
   tenant_required: 'Microsoft needs a tenant id for this request',
   consent_required: 'The app lacks consent for the permissions it asks for',
+  service_principal_missing: 'The app has not been consented to in this tenant',
   invalid_scope: 'Microsoft refused the permissions the service asked for',
   redirect_uri_mismatch: "This service's callback URL is not a redirect URI of the app registration",
   refresh_token_expired: 'The sign-in took too long or has expired',

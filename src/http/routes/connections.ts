@@ -19,7 +19,18 @@ const config = { pathIds: { id: 'con' } } as const;
 const security = [{ apiKey: [] }];
 const tags = ['connections'];
 
-export function connectionRoutes(service: ConnectionService, verify: (connectionId: string) => Promise<VerifyResultT>) {
+/** `?tenant=`: the customer tenant a multi-tenant app_only connection is checked against. */
+const VerifyQuery = Type.Object(
+  {
+    tenant: Type.Optional(Type.String({
+      minLength: 1, maxLength: 256,
+      description: "A tenant id or verified domain to acquire the token in: required for a multi-tenant app_only connection (a customer's tenant); on a single-tenant connection only its own tenant.",
+    })),
+  },
+  { additionalProperties: false },
+);
+
+export function connectionRoutes(service: ConnectionService, verify: (connectionId: string, tenant: string | undefined) => Promise<VerifyResultT>) {
   return async (app: TypedApp): Promise<void> => {
     app.post('/connections', {
       schema: {
@@ -58,10 +69,11 @@ export function connectionRoutes(service: ConnectionService, verify: (connection
       preValidation: refuseBody,
       schema: {
         tags, security, summary: 'Acquire a token now and report what it grants and what is missing',
-        description: 'Takes no body. App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint). Delegated: checks the authority answers.',
-        params: IdParams, response: { 200: VerifyResult, ...problemResponses(400, 401, 404) },
+        description: 'Takes no body. App-only: a fresh client-credentials token, its roles, and a problem per missing role or refused setup step (with the AADSTS code and the hint); ' +
+          'a multi-tenant app_only connection is checked in the customer tenant named by `?tenant=` (AADSTS7000229: no service principal there, the admin has not consented). Delegated: checks the authority answers.',
+        params: IdParams, querystring: VerifyQuery, response: { 200: VerifyResult, ...problemResponses(400, 401, 404) },
       },
-    }, async (request) => verify(request.params.id));
+    }, async (request) => verify(request.params.id, request.query.tenant));
 
     app.delete('/connections/:id', {
       config,

@@ -63,7 +63,7 @@ export const CreateConnectionBody = Type.Object(
     name: Name,
     flow: Flow,
     tenantId: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()], {
-      description: 'Directory (tenant) ID or a verified domain. Required for app_only and single-tenant apps; empty for a multi-tenant delegated app.',
+      description: 'Directory (tenant) ID or a verified domain of a single-tenant app. Empty (or, for app_only, `organizations`) for a multi-tenant app: a multi-tenant app_only connection serves mailboxes of customer tenants, each naming its tenantId.',
     })),
     clientId: Type.String({ maxLength: 256, description: 'Application (client) ID.' }),
     clientSecret: Type.Optional(Secret),

@@ -54,7 +54,16 @@ export const TrackView = Type.Object(
 export const CreateMailboxBody = Type.Object(
   {
     connectionId: Type.String({ maxLength: 64 }),
-    email: Type.String({ format: 'email', maxLength: 254 }),
+    email: Type.String({ format: 'email', maxLength: 254, description: 'The mailbox opened over IMAP and SMTP (with signInAs: the shared mailbox).' }),
+    tenantId: Type.Optional(Type.String({
+      maxLength: 256,
+      description: "The mailbox's Entra tenant (id or verified domain). Required on a multi-tenant app_only connection (the customer's tenant, " +
+        "whose token opens it); on a single-tenant connection only its own tenant is accepted; refused on a multi-tenant delegated connection (the signed-in user's tenant is used).",
+    })),
+    signInAs: Type.Optional(Type.String({
+      format: 'email', maxLength: 254,
+      description: 'Delegated only: the account that signs in (an agent with Full Access to the shared mailbox `email`); mailsync opens `email` with its token. Default: `email` itself.',
+    })),
     folders: Type.Optional(Type.Array(Folder, { minItems: 1, maxItems: 20, uniqueItems: true })),
     pollIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     imap: Type.Optional(ServerOverride),
@@ -114,6 +123,10 @@ export const MailboxView = Type.Object(
     id: Type.String(),
     connectionId: Type.String(),
     email: Type.String(),
+    tenantId: Type.Union([Type.String(), Type.Null()], {
+      description: "The mailbox's Entra tenant: its connection's, the customer tenant it names, or (multi-tenant delegated) the signed-in user's once signed in.",
+    }),
+    signInAs: Type.Union([Type.String(), Type.Null()], { description: 'The account that signs in for a shared mailbox; null: the mailbox itself.' }),
     flow: Type.Union([Type.Literal('app_only'), Type.Literal('delegated')]),
     folders: Type.Array(Type.String()),
     pollIntervalSeconds: Type.Integer(),
