@@ -27,10 +27,10 @@ describe('connection rules from the setup guide', () => {
     expect(() => validateCreate(good)).not.toThrow();
   });
 
-  it('requires a tenant for app-only', () => {
-    const err = problem({ tenantId: null });
-    expect(err.fields.errors).toEqual([expect.objectContaining({ field: '/tenantId' })]);
-    expect(err.detail).toMatch(/required for app_only/);
+  it('takes an app-only connection without a tenant (or with organizations) as multi-tenant: its mailboxes name theirs', () => {
+    expect(() => validateCreate({ ...good, tenantId: null })).not.toThrow();
+    expect(() => validateCreate({ ...good, tenantId: 'organizations' })).not.toThrow();
+    expect(problem({ tenantId: 'common' }).detail).toMatch(/not "common"/);
   });
 
   it('lets a multi-tenant delegated app leave the tenant empty', () => {
@@ -42,7 +42,7 @@ describe('connection rules from the setup guide', () => {
     [{ clientSecret: ' abc8Q~0123456789abcdefghij ' }, /whitespace/, /without spaces/],
     [{ clientSecret: '"abc8Q~0123456789abcdefghij"' }, /quotes/, /without the surrounding quotes/],
     [{ clientId: 'my-app' }, /GUID/, /Application \(client\) ID/],
-    [{ tenantId: 'organizations' }, /not "organizations"/, /Leave tenantId empty/],
+    [{ flow: 'delegated', tenantId: 'organizations' }, /not "organizations"/, /Leave tenantId empty/],
     [{ tenantId: 'not a tenant' }, /GUID or a verified domain/, /Directory \(tenant\) ID/],
   ])('catches %j with a hint', (input, detail, hint) => {
     const err = problem(input);
