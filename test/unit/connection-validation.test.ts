@@ -42,7 +42,7 @@ describe('connection rules from the setup guide', () => {
     [{ clientSecret: ' abc8Q~0123456789abcdefghij ' }, /whitespace/, /without spaces/],
     [{ clientSecret: '"abc8Q~0123456789abcdefghij"' }, /quotes/, /without the surrounding quotes/],
     [{ clientId: 'my-app' }, /GUID/, /Application \(client\) ID/],
-    [{ flow: 'delegated', tenantId: 'organizations' }, /not "organizations"/, /Leave tenantId empty/],
+    [{ flow: 'delegated' as const, tenantId: 'organizations' }, /not "organizations"/, /Leave tenantId empty/],
     [{ tenantId: 'not a tenant' }, /GUID or a verified domain/, /Directory \(tenant\) ID/],
   ])('catches %j with a hint', (input, detail, hint) => {
     const err = problem(input);
