@@ -155,12 +155,22 @@ export interface paths {
                                     thumbprint?: string;
                                     /**
                                      * Format: date-time
-                                     * @description Certificates: when the certificate expires.
+                                     * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                      */
                                     expiresAt?: string;
                                     /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                     tokenFile?: string;
                                 };
+                                /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                                consentedTenants: {
+                                    /** @description The tenant id Microsoft named when its administrator consented. */
+                                    tenantId: string;
+                                    /**
+                                     * Format: date-time
+                                     * @description When (the latest consent of this tenant).
+                                     */
+                                    at: string;
+                                }[];
                                 /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                                 loginReturnTo: string[] | null;
                                 /**
@@ -243,6 +253,11 @@ export interface paths {
                             tokenFile?: string;
                         };
                         /**
+                         * @description Client secrets only: when the secret expires (the Expires column under Certificates & secrets), RFC 3339 with a time zone. Shown as credential.expiresAt and warned of by connection.credential_expiring.
+                         * @example 2027-05-31T00:00:00Z
+                         */
+                        credentialExpiresAt?: string;
+                        /**
                          * @description Identity platform host, for national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn.
                          * @example https://login.microsoftonline.com
                          */
@@ -280,12 +295,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -397,12 +422,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -540,6 +575,8 @@ export interface paths {
                              */
                             tokenFile?: string;
                         };
+                        /** @description Client secrets only: when the secret expires (the Expires column under Certificates & secrets), RFC 3339 with a time zone. Shown as credential.expiresAt and warned of by connection.credential_expiring. With a new clientSecret: the new secret's expiry (a new secret without it has none); alone: the current secret's; null: unknown. */
+                        credentialExpiresAt?: string | null;
                         /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                         loginReturnTo?: string[] | null;
                     };
@@ -571,12 +608,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -667,7 +714,21 @@ export interface paths {
                             authority: string;
                             roles: string[];
                             scopes: string[];
+                            /** @description The token's expiry (app-only). */
                             expiresAt: string | null;
+                            /** @description The credential in use, never its secret or key. */
+                            credential: {
+                                type: "secret" | "certificate" | "federated";
+                                /** @description Certificates: the SHA-1 thumbprint (hex), as the portal's Certificates list shows it. */
+                                thumbprint?: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
+                                 */
+                                expiresAt?: string;
+                                /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
+                                tokenFile?: string;
+                            };
                             problems: {
                                 code: string;
                                 detail: string;
@@ -3687,7 +3748,7 @@ export interface paths {
                                 id: string;
                                 url: string;
                                 description: string | null;
-                                events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                                events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                                 /** @description Empty: every mailbox. */
                                 mailboxIds: string[];
                                 /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -3761,7 +3822,7 @@ export interface paths {
                          * @example https://example.com/hooks/mailsync
                          */
                         url: string;
-                        events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                        events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                         /** @description Only events of these mailboxes; empty or absent: every mailbox. */
                         mailboxIds?: string[];
                         description?: string;
@@ -3781,7 +3842,7 @@ export interface paths {
                             id: string;
                             url: string;
                             description: string | null;
-                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                             /** @description Empty: every mailbox. */
                             mailboxIds: string[];
                             /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -3896,7 +3957,7 @@ export interface paths {
                             id: string;
                             url: string;
                             description: string | null;
-                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                             /** @description Empty: every mailbox. */
                             mailboxIds: string[];
                             /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -4123,7 +4184,7 @@ export interface paths {
                                  * @description A domain event type.
                                  * @enum {unknown}
                                  */
-                                eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                                eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                                 status: "pending" | "delivered" | "failed";
                                 attempts: number;
                                 lastResponseCode: number | null;
@@ -4222,7 +4283,7 @@ export interface paths {
                              * @description A domain event type.
                              * @enum {unknown}
                              */
-                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                             status: "pending" | "delivered" | "failed";
                             attempts: number;
                             lastResponseCode: number | null;
@@ -4315,7 +4376,7 @@ export interface paths {
                              * @description A domain event type.
                              * @enum {unknown}
                              */
-                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                             status: "pending" | "delivered" | "failed";
                             attempts: number;
                             lastResponseCode: number | null;

@@ -6,7 +6,8 @@
  * that the authority answers.
  */
 import type { MsalGateway } from '../../adapters/msal/gateway.js';
-import type { ConnectionService } from '../connections/service.js';
+import { credentialView, type ConnectionService } from '../connections/service.js';
+import type { CredentialViewT } from '../connections/model.js';
 import { authorityOf } from '../connections/validate.js';
 import { missingPermission, type Capability } from '../tokens/claims.js';
 import type { TokenService } from '../tokens/token-service.js';
@@ -19,7 +20,10 @@ export interface VerifyResultT {
   authority: string;
   roles: string[];
   scopes: string[];
+  /** The token's expiry. */
   expiresAt: string | null;
+  /** The credential in use, with its own expiry when known (a certificate's, or a secret's as given). */
+  credential: CredentialViewT;
   problems: DoctorProblemT[];
 }
 
@@ -31,7 +35,7 @@ export async function verifyConnection(
 ): Promise<VerifyResultT> {
   const connection = await deps.connections.record(connectionId);
   const authority = authorityOf(connection);
-  const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, problems: [] };
+  const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, credential: credentialView(connection), problems: [] };
   try {
     if (connection.flow === 'app_only') {
       const token = await deps.tokens.appToken(connectionId, { fresh: true });
