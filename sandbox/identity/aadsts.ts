@@ -51,6 +51,9 @@ const entries: AadstsEntry[] = [
   { code: 90002, error: 'invalid_request', status: 400, text: (p) => `Tenant '${p.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.` },
   { code: 65001, error: 'invalid_grant', status: 400, suberror: 'consent_required', text: (p) => `The user or administrator has not consented to use the application with ID '${p.clientId}' named '${p.appName}'. Send an interactive authorization request for this user and resource.` },
   { code: 65004, error: 'access_denied', status: 400, text: () => `User declined to consent to access the app.` },
+  // approximate wordings of the admin consent endpoint's answers for a user who is no administrator.
+  { code: 90094, error: 'access_denied', status: 400, text: () => `Admin consent is required for the permissions requested by this application. An admin consent request may be sent to the admin.` },
+  { code: 90099, error: 'access_denied', status: 400, text: (p) => `The application '${p.clientId}' has not been authorized in the tenant '${p.tenant}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them.` },
   { code: 70011, error: 'invalid_scope', status: 400, text: (p) => `The provided value for the input parameter 'scope' is not valid. The scope ${p.scope} is not valid.` },
   // approximate: Entra's text for scopes of several resources in one request.
   { code: 28000, error: 'invalid_request', status: 400, text: (p) => `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${p.scope} is not valid.` },

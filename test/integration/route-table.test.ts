@@ -22,6 +22,7 @@ const PUBLIC: readonly { pattern: string; why: string }[] = [
   { pattern: '/metrics', why: 'Prometheus scrape (METRICS_REQUIRE_API_KEY=true guards it)' },
   { pattern: '/v1/oauth/callback', why: "Microsoft's redirect back to the browser" },
   { pattern: '/v1/connections/:id/login', why: 'the browser starts "Sign in with Microsoft" here' },
+  { pattern: '/v1/oauth/admin-consent', why: "a tenant administrator's browser opens an admin consent link here" },
 ];
 
 const isPublic = (url: string, allow = PUBLIC): boolean =>

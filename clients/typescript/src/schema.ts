@@ -1991,6 +1991,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/connections/{id}/admin-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin consent for a customer's tenant: a link for its administrator
+         * @description Send the link to the tenant's administrator (a multi-tenant app: Supported account types, Accounts in any organizational directory). It opens Microsoft's `/adminconsent` page for the connection's app (app-only: https://outlook.office365.com/.default; delegated: https://outlook.office.com/.default) and comes back to `${PUBLIC_URL}/v1/oauth/callback`, which lists the tenant in the connection's `consentedTenants` and announces `connection.consented`. The body may be empty (`{}`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The customer's tenant (id or verified domain, such as customer.onmicrosoft.com). Default: the connection's tenantId, else organizations (the administrator's own tenant). */
+                        tenant?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The link to send the tenant's administrator: it opens Microsoft's admin consent page and comes back to this service. Works for 7 days, in any browser, until a consent through it succeeds. */
+                            consentUrl: string;
+                            /**
+                             * Format: date-time
+                             * @description When the link stops working.
+                             */
+                            expiresAt: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/login/exchange": {
         parameters: {
             query?: never;
@@ -4871,7 +4981,7 @@ export interface paths {
         };
         /**
          * Where Microsoft sends the browser back after a sign-in (no API key)
-         * @description Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state (10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). Failure pages say a fixed sentence per error code, never error_description.
+         * @description Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state (10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). Admin consent: `admin_consent=True&tenant=…` lists the tenant on the connection and answers a page saying so (200), only for the browser that opened the consent link (else 400 `sign_in_not_bound`); a declined consent is 400 `admin_consent_declined`, a non-administrator 403 `admin_consent_required`. Failure pages say a fixed sentence per error code, never error_description.
          */
         get: {
             parameters: {
@@ -4887,6 +4997,9 @@ export interface paths {
                     iss?: string;
                     correlation_id?: string;
                     trace_id?: string;
+                    admin_consent?: string;
+                    tenant?: string;
+                    scope?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4894,7 +5007,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The account is connected. */
+                /** @description The account is connected, or the tenant has granted admin consent. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -4920,6 +5033,15 @@ export interface paths {
                     };
                 };
                 /** @description A page saying what went wrong and what to do. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4930,6 +5052,109 @@ export interface paths {
                 };
                 /** @description A page saying what went wrong and what to do. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/admin-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open an admin consent link: on to Microsoft's admin consent page (no API key)
+         * @description The link POST /v1/connections/{id}/admin-consent made, for a tenant administrator. Redirects (302) to Microsoft's `/adminconsent` page with a one-time state (10 minutes) and sets an HttpOnly cookie (`__Host-mailsync_signin_…`; `mailsync_signin_…` when PUBLIC_URL is http) that binds the consent to this browser. Opening the link does not use it up; it works for 7 days, until a consent through it succeeds.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description The link's ticket. */
+                    ticket: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Off to Microsoft's admin consent page. */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A page saying what went wrong and what to do. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
