@@ -3933,7 +3933,7 @@ export interface paths {
                          */
                         url: string;
                         events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
-                        /** @description Only events of these mailboxes; empty or absent: every mailbox. */
+                        /** @description Only events of these mailboxes; empty or absent: every mailbox. The connection events (connection.credential_expiring, connection.consented) concern no mailbox and go only to subscriptions without mailboxIds. */
                         mailboxIds?: string[];
                         description?: string;
                         /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
