@@ -95,7 +95,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const webhooks = createWebhooks({ config: config.webhooks, redis, keys, cipher, queues, logger });
   const events = webhooks.services.publisher;
   const connections = createConnections({
-    config, redis, keys, cipher, metrics, logger, extraCa,
+    config, redis, keys, cipher, metrics, logger, extraCa, events,
     mailboxesUsing: (connectionId): Promise<number> => mailboxes.services.mailboxes.countForConnection(connectionId),
   });
   const { tokens, msal, network, tokenCache } = connections.services;
@@ -126,7 +126,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
   const capabilities: Capability[] = [operations, connections, mailboxes, oauth, mail, webhooks, sending, createConsole()];
   readiness.push(...capabilities.flatMap((c) => c.readiness));
   // Started in this order by worker roles.
-  for (const capability of [webhooks, mailboxes, sending]) if (capability.jobs) jobs.register(capability.jobs);
+  for (const capability of [webhooks, mailboxes, sending, connections]) if (capability.jobs) jobs.register(capability.jobs);
 
   return {
     config,

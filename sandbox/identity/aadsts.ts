@@ -53,6 +53,9 @@ const entries: AadstsEntry[] = [
   // Quoted from real answers (client credentials in a tenant where the app has no service principal); 401 as the other invalid_client answers.
   { code: 7000229, error: 'invalid_client', status: 401, text: (p) => `The client application ${p.clientId} is missing service principal in the tenant ${p.tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119` },
   { code: 65004, error: 'access_denied', status: 400, text: () => `User declined to consent to access the app.` },
+  // approximate wordings of the admin consent endpoint's answers for a user who is no administrator.
+  { code: 90094, error: 'access_denied', status: 400, text: () => `Admin consent is required for the permissions requested by this application. An admin consent request may be sent to the admin.` },
+  { code: 90099, error: 'access_denied', status: 400, text: (p) => `The application '${p.clientId}' has not been authorized in the tenant '${p.tenant}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them.` },
   { code: 70011, error: 'invalid_scope', status: 400, text: (p) => `The provided value for the input parameter 'scope' is not valid. The scope ${p.scope} is not valid.` },
   // approximate: Entra's text for scopes of several resources in one request.
   { code: 28000, error: 'invalid_request', status: 400, text: (p) => `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${p.scope} is not valid.` },

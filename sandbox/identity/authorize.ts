@@ -16,7 +16,7 @@ import { clientInfo, escapeHtml, type IdentityState, type Incoming, type Reply }
 import type { App, TenantRef, User } from './directory.js';
 import { checkDelegatedScopes, grantDelegated, parseScopes } from './scopes.js';
 
-function errorPage(state: IdentityState, incoming: Incoming, code: number, params: ErrorParams): Reply {
+export function errorPage(state: IdentityState, incoming: Incoming, code: number, params: ErrorParams): Reply {
   const { status, body } = entraError(code, params, { baseUrl: state.baseUrl, correlationId: incoming.correlationId });
   const [message] = body.error_description.split('\r\n');
   const html = `<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body>
@@ -28,7 +28,7 @@ function errorPage(state: IdentityState, incoming: Incoming, code: number, param
 }
 
 /** Sends parameters back to the redirect URI in the requested response mode. */
-function backToApp(redirectUri: string, mode: string, params: Record<string, string>): Reply {
+export function backToApp(redirectUri: string, mode: string, params: Record<string, string>): Reply {
   if (mode === 'form_post') {
     const inputs = Object.entries(params)
       .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)

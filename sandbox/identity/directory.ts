@@ -99,6 +99,8 @@ export interface UserInput {
    * administrator may set any address, another user's included. Default: the UPN.
    */
   email?: string;
+  /** May grant admin consent for the tenant (a Global or Cloud Application Administrator); default false. */
+  admin?: boolean;
 }
 
 export interface Tenant {
@@ -128,6 +130,7 @@ export interface User {
   tenantId: string;
   name: string;
   email: string;
+  admin: boolean;
 }
 
 /** A path's first segment resolved: a real tenant, or one of the multi-tenant aliases. */
@@ -186,6 +189,7 @@ export class Directory {
       tenantId: input.tenantId,
       name: input.name ?? input.upn.split('@')[0] ?? input.upn,
       email: input.email ?? input.upn,
+      admin: input.admin ?? false,
     };
     this.users.set(input.upn.toLowerCase(), user);
     return user;
@@ -233,6 +237,10 @@ export class Directory {
   /** The app exists in a tenant (an Enterprise application): its home, or a tenant where an admin or a user consented. */
   hasServicePrincipal(app: App, tenantId: string): boolean {
     return tenantId.toLowerCase() === app.homeTenantId.toLowerCase() || this.hasDelegatedConsent(app, tenantId);
+  }
+
+  recordAdminConsent(app: App, tenantId: string): void {
+    app.consentedTenants.add(tenantId.toLowerCase());
   }
 
   recordUserConsent(app: App, tenantId: string): void {

@@ -8,8 +8,8 @@ export interface InjectedError {
   /** Matches the path segment as sent or the tenant id it resolves to. */
   tenantId?: string;
   grantType?: string;
-  /** Where the error appears: the token endpoint (default) or authorize (as an error redirect). */
-  endpoint?: 'token' | 'authorize';
+  /** Where the error appears: the token endpoint (default), authorize or adminconsent (as an error redirect). */
+  endpoint?: 'token' | 'authorize' | 'adminconsent';
   /** How many requests get it; default: until clearErrors(). */
   times?: number;
 }
@@ -36,7 +36,7 @@ export interface HostileTokenAnswer {
 }
 
 export interface RequestFacts {
-  endpoint: 'token' | 'authorize';
+  endpoint: 'token' | 'authorize' | 'adminconsent';
   clientId?: string;
   tenantSegment: string;
   tenantId?: string;

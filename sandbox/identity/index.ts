@@ -46,7 +46,7 @@ export interface IdentityServer {
   addFederatedIssuer(issuer: string): FederatedIssuer;
   /** Who authorize signs in; null (default): login_hint, else the tenant's first user. */
   signInAs(upn: string | null): void;
-  /** When on, authorize answers error=access_denied (AADSTS65004) as if the user declined consent. */
+  /** When on, authorize and adminconsent answer error=access_denied (AADSTS65004) as if the user declined consent. */
   denyConsent(on: boolean): void;
   injectError(error: InjectedError): void;
   clearErrors(): void;

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { entraError } from './aadsts.js';
 import { handleAuthorize } from './authorize.js';
+import { handleAdminConsent } from './admin-consent.js';
 import { escapeHtml, type IdentityState, type Incoming, type Reply } from './context.js';
 import { instanceDiscovery, jwks, openidConfiguration } from './discovery.js';
 import { handleToken } from './grants.js';
@@ -97,6 +98,7 @@ const routes: Route[] = [
   },
   { method: 'GET', pattern: /^\/([^/]+)\/oauth2\/v2\.0\/authorize$/, handle: handleAuthorize },
   { method: 'POST', pattern: /^\/([^/]+)\/oauth2\/v2\.0\/token$/, handle: handleToken },
+  { method: 'GET', pattern: /^\/([^/]+)\/(?:v2\.0\/)?adminconsent$/, handle: handleAdminConsent },
   {
     method: 'GET',
     pattern: /^\/error$/,

@@ -94,6 +94,10 @@ export interface Config {
     trackFullLookSeconds: number;
   };
   webhooks: WebhooksConfig;
+  connections: {
+    /** How often each worker looks for credentials about to expire (CREDENTIAL_EXPIRY_CHECK_MS, ms). */
+    expiryCheckMs: number;
+  };
   /** The Microsoft sign-in provider (LOGIN_RETURN_TO_ALLOWLIST). */
   login: LoginConfig;
   /** Size limits of the mail reading API (MESSAGE_PARSE_MAX_BYTES, MESSAGE_RAW_MAX_BYTES). */
@@ -188,6 +192,7 @@ export function loadConfig(env: Env): Config {
       trackFullLookSeconds: read(env, 'POLL_TRACK_FULL_LOOK_SECONDS', parseInteger(0, 86_400), 900),
     },
     webhooks: loadWebhooksConfig((name, parse, fallback) => read(env, name, parse, fallback)),
+    connections: { expiryCheckMs: read(env, 'CREDENTIAL_EXPIRY_CHECK_MS', parseInteger(100, 86_400_000), 3_600_000) },
     login: loadLoginConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     messages: loadMessagesConfig((name, parse, fallback) => read(env, name, parse, fallback)),
     actions: loadActionsConfig((name, parse, fallback) => read(env, name, parse, fallback)),

@@ -102,6 +102,8 @@ const POLICIES: Record<ErrorCode, Policy> = {
   id_token_invalid: { status: 400, title: 'Sign-in could not be verified', retryable: false },
   login_code_invalid: { status: 400, title: 'Login code invalid', retryable: false },
   sign_in_not_bound: { status: 400, title: 'Sign-in started in another browser', retryable: false },
+  admin_consent_declined: { status: 400, title: 'Admin consent declined', retryable: false },
+  admin_consent_required: { status: 403, title: 'An administrator must consent', retryable: false },
   // Webhooks: a URL the service will not deliver to; a delivery still being attempted.
   webhook_url_invalid: { status: 400, title: 'Invalid webhook URL', retryable: false },
   webhook_target_forbidden: { status: 400, title: 'Webhook target not allowed', retryable: false },

@@ -62,6 +62,9 @@ export const ERROR_CODES = [
   'login_code_invalid',
   // A sign-in callback opened in a browser that did not start it (login CSRF): its binding cookie is missing or wrong
   'sign_in_not_bound',
+  // Admin consent (POST /v1/connections/{id}/admin-consent): the administrator declined, or the account is no administrator
+  'admin_consent_declined',
+  'admin_consent_required',
   // Webhooks
   'webhook_url_invalid',
   'webhook_target_forbidden',

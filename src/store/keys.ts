@@ -61,6 +61,13 @@ export interface KeySpace {
   oauthState(stateDigest: string): string;
   /** A verified sign-in awaiting POST /v1/login/exchange (encrypted, 60 s, taken once), by the SHA-256 of its code. */
   loginCode(codeDigest: string): string;
+  /** An admin consent link (encrypted, 7 days), by the SHA-256 of its ticket. */
+  adminConsentLink(ticketDigest: string): string;
+  /**
+   * The claim that one credential expiry warning was announced (SET NX, expiring long after the
+   * credential): per connection, threshold (days) and the expiry it warned of (ms).
+   */
+  credentialWarning(connectionId: string, thresholdDays: number, expiresAtMs: number): string;
   /** A rate-limit counter (one key per name, window and subject; expires with its window). */
   rateLimit(name: string): string;
   /** A webhook subscription record (JSON). */
@@ -175,6 +182,8 @@ export function createKeySpace(prefix: string): KeySpace {
     // One-time records are read and deleted alone (GETDEL): no hash tag, so they spread over a cluster.
     oauthState: (digest) => `${prefix}:oauth-state:${digest}`,
     loginCode: (digest) => `${prefix}:login-code:${digest}`,
+    adminConsentLink: (digest) => `${prefix}:admin-consent-link:${digest}`,
+    credentialWarning: (connectionId, days, ms) => `${prefix}:credential-warning:${con(connectionId)}:${Math.trunc(days)}:${Math.trunc(ms)}`,
     rateLimit: (name) => `${prefix}:rate:${name}`,
     webhook: (id) => `${tag}:webhook:${whk(id)}`,
     webhooks: () => `${tag}:webhooks`,

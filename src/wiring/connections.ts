@@ -21,9 +21,14 @@ import type { KeySpace } from '../store/keys.js';
 import { RedisLock } from '../store/lock.js';
 import { TokenCacheStore } from '../store/token-cache-store.js';
 import type { Capability } from './capability.js';
+import type { EventPublisher } from '../domain/events/events.js';
+import { CredentialWarnings } from '../domain/connections/credential-expiry.js';
+import { credentialExpiryJobs } from '../jobs/connections/credential-expiry.js';
+import { registerCredentialExpiryGauge } from '../observability/credential-expiry-gauge.js';
+import { RedisWarningClaims } from '../store/warning-claims.js';
 
 export interface ConnectionsDeps {
-  config: Pick<Config, 'outbound'>;
+  config: Pick<Config, 'outbound' | 'connections'>;
   redis: Redis;
   keys: KeySpace;
   cipher: Cipher;
@@ -33,6 +38,8 @@ export interface ConnectionsDeps {
   extraCa: string[];
   /** How many mailboxes use a connection (a connection in use is not deleted); the mailboxes capability answers. */
   mailboxesUsing: (connectionId: string) => Promise<number>;
+  /** Announces connection.credential_expiring (the webhooks capability's publisher). */
+  events: EventPublisher;
 }
 
 export interface Connections {
@@ -65,9 +72,17 @@ export function createConnections(deps: ConnectionsDeps): Capability<Connections
     credentials: (connectionId) => connections.credentials(connectionId),
     metrics: deps.metrics,
   });
+  const warnings = new CredentialWarnings({
+    connections,
+    claims: new RedisWarningClaims(redis, keys),
+    events: deps.events,
+    logger: deps.logger.child({ module: 'connections' }),
+  });
+  registerCredentialExpiryGauge(deps.metrics, () => connections.expiries());
   return {
     name: 'connections',
     services: { connections, tokens, msal, network, tokenCache },
+    jobs: credentialExpiryJobs({ warnings, everyMs: config.connections.expiryCheckMs, logger: deps.logger }),
     routes: { api: connectionRoutes(connections, (id, tenant) => verifyConnection({ connections, tokens, msal }, id, tenant)) },
     readiness: [],
     close: () => network.close(),

@@ -18,7 +18,10 @@ import type { MailboxService } from '../domain/mailboxes/service.js';
 import { OAuthCallback } from '../domain/oauth/callback.js';
 import { DelegatedAuthorization } from '../domain/oauth/delegated-authorization.js';
 import { SignIn } from '../domain/oauth/sign-in.js';
-import { LOGIN_CODE_TTL_SECONDS, STATE_TTL_SECONDS, type LoginClaims, type StateRecord } from '../domain/oauth/state-record.js';
+import { AdminConsent } from '../domain/oauth/admin-consent.js';
+import {
+  ADMIN_CONSENT_LINK_TTL_SECONDS, LOGIN_CODE_TTL_SECONDS, STATE_TTL_SECONDS, type AdminConsentLink, type LoginClaims, type StateRecord,
+} from '../domain/oauth/state-record.js';
 import type { TokenService } from '../domain/tokens/token-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from '../store/keys.js';
@@ -50,6 +53,8 @@ export interface OAuthDeps {
 export interface OAuth {
   delegated: DelegatedAuthorization;
   signIn: SignIn;
+  /** Admin consent links for customer tenants (POST /v1/connections/{id}/admin-consent). */
+  adminConsent: AdminConsent;
   callback: OAuthCallback;
   /** The redirect URI both flows use, to register in the app registration. */
   redirectUri: string;
@@ -61,7 +66,11 @@ export interface OAuth {
 
 /** `${PUBLIC_URL}/v1/oauth/callback`, keeping a path PUBLIC_URL may have (behind a reverse proxy). */
 export function callbackUrl(publicUrl: URL): string {
-  return `${publicUrl.origin}${publicUrl.pathname.replace(/\/+$/, '')}/v1/oauth/callback`;
+  return publicPath(publicUrl, '/v1/oauth/callback');
+}
+
+function publicPath(publicUrl: URL, path: string): string {
+  return `${publicUrl.origin}${publicUrl.pathname.replace(/\/+$/, '')}${path}`;
 }
 
 export function createOAuth(deps: OAuthDeps): Capability<OAuth> {
@@ -94,9 +103,20 @@ export function createOAuth(deps: OAuthDeps): Capability<OAuth> {
     connections: deps.connections, msal: deps.msal, states, codes, verifier, allowlist: deps.config.login.returnToAllowlist, redirectUri,
     ...(admitStart ? { admitStart } : {}),
   });
+  const adminConsent = new AdminConsent({
+    connections: deps.connections,
+    links: new OneTimeStore<AdminConsentLink>({
+      redis: deps.redis, cipher: deps.cipher, key: deps.keys.adminConsentLink, purpose: 'admin-consent-link', ttlSeconds: ADMIN_CONSENT_LINK_TTL_SECONDS,
+    }),
+    states,
+    ...(deps.events ? { events: deps.events } : {}),
+    redirectUri,
+    startUrl: publicPath(deps.config.publicUrl, '/v1/oauth/admin-consent'),
+    logger: deps.logger,
+  });
   const rateLimit = publicRateLimit(limiter, { perClientPerMinute: deps.config.http.publicRatePerMinute }, deps.logger);
   const oauth: OAuth = {
-    delegated, signIn, callback: new OAuthCallback({ states, delegated, signIn }), redirectUri, rateLimit,
+    delegated, signIn, adminConsent, callback: new OAuthCallback({ states, delegated, signIn, adminConsent }), redirectUri, rateLimit,
     signInCookie: signInCookie(deps.config.publicUrl),
   };
   return {

@@ -8,7 +8,7 @@ import { renderOpenApiDocument } from '../../scripts/openapi-document.js';
  * The only /v1 operations without the API key: browsers reach them (Microsoft's redirect back after a
  * sign-in, and an application's "Sign in with Microsoft" link). Documented with `security: []`.
  */
-const PUBLIC_OPERATIONS = ['get /v1/oauth/callback', 'get /v1/connections/{id}/login'];
+const PUBLIC_OPERATIONS = ['get /v1/oauth/callback', 'get /v1/connections/{id}/login', 'get /v1/oauth/admin-consent'];
 
 type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown> };
 type Doc = { paths: Record<string, Record<string, Operation>> };

@@ -23,6 +23,7 @@ const PUBLIC: readonly { pattern: string; why: string }[] = [
   { pattern: '/v1/oauth/callback', why: "Microsoft's redirect back to the browser" },
   { pattern: '/v1/connections/:id/login', why: 'the browser starts "Sign in with Microsoft" here' },
   { pattern: '/console*', why: "the console's static files: they hold no data, the page calls /v1 with the key the user types" },
+  { pattern: '/v1/oauth/admin-consent', why: "a tenant administrator's browser opens an admin consent link here" },
 ];
 
 const isPublic = (url: string, allow = PUBLIC): boolean =>

@@ -10,6 +10,7 @@ import { AuthError, ClientAuthError, InteractionRequiredAuthError, ServerError }
 import { catalogue } from '../../sandbox/identity/index.js';
 import { freePort } from '../../sandbox/ports.js';
 import { verifyExchangeToken } from '../../sandbox/tokens.js';
+import { browserAgent, followAuthorize } from '../support/oauth-browser.js';
 import { causeCode, createMsalNetworkClient, MsalHttpError } from '../../src/adapters/msal/network-client.js';
 import {
   ALICE, BOB, cachedRefreshToken, DAEMON, EXCHANGE_DEFAULT, MULTI, msalApp, NO_REDIRECT, OTHER_REDIRECT, rawTokenPost,
@@ -308,6 +309,46 @@ describe('multi-tenant app through /organizations', () => {
     fx.identity.updateApp(MULTI.clientId, { consentedTenants: [TENANT_A, TENANT_B] });
     const token = await appOnly();
     expect((await verifyExchangeToken(fx.pki.signingKey, token?.accessToken ?? '')).tid).toBe(TENANT_B);
+  });
+
+  it('answers /adminconsent: an administrator consents for their tenant (app-only works there), others get the error forms', async () => {
+    fx.identity.updateApp(MULTI.clientId, { consentedTenants: [TENANT_A] });
+    fx.identity.addUser({ upn: 'carol@fabrikam.example', tenantId: TENANT_B, admin: true });
+    const agent = browserAgent(fx.pki.caCertPem);
+    const consent = async (path: string, state: string, redirectUri = REDIRECT) => {
+      const url = `${fx.identity.url}${path}?client_id=${MULTI.clientId}&scope=${encodeURIComponent(EXCHANGE_DEFAULT)}&redirect_uri=${encodeURIComponent(redirectUri)}&state=${state}`;
+      return followAuthorize(agent, url);
+    };
+    try {
+      fx.identity.signInAs(BOB);
+      const refused = (await consent('/organizations/v2.0/adminconsent', 's1')).location!;
+      expect(refused.searchParams.get('error')).toBe('access_denied');
+      expect(refused.searchParams.get('error_description')).toMatch(/^AADSTS90094: /);
+      expect(refused.searchParams.get('state')).toBe('s1');
+
+      fx.identity.signInAs('carol@fabrikam.example');
+      fx.identity.injectError({ endpoint: 'adminconsent', aadsts: 90099, times: 1 });
+      expect((await consent('/organizations/adminconsent', 's2')).location!.searchParams.get('error_description')).toMatch(/^AADSTS90099: /);
+      fx.identity.denyConsent(true);
+      expect((await consent('/organizations/adminconsent', 's3')).location!.searchParams.get('error_description')).toMatch(/^AADSTS65004: /);
+      fx.identity.denyConsent(false);
+      const appOnly = () => msalApp(fx, MULTI, TENANT_B).acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] });
+      expect(errorNo(await rejection(appOnly))).toBe(65001);
+      // The v1 path too; the answer names the administrator's tenant.
+      const granted = (await consent('/organizations/adminconsent', 's4')).location!;
+      expect(Object.fromEntries(granted.searchParams)).toEqual({ admin_consent: 'True', tenant: TENANT_B, state: 's4', scope: EXCHANGE_DEFAULT });
+      expect((await verifyExchangeToken(fx.pki.signingKey, (await appOnly())?.accessToken ?? '')).tid).toBe(TENANT_B);
+
+      const unregistered = await consent('/organizations/v2.0/adminconsent', 's5', OTHER_REDIRECT);
+      expect(unregistered.status).toBe(400);
+      expect(unregistered.location).toBeUndefined();
+      expect(unregistered.html).toContain('AADSTS50011');
+    } finally {
+      fx.identity.signInAs(null);
+      fx.identity.denyConsent(false);
+      fx.identity.clearErrors();
+      await agent.close();
+    }
   });
 
   it('serves metadata for common with the templated issuer, and JWKS with the signing key', async () => {

@@ -21,6 +21,8 @@ const sameShapes: { [T in EventType & WebhookEventType]: Mutual<EventData[T], We
   'message.updated': true,
   'message.deleted': true,
   'message.bounced': true,
+  'connection.credential_expiring': true,
+  'connection.consented': true,
 };
 const sameTypes: Mutual<EventType, WebhookEventType> = true;
 

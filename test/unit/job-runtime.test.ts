@@ -73,7 +73,7 @@ describe('the job runtime', () => {
     const deps = createDependencies(config, createLogger({ level: 'silent' }));
     try {
       expect(() => deps.jobs.check()).not.toThrow();
-      expect(deps.jobs.names()).toEqual(['webhooks', 'polling', 'sending']);
+      expect(deps.jobs.names()).toEqual(['webhooks', 'polling', 'sending', 'connections']);
     } finally {
       await deps.close();
     }

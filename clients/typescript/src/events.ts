@@ -27,6 +27,8 @@ const KNOWN: Record<WebhookEventType, true> = {
   'message.updated': true,
   'message.deleted': true,
   'message.bounced': true,
+  'connection.credential_expiring': true,
+  'connection.consented': true,
 };
 
 /** Every event type this client knows, in the service's order. */
@@ -98,6 +100,18 @@ export interface WebhookEventData {
     status: string | null;
     diagnosticCode: string | null;
   };
+  /** Sent at 30, 7 and 1 day(s) before the connection's secret or certificate expires, and at expiry (threshold 0). */
+  'connection.credential_expiring': {
+    connectionId: string;
+    name: string;
+    credentialType: 'secret' | 'certificate';
+    expiresAt: string;
+    /** Whole days left (0 once expired). */
+    daysLeft: number;
+    threshold: number;
+  };
+  /** A tenant's administrator granted admin consent to the connection's app. */
+  'connection.consented': { connectionId: string; name: string; tenantId: string };
 }
 
 /** One verified delivery; switch on `type` to narrow `data`. */

@@ -155,12 +155,22 @@ export interface paths {
                                     thumbprint?: string;
                                     /**
                                      * Format: date-time
-                                     * @description Certificates: when the certificate expires.
+                                     * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                      */
                                     expiresAt?: string;
                                     /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                     tokenFile?: string;
                                 };
+                                /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                                consentedTenants: {
+                                    /** @description The tenant id Microsoft named when its administrator consented. */
+                                    tenantId: string;
+                                    /**
+                                     * Format: date-time
+                                     * @description When (the latest consent of this tenant).
+                                     */
+                                    at: string;
+                                }[];
                                 /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                                 loginReturnTo: string[] | null;
                                 /**
@@ -243,6 +253,11 @@ export interface paths {
                             tokenFile?: string;
                         };
                         /**
+                         * @description Client secrets only: when the secret expires (the Expires column under Certificates & secrets), RFC 3339 with a time zone. Shown as credential.expiresAt and warned of by connection.credential_expiring.
+                         * @example 2027-05-31T00:00:00Z
+                         */
+                        credentialExpiresAt?: string;
+                        /**
                          * @description Identity platform host, for national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn.
                          * @example https://login.microsoftonline.com
                          */
@@ -280,12 +295,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -397,12 +422,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -540,6 +575,8 @@ export interface paths {
                              */
                             tokenFile?: string;
                         };
+                        /** @description Client secrets only: when the secret expires (the Expires column under Certificates & secrets), RFC 3339 with a time zone. Shown as credential.expiresAt and warned of by connection.credential_expiring. With a new clientSecret: the new secret's expiry (a new secret without it has none); alone: the current secret's; null: unknown. */
+                        credentialExpiresAt?: string | null;
                         /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                         loginReturnTo?: string[] | null;
                     };
@@ -571,12 +608,22 @@ export interface paths {
                                 thumbprint?: string;
                                 /**
                                  * Format: date-time
-                                 * @description Certificates: when the certificate expires.
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
                                  */
                                 expiresAt?: string;
                                 /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
                                 tokenFile?: string;
                             };
+                            /** @description Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first. */
+                            consentedTenants: {
+                                /** @description The tenant id Microsoft named when its administrator consented. */
+                                tenantId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When (the latest consent of this tenant).
+                                 */
+                                at: string;
+                            }[];
                             /** @description The sign-in provider through this connection may send browsers back only under these origins or URL prefixes (`https://app.example.com`, `https://portal.example.com/auth/`; https, or http on localhost), as LOGIN_RETURN_TO_ALLOWLIST does for connections without a list of their own. null: LOGIN_RETURN_TO_ALLOWLIST. */
                             loginReturnTo: string[] | null;
                             /**
@@ -670,7 +717,21 @@ export interface paths {
                             authority: string;
                             roles: string[];
                             scopes: string[];
+                            /** @description The token's expiry (app-only). */
                             expiresAt: string | null;
+                            /** @description The credential in use, never its secret or key. */
+                            credential: {
+                                type: "secret" | "certificate" | "federated";
+                                /** @description Certificates: the SHA-1 thumbprint (hex), as the portal's Certificates list shows it. */
+                                thumbprint?: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.
+                                 */
+                                expiresAt?: string;
+                                /** @description Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
+                                tokenFile?: string;
+                            };
                             problems: {
                                 code: string;
                                 detail: string;
@@ -1952,6 +2013,116 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem details */
                 504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connections/{id}/admin-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin consent for a customer's tenant: a link for its administrator
+         * @description Send the link to the tenant's administrator (a multi-tenant app: Supported account types, Accounts in any organizational directory). It opens Microsoft's `/adminconsent` page for the connection's app (app-only: https://outlook.office365.com/.default; delegated: https://outlook.office.com/.default) and comes back to `${PUBLIC_URL}/v1/oauth/callback`, which lists the tenant in the connection's `consentedTenants` and announces `connection.consented`. The body may be empty (`{}`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The customer's tenant (id or verified domain, such as customer.onmicrosoft.com). Default: the connection's tenantId, else organizations (the administrator's own tenant). */
+                        tenant?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The link to send the tenant's administrator: it opens Microsoft's admin consent page and comes back to this service. Works for 7 days, in any browser, until a consent through it succeeds. */
+                            consentUrl: string;
+                            /**
+                             * Format: date-time
+                             * @description When the link stops working.
+                             */
+                            expiresAt: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3724,7 +3895,7 @@ export interface paths {
                                 id: string;
                                 url: string;
                                 description: string | null;
-                                events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                                events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                                 /** @description Empty: every mailbox. */
                                 mailboxIds: string[];
                                 /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -3798,8 +3969,8 @@ export interface paths {
                          * @example https://example.com/hooks/mailsync
                          */
                         url: string;
-                        events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
-                        /** @description Only events of these mailboxes; empty or absent: every mailbox. */
+                        events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
+                        /** @description Only events of these mailboxes; empty or absent: every mailbox. The connection events (connection.credential_expiring, connection.consented) concern no mailbox and go only to subscriptions without mailboxIds. */
                         mailboxIds?: string[];
                         description?: string;
                         /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -3818,7 +3989,7 @@ export interface paths {
                             id: string;
                             url: string;
                             description: string | null;
-                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                             /** @description Empty: every mailbox. */
                             mailboxIds: string[];
                             /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -3933,7 +4104,7 @@ export interface paths {
                             id: string;
                             url: string;
                             description: string | null;
-                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced")[];
+                            events: ("message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented")[];
                             /** @description Empty: every mailbox. */
                             mailboxIds: string[];
                             /** @description What `message.received` deliveries carry besides the envelope: `text` and `html` (each cut at 256 KiB of UTF-8, with `textTruncated`/`htmlTruncated`), `headers` (`{ name, value }` in order, with `headersTruncated`) and `attachments` (metadata, with `attachmentsTruncated`). A message whose content cannot be given is still delivered, with `contentOmitted` (`too_large`, `unparseable`, `unavailable`, `expired`). Empty or absent: the envelope only. */
@@ -4160,7 +4331,7 @@ export interface paths {
                                  * @description A domain event type.
                                  * @enum {unknown}
                                  */
-                                eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                                eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                                 status: "pending" | "delivered" | "failed";
                                 attempts: number;
                                 lastResponseCode: number | null;
@@ -4259,7 +4430,7 @@ export interface paths {
                              * @description A domain event type.
                              * @enum {unknown}
                              */
-                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                             status: "pending" | "delivered" | "failed";
                             attempts: number;
                             lastResponseCode: number | null;
@@ -4352,7 +4523,7 @@ export interface paths {
                              * @description A domain event type.
                              * @enum {unknown}
                              */
-                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced";
+                            eventType: "message.received" | "message.sent" | "message.failed" | "mailbox.error" | "mailbox.recovered" | "mailbox.authorized" | "message.updated" | "message.deleted" | "message.bounced" | "connection.credential_expiring" | "connection.consented";
                             status: "pending" | "delivered" | "failed";
                             attempts: number;
                             lastResponseCode: number | null;
@@ -4847,7 +5018,7 @@ export interface paths {
         };
         /**
          * Where Microsoft sends the browser back after a sign-in (no API key)
-         * @description Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state (10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). Failure pages say a fixed sentence per error code, never error_description.
+         * @description Register `${PUBLIC_URL}/v1/oauth/callback` as a **Web** redirect URI of the app registration. Takes the one-time state (10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). Admin consent: `admin_consent=True&tenant=…` lists the tenant on the connection and answers a page saying so (200), only for the browser that opened the consent link (else 400 `sign_in_not_bound`); a declined consent is 400 `admin_consent_declined`, a non-administrator 403 `admin_consent_required`. Failure pages say a fixed sentence per error code, never error_description.
          */
         get: {
             parameters: {
@@ -4863,6 +5034,9 @@ export interface paths {
                     iss?: string;
                     correlation_id?: string;
                     trace_id?: string;
+                    admin_consent?: string;
+                    tenant?: string;
+                    scope?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4870,7 +5044,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The account is connected. */
+                /** @description The account is connected, or the tenant has granted admin consent. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -4896,6 +5070,15 @@ export interface paths {
                     };
                 };
                 /** @description A page saying what went wrong and what to do. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -4906,6 +5089,109 @@ export interface paths {
                 };
                 /** @description A page saying what went wrong and what to do. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/admin-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open an admin consent link: on to Microsoft's admin consent page (no API key)
+         * @description The link POST /v1/connections/{id}/admin-consent made, for a tenant administrator. Redirects (302) to Microsoft's `/adminconsent` page with a one-time state (10 minutes) and sets an HttpOnly cookie (`__Host-mailsync_signin_…`; `mailsync_signin_…` when PUBLIC_URL is http) that binds the consent to this browser. Opening the link does not use it up; it works for 7 days, until a consent through it succeeds.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description The link's ticket. */
+                    ticket: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Off to Microsoft's admin consent page. */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A page saying what went wrong and what to do. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description A page saying what went wrong and what to do. */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };

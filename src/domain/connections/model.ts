@@ -25,7 +25,7 @@ export interface CredentialViewT {
   type: CredentialType;
   /** Certificates: the SHA-1 thumbprint as the portal's Certificates list shows it. */
   thumbprint?: string;
-  /** Certificates: when the certificate expires. */
+  /** When the credential expires: read from a certificate, given for a secret (credentialExpiresAt); absent: unknown. */
   expiresAt?: string;
   /** Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE. */
   tokenFile?: string;
@@ -41,6 +41,8 @@ export interface CreateConnectionInput {
   clientSecret?: string;
   certificate?: CertificateInput;
   federated?: FederatedInput;
+  /** Secrets only: when the secret expires (the portal's Expires column), RFC 3339. */
+  credentialExpiresAt?: string;
   authorityHost?: string;
   personalAccounts?: boolean;
   /** Origins or URL prefixes the sign-in provider may send browsers back to; null: the service-wide list. */
@@ -53,6 +55,8 @@ export interface UpdateConnectionInput {
   clientSecret?: string;
   certificate?: CertificateInput;
   federated?: FederatedInput;
+  /** Secrets only: when the (new or current) secret expires, RFC 3339; null: unknown. */
+  credentialExpiresAt?: string | null;
   loginReturnTo?: string[] | null;
 }
 
@@ -67,8 +71,17 @@ export interface ConnectionViewT {
   /** Secrets only: the last 4 characters of the client secret. */
   clientSecretHint?: string;
   credential: CredentialViewT;
+  /** Tenants whose administrator granted admin consent through POST /v1/connections/{id}/admin-consent. */
+  consentedTenants: ConsentedTenantT[];
   loginReturnTo: string[] | null;
   secretUpdatedAt: string;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface ConsentedTenantT {
+  /** The tenant id Microsoft named when the administrator consented. */
+  tenantId: string;
+  /** When (the latest consent of this tenant). */
+  at: string;
 }

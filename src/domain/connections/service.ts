@@ -6,15 +6,15 @@
  * characters and a certificate's thumbprint and expiry.
  */
 import type { Cipher } from '../../crypto/envelope.js';
-import { ConflictError, NotFoundError } from '../../errors/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { JsonStore } from '../../store/json-store.js';
 import { DEFAULT_PAGE_LIMIT, invalidCursor, type PageQueryT, type PageT } from '../paging.js';
 import type { HostAllowlist } from '../../config/host-allowlist.js';
 import { assertAuthorityHostAllowed, checkAuthorityHostInput } from '../hosts/host-policy.js';
 import { newId } from '../ids.js';
 import type { ClientCredential } from './client-credential.js';
-import type { CredentialContext, ReadCredential } from './credential-input.js';
-import type { ConnectionViewT, CreateConnectionInput, CredentialType, CredentialViewT, UpdateConnectionInput } from './model.js';
+import { EXPIRY_FOR_SECRETS_ONLY, readExpiresAt, type CredentialContext, type ReadCredential } from './credential-input.js';
+import type { ConnectionViewT, ConsentedTenantT, CreateConnectionInput, CredentialType, CredentialViewT, UpdateConnectionInput } from './model.js';
 import { authorityOf, connectionTenant, normaliseAuthorityHost, normaliseLoginReturnTo, validateCreate, validateCredential } from './validate.js';
 import { federatedTokenFileMissing } from './client-credential.js';
 
@@ -42,11 +42,15 @@ export interface ConnectionRecord {
   /** Secrets: AES-256-GCM envelope, associated data `connection:<id>:clientSecret`. */
   clientSecret?: string;
   clientSecretHint?: string;
+  /** Secrets: when the secret expires, as given (ISO 8601 UTC); absent: unknown. */
+  secretExpiresAt?: string;
   certificate?: StoredCertificate;
   /** Federated: the token file; null: AZURE_FEDERATED_TOKEN_FILE. */
   federated?: { tokenFile: string | null };
   /** The sign-in provider's own allow-list for this connection (normalised rules); absent or null: LOGIN_RETURN_TO_ALLOWLIST. */
   loginReturnTo?: string[] | null;
+  /** Tenants whose administrator granted admin consent (newest consent of each), at most MAX_CONSENTED_TENANTS. */
+  consentedTenants?: ConsentedTenantT[];
   secretUpdatedAt: string;
   createdAt: string;
   updatedAt: string;
@@ -71,12 +75,32 @@ export function credentialTypeOf(record: Pick<ConnectionRecord, 'credentialType'
   return record.credentialType ?? 'secret';
 }
 
-function credentialView(record: ConnectionRecord): CredentialViewT {
+/** A connection's credential that expires, and when: a certificate's, or a secret's when its expiry was given. */
+export interface CredentialExpiry {
+  connectionId: string;
+  name: string;
+  type: 'secret' | 'certificate';
+  expiresAt: string;
+}
+
+export function credentialExpiryOf(record: ConnectionRecord): CredentialExpiry | undefined {
+  const type = credentialTypeOf(record);
+  const base = { connectionId: record.id, name: record.name };
+  if (type === 'certificate' && record.certificate) return { ...base, type, expiresAt: record.certificate.expiresAt };
+  if (type === 'secret' && record.secretExpiresAt !== undefined) return { ...base, type, expiresAt: record.secretExpiresAt };
+  return undefined;
+}
+
+/** A connection lists this many consenting tenants at most (the oldest consent goes first). */
+export const MAX_CONSENTED_TENANTS = 1000;
+
+export function credentialView(record: ConnectionRecord): CredentialViewT {
   const type = credentialTypeOf(record);
   if (type === 'certificate' && record.certificate) {
     return { type, thumbprint: record.certificate.thumbprint, expiresAt: record.certificate.expiresAt };
   }
   if (type === 'federated' && record.federated?.tokenFile) return { type, tokenFile: record.federated.tokenFile };
+  if (type === 'secret' && record.secretExpiresAt !== undefined) return { type, expiresAt: record.secretExpiresAt };
   return { type };
 }
 
@@ -92,6 +116,7 @@ export function toView(record: ConnectionRecord): ConnectionViewT {
     // Records stored before the hint was the bare last 4 characters carry an ellipsis in front.
     ...(credentialTypeOf(record) === 'secret' && record.clientSecretHint !== undefined ? { clientSecretHint: record.clientSecretHint.replace(/^…/, '') } : {}),
     credential: credentialView(record),
+    consentedTenants: record.consentedTenants ?? [],
     loginReturnTo: record.loginReturnTo ?? null,
     secretUpdatedAt: record.secretUpdatedAt,
     createdAt: record.createdAt,
@@ -102,6 +127,15 @@ export function toView(record: ConnectionRecord): ConnectionViewT {
 /** The record without the fields a rotation cleared (JSON drops them anyway; this keeps records equal to what is read back). */
 function withoutUndefined<T extends object>(record: T): T {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** PATCH credentialExpiresAt alone: the current secret's expiry (null: unknown); refused for other credentials. */
+function expiryOfCurrentSecret(current: ConnectionRecord, value: string | null): string | undefined {
+  if (credentialTypeOf(current) !== 'secret') {
+    const { field, message, hint } = EXPIRY_FOR_SECRETS_ONLY;
+    throw new ValidationError(`${field.slice(1)} ${message}.`, [{ field, message }], hint);
+  }
+  return value === null ? undefined : readExpiresAt(value).expiresAt;
 }
 
 /** The last 4 characters of the secret (Microsoft's secrets are 40 characters): enough to tell two apart. */
@@ -119,10 +153,16 @@ export class ConnectionService {
   }
 
   /** The stored fields of a credential; the ones of every other kind are cleared. */
-  private stored(id: string, credential: ReadCredential): Pick<ConnectionRecord, 'credentialType' | 'clientSecret' | 'clientSecretHint' | 'certificate' | 'federated'> {
-    const none = { clientSecret: undefined, clientSecretHint: undefined, certificate: undefined, federated: undefined };
+  private stored(id: string, credential: ReadCredential): Pick<ConnectionRecord, 'credentialType' | 'clientSecret' | 'clientSecretHint' | 'secretExpiresAt' | 'certificate' | 'federated'> {
+    const none = { clientSecret: undefined, clientSecretHint: undefined, secretExpiresAt: undefined, certificate: undefined, federated: undefined };
     if (credential.type === 'secret') {
-      return { ...none, credentialType: 'secret', clientSecret: this.deps.cipher.encrypt(credential.clientSecret, secretAad(id)), clientSecretHint: hintOf(credential.clientSecret) };
+      return {
+        ...none,
+        credentialType: 'secret',
+        clientSecret: this.deps.cipher.encrypt(credential.clientSecret, secretAad(id)),
+        clientSecretHint: hintOf(credential.clientSecret),
+        secretExpiresAt: credential.expiresAt ?? undefined,
+      };
     }
     if (credential.type === 'federated') return { ...none, credentialType: 'federated', federated: { tokenFile: credential.tokenFile } };
     const { privateKeyPem, ...rest } = credential.certificate;
@@ -206,10 +246,38 @@ export class ConnectionService {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(loginReturnTo !== undefined ? { loginReturnTo } : {}),
       ...(credential ? { ...this.stored(id, credential), secretUpdatedAt: at } : {}),
+      ...(!credential && patch.credentialExpiresAt !== undefined ? { secretExpiresAt: expiryOfCurrentSecret(current, patch.credentialExpiresAt) } : {}),
       updatedAt: at,
     }));
     if (!updated) throw new NotFoundError('Connection', id);
     return toView(updated);
+  }
+
+  /** Lists the tenant on the connection (once; a new consent moves it to the end with its new time). */
+  async recordConsent(id: string, tenantId: string): Promise<ConnectionRecord> {
+    const at = this.now().toISOString();
+    const updated = await this.deps.store.update(id, (current) => {
+      const others = (current.consentedTenants ?? []).filter((t) => t.tenantId.toLowerCase() !== tenantId.toLowerCase());
+      return { ...current, consentedTenants: [...others, { tenantId, at }].slice(-MAX_CONSENTED_TENANTS), updatedAt: at };
+    });
+    if (!updated) throw new NotFoundError('Connection', id);
+    return updated;
+  }
+
+  /** Every connection's expiring credential, read a page at a time (connections are few: app registrations). */
+  async expiries(): Promise<CredentialExpiry[]> {
+    const found: CredentialExpiry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.page({ limit: 500, cursor });
+      if (page === 'invalid_cursor') break;
+      for (const record of page.records) {
+        const expiry = credentialExpiryOf(record);
+        if (expiry) found.push(expiry);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return found;
   }
 
   async delete(id: string): Promise<void> {

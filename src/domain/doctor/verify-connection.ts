@@ -8,7 +8,8 @@
  * tenant_required); a single-tenant connection accepts only its own.
  */
 import type { MsalGateway } from '../../adapters/msal/gateway.js';
-import type { ConnectionService } from '../connections/service.js';
+import { credentialView, type ConnectionService } from '../connections/service.js';
+import type { CredentialViewT } from '../connections/model.js';
 import { authorityOf } from '../connections/validate.js';
 import { mailboxTenant } from '../mailboxes/tenant.js';
 import { missingPermission, type Capability } from '../tokens/claims.js';
@@ -22,7 +23,10 @@ export interface VerifyResultT {
   authority: string;
   roles: string[];
   scopes: string[];
+  /** The token's expiry. */
   expiresAt: string | null;
+  /** The credential in use, with its own expiry when known (a certificate's, or a secret's as given). */
+  credential: CredentialViewT;
   problems: DoctorProblemT[];
 }
 
@@ -37,7 +41,7 @@ export async function verifyConnection(
   // The same rule as a mailbox's tenantId: a single-tenant connection is checked in its own tenant only.
   const tenantId = tenant === undefined ? connection.tenantId : mailboxTenant(connection, { tenantId: tenant });
   const authority = authorityOf({ ...connection, tenantId });
-  const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, problems: [] };
+  const result: VerifyResultT = { ok: false, flow: connection.flow, authority, roles: [], scopes: [], expiresAt: null, credential: credentialView(connection), problems: [] };
   try {
     if (connection.flow === 'app_only') {
       const token = await deps.tokens.appToken(connectionId, { fresh: true, tenantId });

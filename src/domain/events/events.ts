@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   'message.updated',
   'message.deleted',
   'message.bounced',
+  'connection.credential_expiring',
+  'connection.consented',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -72,6 +74,21 @@ export interface EventData {
     status: string | null;
     diagnosticCode: string | null;
   };
+  /**
+   * A connection's credential expires within `threshold` days (30, 7, 1) or has expired (0): announced
+   * once per connection, threshold and expiry, across all workers (domain/connections/credential-expiry.ts).
+   */
+  'connection.credential_expiring': {
+    connectionId: string;
+    name: string;
+    credentialType: 'secret' | 'certificate';
+    expiresAt: string;
+    /** Whole days left (0 once expired). */
+    daysLeft: number;
+    threshold: number;
+  };
+  /** A tenant's administrator granted admin consent to the connection's app (POST /v1/connections/{id}/admin-consent). */
+  'connection.consented': { connectionId: string; name: string; tenantId: string };
 }
 
 /** Which message of a tracked folder changed. */

@@ -18,13 +18,17 @@ import { bindingMatches, bindingTag } from './browser-binding.js';
 import type { DelegatedAuthorization } from './delegated-authorization.js';
 import { SECRET_PATTERN } from './secrets.js';
 import type { SignIn } from './sign-in.js';
-import type { SignInState, StateRecord } from './state-record.js';
+import type { AdminConsent } from './admin-consent.js';
+import type { AdminConsentState, SignInState, StateRecord } from './state-record.js';
 
 export interface CallbackParams {
   code?: string | undefined;
   state?: string | undefined;
   error?: string | undefined;
   error_description?: string | undefined;
+  /** Admin consent's answer: `True`, with the consenting tenant's id. */
+  admin_consent?: string | undefined;
+  tenant?: string | undefined;
 }
 
 /** What the browser brought besides the query: the binding secret it keeps for a sign-in, by the sign-in's tag. */
@@ -35,14 +39,16 @@ export interface CallbackBrowser {
 /** `spentBinding`: the tag of a binding used up with its state, for the route to clear its cookie. */
 export type CallbackOutcome = (
   | { kind: 'connected'; mailboxId: string; email: string; account: string }
+  | { kind: 'consented'; connectionId: string; name: string; tenantId: string }
   | { kind: 'redirect'; location: string }
-  | { kind: 'failed'; error: unknown; flow?: StateRecord['flow']; mailboxId?: string; returnTo?: string }
+  | { kind: 'failed'; error: unknown; flow?: StateRecord['flow']; mailboxId?: string; connectionId?: string; returnTo?: string }
 ) & { spentBinding?: string };
 
 export interface OAuthCallbackDeps {
   states: OneTimeStore<StateRecord>;
   delegated: Pick<DelegatedAuthorization, 'complete'>;
   signIn: Pick<SignIn, 'complete'>;
+  adminConsent: Pick<AdminConsent, 'complete'>;
 }
 
 const DESCRIPTION_MAX = 300;
@@ -53,8 +59,8 @@ export function notBound(): AppError {
   });
 }
 
-/** Whether a sign-in's callback reached a browser without the sign-in's binding secret. */
-function unbound(record: SignInState, state: string, browser: CallbackBrowser): boolean {
+/** Whether a sign-in's (or an admin consent's) callback reached a browser without its binding secret. */
+function unbound(record: SignInState | AdminConsentState, state: string, browser: CallbackBrowser): boolean {
   // Records written before the binding existed carry none: refused too (their user starts again).
   return record.browserBinding === undefined || !bindingMatches(record.browserBinding, browser.binding(bindingTag(state)));
 }
@@ -96,12 +102,16 @@ export class OAuthCallback {
         if (seen?.flow === 'sign_in' && unbound(seen, state, browser)) {
           return { kind: 'failed', error: notBound(), flow: seen.flow, returnTo: seen.returnTo };
         }
+        if (seen?.flow === 'admin_consent' && unbound(seen, state, browser)) {
+          return { kind: 'failed', error: notBound(), flow: seen.flow, connectionId: seen.connectionId };
+        }
         record = seen && await this.deps.states.take(state);
       }
     } catch (err) {
       return { kind: 'failed', error: err };
     }
     if (!record || state === undefined) return { kind: 'failed', error: stateInvalid() };
+    if (record.flow === 'admin_consent') return this.consented(record, params, bindingTag(state));
     const context = record.flow === 'delegated'
       ? { flow: record.flow, mailboxId: record.mailboxId }
       : { flow: record.flow, returnTo: record.returnTo, spentBinding: bindingTag(state) };
@@ -115,6 +125,15 @@ export class OAuthCallback {
       return { kind: 'redirect', location: await this.deps.signIn.complete(record, params.code), spentBinding: bindingTag(state) };
     } catch (err) {
       return { kind: 'failed', error: err, ...context };
+    }
+  }
+
+  private async consented(record: AdminConsentState, params: CallbackParams, spentBinding: string): Promise<CallbackOutcome> {
+    try {
+      const { connection, tenantId } = await this.deps.adminConsent.complete(record, params);
+      return { kind: 'consented', connectionId: connection.id, name: connection.name, tenantId, spentBinding };
+    } catch (err) {
+      return { kind: 'failed', error: err, flow: record.flow, connectionId: record.connectionId, spentBinding };
     }
   }
 }

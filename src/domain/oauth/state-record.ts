@@ -38,7 +38,33 @@ export interface SignInState extends Common {
   browserBinding?: string;
 }
 
-export type StateRecord = DelegatedState | SignInState;
+/**
+ * Admin consent (admin-consent.ts): a tenant's administrator grants the connection's app its
+ * permissions for the tenant. No code comes back, so no verifier or nonce; bound to its browser as
+ * the sign-in is.
+ */
+export interface AdminConsentState {
+  flow: 'admin_consent';
+  connectionId: string;
+  /** The link's ticket, taken once the consent succeeded. */
+  ticket: string;
+  /** SHA-256 (base64url) of the browser's binding secret (browser-binding.ts). */
+  browserBinding: string;
+  createdAt: string;
+}
+
+export type StateRecord = DelegatedState | SignInState | AdminConsentState;
+
+/** An admin consent link (POST /v1/connections/{id}/admin-consent), kept 7 days under its ticket. */
+export interface AdminConsentLink {
+  connectionId: string;
+  /** The tenant named in the link (id or domain); null: organizations (any tenant's administrator). */
+  tenant: string | null;
+  createdAt: string;
+}
+
+/** How long an admin consent link works (s): long enough to reach a customer's administrator by email. */
+export const ADMIN_CONSENT_LINK_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The verified identity a login code stands for (POST /v1/login/exchange). */
 export interface LoginClaims {

@@ -18,6 +18,15 @@ export function connectedPage(connected: { account: string; email: string }, req
   };
 }
 
+export function consentedPage(consented: { name: string; tenantId: string }, requestId: string): PageContent {
+  return {
+    status: 200,
+    title: 'Admin consent granted',
+    message: `Your organisation (tenant ${consented.tenantId}) has granted ${consented.name} the permissions it asked for. You can close this window.`,
+    requestId,
+  };
+}
+
 export function errorPage(err: unknown, requestId: string, returnTo?: string): PageContent {
   const c = classify(err);
   return {

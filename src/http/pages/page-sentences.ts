@@ -70,6 +70,8 @@ const SENTENCES: Partial<Record<ErrorCode, Sentence>> = {
   return_to_not_allowed: 'The application asked to get the sign-in back at an address this service may not send it to.',
   id_token_invalid: "Microsoft's answer could not be verified (its ID token failed a check), so nobody was signed in.",
   sign_in_not_bound: 'This sign-in was started in another browser (or this browser does not keep its cookies), so it cannot be finished here.',
+  admin_consent_declined: 'The administrator declined to grant the app its permissions, so nothing was consented',
+  admin_consent_required: 'The account that signed in cannot grant consent for the whole organisation: an administrator must open the link',
 };
 
 function aadstsOf(fields: Fields): number | undefined {

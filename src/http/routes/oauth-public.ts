@@ -21,11 +21,12 @@ import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TypedApp } from '../typed-routes.js';
 import type { CallbackOutcome, OAuthCallback } from '../../domain/oauth/callback.js';
-import { CallbackQuery, LoginQuery } from '../schemas/oauth.js';
+import { AdminConsentStartQuery, CallbackQuery, LoginQuery } from '../schemas/oauth.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
+import type { AdminConsent } from '../../domain/oauth/admin-consent.js';
 import { classify } from '../../errors/classify.js';
 import { AppError } from '../../errors/errors.js';
-import { connectedPage, errorPage } from '../pages/oauth-outcome.js';
+import { connectedPage, consentedPage, errorPage } from '../pages/oauth-outcome.js';
 import { htmlResponse, noStoreHeaders, sendPage } from '../pages/oauth-page.js';
 import type { SignInCookie } from '../sign-in-cookie.js';
 import { malformedPathId } from '../plugins/path-ids.js';
@@ -34,6 +35,7 @@ import { IdParams } from '../schemas/id-params.js';
 export interface PublicOAuthRouteDeps {
   callback: Pick<OAuthCallback, 'handle'>;
   signIn: Pick<SignIn, 'start'>;
+  adminConsent: Pick<AdminConsent, 'start'>;
   signInCookie: SignInCookie;
   /** Runs first on both routes: answers a 429 page when a rate limit is reached (see plugins/public-rate-limit.ts). */
   rateLimit?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
@@ -46,10 +48,10 @@ const failurePages = (...statuses: number[]) =>
 
 const DETAIL_LOG_MAX = 300;
 
-function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown, context: { flow?: string; mailboxId?: string; returnTo?: string } = {}): FastifyReply {
+function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown, context: { flow?: string; mailboxId?: string; connectionId?: string; returnTo?: string } = {}): FastifyReply {
   const c = classify(err);
   // The page shows a fixed sentence; the detail (which check failed, Microsoft's words) is for support, bounded.
-  const fields = { flow: context.flow, mailboxId: context.mailboxId, errorCode: c.code, detail: c.detail.slice(0, DETAIL_LOG_MAX) };
+  const fields = { flow: context.flow, mailboxId: context.mailboxId, connectionId: context.connectionId, errorCode: c.code, detail: c.detail.slice(0, DETAIL_LOG_MAX) };
   if (c.status >= 500) request.log.error({ ...fields, err }, 'oauth browser request failed');
   else request.log.info(fields, 'oauth browser request refused');
   const retryAfter = c.code === 'rate_limited' ? c.fields.retryAfterSeconds : undefined;
@@ -69,6 +71,9 @@ function finish(request: FastifyRequest, reply: FastifyReply, outcome: CallbackO
     case 'connected':
       request.log.info({ flow: 'delegated', mailboxId: outcome.mailboxId }, 'mailbox authorized');
       return sendPage(reply, connectedPage(outcome, String(request.id)));
+    case 'consented':
+      request.log.info({ flow: 'admin_consent', connectionId: outcome.connectionId, tenantId: outcome.tenantId }, 'admin consent granted');
+      return sendPage(reply, consentedPage(outcome, String(request.id)));
     case 'redirect':
       request.log.info({ flow: 'sign_in' }, 'sign-in verified');
       return noStoreHeaders(reply).redirect(outcome.location, 302);
@@ -91,18 +96,47 @@ export function publicOAuthRoutes(deps: PublicOAuthRouteDeps) {
           '(10 minutes, single use), redeems the code and checks the ID token. Delegated mailbox: answers a page naming the account ' +
           'now connected (200) or what went wrong (4xx). Sign-in provider: redirects (302) to returnTo with a one-time login code, ' +
           'only for the browser that started the sign-in (its cookie; else 400 `sign_in_not_bound`, and the state stays usable by that browser). ' +
+          'Admin consent: `admin_consent=True&tenant=…` lists the tenant on the connection and answers a page saying so (200), only for the browser ' +
+          'that opened the consent link (else 400 `sign_in_not_bound`); a declined consent is 400 `admin_consent_declined`, a non-administrator 403 `admin_consent_required`. ' +
           'Failure pages say a fixed sentence per error code, never error_description.',
         querystring: CallbackQuery,
         response: {
-          200: htmlResponse('The account is connected.'),
+          200: htmlResponse('The account is connected, or the tenant has granted admin consent.'),
           302: Type.Null({ description: 'Sign-in provider: on to returnTo with `?code=…` (exchange it with POST /v1/login/exchange).' }),
-          ...failurePages(400, 404, 409, 422, 429, 502, 503, 504),
+          ...failurePages(400, 403, 404, 409, 422, 429, 502, 503, 504),
         },
       },
     }, async (request, reply) => {
       if (request.validationError) return refuse(request, reply, malformed('The sign-in response from Microsoft is malformed or too long.'));
       const browser = { binding: (tag: string) => deps.signInCookie.read(request, tag) };
       return finish(request, reply, await deps.callback.handle(request.query, browser), deps.signInCookie);
+    });
+
+    app.get('/oauth/admin-consent', {
+      attachValidation: true,
+      exposeHeadRoute: false,
+      schema: {
+        tags: ['connections'], security, summary: "Open an admin consent link: on to Microsoft's admin consent page (no API key)",
+        description:
+          'The link POST /v1/connections/{id}/admin-consent made, for a tenant administrator. Redirects (302) to Microsoft\'s ' +
+          '`/adminconsent` page with a one-time state (10 minutes) and sets an HttpOnly cookie (`__Host-mailsync_signin_…`; ' +
+          '`mailsync_signin_…` when PUBLIC_URL is http) that binds the consent to this browser. Opening the link does not use it up; ' +
+          'it works for 7 days, until a consent through it succeeds.',
+        querystring: AdminConsentStartQuery,
+        response: {
+          302: Type.Null({ description: "Off to Microsoft's admin consent page." }),
+          ...failurePages(400, 404, 422, 429, 502, 503, 504),
+        },
+      },
+    }, async (request, reply) => {
+      if (request.validationError) return refuse(request, reply, malformed('The admin consent link is malformed or too long.'));
+      try {
+        const { location, binding } = await deps.adminConsent.start(request.query.ticket);
+        deps.signInCookie.set(reply, binding);
+        return noStoreHeaders(reply).redirect(location, 302);
+      } catch (err) {
+        return refuse(request, reply, err, { flow: 'admin_consent' });
+      }
     });
 
     app.get('/connections/:id/login', {

@@ -6,7 +6,8 @@
  */
 import type { TypedApp } from '../typed-routes.js';
 import type { DelegatedAuthorization } from '../../domain/oauth/delegated-authorization.js';
-import { AuthorizeResult, LoginClaimsView, LoginExchangeBody } from '../schemas/oauth.js';
+import { AdminConsentBody, AdminConsentResult, AuthorizeResult, LoginClaimsView, LoginExchangeBody } from '../schemas/oauth.js';
+import type { AdminConsent } from '../../domain/oauth/admin-consent.js';
 import type { SignIn } from '../../domain/oauth/sign-in.js';
 import { refuseBody } from '../schemas/no-body.js';
 import { problemResponses } from '../schemas/problem.js';
@@ -17,6 +18,7 @@ const security = [{ apiKey: [] }];
 export interface OAuthRouteDeps {
   delegated: Pick<DelegatedAuthorization, 'authorizeUrl'>;
   signIn: Pick<SignIn, 'exchange'>;
+  adminConsent: Pick<AdminConsent, 'link'>;
 }
 
 export function oauthRoutes(deps: OAuthRouteDeps) {
@@ -36,6 +38,25 @@ export function oauthRoutes(deps: OAuthRouteDeps) {
       // The URL carries a live one-time state: keep it out of caches, like a token response.
       reply.header('cache-control', 'no-store');
       return { authorizeUrl: await deps.delegated.authorizeUrl(request.params.id) };
+    });
+
+    app.post('/connections/:id/admin-consent', {
+      config: { pathIds: { id: 'con' } },
+      schema: {
+        tags: ['connections'], security, summary: "Admin consent for a customer's tenant: a link for its administrator",
+        description:
+          "Send the link to the tenant's administrator (a multi-tenant app: Supported account types, Accounts in any organizational directory). " +
+          "It opens Microsoft's `/adminconsent` page for the connection's app (app-only: https://outlook.office365.com/.default; delegated: " +
+          'https://outlook.office.com/.default) and comes back to `${PUBLIC_URL}/v1/oauth/callback`, which lists the tenant in the connection\'s ' +
+          '`consentedTenants` and announces `connection.consented`. The body may be empty (`{}`).',
+        params: IdParams,
+        body: AdminConsentBody,
+        response: { 200: AdminConsentResult, ...problemResponses(400, 401, 404, 413, 415) },
+      },
+    }, async (request, reply) => {
+      // The link is a bearer of the right to start a consent: keep it out of caches.
+      reply.header('cache-control', 'no-store');
+      return deps.adminConsent.link(request.params.id, request.body.tenant);
     });
 
     app.post('/login/exchange', {

@@ -35,12 +35,25 @@ const CredentialView = Type.Object(
   {
     type: Type.Union([Type.Literal('secret'), Type.Literal('certificate'), Type.Literal('federated')]),
     thumbprint: Type.Optional(Type.String({ description: "Certificates: the SHA-1 thumbprint (hex), as the portal's Certificates list shows it." })),
-    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'Certificates: when the certificate expires.' })),
+    expiresAt: Type.Optional(Type.String({
+      format: 'date-time',
+      description: "When the credential expires: read from a certificate; a secret's as given in credentialExpiresAt (absent: unknown). connection.credential_expiring warns 30, 7 and 1 day(s) ahead and at expiry.",
+    })),
     tokenFile: Type.Optional(Type.String({ description: 'Federated: the token file given; absent: AZURE_FEDERATED_TOKEN_FILE.' })),
   },
   { additionalProperties: false, description: 'The credential in use, never its secret or key.' },
 );
 const CREDENTIALS = 'Exactly one of `clientSecret`, `certificate` and `federated`.';
+const EXPIRES_AT_DESCRIPTION =
+  "Client secrets only: when the secret expires (the Expires column under Certificates & secrets), RFC 3339 with a time zone. Shown as credential.expiresAt and warned of by connection.credential_expiring.";
+const CredentialExpiresAt = Type.String({ minLength: 1, maxLength: 64, description: EXPIRES_AT_DESCRIPTION, examples: ['2027-05-31T00:00:00Z'] });
+const ConsentedTenant = Type.Object(
+  {
+    tenantId: Type.String({ description: 'The tenant id Microsoft named when its administrator consented.' }),
+    at: Type.String({ format: 'date-time', description: 'When (the latest consent of this tenant).' }),
+  },
+  { additionalProperties: false },
+);
 
 const AuthorityHost = Type.String({
   maxLength: 200,
@@ -69,6 +82,7 @@ export const CreateConnectionBody = Type.Object(
     clientSecret: Type.Optional(Secret),
     certificate: Type.Optional(Certificate),
     federated: Type.Optional(Federated),
+    credentialExpiresAt: Type.Optional(CredentialExpiresAt),
     authorityHost: Type.Optional(AuthorityHost),
     personalAccounts: Type.Optional(Type.Boolean({
       description: 'Multi-tenant delegated apps only: also accept personal Outlook.com accounts (authority `common`).',
@@ -84,10 +98,15 @@ export const UpdateConnectionBody = Type.Object(
     clientSecret: Type.Optional(Secret),
     certificate: Type.Optional(Certificate),
     federated: Type.Optional(Federated),
+    credentialExpiresAt: Type.Optional(Type.Union([CredentialExpiresAt, Type.Null()], {
+      description: `${EXPIRES_AT_DESCRIPTION} With a new clientSecret: the new secret's expiry (a new secret without it has none); alone: the current secret's; null: unknown.`,
+    })),
     loginReturnTo: Type.Optional(LoginReturnTo),
   },
   { additionalProperties: false, minProperties: 1, description: 'At most one of `clientSecret`, `certificate` and `federated`: the new credential, of the same kind or another.' },
 );
+
+export { CredentialView };
 
 export const ConnectionView = Type.Object(
   {
@@ -100,6 +119,7 @@ export const ConnectionView = Type.Object(
     authority: Type.String({ description: 'The authority URL in use.' }),
     clientSecretHint: Type.Optional(Type.String({ description: 'Secrets only: the last 4 characters of the client secret.' })),
     credential: CredentialView,
+    consentedTenants: Type.Array(ConsentedTenant, { description: 'Tenants whose administrator granted admin consent (POST /v1/connections/{id}/admin-consent), oldest first.' }),
     loginReturnTo: LoginReturnTo,
     secretUpdatedAt: Type.String({ format: 'date-time', description: 'When the credential (secret, certificate or token file) was last set.' }),
     createdAt: Type.String({ format: 'date-time' }),

@@ -9,6 +9,7 @@ import type { DoctorProblemT } from '../../domain/doctor/problem.js';
 import type { DoctorStepName as DoctorStepNameT, DoctorStepT } from '../../domain/doctor/step-runner.js';
 import type { VerifyResultT } from '../../domain/doctor/verify-connection.js';
 import type { Check, Same } from './same.js';
+import { CredentialView } from './connections.js';
 
 export const DoctorProblem = Type.Object(
   {
@@ -58,7 +59,8 @@ export const VerifyResult = Type.Object(
     authority: Type.String(),
     roles: Type.Array(Type.String()),
     scopes: Type.Array(Type.String()),
-    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: "The token's expiry (app-only)." }),
+    credential: CredentialView,
     problems: Type.Array(DoctorProblem),
   },
   { additionalProperties: false },

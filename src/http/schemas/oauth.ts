@@ -27,6 +27,9 @@ export const CallbackQuery = Type.Object(
     iss: Type.Optional(Type.String({ maxLength: 512 })),
     correlation_id: Type.Optional(Type.String({ maxLength: 128 })),
     trace_id: Type.Optional(Type.String({ maxLength: 128 })),
+    admin_consent: Type.Optional(Type.String({ maxLength: 16 })),
+    tenant: Type.Optional(Type.String({ maxLength: 256 })),
+    scope: Type.Optional(Type.String({ maxLength: 4096 })),
   },
   { additionalProperties: false },
 );
@@ -61,6 +64,33 @@ export const LoginClaimsView = Type.Object(
     preferredUsername: Nullable('The sign-in name (usually the UPN). Not unique over time: key accounts by tid + oid.'),
     connectionId: Type.String({ description: 'The connection the sign-in went through: refuse identities that came through a connection you did not send the user to.' }),
     tenantId: Type.String({ description: "The tenant that verified the identity (the ID token's `tid`, the same value as `tid`)." }),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminConsentStartQuery = Type.Object(
+  { ticket: Type.String({ minLength: 1, maxLength: 128, description: 'The link\'s ticket.' }) },
+  { additionalProperties: false },
+);
+
+export const AdminConsentBody = Type.Object(
+  {
+    tenant: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: "The customer's tenant (id or verified domain, such as customer.onmicrosoft.com). Default: the connection's tenantId, else organizations (the administrator's own tenant).",
+    })),
+  },
+  { additionalProperties: false },
+);
+export type AdminConsentBodyT = Static<typeof AdminConsentBody>;
+
+export const AdminConsentResult = Type.Object(
+  {
+    consentUrl: Type.String({
+      description: "The link to send the tenant's administrator: it opens Microsoft's admin consent page and comes back to this service. Works for 7 days, in any browser, until a consent through it succeeds.",
+    }),
+    expiresAt: Type.String({ format: 'date-time', description: 'When the link stops working.' }),
   },
   { additionalProperties: false },
 );

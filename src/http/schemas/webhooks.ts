@@ -35,7 +35,7 @@ export const CreateWebhookBody = Type.Object(
     mailboxIds: Type.Optional(Type.Array(Type.String({ pattern: idPattern('mbx') }), {
       maxItems: 100,
       uniqueItems: true,
-      description: 'Only events of these mailboxes; empty or absent: every mailbox.',
+      description: 'Only events of these mailboxes; empty or absent: every mailbox. The connection events (connection.credential_expiring, connection.consented) concern no mailbox and go only to subscriptions without mailboxIds.',
     })),
     description: Type.Optional(Type.String({ maxLength: 500 })),
     include: Type.Optional(Type.Array(ContentPartSchema, { maxItems: CONTENT_PARTS.length, uniqueItems: true, description: INCLUDE_DESCRIPTION })),
