@@ -4,7 +4,8 @@
  * BENCH_CPU_PROF_MS, written to BENCH_CPU_PROF_FILE. Read it with bench/support/profile-summary.ts.
  */
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
 
@@ -18,7 +19,10 @@ if (file) {
     session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 500 }, () => session.post('Profiler.start', () => {
       const stop = setTimeout(() => {
         session.post('Profiler.stop', (err, result) => {
-          if (!err) writeFileSync(file, JSON.stringify(result.profile));
+          if (!err) {
+            mkdirSync(dirname(file), { recursive: true });
+            writeFileSync(file, JSON.stringify(result.profile));
+          }
           session.disconnect();
         });
       }, length);
