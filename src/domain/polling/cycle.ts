@@ -204,7 +204,7 @@ export class PollCycle {
         lastError: failure ?? (state === 'active' ? null : current.lastError),
       };
     });
-    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.schedule.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000);
+    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.schedule.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000, due);
     await this.announce(updated, change.event);
     if (change.event?.type === 'mailbox.recovered' && mailbox.lastError) await this.wakePeersOf(mailbox, mailbox.lastError.code, log);
     if (result.kind === 'ok') this.listen(updated);

@@ -15,7 +15,8 @@ import type { TrackedWindow, WindowSummary } from './tracking.js';
 export interface PollSchedulePort {
   /** The due time (ms) the mailbox is scheduled for; undefined when it is not scheduled. */
   dueOf(mailboxId: string): Promise<number | undefined>;
-  schedule(mailboxId: string, due: number, intervalMs?: number): Promise<void>;
+  /** `running`: the due of the poll running now, which reschedules itself (its trigger goes when it ends). */
+  schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void>;
   unschedule(mailboxId: string): Promise<void>;
   pollNow(mailboxId: string): Promise<void>;
 }
