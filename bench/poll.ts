@@ -189,7 +189,13 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
     const mailStart = phase.intervalSeconds * 1000 + 5_000;
     const mailWindow = phase.seconds * 1000 - mailStart - (phase.idle ? IDLE_BOUND_MS : phase.intervalSeconds * 1000 + 5_000);
     await new Promise((r) => setTimeout(r, mailStart));
-    // The steady state: from here on every mailbox has its session (when kept) and its baseline.
+    // The steady state: from here on every mailbox has its session (when kept) and its baseline. On a
+    // loaded machine the first polls run late: until each mailbox was polled once, they are the warm-up.
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+      const polled = new Set(worker.logs().filter((l) => l.msg === 'poll finished').map((l) => l.mailboxId));
+      if (polled.size >= phase.mailboxes) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const steadyFrom = Date.now();
     const steadyCpu = cpuSeconds(pid);
     const steadyCommands = await commandStats(control.deps.redis);
