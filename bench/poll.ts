@@ -23,8 +23,22 @@
  *   npm run bench:poll -- --backlog-only (the backlog alone, about 30 s)
  *   npm run bench:poll -- --tracking     (10-12 minutes; with --quick 200 mailboxes at 20 s, about 3)
  *   npm run bench:poll -- --tracking --full-look   (the same, every tracked poll a full look: its cost)
+ *
+ * Options of the three phases (issue 19: one phase alone, at a size the machine allows, profiled):
+ *   --phase kept|connect|idle   only that phase (and no backlog)
+ *   --mailboxes N               that many mailboxes in each phase run
+ *   --seconds S                 each phase runs S seconds
+ *   --worker-log FILE           the worker's log lines, to FILE
+ *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
+ *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
+ *                               (bench/support/cpu-profile.mjs; read it with bench/support/profile-summary.ts)
+ * The phase table gives the worker's CPU per poll (ms, from /proc, from the first mail on) and, for
+ * IDLE, the mails IDLE did not announce (the poll that announced them was the scheduled one: they
+ * waited for the safety net) apart from the latencies of those it did.
  */
 import { execFileSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -51,7 +65,42 @@ interface Phase {
 
 const quick = process.argv.includes('--quick');
 const fullLook = process.argv.includes('--full-look');
-const PHASES: Phase[] = quick
+
+/** Calls per Redis command so far (INFO commandstats). */
+async function commandStats(redis: { info(section: string): Promise<string> }): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const [, name, calls] of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(name!, Number(calls));
+  return out;
+}
+
+/** Every command Redis runs for `ms`, one line each (MONITOR), written to `file`: where a poll's round trips go. */
+async function monitorRedis(redis: { monitor(): Promise<EventEmitter & { disconnect(): void }> }, file: string, ms: number): Promise<void> {
+  const lines: string[] = [];
+  const monitor = await redis.monitor();
+  monitor.on('monitor', (time: string, args: string[]) => lines.push(`${time} ${args.map((a) => a.slice(0, 120)).join(' ')}`));
+  await new Promise((r) => setTimeout(r, ms));
+  monitor.disconnect();
+  writeFileSync(file, lines.join('\n'));
+}
+
+/** The value after `--name`, or undefined. */
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+const onlyPhase = option('phase');
+if (onlyPhase !== undefined && !['kept', 'connect', 'idle'].includes(onlyPhase)) throw new Error('--phase: kept, connect or idle');
+const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
+const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
+const cpuProfDir = option('cpu-prof');
+const monitorFile = option('monitor');
+
+/** With IDLE, the time the last mail gets to be announced before the phase ends. */
+const IDLE_BOUND_MS = 5_000;
+/** A mail the scheduled poll announced counts as missed by IDLE when that poll was due this long after it or more. */
+const IDLE_WAIT_MS = 1_000;
+
+const ALL_PHASES: Phase[] = quick
   ? [
       { name: '300 mailboxes, sessions kept', mailboxes: 300, intervalSeconds: 10, keepSessions: true, idle: false, seconds: 40, mails: 30 },
       { name: '1,000 mailboxes, connect per poll', mailboxes: 1000, intervalSeconds: 10, keepSessions: false, idle: false, seconds: 40, mails: 30 },
@@ -62,6 +111,14 @@ const PHASES: Phase[] = quick
       { name: '5,000 mailboxes, connect per poll', mailboxes: 5000, intervalSeconds: 60, keepSessions: false, idle: false, seconds: 150, mails: 100 },
       { name: '500 mailboxes, IDLE', mailboxes: 500, intervalSeconds: 30, keepSessions: true, idle: true, seconds: 80, mails: 200 },
     ];
+const kindOf = (phase: Phase): string => (phase.idle ? 'idle' : phase.keepSessions ? 'kept' : 'connect');
+const PHASES: Phase[] = ALL_PHASES
+  .filter((phase) => onlyPhase === undefined || kindOf(phase) === onlyPhase)
+  .map((phase) => {
+    const mailboxes = mailboxesOption ?? phase.mailboxes;
+    const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`);
+    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds };
+  });
 
 function setInotify(value: number): number | undefined {
   try {
@@ -96,8 +153,9 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
       clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
     });
     const emails = Array.from({ length: phase.mailboxes }, (_, i) => `bench-${i}@contoso.example`);
+    const idOf = new Map<string, string>();
     for (const email of emails) {
-      await control.deps.services.mailboxes.create({ connectionId: connection.id, email, pollIntervalSeconds: phase.intervalSeconds, ...sandbox.mailServers() });
+      idOf.set(email, (await control.deps.services.mailboxes.create({ connectionId: connection.id, email, pollIntervalSeconds: phase.intervalSeconds, ...sandbox.mailServers() })).id);
     }
     const worker = spawnService({
       ...env,
@@ -109,6 +167,13 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
       POLL_KEEP_SESSIONS_UNDER_SECONDS: phase.keepSessions ? String(phase.intervalSeconds) : '0',
       IMAP_MAX_SESSIONS: String(phase.mailboxes + 100),
       POLL_CONCURRENCY: '50',
+      // The steady state: from the first mail (every mailbox polled once) to 5 s before the end.
+      ...(cpuProfDir ? {
+        NODE_OPTIONS: `--import ${join(import.meta.dirname, 'support', 'cpu-profile.mjs')}`,
+        BENCH_CPU_PROF_FILE: join(cpuProfDir, `poll-${kindOf(phase)}-${Date.now()}.cpuprofile`),
+        BENCH_CPU_PROF_DELAY_MS: String(phase.intervalSeconds * 1000 + 5_000),
+        BENCH_CPU_PROF_MS: String(Math.max(5_000, phase.seconds * 1000 - phase.intervalSeconds * 1000 - 10_000)),
+      } : {}),
     });
     await worker.waitForLog('workers started');
     const pid = worker.child.pid!;
@@ -120,36 +185,95 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
     // Mail arrives at random mailboxes after the first interval (every mailbox has its baseline: mail
     // before it is, rightly, never announced), and stops early enough to be announced within the run.
     const sent = new Map<string, number>();
+    const mailboxOf = new Map<string, string>();
     const mailStart = phase.intervalSeconds * 1000 + 5_000;
-    const mailWindow = phase.seconds * 1000 - mailStart - (phase.idle ? 5_000 : phase.intervalSeconds * 1000 + 5_000);
+    const mailWindow = phase.seconds * 1000 - mailStart - (phase.idle ? IDLE_BOUND_MS : phase.intervalSeconds * 1000 + 5_000);
     await new Promise((r) => setTimeout(r, mailStart));
+    // The steady state: from here on every mailbox has its session (when kept) and its baseline. On a
+    // loaded machine the first polls run late: until each mailbox was polled once, they are the warm-up.
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+      const polled = new Set(worker.logs().filter((l) => l.msg === 'poll finished').map((l) => l.mailboxId));
+      if (polled.size >= phase.mailboxes) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const steadyFrom = Date.now();
+    const steadyCpu = cpuSeconds(pid);
+    const steadyCommands = await commandStats(control.deps.redis);
+    const monitoring = monitorFile ? monitorRedis(control.deps.redis as unknown as Parameters<typeof monitorRedis>[0], monitorFile, 10_000) : Promise.resolve();
     for (let i = 0; i < phase.mails; i++) {
       const email = emails[Math.floor(Math.random() * emails.length)]!;
       const subject = `bench mail ${i}`;
+      mailboxOf.set(subject, email);
       sent.set(subject, Date.now());
       await sandbox.dovecot.deliver(email, rawMail(email, subject));
-      await new Promise((r) => setTimeout(r, Math.max(0, mailWindow / phase.mails)));
+      // Paced by the clock, not by sleeps after each delivery (a delivery takes long on a loaded machine).
+      await new Promise((r) => setTimeout(r, Math.max(0, steadyFrom + ((i + 1) * mailWindow) / phase.mails - Date.now())));
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, started + phase.seconds * 1000 - Date.now())));
+    // The last mail gets its time to be announced, also when the deliveries ran late.
+    const drainMs = phase.idle ? IDLE_BOUND_MS : phase.intervalSeconds * 1000 + 5_000;
+    await new Promise((r) => setTimeout(r, Math.max(0, started + phase.seconds * 1000 - Date.now(), drainMs - (Date.now() - [...sent.values()].at(-1)!))));
     clearInterval(sampler);
     const cpu = cpuSeconds(pid) - cpuStart;
+    const cpuSteady = cpuSeconds(pid) - steadyCpu;
+    const commands = await commandStats(control.deps.redis);
+    await monitoring;
     const elapsed = (Date.now() - started) / 1000;
     const redisAfter = Number(/used_memory:(\d+)/.exec(await control.deps.redis.info('memory'))![1]);
     worker.child.kill('SIGTERM');
     await worker.exited;
 
-    const polls = worker.logs().filter((l) => l.msg === 'poll finished' && (l.startedAt as number) > started + 10_000);
+    const workerLog = option('worker-log');
+    if (workerLog) writeFileSync(workerLog, worker.stdout());
+    const finished = worker.logs().filter((l) => l.msg === 'poll finished');
+    const polls = finished.filter((l) => (l.startedAt as number) > started + 10_000);
     const lags = polls.map((l) => l.lagMs as number);
     const window = (Math.max(...polls.map((l) => l.startedAt as number)) - (started + 10_000)) / 1000;
-    const latencies = [...sent].filter(([s]) => arrivals.has(s)).map(([s, at]) => arrivals.get(s)! - at);
+    const all = [...sent].filter(([s]) => arrivals.has(s)).map(([s, at]) => arrivals.get(s)! - at);
     const lost = [...sent.keys()].filter((s) => !arrivals.has(s)).length;
+    // With IDLE, which poll announced each mail (the last poll of its mailbox started before the event
+    // arrived), by the worker's `poll finished` lines (due = startedAt - lagMs): a poll due exactly one
+    // interval after the one before it is the scheduled poll (nextPollAt), the safety net; any other
+    // was asked for (IDLE's, or another at once after a poll that heard of mail).
+    const byIdle = new Set<string>();
+    if (phase.idle) {
+      const pollsOf = new Map<string, { startedAt: number; due: number }[]>();
+      for (const l of finished) {
+        const list = pollsOf.get(l.mailboxId as string) ?? [];
+        list.push({ startedAt: l.startedAt as number, due: (l.startedAt as number) - (l.lagMs as number) });
+        pollsOf.set(l.mailboxId as string, list);
+      }
+      for (const [subject, at] of sent) {
+        const polls = (pollsOf.get(idOf.get(mailboxOf.get(subject)!)!) ?? []).sort((a, b) => a.startedAt - b.startedAt);
+        const arrival = arrivals.get(subject);
+        const index = arrival === undefined ? -1 : polls.findLastIndex((p) => p.startedAt <= arrival);
+        const poll = polls[index];
+        const before = polls[index - 1];
+        const scheduled = !poll || !before || Math.abs(poll.due - (before.due + phase.intervalSeconds * 1000)) < 5;
+        // A scheduled poll due within IDLE_WAIT_MS of the mail came before IDLE's could: the mail did not wait for it.
+        if (!scheduled || (poll !== undefined && poll.due - at < IDLE_WAIT_MS)) byIdle.add(subject);
+        else {
+          const what = arrival === undefined ? 'not announced' : `announced after ${fmt((arrival - at) / 1000, 1)} s by the poll due ${fmt(((poll?.due ?? 0) - at) / 1000, 1)} s after it`;
+          process.stdout.write(`  not announced by IDLE: ${subject} to ${mailboxOf.get(subject)} at ${new Date(at).toISOString()}, ${what}\n`);
+        }
+      }
+    }
+    // With IDLE the percentiles are of the mails IDLE announced; the others are counted apart.
+    const latencies = phase.idle ? [...sent].filter(([s]) => byIdle.has(s)).map(([s, at]) => arrivals.get(s)! - at) : all;
+    const steadyPolls = finished.filter((l) => (l.startedAt as number) >= steadyFrom).length;
+    const cpuPerPoll = (cpuSteady * 1000) / steadyPolls;
+    // Redis commands per poll over the same window (the worker's, the bench's few INFO calls aside), the most called first.
+    const perPoll = [...commands].map(([name, calls]) => [name, (calls - (steadyCommands.get(name) ?? 0)) / steadyPolls] as const)
+      .filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
+    process.stdout.write(`  Redis commands per poll: ${fmt(perPoll.reduce((a, [, n]) => a + n, 0), 1)} (${perPoll.map(([c, n]) => `${c} ${fmt(n, 1)}`).join(', ')})\n`);
     return [
       phase.name,
       fmt(polls.length / window, 1),
+      fmt(cpuPerPoll, 2),
       fmt(percentile(lags, 50)),
       fmt(percentile(lags, 99)),
       `${fmt(percentile(latencies, 50) / 1000, 2)} / ${fmt(percentile(latencies, 99) / 1000, 2)}`,
-      `${latencies.length}/${sent.size}${lost ? ` (${lost} not yet)` : ''}`,
+      `${all.length}/${sent.size}${lost ? ` (${lost} not yet)` : ''}`,
+      phase.idle ? `${sent.size - byIdle.size}${lost ? ` (${lost} not by the end)` : ''}` : '–',
       fmt((cpu / elapsed) * 100),
       fmt(rssMax / 1024 / 1024),
       fmt((redisAfter - redisBefore) / phase.mailboxes / 1024, 2),
@@ -519,10 +643,12 @@ try {
 }
 if (!backlogOnly) {
   printTable('bench/poll: one worker process, sandbox Dovecot, 2 cores', [
-    'phase', 'polls/s', 'lag p50 ms', 'lag p99 ms', 'new mail → event p50 / p99 s', 'mails announced', 'worker CPU %', 'worker RSS MB', 'Redis KB/mailbox',
+    'phase', 'polls/s', 'worker CPU ms/poll', 'lag p50 ms', 'lag p99 ms', 'new mail → event p50 / p99 s', 'mails announced', 'not announced by IDLE', 'worker CPU %', 'worker RSS MB', 'Redis KB/mailbox',
   ], rows);
+  process.stdout.write(`\nWith IDLE, the latencies are of the mails IDLE announced; those that waited for the scheduled poll (due ${IDLE_WAIT_MS / 1000} s or more after them), or were not announced, are counted apart.\n`);
   process.stdout.write('\nGoals: 5,000 mailboxes at 60 s with lag p99 < 5 s, RSS < 1 GB, Redis < 10 KB/mailbox; with IDLE at 500 mailboxes new mail → event p50 < 0.7 s, p99 < 1.5 s.\n');
 }
+if (onlyPhase !== undefined) process.exit(0);
 process.stdout.write(`running: a backlog of ${BACKLOG} messages in one mailbox…\n`);
 printTable('Backlog: messages landing in one mailbox at once, one worker (500 per poll, 100 per FETCH)', [
   'messages', 'all announced after s', 'messages/s', 'envelopes fetched', 'worker CPU s',

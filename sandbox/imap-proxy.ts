@@ -46,6 +46,13 @@ export interface ImapProxy {
   bytesToClients: number;
   bytesFromClients: number;
   setBehaviour(b: Partial<ImapProxyBehaviour>): void;
+  /**
+   * Holds the next command of this name a client sends (`UID`: its second word, as `SEARCH` of `UID
+   * SEARCH`), and everything after it on that connection, until `release()`: what a test does
+   * meanwhile (deliver mail) happens between that client's previous command and this one.
+   * `reached` settles when the command arrives. One hold at a time.
+   */
+  hold(command: string): { reached: Promise<void>; release(): void };
   stop(): Promise<void>;
 }
 
@@ -83,12 +90,14 @@ export function sharedMailboxLogin(line: string, access: SharedAccess): string {
 }
 
 const COMMAND_LINE = /^([A-Za-z0-9.]+) ([A-Za-z]+)/;
+const UID_COMMAND = /^[A-Za-z0-9.]+ UID ([A-Za-z]+)/i;
 const FETCH_RESPONSE = /\r\n\* \d+ FETCH /g;
 const BODY_FETCH = /^[A-Za-z0-9.]+ (UID )?FETCH .*\b(BODY|BINARY)\.PEEK\[(?!HEADER\.FIELDS)/i;
 
 export async function startImapProxy(opts: { pki: SandboxPki; target: { host: string; port: number }; sharedAccess?: SharedAccess }): Promise<ImapProxy> {
   let behaviour: ImapProxyBehaviour = { throttle: null, cutOn: null };
   const sockets = new Set<Socket>();
+  let holding: { command: string; reached(): void; released: Promise<void> } | undefined;
   const proxy: ImapProxy = {
     host: '127.0.0.1',
     port: 0,
@@ -101,6 +110,13 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
     bytesFromClients: 0,
     setBehaviour: (b) => {
       behaviour = { ...behaviour, ...b };
+    },
+    hold: (command) => {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((r) => (reached = r));
+      holding = { command: command.toUpperCase(), reached, released: new Promise<void>((r) => (release = r)) };
+      return { reached: reachedPromise, release };
     },
     stop: () => new Promise((resolve) => {
       for (const s of sockets) s.destroy();
@@ -140,16 +156,34 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
       client.write(chunk);
     });
     let pending = '';
-    client.on('data', (chunk: Buffer) => {
-      proxy.bytesFromClients += chunk.length;
+    // While a command is held, this connection's bytes wait here, in order.
+    let held: Buffer[] | undefined;
+    const feed = (chunk: Buffer): void => {
+      if (held) {
+        held.push(chunk);
+        return;
+      }
       pending += chunk.toString('latin1');
       let newline = pending.indexOf('\n');
       while (newline !== -1) {
         const line = pending.slice(0, newline + 1);
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf('\n');
         const match = COMMAND_LINE.exec(line);
         const command = match?.[2]?.toUpperCase();
+        const hold = holding;
+        if (hold && (command === hold.command || (command === 'UID' && UID_COMMAND.exec(line)?.[1]?.toUpperCase() === hold.command))) {
+          holding = undefined;
+          held = [Buffer.from(pending, 'latin1')];
+          pending = '';
+          hold.reached();
+          void hold.released.then(() => {
+            const bytes = Buffer.concat(held!);
+            held = undefined;
+            if (!client.destroyed) feed(bytes);
+          });
+          return;
+        }
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
         if (command) proxy.commands.push({ command, at: Date.now() });
         if (BODY_FETCH.test(line)) proxy.bodyFetches += 1;
         const throttle = behaviour.throttle;
@@ -171,6 +205,10 @@ export async function startImapProxy(opts: { pki: SandboxPki; target: { host: st
         upstream.write(Buffer.from(pending, 'latin1'));
         pending = '';
       }
+    };
+    client.on('data', (chunk: Buffer) => {
+      proxy.bytesFromClients += chunk.length;
+      feed(chunk);
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -340,26 +340,40 @@ export class PollSession extends ImapSession {
     });
   }
 
-  private activity: ((kind: MailActivity) => void) | undefined;
+  private activity: { path: string; listener: (kind: MailActivity) => void } | undefined;
 
   /**
-   * Calls `listener` (the last one given) when the server reports, unasked, a change in the
-   * selected folder: new mail (EXISTS), a message gone (EXPUNGE, VANISHED) or flags changed (an
-   * unsolicited FETCH). The answers to this session's own commands are not reported.
+   * Calls `listener` (the last one given) when the server reports, unasked, a change in `path` while
+   * it is selected: new mail (EXISTS), a message gone (EXPUNGE, VANISHED) or flags changed (an
+   * unsolicited FETCH). Also while a poll's own commands run: an EXISTS in the answer to its SEARCH
+   * is mail that came after its STATUS (the poll does not announce it; cycle.ts polls again). Not
+   * for another folder the poll selected meanwhile (its new mail is that poll's).
    */
-  onActivity(listener: (kind: MailActivity) => void): void {
+  onActivity(path: string, listener: (kind: MailActivity) => void): void {
     if (!this.activity) {
-      this.client.on('exists', () => this.activity?.('mail'));
-      this.client.on('expunge', () => this.activity?.('change'));
-      this.client.on('flags', () => this.activity?.('change'));
+      const report = (kind: MailActivity) => (event: { path?: unknown } | undefined) => {
+        if (this.activity && event?.path === this.activity.path) this.activity.listener(kind);
+      };
+      this.client.on('exists', report('mail'));
+      this.client.on('expunge', report('change'));
+      this.client.on('flags', report('change'));
     }
-    this.activity = listener;
+    this.activity = { path, listener };
   }
 
-  /** Selects a folder and starts IDLE on it (imapflow keeps idling between commands). */
-  async idleOn(path: string): Promise<void> {
+  /**
+   * Selects a folder and starts IDLE on it (imapflow keeps idling between commands). `uidNext` is the
+   * folder's UIDNEXT as the last poll saw it (STATUS): when this SELECT is the session's first of the
+   * folder (a new session, as after a token renewal), mail that came between that STATUS and the
+   * SELECT is counted in the SELECT's answer, which reports no EXISTS event; a higher UIDNEXT then
+   * reports it as new mail. A session that has the folder selected already heard of it as EXISTS.
+   */
+  async idleOn(path: string, uidNext?: number): Promise<void> {
     await this.run(`IDLE ${path}`, async (client) => {
+      const selecting = this.selected !== path;
       await this.select(client, path);
+      const now = client.mailbox ? Number(client.mailbox.uidNext) : 0;
+      if (selecting && uidNext !== undefined && now > uidNext && this.activity?.path === path) this.activity.listener('mail');
       void client.idle().catch(() => undefined);
     });
   }

@@ -41,11 +41,11 @@ export class KeptPollSessions implements PollSessions {
     this.pool.drop(mailboxId);
   }
 
-  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void): boolean {
+  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void, uidNext?: number): boolean {
     const session = this.pool.peek(mailboxId);
     if (!session) return false;
-    session.onActivity(onActivity);
-    void session.idleOn(folder).catch(() => undefined);
+    session.onActivity(folder, onActivity);
+    void session.idleOn(folder, uidNext).catch(() => undefined);
     return true;
   }
 

@@ -10,6 +10,8 @@
  *   the mailboxes in a cycle, for which evicting the least recently used
  *   would make every poll miss; refusing admission keeps `maxOpen` hits).
  * - A session that failed is dropped, never handed out again.
+ * - A kept session is parked (its inactivity timeout off) until it is handed out again: an IMAP
+ *   session quiet for longer than its socket timeout is otherwise ended by imapflow.
  *
  * Generic over the session kind: the workers pool PollSessions, the API
  * process pools the sessions that act on mail (wiring/mail.ts).
@@ -20,6 +22,9 @@ import type { PollSession } from './poll-session.js';
 export interface PoolableSession {
   readonly usable: boolean;
   logout(): Promise<void>;
+  /** Told when the session is kept unused (its inactivity timeout off: ImapSession.park), and when it is used again. */
+  park?(): void;
+  unpark?(): void;
 }
 
 export interface PooledToken {
@@ -64,6 +69,7 @@ export class SessionPool<S extends PoolableSession = PollSession> {
     if (entry && !entry.busy && entry.session.usable && entry.tokenExpiresAt - this.now() > this.options.renewBeforeMs) {
       entry.busy = true;
       entry.lastUsed = this.now();
+      entry.session.unpark?.();
       return { session: entry.session, reused: true };
     }
     if (entry && !entry.busy) this.drop(key);
@@ -91,6 +97,7 @@ export class SessionPool<S extends PoolableSession = PollSession> {
       void session.logout();
       return;
     }
+    session.park?.();
     this.entries.set(key, { session, tokenExpiresAt: token.expiresAt.getTime(), lastUsed: this.now(), busy: false });
     this.options.onSize?.(this.entries.size);
   }

@@ -115,9 +115,11 @@ export class ImapSession {
   protected readonly client: ImapFlow;
   protected readonly context: ImapErrorContext;
   private readonly log: Logger;
+  private readonly socketMs: number;
 
   constructor(options: ImapSessionOptions) {
     const timeouts = { ...DEFAULT_IMAP_TIMEOUTS, ...options.timeouts };
+    this.socketMs = timeouts.socketMs;
     this.log = options.logger.child({ component: 'imap', imapHost: `${options.host}:${options.port}` });
     this.context = { host: options.host, port: options.port, user: options.user, flow: options.flow, signInAs: options.signInAs };
     this.client = new ImapFlow({
@@ -184,6 +186,29 @@ export class ImapSession {
   /** True while the session is connected and authenticated. */
   get usable(): boolean {
     return this.client.usable;
+  }
+
+  /**
+   * Kept between uses (a pool holds it): the socket's inactivity timeout is off. imapflow ends a
+   * session that is quiet for `socketMs` (60 s) and not idling with a timeout error, so every session
+   * kept for a poll interval of a minute or more was lost before its next poll, which then logged in
+   * again (and failed with `imap_unreachable` when the timeout came during it): a kept session cost
+   * more than a new one. A dead peer is still noticed by TCP keepalive (imapflow turns it on), and
+   * the pool closes a session kept unused for too long.
+   */
+  park(): void {
+    this.socket()?.setTimeout(0);
+  }
+
+  /** In use again: the inactivity timeout is back, so a command the server does not answer fails. */
+  unpark(): void {
+    this.socket()?.setTimeout(this.socketMs);
+  }
+
+  /** imapflow's socket (not in its types): the TLS socket once connected, none before or after. */
+  private socket(): { setTimeout(ms: number): unknown } | undefined {
+    const socket = (this.client as unknown as { socket?: unknown }).socket;
+    return socket && typeof (socket as { setTimeout?: unknown }).setTimeout === 'function' ? (socket as { setTimeout(ms: number): unknown }) : undefined;
   }
 
   /** Runs an imapflow call, translating its failure. Every command of this class goes through it. */

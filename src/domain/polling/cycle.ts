@@ -97,6 +97,13 @@ export class PollCycle {
   private stopping = false;
   /** Mailboxes whose IDLE-triggered poll is being scheduled: a burst of notifications schedules one. */
   private readonly waking = new Set<string>();
+  /**
+   * Mailboxes this process is polling, and whether their session heard of activity meanwhile. A
+   * notice during a poll (mail after its STATUS, reported in the answer to a later command) cannot
+   * schedule a poll then: the poll's own reschedule would replace it, and the mail would wait for
+   * the next scheduled poll. It is kept here, and the poll is followed by another at once.
+   */
+  private readonly polling = new Map<string, { heard: boolean }>();
 
   constructor(private readonly deps: PollCycleDeps) {
     this.now = deps.now ?? Date.now;
@@ -144,6 +151,19 @@ export class PollCycle {
 
   private async pollAndReschedule(mailbox: MailboxRecord, due: number, kept: KeptLease): Promise<CycleOutcome> {
     const log = this.deps.logger.child({ mailboxId: mailbox.id });
+    const watch = { heard: false };
+    this.polling.set(mailbox.id, watch);
+    try {
+      const outcome = await this.pollAndRecord(mailbox, due, kept, log);
+      // Heard while polling: mail the poll did not see. Its reschedule is done: now poll again.
+      if (outcome === 'ok' && watch.heard) await this.wake(mailbox.id);
+      return outcome;
+    } finally {
+      this.polling.delete(mailbox.id);
+    }
+  }
+
+  private async pollAndRecord(mailbox: MailboxRecord, due: number, kept: KeptLease, log: Logger): Promise<CycleOutcome> {
     const started = this.now();
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
     const result = await this.boundedPoll(mailbox, log, kept.lost);
@@ -184,7 +204,7 @@ export class PollCycle {
         lastError: failure ?? (state === 'active' ? null : current.lastError),
       };
     });
-    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.schedule.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000);
+    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.schedule.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000, due);
     await this.announce(updated, change.event);
     if (change.event?.type === 'mailbox.recovered' && mailbox.lastError) await this.wakePeersOf(mailbox, mailbox.lastError.code, log);
     if (result.kind === 'ok') this.listen(updated);
@@ -354,14 +374,28 @@ export class PollCycle {
     // IDLE watches INBOX, where new mail lands; other folders rely on the scheduled polls.
     if (!this.deps.settings.idle || !this.keepsSessions(mailbox) || !mailbox.folders.some((f) => f.toUpperCase() === 'INBOX')) return;
     const tracked = isTracked(mailbox.track);
+    const inbox = mailbox.folders.find((f) => f.toUpperCase() === 'INBOX')!;
     this.deps.sessions.listen(mailbox.id, 'INBOX', (kind) => {
       if (kind === 'change' && !tracked) return;
-      // A thousand messages marked read at once are a thousand notifications: one poll.
-      if (this.waking.has(mailbox.id)) return;
-      this.waking.add(mailbox.id);
-      this.deps.schedule.pollNow(mailbox.id)
-        .catch((err: unknown) => this.deps.logger.warn({ err, mailboxId: mailbox.id }, 'idle poll not scheduled'))
-        .finally(() => this.waking.delete(mailbox.id));
-    });
+      const polling = this.polling.get(mailbox.id);
+      if (polling) {
+        polling.heard = true;
+        return;
+      }
+      void this.wake(mailbox.id);
+    }, mailbox.folderState[inbox]?.uidNext);
+  }
+
+  /** A poll now, for what IDLE heard. A thousand messages marked read at once are a thousand notifications: one poll. */
+  private async wake(mailboxId: string): Promise<void> {
+    if (this.waking.has(mailboxId)) return;
+    this.waking.add(mailboxId);
+    try {
+      await this.deps.schedule.pollNow(mailboxId);
+    } catch (err) {
+      this.deps.logger.warn({ err, mailboxId }, 'idle poll not scheduled');
+    } finally {
+      this.waking.delete(mailboxId);
+    }
   }
 }

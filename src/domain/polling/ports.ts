@@ -15,7 +15,8 @@ import type { TrackedWindow, WindowSummary } from './tracking.js';
 export interface PollSchedulePort {
   /** The due time (ms) the mailbox is scheduled for; undefined when it is not scheduled. */
   dueOf(mailboxId: string): Promise<number | undefined>;
-  schedule(mailboxId: string, due: number, intervalMs?: number): Promise<void>;
+  /** `running`: the due of the poll running now, which reschedules itself (its trigger goes when it ends). */
+  schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void>;
   unschedule(mailboxId: string): Promise<void>;
   pollNow(mailboxId: string): Promise<void>;
 }
@@ -55,9 +56,11 @@ export interface PollSessions {
   drop(mailboxId: string): void;
   /**
    * Calls `onActivity` when the mailbox's kept session, idling on `folder` (IMAP IDLE), hears of
-   * new mail (`mail`) or of a message changed or gone (`change`); false when none is kept.
+   * new mail (`mail`) or of a message changed or gone (`change`), also while a poll uses the session;
+   * false when none is kept. `uidNext`, the folder's UIDNEXT as the last poll saw it: mail that came
+   * after it and before the session idles is reported too.
    */
-  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void): boolean;
+  listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void, uidNext?: number): boolean;
 }
 
 /** The tracked windows of followed folders (issue 16), one compact value per mailbox folder. */

@@ -47,8 +47,11 @@ export class PollScheduler {
   /**
    * Makes `due` the mailbox's next poll, replacing whatever was scheduled. `intervalMs`, the
    * mailbox's poll interval, dates when it becomes overdue; without it, it is read from the record.
+   * `running`: the due whose job is running now (a poll rescheduling itself): its job is not asked
+   * to go, since a running job cannot be removed and is removed when it completes; that was one
+   * script run per poll for nothing.
    */
-  async schedule(mailboxId: string, due: number, intervalMs?: number): Promise<void> {
+  async schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void> {
     const previous = await this.dues.schedule(mailboxId, due, intervalMs);
     await this.queue.add('poll', { mailboxId, due }, {
       jobId: pollJobId(mailboxId, due),
@@ -56,7 +59,7 @@ export class PollScheduler {
       removeOnComplete: true,
       removeOnFail: true,
     });
-    if (previous !== undefined && previous !== due) {
+    if (previous !== undefined && previous !== due && previous !== running) {
       // A job that is already running cannot be removed; it will find itself stale.
       await this.queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
     }
