@@ -133,15 +133,14 @@ describe('following changes on a hostile IMAP server', () => {
     expect(keywords.flags!.slice(0, 3)).toEqual(['\\Seen', '\\Flagged', '$kw0']);
     expect(keywords.flags!.every((f) => f.length <= 100)).toBe(true);
 
-    // A million FETCH answers for the thousand asked about: the connection is dropped after 11 000 of them,
-    // the poll fails at once with the reason (reading them all took 20 s of a worker at every poll).
+    // A million FETCH answers for the thousand asked about: the connection is dropped after 11 000 of them
+    // (the detail says so: what bounds the poll, not a clock), and the poll fails with the reason (reading
+    // them all took 20 s of a worker at every poll).
     const million = await waitUntil('the million in error', async () => {
       const v = await view(ids.million);
       return v.state === 'error' ? v : undefined;
     }, 30_000);
     expect(million.lastError).toMatchObject({ code: 'imap_error', detail: expect.stringMatching(/answered FETCH 999001:\* FLAGS with more than 11000 messages, for at most 1000 .*dropped/) });
-    const firstFetch = hostile.commands.find((c) => c.scenario === 'million_uids' && c.command === 'FETCH')!.at;
-    expect(Date.now() - firstFetch).toBeLessThan(10_000);
     expect(await t.deps.redis.exists(t.deps.keys.trackedWindow(ids.million, 'INBOX'))).toBe(0);
     // Retried (after 5 s): the same error, announced once.
     await polled('million_uids', 2);
