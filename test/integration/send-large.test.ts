@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sendBodyLimitBytes } from '../../src/config/sending-config.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { waitUntil } from '../support/mail.js';
-import { appOnlyMailbox } from '../support/send-helpers.js';
+import { appOnlyMailbox, finishedSend } from '../support/send-helpers.js';
 
 const MIB = 1024 * 1024;
 const MAX_MESSAGE = 2 * MIB;
@@ -70,10 +70,7 @@ const message = (file: Buffer, extra: Record<string, unknown> = {}): Record<stri
 async function delivered(answer: Answer): Promise<{ id: string; attachment: Buffer }> {
   expect(answer.status, answer.body).toBe(202);
   const id = JSON.parse(answer.body).id as string;
-  const view = await waitUntil(`send ${id}`, async () => {
-    const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
-    return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-  }, 60_000);
+  const view = await finishedSend(t, id, 60_000);
   expect(view.status, JSON.stringify(view.error)).toBe('sent');
   expect(view.contentReleasedAt).not.toBeNull();
   const got = sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)!;
@@ -102,11 +99,7 @@ describe('large messages', () => {
     req.end(body);
     const reply = await answer;
     expect(reply.status, reply.body).toBe(202);
-    const id = JSON.parse(reply.body).id as string;
-    const view = await waitUntil(`send ${id}`, async () => {
-      const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
-      return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-    }, 60_000);
+    const view = await finishedSend(t, JSON.parse(reply.body).id as string, 60_000);
     expect(view.status).toBe('sent');
     const got = sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)!;
     const sent = got.raw.toString('utf8');

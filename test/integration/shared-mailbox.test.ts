@@ -12,7 +12,8 @@ import { SANDBOX_DELEGATED, SANDBOX_TENANT, SANDBOX_USERS } from '../../sandbox/
 import { startImapProxy, type ImapProxy } from '../../sandbox/imap-proxy.js';
 import { freePort } from '../../sandbox/ports.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
-import { rawMail, waitUntil } from '../support/mail.js';
+import { rawMail } from '../support/mail.js';
+import { finishedSend } from '../support/send-helpers.js';
 import { browserAgent, signInThrough } from '../support/oauth-browser.js';
 
 const SHARED = 'helpdesk@contoso.example';
@@ -74,11 +75,7 @@ describe('a shared mailbox worked by an agent', () => {
 
     const sent = await t.app.inject({ method: 'POST', url: '/v1/send', headers: t.auth, payload: { mailboxId: id, to: ['customer@example.org'], subject: 'Re: your ticket', text: 'On it.' } });
     expect(sent.statusCode, sent.body).toBe(202);
-    const sendId = sent.json().id as string;
-    const done = await waitUntil(`send ${sendId}`, async () => {
-      const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${sendId}`, headers: t.auth })).json();
-      return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-    }, 30_000);
+    const done = await finishedSend(t, sent.json().id as string, 30_000);
     expect(done.status, JSON.stringify(done.error)).toBe('sent');
     const message = sandbox.smtp.messages.find((m) => m.parsed.messageId === done.messageId)!;
     expect(message.authUser).toBe(SHARED);

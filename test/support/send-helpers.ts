@@ -23,15 +23,20 @@ export async function appOnlyMailbox(t: TestApp, sandbox: Sandbox, email: string
   return mailbox.json().id as string;
 }
 
+/** The view of a message once it is sent or failed. */
+export function finishedSend(t: TestApp, id: string, timeoutMs = 15_000): Promise<{ status: string; messageId: string; error: unknown; contentReleasedAt: string | null }> {
+  return waitUntil(`send ${id}`, async () => {
+    const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
+    return v.status === 'sent' || v.status === 'failed' ? v : undefined;
+  }, timeoutMs);
+}
+
 /** POST /v1/send, then the message sent: its view and what the SMTP server got. */
 export async function sendAndWait(t: TestApp, sandbox: Sandbox, payload: Record<string, unknown>): Promise<{ id: string; view: { messageId: string; status: string }; message: RecordedMessage }> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/send', headers: t.auth, payload });
   expect(res.statusCode, res.body).toBe(202);
   const id = res.json().id as string;
-  const view = await waitUntil(`send ${id}`, async () => {
-    const v = (await t.app.inject({ method: 'GET', url: `/v1/send/${id}`, headers: t.auth })).json();
-    return v.status === 'sent' || v.status === 'failed' ? v : undefined;
-  });
+  const view = await finishedSend(t, id);
   expect(view.status, JSON.stringify(view.error)).toBe('sent');
   return { id, view, message: sandbox.smtp.messages.find((m) => m.parsed.messageId === view.messageId)! };
 }
