@@ -107,7 +107,7 @@ describe('a client secret with an expiry', () => {
     const seven = await sandbox.receiver.waitFor((d) => warningsOf(id).includes(d));
     expect(seven.verified).toBe(true);
     expect((seven.body as { data: unknown }).data).toEqual({
-      connectionId: id, name: 'expiring', credentialType: 'secret', expiresAt: created.json().credential.expiresAt, daysLeft: 4, threshold: 7,
+      connectionId: id, name: 'expiring', credential: { type: 'secret', expiresAt: created.json().credential.expiresAt }, daysLeft: 4, threshold: 7,
     });
     await twoMoreChecks();
     expect(warningsOf(id)).toHaveLength(1);
@@ -116,14 +116,14 @@ describe('a client secret with an expiry', () => {
     const later = new Date(Date.now() + 20 * DAY).toISOString();
     expect((await b.app.inject({ method: 'PATCH', url: `/v1/connections/${id}`, headers: b.auth, payload: { credentialExpiresAt: later } })).statusCode).toBe(200);
     await waitUntil('the 30-day warning', () => warningsOf(id).length === 2);
-    expect((warningsOf(id)[1]!.body as { data: unknown }).data).toMatchObject({ expiresAt: later, threshold: 30, daysLeft: 19 });
+    expect((warningsOf(id)[1]!.body as { data: unknown }).data).toMatchObject({ credential: { expiresAt: later }, threshold: 30, daysLeft: 19 });
 
     // A new secret that expired an hour ago: the expiry warning (threshold 0), once.
     const expired = new Date(Date.now() - 3_600_000).toISOString();
     const rotated = await a.app.inject({ method: 'PATCH', url: `/v1/connections/${id}`, headers: a.auth, payload: { clientSecret: SANDBOX_APP_ONLY.secret, credentialExpiresAt: expired } });
     expect(rotated.json().credential).toEqual({ type: 'secret', expiresAt: expired });
     await waitUntil('the expiry warning', () => warningsOf(id).length === 3);
-    expect((warningsOf(id)[2]!.body as { data: unknown }).data).toMatchObject({ expiresAt: expired, threshold: 0, daysLeft: 0 });
+    expect((warningsOf(id)[2]!.body as { data: unknown }).data).toMatchObject({ credential: { expiresAt: expired }, threshold: 0, daysLeft: 0 });
     await twoMoreChecks();
     expect(warningsOf(id).map((d) => (d.body as { data: { threshold: number } }).data.threshold)).toEqual([7, 30, 0]);
     expect(new Set(warningsOf(id).map((d) => d.id)).size).toBe(3);

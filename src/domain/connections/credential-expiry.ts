@@ -94,8 +94,7 @@ export class CredentialWarnings {
     const event = newEvent('connection.credential_expiring', {
       connectionId,
       name: expiry.name,
-      credentialType: expiry.type,
-      expiresAt: expiry.expiresAt,
+      credential: { type: expiry.type, expiresAt: expiry.expiresAt },
       daysLeft: daysLeft(expiresAtMs, nowMs),
       threshold,
     }, expiryEventId(connectionId, threshold, expiresAtMs), new Date(nowMs));

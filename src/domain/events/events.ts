@@ -81,10 +81,11 @@ export interface EventData {
   'connection.credential_expiring': {
     connectionId: string;
     name: string;
-    credentialType: 'secret' | 'certificate';
-    expiresAt: string;
+    /** The credential that expires (api.md: `credential { type, expiresAt }`). */
+    credential: { type: 'secret' | 'certificate'; expiresAt: string };
     /** Whole days left (0 once expired). */
     daysLeft: number;
+    /** The warning's threshold in days: 30, 7, 1 or 0. */
     threshold: number;
   };
   /** A tenant's administrator granted admin consent to the connection's app (POST /v1/connections/{id}/admin-consent). */
