@@ -43,6 +43,7 @@ function kindOf(op: Operation, param: string): Kind | undefined {
 /** Valid bodies, so that only the id is wrong. */
 const BODIES: Readonly<Record<string, object>> = {
   'PATCH /v1/connections/:id': { name: 'renamed by the fuzzer' },
+  'POST /v1/connections/:id/admin-consent': {},
   'PATCH /v1/mailboxes/:id': { pollIntervalSeconds: 120 },
   'POST /v1/mailboxes/:id/folders': { path: 'Processed' },
   'PATCH /v1/mailboxes/:id/messages/:uid': { seen: true },
