@@ -28,6 +28,8 @@ export interface CertificateOptions {
   issuer?: TestCertificate;
   /** Default 2048. */
   modulusLength?: number;
+  /** The serial's 16 bytes (default random); its first byte is made positive and non-zero. */
+  serial?: Buffer;
 }
 
 function length(n: number): Buffer {
@@ -69,8 +71,10 @@ export function createTestCertificate(options: CertificateOptions = {}): TestCer
   const commonName = options.commonName ?? 'mailsync test client';
   const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = options.notAfter ?? new Date(Date.now() + 365 * 86_400_000);
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  const serial = Buffer.from(options.serial ?? randomBytes(16));
+  // DER INTEGER: positive (top bit clear) and minimal (no leading zero byte): a first byte of 0x00
+  // before one under 0x80 is "illegal padding" to OpenSSL, which refused one certificate in 128.
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const issuerName = options.issuer ? options.issuer.x509.subject.replace(/^CN=/, '') : commonName;
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),

@@ -63,3 +63,12 @@ describe('readCertificatePem', () => {
     expect(readCertificatePem(far.certPem + far.keyPem, now).ok).toBe(true);
   });
 });
+
+describe('the sandbox\'s test certificates', () => {
+  it('encode any serial as a minimal positive DER integer (a leading 0x00 byte was refused by OpenSSL one time in 128)', () => {
+    for (const first of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+      const made = createTestCertificate({ modulusLength: 1024, serial: Buffer.from([first, 0x01, ...Array.from({ length: 14 }, () => 0x22)]) });
+      expect(made.x509.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
+    }
+  });
+});
