@@ -138,66 +138,63 @@ export function encodeStored(message: StoredMessage): Buffer[] {
 
 /** A stored message back from its stored form (formats 3, 2 and 1). */
 export function decodeStored(stored: Buffer): StoredMessage {
-  if (stored.subarray(0, FORMAT.length).toString('latin1') !== FORMAT) return decodeText(stored.toString('utf8'));
-  const headerEnd = stored.indexOf(0x0a, FORMAT.length);
-  if (headerEnd === -1) throw new Error('stored message: no end of header');
-  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.toString('utf8', FORMAT.length, headerEnd)) as Header;
-  let at = headerEnd + 1;
-  const take = (length: number): Buffer | undefined => {
+  if (stored.toString('latin1', 0, FORMAT.length) === FORMAT) {
+    const end = headerEnd(stored.indexOf(0x0a, FORMAT.length));
+    const header = JSON.parse(stored.toString('utf8', FORMAT.length, end)) as Header;
+    return fromLayout(header, stored.length, end + 1, (a, b) => stored.subarray(a, b), (part) => part.toString('utf8'), (part) => part);
+  }
+  // Stored as text before format 3: format 2 (base64 parts, lengths in UTF-16 units), or format 1.
+  const text = stored.toString('utf8');
+  if (!text.startsWith(FORMAT_2)) return fromFormat1(JSON.parse(text) as Format1);
+  const end = headerEnd(text.indexOf('\n', FORMAT_2.length));
+  const header = JSON.parse(text.slice(FORMAT_2.length, end)) as Header;
+  return fromLayout(header, text.length, end + 1, (a, b) => text.slice(a, b), (part) => part, (part) => Buffer.from(part, 'base64'));
+}
+
+function headerEnd(index: number): number {
+  if (index === -1) throw new Error('stored message: no end of header');
+  return index;
+}
+
+/**
+ * The message a header describes, its large parts read one after the other from `start` (bytes in
+ * format 3, text in format 2): `slice` cuts a part, `text` and `bytes` read it as a body or a file.
+ */
+function fromLayout<P>(header: Header, total: number, start: number, slice: (from: number, to: number) => P, text: (part: P) => string, bytes: (part: P) => Buffer): StoredMessage {
+  const { lengths, attachments, rawLength, ...small } = header;
+  let at = start;
+  const take = (length: number): P | undefined => {
     if (length < 0) return undefined;
-    if (at + length > stored.length) throw new Error('stored message: shorter than its header says');
-    const part = stored.subarray(at, at + length);
+    if (at + length > total) throw new Error('stored message: shorter than its header says');
+    const part = slice(at, at + length);
     at += length;
     return part;
   };
   const [textLength = -1, htmlLength = -1, ...attachmentLengths] = lengths;
   if (attachmentLengths.length !== attachments.length) throw new Error('stored message: attachment count differs from its header');
-  const text = take(textLength)?.toString('utf8');
-  const html = take(htmlLength)?.toString('utf8');
+  const body = take(textLength);
+  const html = take(htmlLength);
   const decoded: StoredMessage = {
     ...small,
-    ...(text !== undefined ? { text } : {}),
-    ...(html !== undefined ? { html } : {}),
-    attachments: attachments.map((meta, i) => ({ ...meta, content: [take(attachmentLengths[i]!)!] })),
+    ...(body !== undefined ? { text: text(body) } : {}),
+    ...(html !== undefined ? { html: text(html) } : {}),
+    attachments: attachments.map((meta, i) => ({ ...meta, content: [bytes(take(attachmentLengths[i]!)!)] })),
   };
-  if (rawLength !== undefined) decoded.raw = [take(rawLength)!];
-  if (at !== stored.length) throw new Error('stored message: longer than its header says');
+  if (rawLength !== undefined) decoded.raw = [bytes(take(rawLength)!)];
+  if (at !== total) throw new Error('stored message: longer than its header says');
   return decoded;
 }
 
-/** A message stored as text before format 3: format 2, or the JSON document of format 1. Base64 parts are decoded. */
-function decodeText(stored: string): StoredMessage {
-  type Legacy = Omit<StoredMessage, 'attachments' | 'raw'> & { attachments: { filename: string; contentType?: string; content: string }[]; raw?: string };
-  const fromBase64 = (text: string): Buffer[] => [Buffer.from(text, 'base64')];
-  const legacy = (message: Legacy): StoredMessage => {
-    const { attachments, raw, ...rest } = message;
-    return { ...rest, attachments: attachments.map((a) => ({ ...a, content: fromBase64(a.content) })), ...(raw !== undefined ? { raw: fromBase64(raw) } : {}) };
+/** Format 1: one JSON document, attachments and raw in base64. */
+type Format1 = Omit<StoredMessage, 'attachments' | 'raw'> & { attachments: { filename: string; contentType?: string; content: string }[]; raw?: string };
+
+function fromFormat1(message: Format1): StoredMessage {
+  const { attachments, raw, ...rest } = message;
+  return {
+    ...rest,
+    attachments: attachments.map((a) => ({ ...a, content: [Buffer.from(a.content, 'base64')] })),
+    ...(raw !== undefined ? { raw: [Buffer.from(raw, 'base64')] } : {}),
   };
-  if (!stored.startsWith(FORMAT_2)) return legacy(JSON.parse(stored) as Legacy);
-  const headerEnd = stored.indexOf('\n', FORMAT_2.length);
-  if (headerEnd === -1) throw new Error('stored message: no end of header');
-  const { lengths, attachments, rawLength, ...small } = JSON.parse(stored.slice(FORMAT_2.length, headerEnd)) as Header;
-  let at = headerEnd + 1;
-  const take = (length: number): string | undefined => {
-    if (length < 0) return undefined;
-    const part = stored.slice(at, at + length);
-    if (part.length !== length) throw new Error('stored message: shorter than its header says');
-    at += length;
-    return part;
-  };
-  const [textLength = -1, htmlLength = -1, ...attachmentLengths] = lengths;
-  if (attachmentLengths.length !== attachments.length) throw new Error('stored message: attachment count differs from its header');
-  const text = take(textLength);
-  const html = take(htmlLength);
-  const message: Legacy = {
-    ...small,
-    ...(text !== undefined ? { text } : {}),
-    ...(html !== undefined ? { html } : {}),
-    attachments: attachments.map((meta, i) => ({ ...meta, content: take(attachmentLengths[i]!)! })),
-  };
-  if (rawLength !== undefined) message.raw = take(rawLength)!;
-  if (at !== stored.length) throw new Error('stored message: longer than its header says');
-  return legacy(message);
 }
 
 const joined = (chunks: readonly Buffer[]): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
