@@ -66,7 +66,12 @@ function declaredLength(header: string | undefined): number | undefined {
 
 function readLifted(request: FastifyRequest, payload: NodeJS.ReadableStream, options: LiftedJsonOptions): Promise<unknown> {
   const limit = options.bodyLimitBytes;
-  const declared = declaredLength(request.headers['content-length']);
+  let declared: number | undefined;
+  try {
+    declared = declaredLength(request.headers['content-length']);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
   const share = options.budget.take(declared ?? 0);
   if (!share) return Promise.reject(busy(options));
