@@ -14,21 +14,21 @@
  */
 import { classify } from '../../errors/classify.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
-import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
+import type { ErrorInfo, EventPublisher, MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import { isTracked } from '../mailboxes/track.js';
 import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
-import { checkBounce, type BounceHandler } from './bounce-check.js';
-import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
+import { announceBatch, type FetchedEnvelope } from './announce.js';
+import type { BounceHandler } from './bounce-check.js';
+import type { ContentPorts, ContentSession } from './content.js';
 import type { TrackedWindows } from './ports.js';
 import { trackFolder, type TrackingSession } from './track-folder.js';
 import {
   advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
 
-/** A message's envelope as a poll fetches it: what message.received says, and its Content-Type (bounces). */
-export type FetchedEnvelope = MessageSummary & { contentType?: string | null };
+export type { FetchedEnvelope } from './announce.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession extends ContentSession, Partial<TrackingSession> {
@@ -178,25 +178,6 @@ async function fetchBatch(
   }
 }
 
-/** Announces one message, with its content when a consumer wants it; answers the bytes downloaded for that. */
-async function announce(
-  mailbox: MailboxRecord, path: string, uidValidity: number, fetched: FetchedEnvelope, session: MailSession, ports: PollerPorts, wantsContent: boolean,
-): Promise<number> {
-  const { contentType, ...envelope } = fetched;
-  const event = newEvent('message.received', {
-    mailboxId: mailbox.id,
-    email: mailbox.email,
-    folder: path,
-    uidValidity,
-    ...envelope,
-  }, messageEventId(mailbox.id, path, uidValidity, envelope.uid));
-  if (wantsContent) event.content = await fetchContent(session, path, envelope, ports.content);
-  await ports.events.publish(event);
-  // A bounce is new mail first: the report's message.received, then its message.bounced.
-  if (ports.bounces) await checkBounce(session, path, envelope.uid, contentType, mailbox.id, ports.bounces);
-  return wantsContent ? Math.min(envelope.size ?? 0, ports.content.maxBytes) : 0;
-}
-
 async function pollFolder(
   mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean; uidValidity: number }> {
@@ -228,7 +209,7 @@ async function pollFolder(
   }
   let announced = 0;
   let contentBytes = 0;
-  const overBudget = (): boolean => options.wantsContent && contentBytes >= options.maxContentBytes;
+  const target = { mailbox, path, uidValidity: cursor.uidValidity, session };
   // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
   const toUid = status.uidNext - 1;
   while (announced < options.maxMessagesPerFolder) {
@@ -236,14 +217,15 @@ async function pollFolder(
     const uids = await session.searchUids(path, fromUid, toUid, wanted);
     if (uids.length > 0) {
       const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
-      for (const envelope of batch) {
-        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, options.wantsContent);
-        cursor = advance(cursor, envelope.uid, status.uidNext);
-        announced += 1;
-        if (overBudget()) break;
-      }
-      if (overBudget()) {
+      // Announced (published) before the cursor moves past any of them: see announce.ts.
+      const done = await announceBatch(target, batch, ports, {
+        wantsContent: options.wantsContent, contentBytesLeft: options.maxContentBytes - contentBytes,
+      });
+      contentBytes += done.contentBytes;
+      announced += done.count;
+      if (done.count < batch.length || (options.wantsContent && contentBytes >= options.maxContentBytes)) {
         // The budget ended the batch: the cursor stays at the last message announced.
+        if (done.count > 0) cursor = advance(cursor, batch[done.count - 1]!.uid, status.uidNext);
         await ports.saveCursor(mailbox.id, folder, cursor);
         return { announced, more: true, rebaselined: false, uidValidity };
       }
