@@ -338,8 +338,12 @@ async function runBacklog(): Promise<(string | number)[]> {
       const started = performance.now();
       await staged.land();
       const delivered = performance.now();
+      // Published: the cursor is past the last message (every delivery created); announced: the receiver has them all.
+      const last = (await sandbox.dovecot.status(email, 'INBOX')).uidNext - 1;
+      let published = 0;
       for (let i = 0; arrived.size < BACKLOG; i++) {
-        if (i > 6_000) throw new Error(`${arrived.size} of ${BACKLOG} announced within 10 minutes`);
+        if (i > 30_000) throw new Error(`${arrived.size} of ${BACKLOG} announced within 10 minutes`);
+        if (published === 0 && i % 3 === 0 && ((await control.deps.services.mailboxes.get(mailbox.id)).folderState.INBOX?.lastSeenUid ?? 0) >= last) published = performance.now();
         await new Promise((r) => setTimeout(r, 20));
       }
       const seconds = (performance.now() - started) / 1000;
@@ -352,10 +356,10 @@ async function runBacklog(): Promise<(string | number)[]> {
       }
       let commands = 0;
       for (const [name, calls] of commandsAfter) if (name !== 'info' && name !== 'monitor') commands += calls - (commandsBefore.get(name) ?? 0);
-      const last = started + seconds * 1000;
+      const ended = started + seconds * 1000;
       return [
-        fmt(BACKLOG), fmt((delivered - started) / 1000, 1), fmt((firstArrival - started) / 1000, 1), fmt(seconds, 1), fmt(BACKLOG / seconds),
-        fmt(BACKLOG / ((last - firstArrival) / 1000)), fmt(proxy.fetchResponses - fetchedBefore), fmt(cpu, 1),
+        fmt(BACKLOG), fmt((delivered - started) / 1000, 1), fmt((firstArrival - started) / 1000, 1), published ? fmt((published - started) / 1000, 1) : '-',
+        fmt(seconds, 1), fmt(BACKLOG / seconds), fmt(BACKLOG / ((ended - firstArrival) / 1000)), fmt(proxy.fetchResponses - fetchedBefore), fmt(cpu, 1),
         fmt((cpu * 1000) / BACKLOG, 2), fmt(commands / BACKLOG, 1),
       ];
     } finally {
@@ -679,7 +683,7 @@ if (!backlogOnly) {
 if (onlyPhase !== undefined) process.exit(0);
 process.stdout.write(`running: a backlog of ${BACKLOG} messages in one mailbox…\n`);
 printTable('Backlog: messages landing in one mailbox at once, one worker (500 per poll, 100 per FETCH)', [
-  'messages', 'in Dovecot after s', 'first event after s', 'all announced after s', 'messages/s', 'messages/s from the first event',
+  'messages', 'in Dovecot after s', 'first event after s', 'all published after s', 'all announced after s', 'messages/s', 'messages/s from the first event',
   'envelopes fetched', 'worker CPU s', 'worker CPU ms/message', 'Redis commands/message',
 ], [await runBacklog()]);
 process.exit(0);

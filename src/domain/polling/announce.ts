@@ -17,6 +17,7 @@
  */
 import { messageEventId, newEvent, publishInOrder, type DomainEvent, type EventPublisher, type MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
+import { isDeliveryReportType } from '../sending/delivery-report.js';
 import { checkBounce, type BounceHandler } from './bounce-check.js';
 import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
 
@@ -59,6 +60,14 @@ export interface Announced {
 /** The bytes a message's content costs the budget: what was (or would have been) downloaded. */
 export function contentCost(size: number | null | undefined, maxBytes: number): number {
   return Math.min(size ?? 0, maxBytes);
+}
+
+/**
+ * Whether announcing the batch uses the IMAP session (a download for content, or to read a delivery
+ * report): the poll then starts no other command beside it.
+ */
+export function usesSession(batch: readonly FetchedEnvelope[], ports: Pick<AnnouncePorts, 'bounces'>, wantsContent: boolean): boolean {
+  return wantsContent || (ports.bounces !== undefined && batch.some((e) => isDeliveryReportType(e.contentType)));
 }
 
 /** Whether events holding this much content go out now rather than with the rest of the batch. */
