@@ -4,9 +4,12 @@
  * new mail → webhook latency, the worker's CPU and RSS, and Redis memory per
  * mailbox. Phases: 1,000 mailboxes with sessions kept, 5,000 with a
  * connection per poll, 500 with IDLE. `--quick` shortens every phase.
- * Then a backlog: 5,000 messages land in one mailbox at once; how long until
- * every one is announced, and how many envelopes crossed the wire for it
- * (counted by the sandbox IMAP proxy in front of Dovecot).
+ * Then a backlog: 5,000 messages land in one mailbox at once (written into its
+ * Maildir beforehand, renamed into new/ when the clock starts); how long until
+ * every one is published (the cursor past the last) and announced (at the
+ * receiver), how many envelopes crossed the wire for it (counted by the sandbox
+ * IMAP proxy in front of Dovecot), the worker's CPU and the Redis commands
+ * (INFO commandstats) per message.
  *
  * `--tracking` (its own mode, issue 16's Cost section): 1,000 mailboxes of 1,000
  * messages each in INBOX (one Maildir of realistic messages hard-linked into
@@ -32,6 +35,7 @@
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
  *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
  *                               (bench/support/cpu-profile.mjs; read it with bench/support/profile-summary.ts)
+ * With --backlog-only, --cpu-prof, --monitor (its first 3 s) and --worker-log (at debug) cover the backlog.
  * The phase table gives the worker's CPU per poll (ms, from /proc, from the first mail on) and, for
  * IDLE, the mails IDLE did not announce (the poll that announced them was the scheduled one: they
  * waited for the safety net) apart from the latencies of those it did.
