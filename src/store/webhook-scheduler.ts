@@ -106,7 +106,9 @@ export class WebhookScheduler {
   /**
    * The same for a list of events, in order, with one script call per MAX_DELIVERIES_PER_CALL
    * deliveries (webhook-publish-args.ts): a call's events are created together or not at all. A call
-   * that fails leaves the calls before it done; publishing the list again creates only the rest.
+   * that fails leaves the calls before it done (what they admitted is not handed to the queue: the
+   * sweeper admits it again when its lease runs out, as after a failed hand-over); publishing the
+   * list again creates only the rest.
    */
   async publishAll(publications: readonly Publication[]): Promise<Admission[]> {
     const admissions: Admission[] = [];

@@ -1,10 +1,12 @@
 /**
  * One poll of one mailbox: a token, a session, and per folder a STATUS that
  * decides whether anything needs fetching. New messages are announced in UID
- * order, each *before* the cursor moves past it: a poll interrupted anywhere
- * (a killed worker, a Redis command failing halfway) announces again at most
- * the messages after the last saved cursor, with the same event ids, which
- * the event publisher and receivers deduplicate. Nothing is ever skipped.
+ * order, a FETCH batch at a time (announce.ts: one publish per batch, the next
+ * batch's FETCH under way meanwhile), each batch *before* the cursor moves past
+ * it and is saved: a poll interrupted anywhere (a killed worker, a Redis
+ * command failing halfway) announces again at most the messages after the
+ * last saved cursor, with the same event ids, which the event publisher and
+ * receivers deduplicate. Nothing is ever skipped.
  *
  * When a consumer wants the messages' content (a webhook `include`; the
  * publisher is asked once per poll), each message is downloaded and parsed
