@@ -8,7 +8,7 @@
  * and Debian's `dovecot-imapd`. The configuration is in dovecot-config.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -71,6 +71,12 @@ export interface SandboxDovecot {
    * its next look, in no particular order.
    */
   deliverMany(user: string, rawMessages: readonly (string | Buffer)[]): Promise<void>;
+  /**
+   * deliverMany in two steps, for a backlog that lands in one moment (bench/poll): the messages are
+   * written into the Maildir's tmp/ (no client sees them yet; the first is delivered by `deliver`
+   * when the user has no Maildir yet), and `land` renames them all into new/.
+   */
+  stageMany(user: string, rawMessages: readonly (string | Buffer)[]): Promise<{ land(): Promise<void> }>;
   /**
    * One message into INBOX as received at `receivedAt` (its INTERNALDATE, what IMAP SEARCH SINCE
    * and BEFORE compare): written into the Maildir with that modification time, which Dovecot reads
@@ -187,18 +193,44 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     }
   };
 
+  /** Runs `task` on every item, at most `width` at once. */
+  const eachLimited = async <T>(items: readonly T[], width: number, task: (item: T, i: number) => Promise<void>): Promise<void> => {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < items.length) {
+        const i = next++;
+        await task(items[i]!, i);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  };
+
+  /** Writes the messages into the user's Maildir tmp/; `land` renames them into new/. */
+  const stage = async (user: string, rawMessages: readonly (string | Buffer)[]): Promise<{ land(): Promise<void> }> => {
+    const maildir = join(paths.mailDir, user, 'Maildir');
+    const stamp = `${Math.floor(Date.now() / 1000)}.M${randomBytes(4).toString('hex')}`;
+    const names = rawMessages.map((_, i) => `${stamp}_${i}.sandbox`);
+    await eachLimited(rawMessages, 16, async (raw, i) => {
+      await writeFile(join(maildir, 'tmp', names[i]!), raw);
+      await chown(join(maildir, 'tmp', names[i]!), MAIL_UID, MAIL_UID);
+    });
+    return { land: () => eachLimited(names, 16, (name) => rename(join(maildir, 'tmp', name), join(maildir, 'new', name))) };
+  };
+
+  const stageMany = async (user: string, rawMessages: readonly (string | Buffer)[]): Promise<{ land(): Promise<void> }> => {
+    const [first, ...rest] = rawMessages;
+    if (first === undefined) return { land: async () => undefined };
+    const exists = await stat(join(paths.mailDir, user, 'Maildir', 'new')).then(() => true, () => false);
+    if (exists) return stage(user, rawMessages);
+    await deliver(user, first);
+    return stage(user, rest);
+  };
+
   const deliverMany = async (user: string, rawMessages: readonly (string | Buffer)[]): Promise<void> => {
     const [first, ...rest] = rawMessages;
     if (first === undefined) return;
     await deliver(user, first);
-    const maildir = join(paths.mailDir, user, 'Maildir');
-    const stamp = `${Math.floor(Date.now() / 1000)}.M${randomBytes(4).toString('hex')}`;
-    for (const [i, raw] of rest.entries()) {
-      const name = `${stamp}_${i}.sandbox`;
-      await writeFile(join(maildir, 'tmp', name), raw);
-      await chown(join(maildir, 'tmp', name), MAIL_UID, MAIL_UID);
-      await rename(join(maildir, 'tmp', name), join(maildir, 'new', name));
-    }
+    await (await stage(user, rest)).land();
   };
 
   const deliverReceivedAt = async (user: string, rawMessage: string | Buffer, receivedAt: Date): Promise<void> => {
@@ -332,6 +364,7 @@ export async function startDovecot(opts: StartDovecotOptions): Promise<SandboxDo
     plainLogin,
     deliver,
     deliverMany,
+    stageMany,
     deliverReceivedAt,
     createFolder,
     resetUidValidity,

@@ -23,6 +23,13 @@ export interface LibraryLogger {
   warn: Method;
   error: Method;
   fatal: Method;
+  /**
+   * Whether a call at `level` is worth making (imapflow asks before it serialises every command and
+   * response it would log: without the answer it assumes yes, which cost a FETCH of 100 envelopes
+   * more than parsing them). Trace and debug follow the service's trace level; warn and error are
+   * always wanted, as the adapters watch them (a throttling notice, a refused command).
+   */
+  isLevelEnabled(level: string): boolean;
 }
 
 const MAX_DEPTH = 4;
@@ -87,5 +94,6 @@ export function libraryLogger(logger: Logger, secrets: readonly string[]): Libra
   // every poll, which at debug would drown the service's own debug lines
   // (and, at thousands of polls a minute, cost more CPU than the polls).
   const trace = at('trace');
-  return { trace, debug: trace, info: trace, warn: trace, error: trace, fatal: trace };
+  const isLevelEnabled = (level: string): boolean => (level === 'trace' || level === 'debug' ? logger.isLevelEnabled('trace') : true);
+  return { trace, debug: trace, info: trace, warn: trace, error: trace, fatal: trace, isLevelEnabled };
 }

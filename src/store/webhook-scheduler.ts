@@ -13,6 +13,9 @@
 import type { Redis } from '../adapters/redis/redis.js';
 import type { WebhookDeliveryKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { publishArgs, publishCalls, type NewDelivery, type Publication, type PublishedEvent } from './webhook-publish-args.js';
+
+export type { NewDelivery, NewDeliveryContent, Publication, PublishedEvent } from './webhook-publish-args.js';
 
 export type Lane = 'main' | 'probe';
 
@@ -39,30 +42,6 @@ export interface SchedulerOptions {
   probeIntervalMs: number;
   retentionCount: number;
   retentionMs: number;
-}
-
-/**
- * What a delivery carries besides the body (domain/webhooks/content.ts): nothing, the body for
- * content that is missing (`omitted`), or parts of the event's stored content.
- */
-export type NewDeliveryContent = { kind: 'none' } | { kind: 'omitted' } | { kind: 'parts'; parts: readonly string[] };
-
-export interface NewDelivery {
-  subscriptionId: string;
-  deliveryId: string;
-  /** Absent: `none`. */
-  content?: NewDeliveryContent;
-}
-
-export interface PublishedEvent {
-  id: string;
-  type: string;
-  /** The JSON body every attempt sends (for deliveries of `parts`, with their members spliced in). */
-  body: string;
-  /** The body of the `omitted` deliveries. */
-  omittedBody?: string;
-  /** The event's content, stored once when a delivery of `parts` is created: part → its JSON members. */
-  content?: { members: readonly (readonly [string, string])[]; ttlMs: number };
 }
 
 export type ClaimResult =
@@ -106,13 +85,6 @@ const claim = new LuaScript('webhook-claim-3');
 const finish = new LuaScript('webhook-finish-9');
 const retry = new LuaScript('webhook-retry-8');
 
-/** How a delivery's content travels to webhook-publish.lua. */
-function modeOf(content: NewDeliveryContent | undefined): string {
-  if (!content || content.kind === 'none') return '';
-  if (content.kind === 'omitted') return '-';
-  return content.parts.join(',');
-}
-
 export class WebhookScheduler {
   constructor(
     private readonly redis: Redis,
@@ -128,25 +100,26 @@ export class WebhookScheduler {
 
   /** Creates the deliveries that do not exist yet; existing ones are left alone (idempotent publishing). */
   async publish(event: PublishedEvent, deliveries: readonly NewDelivery[]): Promise<Admission[]> {
-    if (deliveries.length === 0) return [];
-    const k = this.keys;
-    const keys = [k.wakeups(), k.ticketSeq(), k.content(event.id)];
-    const members = event.content?.members ?? [];
-    const args: (string | number)[] = [
-      this.now(), this.options.maxInFlight, this.options.admissionLeaseMs, event.id, event.type, event.body,
-      event.omittedBody ?? '', event.content?.ttlMs ?? 0, members.length, ...members.flat(),
-    ];
-    for (const d of deliveries) {
-      // Parts without stored content would claim as "gone": the publisher sends `omitted` instead.
-      if (d.content?.kind === 'parts' && (d.content.parts.length === 0 || members.length === 0)) throw new Error('a delivery of parts needs the stored content');
-      keys.push(k.record(d.deliveryId), k.index(d.subscriptionId), ...this.scheduling(d.subscriptionId));
-      args.push(d.subscriptionId, d.deliveryId, modeOf(d.content));
-    }
-    const flat = (await publish.run(this.redis, keys, args)) as (string | (string | number)[])[];
+    return this.publishAll([{ event, deliveries }]);
+  }
+
+  /**
+   * The same for a list of events, in order, with one script call per MAX_DELIVERIES_PER_CALL
+   * deliveries (webhook-publish-args.ts): a call's events are created together or not at all. A call
+   * that fails leaves the calls before it done (what they admitted is not handed to the queue: the
+   * sweeper admits it again when its lease runs out, as after a failed hand-over); publishing the
+   * list again creates only the rest.
+   */
+  async publishAll(publications: readonly Publication[]): Promise<Admission[]> {
     const admissions: Admission[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      const subscriptionId = String(flat[i]);
-      admissions.push(toAdmission(subscriptionId, [String(flat[i + 1]), flat[i + 2] as (string | number)[]]));
+    for (const call of publishCalls(publications)) {
+      const settings = { now: this.now(), maxInFlight: this.options.maxInFlight, admissionLeaseMs: this.options.admissionLeaseMs };
+      const { keys, args } = publishArgs(this.keys, settings, call);
+      const flat = (await publish.run(this.redis, keys, args)) as (string | (string | number)[])[];
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        const subscriptionId = String(flat[i]);
+        admissions.push(toAdmission(subscriptionId, [String(flat[i + 1]), flat[i + 2] as (string | number)[]]));
+      }
     }
     return admissions.filter((a) => a.tickets.length > 0);
   }

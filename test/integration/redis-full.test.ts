@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { createRedis, type Redis } from '../../src/adapters/redis/redis.js';
+import type { DomainEvent } from '../../src/domain/events/events.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
 import { rawMail, waitUntil } from '../support/mail.js';
 
@@ -118,19 +119,24 @@ async function polledMailbox(email: string) {
 function fillAtPublish(mailboxId: string, options: { freeAfter: boolean }): () => void {
   const publisher = t.deps.events;
   const publish = publisher.publish.bind(publisher);
+  // A poll publishes its batch of new mail at once (publishAll).
+  const publishAll = publisher.publishAll!.bind(publisher);
   let filled = false;
-  publisher.publish = async (event) => {
-    if (filled || event.type !== 'message.received' || (event.data as { mailboxId: string }).mailboxId !== mailboxId) return publish(event);
+  const ours = (event: DomainEvent): boolean => event.type === 'message.received' && (event.data as { mailboxId: string }).mailboxId === mailboxId;
+  const filling = async <T>(go: () => Promise<T>): Promise<T> => {
     filled = true;
     await fill();
     try {
-      return await publish(event);
+      return await go();
     } finally {
       if (options.freeAfter) await free();
     }
   };
+  publisher.publish = async (event) => (filled || !ours(event) ? publish(event) : filling(() => publish(event)));
+  publisher.publishAll = async (events) => (filled || !events.some(ours) ? publishAll(events) : filling(() => publishAll(events)));
   return () => {
     publisher.publish = publish;
+    publisher.publishAll = publishAll;
   };
 }
 

@@ -85,6 +85,25 @@ describe('webhook scheduler', () => {
     expect(await listed()).toHaveLength(1);
   });
 
+  it('publishes a list of events with one call: every delivery created once, maxInFlight admitted per subscription', async () => {
+    const other = 'whk_BBBBBBBBBBBBBBBB';
+    const events = [1, 2, 3, 4].map((n) => ({
+      event: { id: `evt_${n}`, type: 'message.received', body: `{"n":${n}}` },
+      deliveries: [{ subscriptionId: SUB, deliveryId: id(n) }, { subscriptionId: other, deliveryId: id(10 + n) }],
+    }));
+    const admitted = await scheduler.publishAll(events);
+    expect(admitted.map((a) => a.tickets.map((t) => t.subscriptionId))).toEqual([[SUB, SUB], [other, other]]);
+    expect(await listed()).toHaveLength(4);
+    expect((await reads.get(id(13)))?.eventId).toBe('evt_3');
+    // The same list again (a poll announcing its batch again): nothing new, nothing admitted.
+    expect(await scheduler.publishAll(events)).toEqual([]);
+    expect(await listed()).toHaveLength(4);
+    // The parked ones follow as slots free up.
+    const next = await attempt(admitted[0]!.tickets[0]!, true);
+    expect(next).toHaveLength(1);
+    expect([id(3), id(4)]).toContain(next[0]!.deliveryId);
+  });
+
   it('honours only the current ticket, once', async () => {
     const [ticket] = await publish(1);
     expect(await scheduler.claim({ ...ticket!, ticket: '999' })).toEqual({ kind: 'stale' });

@@ -37,4 +37,12 @@ describe('libraryLogger', () => {
     log.info({ msg: 'connected' });
     expect(logs.lines).toHaveLength(0);
   });
+
+  it('tells a library that asks (imapflow) that debug and trace are off with trace, and warnings always wanted', () => {
+    expect(setup('debug').log.isLevelEnabled('trace')).toBe(false);
+    expect(setup('debug').log.isLevelEnabled('debug')).toBe(false);
+    expect(setup('debug').log.isLevelEnabled('warn')).toBe(true);
+    expect(setup('trace').log.isLevelEnabled('trace')).toBe(true);
+    expect(setup('trace').log.isLevelEnabled('debug')).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { watchedSince, watchFolders } from '../../src/domain/mailboxes/watched-folders.js';
-import { advance, fetchSize, markTooLarge, planFolder, startCursor } from '../../src/domain/polling/cursor.js';
+import { advance, markTooLarge, planBatches, planFolder, startCursor } from '../../src/domain/polling/cursor.js';
 import { backoffDelayMs, firstPollAt, nextPollAt, phaseOf, throttleDelayMs } from '../../src/domain/polling/schedule.js';
 import { transition } from '../../src/domain/polling/transitions.js';
 
@@ -54,25 +54,25 @@ describe('a FETCH answer too large', () => {
   it('narrows a failed batch down to one message at a time, up to its last UID', () => {
     const marked = markTooLarge(cursor, [10, 12, 15]);
     expect(marked).toEqual({ ...cursor, suspectUntil: 15 });
-    expect(fetchSize(marked, 100)).toBe(1);
-    expect(fetchSize(advance(marked, 12, 16), 100)).toBe(1);
+    expect(planBatches(marked, [10, 12, 15, 16, 17], 100)).toEqual([[10], [12], [15], [16, 17]]);
+    expect(planBatches(advance(marked, 12, 16), [15, 16, 17], 100)).toEqual([[15], [16, 17]]);
     const past = advance(marked, 15, 16);
     expect(past.suspectUntil).toBeUndefined();
-    expect(fetchSize(past, 100)).toBe(100);
+    expect(planBatches(past, [16, 17, 18], 2)).toEqual([[16, 17], [18]]);
   });
 
   it('names the message that failed alone, and forgets it once announced', () => {
     const narrowed = { ...cursor, suspectUntil: 15 };
     const named = markTooLarge(advance(narrowed, 10, 16), [12]);
     expect(named).toMatchObject({ lastSeenUid: 10, suspectUntil: 15, tooLargeUid: 12 });
-    expect(fetchSize(named, 100)).toBe(1);
+    expect(planBatches(named, [12, 13, 16], 100)).toEqual([[12], [13], [16]]);
     const announced = advance(named, 12, 16);
     expect(announced.tooLargeUid).toBeUndefined();
     expect(announced.suspectUntil).toBe(15);
     // A single message that failed in a batch of its own is named at once, and fetched alone next time.
     const alone = markTooLarge(cursor, [10]);
     expect(alone).toEqual({ ...cursor, tooLargeUid: 10 });
-    expect(fetchSize(alone, 100)).toBe(1);
+    expect(planBatches(alone, [10, 11, 12], 100)).toEqual([[10], [11, 12]]);
     expect(markTooLarge(cursor, [])).toBe(cursor);
   });
 

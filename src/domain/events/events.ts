@@ -120,6 +120,12 @@ export interface EventPublisher {
   /** Durably accepts the event for delivery; publishing the same id twice delivers once per subscription. */
   publish(event: DomainEvent): Promise<void>;
   /**
+   * The same for a list of events, in order, at the cost of far fewer round trips than one publish
+   * each (a poll's batch of new mail). When it fails, a prefix of the list may have been accepted:
+   * publishing the whole list again delivers each event once per subscription still.
+   */
+  publishAll?(events: readonly DomainEvent[]): Promise<void>;
+  /**
    * Whether a consumer of this mailbox's message.received events wants the messages' content (a
    * webhook subscription's `include`). Producers ask once per batch of work (a poll), not per
    * message, and fetch the content only then; a publisher that never wants content leaves it out.
@@ -135,4 +141,11 @@ export function messageEventId(mailboxId: string, folder: string, uidValidity: n
 
 export function newEvent<T extends EventType>(type: T, data: EventData[T], id?: string, at = new Date()): DomainEvent<T> {
   return { id: id ?? `evt_${randomUUID().replace(/-/g, '')}`, type, timestamp: at.toISOString(), data };
+}
+
+/** Publishes the events in order: at once when the publisher can (publishAll), else one by one. */
+export async function publishInOrder(publisher: EventPublisher, events: readonly DomainEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  if (publisher.publishAll) return publisher.publishAll(events);
+  for (const event of events) await publisher.publish(event);
 }

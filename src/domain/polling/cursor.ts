@@ -75,10 +75,28 @@ export function advance(cursor: FolderCursor, uid: number, uidNext: number): Fol
   };
 }
 
-/** How many messages the next FETCH may ask for: one while a response too large is being narrowed down or skipped. */
-export function fetchSize(cursor: FolderCursor, batchSize: number): number {
-  const ahead = (uid: number | undefined): boolean => uid !== undefined && uid > cursor.lastSeenUid;
-  return ahead(cursor.suspectUntil) || ahead(cursor.tooLargeUid) ? 1 : batchSize;
+/**
+ * The FETCHes for `uids` (ascending, above the cursor, from one search): `batchSize` at a time, and
+ * one at a time up to the cursor's suspectUntil or tooLargeUid (a response too large is being
+ * narrowed down or skipped there).
+ */
+export function planBatches(cursor: FolderCursor, uids: readonly number[], batchSize: number): number[][] {
+  const aloneUpTo = Math.max(cursor.suspectUntil ?? 0, cursor.tooLargeUid ?? 0);
+  const batches: number[][] = [];
+  let current: number[] = [];
+  for (const uid of uids) {
+    if (uid <= aloneUpTo) {
+      batches.push([uid]);
+      continue;
+    }
+    current.push(uid);
+    if (current.length >= batchSize) {
+      batches.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /** The cursor after a FETCH of `uids` came back too large: narrow it down, or name the message. */

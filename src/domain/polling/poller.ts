@@ -1,10 +1,12 @@
 /**
  * One poll of one mailbox: a token, a session, and per folder a STATUS that
  * decides whether anything needs fetching. New messages are announced in UID
- * order, each *before* the cursor moves past it: a poll interrupted anywhere
- * (a killed worker, a Redis command failing halfway) announces again at most
- * the messages after the last saved cursor, with the same event ids, which
- * the event publisher and receivers deduplicate. Nothing is ever skipped.
+ * order, a FETCH batch at a time (announce.ts: one publish per batch, the next
+ * batch's FETCH under way meanwhile), each batch *before* the cursor moves past
+ * it and is saved: a poll interrupted anywhere (a killed worker, a Redis
+ * command failing halfway) announces again at most the messages after the
+ * last saved cursor, with the same event ids, which the event publisher and
+ * receivers deduplicate. Nothing is ever skipped.
  *
  * When a consumer wants the messages' content (a webhook `include`; the
  * publisher is asked once per poll), each message is downloaded and parsed
@@ -14,21 +16,21 @@
  */
 import { classify } from '../../errors/classify.js';
 import { AppError, isResponseTooLarge } from '../../errors/errors.js';
-import { messageEventId, newEvent, type ErrorInfo, type EventPublisher, type MessageSummary } from '../events/events.js';
+import type { ErrorInfo, EventPublisher, MessageSummary } from '../events/events.js';
 import type { MailboxRecord } from '../mailboxes/service.js';
 import { isTracked } from '../mailboxes/track.js';
 import { watchedSince } from '../mailboxes/watched-folders.js';
 import type { AccessToken } from '../tokens/token-service.js';
-import { checkBounce, type BounceHandler } from './bounce-check.js';
-import { fetchContent, type ContentPorts, type ContentSession } from './content.js';
+import { announceBatch, usesSession, type AnnounceTarget, type FetchedEnvelope } from './announce.js';
+import type { BounceHandler } from './bounce-check.js';
+import type { ContentPorts, ContentSession } from './content.js';
 import type { TrackedWindows } from './ports.js';
 import { trackFolder, type TrackingSession } from './track-folder.js';
 import {
-  advance, fetchSize, markTooLarge, planFolder, startCursor, type FolderCursor, type FolderStatus,
+  advance, markTooLarge, planBatches, planFolder, startCursor, type FolderCursor, type FolderStatus,
 } from './cursor.js';
 
-/** A message's envelope as a poll fetches it: what message.received says, and its Content-Type (bounces). */
-export type FetchedEnvelope = MessageSummary & { contentType?: string | null };
+export type { FetchedEnvelope } from './announce.js';
 
 /** What a poll needs of an IMAP session (the adapter's PollSession provides it). */
 export interface MailSession extends ContentSession, Partial<TrackingSession> {
@@ -160,41 +162,27 @@ async function trackChanges(
   return result.updated + result.deleted;
 }
 
-/**
- * The envelopes of `uids`. A response too large (a message with an enormous header; the session
- * is gone with it) marks the cursor before the poll fails: the next polls narrow the batch down
- * one message at a time, then announce the culprit by UID and size alone (fetchSizes), so one
- * message cannot hold a folder in error for ever.
- */
-async function fetchBatch(
-  mailboxId: string, folder: string, path: string, session: MailSession, ports: PollerPorts, cursor: FolderCursor, uids: number[],
-): Promise<MessageSummary[]> {
-  if (uids.length === 1 && uids[0] === cursor.tooLargeUid) return session.fetchSizes(path, uids);
-  try {
-    return await session.fetchEnvelopes(path, uids);
-  } catch (err) {
-    if (isResponseTooLarge(err)) await ports.saveCursor(mailboxId, folder, markTooLarge(cursor, uids));
-    throw err;
-  }
+/** A FETCH of envelopes under way, settled: a poll that ends before reading it leaves no rejection behind. */
+type Fetching = Promise<{ ok: true; envelopes: FetchedEnvelope[] } | { ok: false; error: unknown }>;
+
+function startFetch(session: MailSession, path: string, cursor: FolderCursor, uids: readonly number[]): Fetching {
+  const fetch = uids.length === 1 && uids[0] === cursor.tooLargeUid ? session.fetchSizes(path, uids) : session.fetchEnvelopes(path, uids);
+  return fetch.then((envelopes) => ({ ok: true as const, envelopes }), (error: unknown) => ({ ok: false as const, error }));
 }
 
-/** Announces one message, with its content when a consumer wants it; answers the bytes downloaded for that. */
-async function announce(
-  mailbox: MailboxRecord, path: string, uidValidity: number, fetched: FetchedEnvelope, session: MailSession, ports: PollerPorts, wantsContent: boolean,
-): Promise<number> {
-  const { contentType, ...envelope } = fetched;
-  const event = newEvent('message.received', {
-    mailboxId: mailbox.id,
-    email: mailbox.email,
-    folder: path,
-    uidValidity,
-    ...envelope,
-  }, messageEventId(mailbox.id, path, uidValidity, envelope.uid));
-  if (wantsContent) event.content = await fetchContent(session, path, envelope, ports.content);
-  await ports.events.publish(event);
-  // A bounce is new mail first: the report's message.received, then its message.bounced.
-  if (ports.bounces) await checkBounce(session, path, envelope.uid, contentType, mailbox.id, ports.bounces);
-  return wantsContent ? Math.min(envelope.size ?? 0, ports.content.maxBytes) : 0;
+/**
+ * The envelopes of `uids` (startFetch). A response too large (a message with an enormous header; the
+ * session is gone with it) marks the cursor before the poll fails: the next polls narrow the batch
+ * down one message at a time, then announce the culprit by UID and size alone (fetchSizes), so one
+ * message cannot hold a folder in error for ever.
+ */
+async function envelopesOf(
+  fetching: Fetching, mailboxId: string, folder: string, ports: PollerPorts, cursor: FolderCursor, uids: readonly number[],
+): Promise<FetchedEnvelope[]> {
+  const result = await fetching;
+  if (result.ok) return result.envelopes;
+  if (isResponseTooLarge(result.error)) await ports.saveCursor(mailboxId, folder, markTooLarge(cursor, uids));
+  throw result.error;
 }
 
 async function pollFolder(
@@ -226,39 +214,88 @@ async function pollFolder(
     cursor = plan.cursor;
     fromUid = plan.fromUid;
   }
-  let announced = 0;
-  let contentBytes = 0;
-  const overBudget = (): boolean => options.wantsContent && contentBytes >= options.maxContentBytes;
-  // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
-  const toUid = status.uidNext - 1;
-  while (announced < options.maxMessagesPerFolder) {
-    const wanted = Math.min(fetchSize(cursor, options.batchSize), options.maxMessagesPerFolder - announced);
-    const uids = await session.searchUids(path, fromUid, toUid, wanted);
-    if (uids.length > 0) {
-      const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
-      for (const envelope of batch) {
-        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, options.wantsContent);
-        cursor = advance(cursor, envelope.uid, status.uidNext);
-        announced += 1;
-        if (overBudget()) break;
-      }
-      if (overBudget()) {
-        // The budget ended the batch: the cursor stays at the last message announced.
-        await ports.saveCursor(mailbox.id, folder, cursor);
-        return { announced, more: true, rebaselined: false, uidValidity };
-      }
-      // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
-      cursor = advance(cursor, uids[uids.length - 1]!, status.uidNext);
-    }
-    // Fewer than asked for: the search reached toUid, and no message below it can appear any more.
-    // The cursor moves there, so that mail deleted before it was announced (a rule, another
-    // client) is not searched for again at every poll: the next poll is a STATUS alone.
-    const exhausted = uids.length < wanted;
-    if (exhausted) cursor = advance(cursor, toUid, status.uidNext);
-    await ports.saveCursor(mailbox.id, folder, cursor);
-    fromUid = cursor.lastSeenUid + 1;
-    if (exhausted) break;
+  const poll: FolderPoll = {
+    mailbox, folder, session, ports, options, toUid: status.uidNext - 1, uidNext: status.uidNext,
+    target: { mailbox, path, uidValidity: cursor.uidValidity, session },
+  };
+  let state: RoundState = { cursor, announced: 0, contentBytes: 0 };
+  while (state.announced < options.maxMessagesPerFolder) {
+    const round = await announceRound(poll, state, fromUid);
+    state = round.state;
+    if (round.end === 'budget') return { announced: state.announced, more: true, rebaselined: false, uidValidity };
+    if (round.end === 'exhausted') break;
+    fromUid = state.cursor.lastSeenUid + 1;
   }
   // Every advance took the cursor's UIDNEXT to the STATUS's; a poll that stopped at the limit goes on at once.
-  return { announced, more: announced >= options.maxMessagesPerFolder, rebaselined: false, uidValidity };
+  return { announced: state.announced, more: state.announced >= options.maxMessagesPerFolder, rebaselined: false, uidValidity };
+}
+
+/** What one folder's poll works with while it announces new mail. */
+interface FolderPoll {
+  mailbox: MailboxRecord;
+  folder: string;
+  session: MailSession;
+  ports: PollerPorts;
+  options: PollOptions & { wantsContent: boolean };
+  /** Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's. */
+  toUid: number;
+  uidNext: number;
+  target: AnnounceTarget;
+}
+
+interface RoundState {
+  cursor: FolderCursor;
+  announced: number;
+  contentBytes: number;
+}
+
+/**
+ * One UID SEARCH for what the poll may still announce, then its FETCH batches in order, each
+ * announced (published) before the cursor moves past it and is saved. While a batch is published,
+ * the next batch's FETCH is already under way (IMAP and Redis overlap), unless announcing the batch
+ * itself uses the session (content, a delivery report): the session then stays the batch's alone.
+ */
+async function announceRound(
+  poll: FolderPoll, start: RoundState, fromUid: number,
+): Promise<{ state: RoundState; end: 'budget' | 'exhausted' | 'more' }> {
+  const { mailbox, folder, session, ports, options, target } = poll;
+  const path = target.path;
+  const wanted = options.maxMessagesPerFolder - start.announced;
+  const uids = await session.searchUids(path, fromUid, poll.toUid, wanted);
+  // Fewer than asked for: the search reached toUid, and no message below it can appear any more.
+  // The cursor moves there, so that mail deleted before it was announced (a rule, another
+  // client) is not searched for again at every poll: the next poll is a STATUS alone.
+  const exhausted = uids.length < wanted;
+  const batches = planBatches(start.cursor, uids, options.batchSize);
+  let { cursor, announced, contentBytes } = start;
+  let fetching = batches[0] ? startFetch(session, path, cursor, batches[0]) : undefined;
+  try {
+    for (const [i, asked] of batches.entries()) {
+      const batch = await envelopesOf(fetching!, mailbox.id, folder, ports, cursor, asked);
+      const next = batches[i + 1];
+      fetching = next && !usesSession(batch, ports, options.wantsContent) ? startFetch(session, path, cursor, next) : undefined;
+      const done = await announceBatch(target, batch, ports, { wantsContent: options.wantsContent, contentBytesLeft: options.maxContentBytes - contentBytes });
+      contentBytes += done.contentBytes;
+      announced += done.count;
+      if (done.count < batch.length || (options.wantsContent && contentBytes >= options.maxContentBytes)) {
+        // The budget ended the batch: the cursor stays at the last message announced.
+        if (done.count > 0) cursor = advance(cursor, batch[done.count - 1]!.uid, poll.uidNext);
+        await ports.saveCursor(mailbox.id, folder, cursor);
+        return { state: { cursor, announced, contentBytes }, end: 'budget' };
+      }
+      // Every UID asked for is behind the cursor now, announced or expunged meanwhile.
+      cursor = advance(cursor, asked[asked.length - 1]!, poll.uidNext);
+      if (!next && exhausted) cursor = advance(cursor, poll.toUid, poll.uidNext);
+      await ports.saveCursor(mailbox.id, folder, cursor);
+      fetching ??= next ? startFetch(session, path, cursor, next) : undefined;
+    }
+  } finally {
+    // A poll failing midway gives its session back idle, not with a FETCH still running.
+    await fetching;
+  }
+  if (batches.length === 0 && exhausted) {
+    cursor = advance(cursor, poll.toUid, poll.uidNext);
+    await ports.saveCursor(mailbox.id, folder, cursor);
+  }
+  return { state: { cursor, announced, contentBytes }, end: exhausted ? 'exhausted' : 'more' };
 }

@@ -11,7 +11,7 @@
  * for it; the others' deliveries are made exactly as without it.
  */
 import type { Logger } from '../../logging/logger.js';
-import type { WebhookScheduler } from '../../store/webhook-scheduler.js';
+import type { Publication, WebhookScheduler } from '../../store/webhook-scheduler.js';
 import type { DomainEvent, EventPublisher } from '../events/events.js';
 import { planContent } from './content.js';
 import type { Dispatch } from './deliveries.js';
@@ -19,7 +19,7 @@ import { bodyOf, deliveryIdOf } from './records.js';
 import type { WebhookSubscriptions } from './subscriptions.js';
 
 export interface WebhookPublisherDeps {
-  subscriptions: Pick<WebhookSubscriptions, 'matching' | 'contentWanted'>;
+  subscriptions: Pick<WebhookSubscriptions, 'matcher' | 'contentWanted'>;
   scheduler: WebhookScheduler;
   dispatch: Dispatch;
   logger: Logger;
@@ -31,24 +31,39 @@ export class WebhookPublisher implements EventPublisher {
   constructor(private readonly deps: WebhookPublisherDeps) {}
 
   async publish(event: DomainEvent): Promise<void> {
-    const matched = await this.deps.subscriptions.matching(event);
-    if (matched.length === 0) return;
-    const body = bodyOf(event);
-    const plan = planContent(event, body, matched);
-    const admissions = await this.deps.scheduler.publish(
-      {
-        id: event.id,
-        type: event.type,
-        body,
-        ...(plan.omittedBody === undefined ? {} : { omittedBody: plan.omittedBody }),
-        ...(plan.stored.length === 0 ? {} : { content: { members: plan.stored, ttlMs: this.deps.contentTtlMs } }),
-      },
-      matched.map(({ id }, i) => ({ subscriptionId: id, deliveryId: deliveryIdOf(id, event.id), content: plan.deliveries[i]! })),
-    );
+    await this.publishAll([event]);
+  }
+
+  /**
+   * The events in order, with one subscription lookup and, for up to MAX_DELIVERIES_PER_CALL
+   * deliveries (store/webhook-publish-args.ts), one Redis script call and one hand-over to the
+   * queue: what a poll's batch of new mail costs, instead of that much per message.
+   */
+  async publishAll(events: readonly DomainEvent[]): Promise<void> {
+    const publications: Publication[] = [];
+    const matchedOf = await this.deps.subscriptions.matcher();
+    for (const event of events) {
+      const matched = matchedOf(event);
+      if (matched.length === 0) continue;
+      const body = bodyOf(event);
+      const plan = planContent(event, body, matched);
+      publications.push({
+        event: {
+          id: event.id,
+          type: event.type,
+          body,
+          ...(plan.omittedBody === undefined ? {} : { omittedBody: plan.omittedBody }),
+          ...(plan.stored.length === 0 ? {} : { content: { members: plan.stored, ttlMs: this.deps.contentTtlMs } }),
+        },
+        deliveries: matched.map(({ id }, i) => ({ subscriptionId: id, deliveryId: deliveryIdOf(id, event.id), content: plan.deliveries[i]! })),
+      });
+    }
+    if (publications.length === 0) return;
+    const admissions = await this.deps.scheduler.publishAll(publications);
     try {
       await this.deps.dispatch(admissions);
     } catch (err) {
-      this.deps.logger.warn({ err, eventId: event.id }, 'webhook deliveries stored but not queued; the sweeper will queue them');
+      this.deps.logger.warn({ err, eventId: events[0]?.id, events: events.length }, 'webhook deliveries stored but not queued; the sweeper will queue them');
     }
   }
 

@@ -40,6 +40,12 @@ export interface SubscriptionServiceDeps {
   now?: () => Date;
 }
 
+/** A subscription that wants an event, and the content it wants of it. */
+export interface MatchedSubscription {
+  id: string;
+  include: readonly ContentPart[];
+}
+
 /** What an attempt needs: where to, and the keys to sign with (newest first). */
 export interface SigningTarget {
   url: string;
@@ -140,9 +146,14 @@ export class WebhookSubscriptions {
   }
 
   /** The subscriptions that want this event, each with the content it wants (message.received only). */
-  async matching(event: DomainEvent): Promise<{ id: string; include: readonly ContentPart[] }[]> {
+  async matching(event: DomainEvent): Promise<MatchedSubscription[]> {
+    return (await this.matcher())(event);
+  }
+
+  /** `matching` for many events against one snapshot: one GET for a whole batch of events. */
+  async matcher(): Promise<(event: DomainEvent) => MatchedSubscription[]> {
     const { records } = await this.snapshots.get();
-    return records
+    return (event) => records
       .filter((record) => wants(record, event))
       .map((record) => ({ id: record.id, include: event.type === 'message.received' ? record.include ?? [] : [] }));
   }
