@@ -38,6 +38,8 @@ export interface ScalePlan {
   /** Where the worker's CPU profile of the steady state goes (a directory), if anywhere. */
   cpuProfDir?: string | undefined;
   workerLog?: string | undefined;
+  /** Where the worker's V8 heap snapshot at the end of the steady state goes (a file), if anywhere. */
+  heapSnapshot?: string | undefined;
 }
 
 export const SCALE_DEFAULTS = { mailboxes: 10_000, intervalSeconds: 60, seconds: 120, mails: 200 } as const;
@@ -175,6 +177,7 @@ export async function runScale(plan: ScalePlan): Promise<void> {
       NODE_OPTIONS: `--import ${join(import.meta.dirname, 'support', 'scale-probe.mjs')}`,
       BENCH_MEMORY_FILE: memoryFile,
       ...(profileFile ? { BENCH_CPU_PROF_FILE: profileFile } : {}),
+      ...(plan.heapSnapshot ? { BENCH_HEAP_SNAPSHOT_FILE: plan.heapSnapshot } : {}),
     });
     await worker.waitForLog('workers started', 60_000);
     const pid = worker.child.pid!;
@@ -238,6 +241,10 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     // Mails IDLE missed wait for the scheduled poll: up to an interval more.
     for (const deadline = Date.now() + plan.intervalSeconds * 1000 + 5_000; Date.now() < deadline && [...sent.keys()].some((s) => !arrivals.has(s));) await sleep(500);
     if (profileFile) for (let deadline = Date.now() + 30_000; !existsSync(profileFile) && Date.now() < deadline;) await sleep(500);
+    if (plan.heapSnapshot) {
+      writeFileSync(`${plan.heapSnapshot}.start`, '');
+      for (let deadline = Date.now() + 300_000; !existsSync(plan.heapSnapshot) && Date.now() < deadline;) await sleep(500);
+    }
     worker.child.kill('SIGTERM');
     await worker.exited;
     if (plan.workerLog) writeFileSync(plan.workerLog, worker.stdout());
@@ -269,6 +276,7 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     ]]);
     process.stdout.write(`\nWorker memory before its first session: RSS ${fmt(base.rss / 1048576)} MB, heap ${fmt(base.heapUsed / 1048576)} MB; at the steady state: RSS ${fmt(memory.rss / 1048576)} MB, heap ${fmt(memory.heapUsed / 1048576)} MB, external ${fmt(memory.external / 1048576)} MB (array buffers ${fmt(memory.arrayBuffers / 1048576)} MB), ${fmt(sessions)} sessions.\n`);
     process.stdout.write('Goals (issue 19): lag p99 < 5 s, worker < 50 % of a core, RSS < 1 GB, Redis < 10 KB/mailbox; every mail announced by IDLE.\n');
+    if (plan.heapSnapshot && existsSync(plan.heapSnapshot)) process.stdout.write(`Heap snapshot after the steady state: ${plan.heapSnapshot} (npx tsx bench/support/heap-summary.ts ${plan.heapSnapshot})\n`);
     if (profileFile && existsSync(profileFile)) process.stdout.write(`CPU profile of the steady state: ${profileFile} (npx tsx bench/support/profile-summary.ts ${profileFile})\n`);
   } finally {
     if (worker && worker.child.exitCode === null) {

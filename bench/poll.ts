@@ -39,6 +39,8 @@
  *   --seconds S                 each phase runs S seconds
  *   --worker-log FILE           the worker's log lines, to FILE
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
+ *   --heap-snapshot FILE        (scale) the worker writes a V8 heap snapshot to FILE after the steady state
+ *                               (read it with bench/support/heap-summary.ts)
  *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
  *                               (bench/support/cpu-profile.mjs; read it with bench/support/profile-summary.ts)
  * The phase table gives the worker's CPU per poll (ms, from /proc, from the first mail on) and, for
@@ -641,6 +643,7 @@ if (onlyPhase === 'scale') {
     mails: quick ? 50 : SCALE_DEFAULTS.mails,
     cpuProfDir,
     workerLog: option('worker-log'),
+    heapSnapshot: option('heap-snapshot'),
   });
   process.exit(0);
 }

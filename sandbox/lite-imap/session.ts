@@ -26,6 +26,9 @@ export interface SessionHost {
   emit(event: 'login' | 'login_refused' | 'over_limit' | 'idle' | 'bad', user: string | undefined): void;
 }
 
+/** Answers a client may leave unread before it is dropped (a poll's largest FETCH answer is far smaller). */
+const MAX_UNREAD_OUTPUT = 8 * 1024 * 1024;
+
 type State = 'not_authenticated' | 'authenticated' | 'selected' | 'logout';
 
 export class LiteImapSession implements FolderListener {
@@ -67,7 +70,14 @@ export class LiteImapSession implements FolderListener {
   }
 
   private write(text: string): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(text, 'latin1');
+    if (this.socket.destroyed || !this.socket.writable) return;
+    // A client that sends commands and never reads the answers is not a poll: it is dropped
+    // instead of having its answers pile up here.
+    if (this.socket.writableLength > MAX_UNREAD_OUTPUT) {
+      this.drop();
+      return;
+    }
+    this.socket.write(text, 'latin1');
   }
 
   private drop(): void {
