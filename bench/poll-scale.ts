@@ -162,6 +162,8 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     });
     process.stdout.write(`  ${fmt(plan.mailboxes)} mailboxes created in ${fmt((performance.now() - t) / 1000, 1)} s\n`);
 
+    const idling = new Set<string>();
+    imap.events.on('idle', (user) => user && idling.add(user));
     const memoryFile = join(sandbox.dir, 'worker-memory.json');
     const profileFile = plan.cpuProfDir ? join(plan.cpuProfDir, `poll-scale-${Date.now()}.cpuprofile`) : undefined;
     worker = spawnService({
@@ -189,8 +191,6 @@ export async function runScale(plan: ScalePlan): Promise<void> {
 
     // Warm-up: every mailbox polled once (its baseline taken, its session kept and idling).
     t = performance.now();
-    const idling = new Set<string>();
-    imap.events.on('idle', (user) => user && idling.add(user));
     const warmDeadline = Date.now() + Math.max(600_000, plan.intervalSeconds * 5000);
     for (;;) {
       const polled = new Set(polls().map((p) => p.mailboxId)).size;
@@ -217,7 +217,11 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     const ownCpu0 = process.cpuUsage();
     if (profileFile) writeFileSync(`${profileFile}.start`, '');
     let rssMax = rssBytes(pid);
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(pid))), 1000);
+    let rssMaxAt = 0;
+    const sampler = setInterval(() => {
+      const rss = rssBytes(pid);
+      if (rss > rssMax) [rssMax, rssMaxAt] = [rss, Date.now() - steadyFrom];
+    }, 1000);
     const sent = new Map<string, { at: number; mailboxId: string }>();
     const mailWindow = plan.seconds * 1000 - IDLE_BOUND_MS;
     for (let i = 0; i < plan.mails; i++) {
@@ -274,7 +278,8 @@ export async function runScale(plan: ScalePlan): Promise<void> {
       `${sent.size - byIdle.size} of ${sent.size}${lost ? ` (${lost} not announced at all)` : ''}`,
       fmt(((own.user + own.system) / 1e6 / elapsed) * 100),
     ]]);
-    process.stdout.write(`\nWorker memory before its first session: RSS ${fmt(base.rss / 1048576)} MB, heap ${fmt(base.heapUsed / 1048576)} MB; at the steady state: RSS ${fmt(memory.rss / 1048576)} MB, heap ${fmt(memory.heapUsed / 1048576)} MB, external ${fmt(memory.external / 1048576)} MB (array buffers ${fmt(memory.arrayBuffers / 1048576)} MB), ${fmt(sessions)} sessions.\n`);
+    process.stdout.write(`\nWorker RSS peak ${fmt(rssMax / 1048576)} MB, ${fmt(rssMaxAt / 1000)} s into the steady state.\n`);
+    process.stdout.write(`Worker memory before its first session: RSS ${fmt(base.rss / 1048576)} MB, heap ${fmt(base.heapUsed / 1048576)} MB; at the steady state: RSS ${fmt(memory.rss / 1048576)} MB, heap ${fmt(memory.heapUsed / 1048576)} MB, external ${fmt(memory.external / 1048576)} MB (array buffers ${fmt(memory.arrayBuffers / 1048576)} MB), ${fmt(sessions)} sessions.\n`);
     process.stdout.write('Goals (issue 19): lag p99 < 5 s, worker < 50 % of a core, RSS < 1 GB, Redis < 10 KB/mailbox; every mail announced by IDLE.\n');
     if (plan.heapSnapshot && existsSync(plan.heapSnapshot)) process.stdout.write(`Heap snapshot after the steady state: ${plan.heapSnapshot} (npx tsx bench/support/heap-summary.ts ${plan.heapSnapshot})\n`);
     if (profileFile && existsSync(profileFile)) process.stdout.write(`CPU profile of the steady state: ${profileFile} (npx tsx bench/support/profile-summary.ts ${profileFile})\n`);
