@@ -12,6 +12,7 @@ import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT } from '../../sandbox/index.js';
 import { startLiteImapControl } from '../../sandbox/lite-imap/control-http.js';
+import { ImapLineTooLong, ImapSyntaxError, LineReader, parseCommand } from '../../sandbox/lite-imap/parser.js';
 import { startLiteImap, type LiteImap } from '../../sandbox/lite-imap/server.js';
 import { mintAppToken, mintUserToken } from '../../sandbox/tokens.js';
 import { createPollSession } from '../../src/adapters/imap/poll-session.js';
@@ -65,6 +66,34 @@ async function login(user: string): Promise<Awaited<ReturnType<typeof raw>>> {
   await r.line(/^a1 OK/);
   return r;
 }
+
+describe('lite IMAP: reading commands', () => {
+  it('reads literals (synchronizing or not), quoted strings, lists and sections', () => {
+    const lines: string[] = [];
+    let continuations = 0;
+    const reader = new LineReader();
+    const push = (text: string) => reader.push(Buffer.from(text, 'latin1'), (l) => lines.push(l.toString('latin1')), () => continuations++);
+    push('a1 STATUS {10}\r\n');
+    expect(continuations).toBe(1);
+    push('Sent Items (MESSAGES)\r\na2 LIST "" {3+}\r\nab');
+    push('c\r\n');
+    expect(continuations).toBe(1);
+    expect(parseCommand(Buffer.from(lines[0]!, 'latin1'))).toEqual({ tag: 'a1', name: 'STATUS', args: [{ kind: 'string', value: 'Sent Items' }, { kind: 'list', items: [{ kind: 'atom', value: 'MESSAGES' }] }] });
+    expect(parseCommand(Buffer.from(lines[1]!, 'latin1')).args).toEqual([{ kind: 'string', value: '' }, { kind: 'string', value: 'abc' }]);
+    expect(parseCommand(Buffer.from('b UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (content-type message-id)]<0.100>)')).args[1]).toEqual({
+      kind: 'list', items: [{ kind: 'atom', value: 'UID' }, { kind: 'atom', value: 'BODY.PEEK[HEADER.FIELDS (content-type message-id)]<0.100>' }],
+    });
+  });
+
+  it('refuses what is not a command with typed errors, and a line or literal past the bounds', () => {
+    for (const bad of ['', '(tag) NOOP', 'a (', 'a )', 'a "open', 'a {5}\r\nab', 'a UID', 'a BODY[', `a ${'('.repeat(30)}`]) {
+      expect(() => parseCommand(Buffer.from(bad, 'latin1')), bad).toThrow(ImapSyntaxError);
+    }
+    const reader = new LineReader();
+    expect(() => reader.push(Buffer.alloc(70 * 1024, 0x61), () => undefined, () => undefined)).toThrow(ImapLineTooLong);
+    expect(() => new LineReader().push(Buffer.from('a LOGIN {99999999}\r\n'), () => undefined, () => undefined)).toThrow(ImapLineTooLong);
+  });
+});
 
 describe('lite IMAP: logins', () => {
   it('greets and advertises as Exchange does', async () => {
