@@ -198,6 +198,11 @@ export class LiteImapSession implements FolderListener {
         this.write(`${c.tag} ${reply.LOGIN_FAILED}\r\n`);
         this.host.emit('login_refused', undefined);
         return;
+      case 'ENABLE':
+        // Only where advertised (Exchange does not); nothing is enabled: no CONDSTORE, no UTF8=ACCEPT.
+        if (!this.host.capabilities.split(' ').includes('ENABLE')) break;
+        this.write('* ENABLED\r\n');
+        return this.ok(c.tag, 'ENABLE completed.');
       case 'NAMESPACE':
         this.write('* NAMESPACE (("" "/")) NIL NIL\r\n');
         return this.ok(c.tag, 'NAMESPACE completed.');
@@ -234,13 +239,13 @@ export class LiteImapSession implements FolderListener {
         if (this.state === 'selected') this.tellExists();
         this.host.emit('idle', this.user);
         return;
-      default:
-        this.write(`${c.tag} ${reply.COMMAND_ERROR}\r\n`);
     }
+    // An unknown command, or one this server does not advertise.
+    this.write(`${c.tag} ${reply.COMMAND_ERROR}\r\n`);
   }
 
   private known(name: string): boolean {
-    return ['AUTHENTICATE', 'LOGIN', 'NAMESPACE', 'LIST', 'LSUB', 'STATUS', 'SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'CHECK', 'SEARCH', 'UID SEARCH', 'FETCH', 'UID FETCH', 'IDLE'].includes(name);
+    return ['AUTHENTICATE', 'LOGIN', 'ENABLE', 'NAMESPACE', 'LIST', 'LSUB', 'STATUS', 'SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'CHECK', 'SEARCH', 'UID SEARCH', 'FETCH', 'UID FETCH', 'IDLE'].includes(name);
   }
 
   private async login(tag: string, response: string): Promise<void> {

@@ -284,6 +284,22 @@ describe('lite IMAP: mailsync against it', () => {
     }
   });
 
+  it('serves the poll session also when it advertises ENABLE and SPECIAL-USE', async () => {
+    const other = await startLiteImap({ pki: sandbox.pki, capabilities: ['IMAP4rev1', 'AUTH=XOAUTH2', 'SASL-IR', 'IDLE', 'UIDPLUS', 'ENABLE', 'SPECIAL-USE', 'NAMESPACE', 'ID'] });
+    const user = 'special-use@contoso.example';
+    const session = createPollSession({ host: '127.0.0.1', port: other.port, secure: true, user, accessToken: await appToken(), ca: [sandbox.pki.caCertPem], logger: t.deps.logger });
+    try {
+      await session.connect();
+      expect(await session.resolveFolder('\\Junk')).toBe('Junk Email');
+      other.deliver(user, rawMail(user, 'hello'));
+      expect(await session.status('INBOX')).toMatchObject({ messages: 1, uidNext: 2 });
+      expect(other.stats().bad).toBe(0);
+    } finally {
+      await session.logout();
+      await other.stop();
+    }
+  });
+
   it('has a mailbox polled through the app announce new mail by IDLE, on one kept session', async () => {
     await t.deps.jobs.startAll();
     const hook = await t.app.inject({ method: 'POST', url: '/v1/webhooks', headers: t.auth, payload: { url: `${sandbox.receiver.url}/hooks`, events: ['message.received'] } });
