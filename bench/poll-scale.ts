@@ -13,7 +13,8 @@
  * Reported: polls/s, poll lag p50/p99, the worker's CPU (% of a core, ms per poll) and peak RSS,
  * memory per kept session (the worker's RSS, heap and external growth from before its first
  * session to the steady state, over the sessions open: `bench/support/scale-probe.mjs` reads
- * process.memoryUsage() inside the worker), Redis bytes per mailbox (used_memory growth), new
+ * process.memoryUsage() inside the worker; at a few hundred sessions the garbage of the worker's
+ * start, collected meanwhile, hides them: read them at thousands), Redis bytes per mailbox (used_memory growth), new
  * mail → webhook latency of the mails IDLE announced, and apart the mails that waited for the
  * scheduled poll (or were not announced), and this process's CPU (the imitation and the receiver).
  */
@@ -22,9 +23,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
-import { startLiteImap } from '../sandbox/lite-imap/server.js';
-import { buildTestApp } from '../test/support/app.js';
+import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../sandbox/index.js';
+import { startLiteImap, type LiteImap } from '../sandbox/lite-imap/server.js';
+import { buildTestApp, type TestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
@@ -125,14 +126,10 @@ function announcedByIdle(sent: Map<string, { at: number; mailboxId: string }>, a
   return byIdle;
 }
 
-export async function runScale(plan: ScalePlan): Promise<void> {
-  const loadBefore = loadAverage();
-  const sandbox = await startSandbox();
-  const imap = await startLiteImap({ pki: sandbox.pki });
-  const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
-  const control = await buildTestApp(sandbox.redis.url, env);
+/** The webhook receiver: when each subject's first `message.received` came. */
+async function startReceiver(): Promise<{ arrivals: Map<string, number>; url: string; close(): void }> {
   const arrivals = new Map<string, number>();
-  const receiver = createServer((req, res) => {
+  const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -141,46 +138,146 @@ export async function runScale(plan: ScalePlan): Promise<void> {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { arrivals, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
+}
+
+interface Rig {
+  sandbox: Sandbox;
+  imap: LiteImap;
+  control: TestApp;
+  env: Record<string, string>;
+}
+
+/** The mailboxes, created through the mailbox service CREATE_CONCURRENCY at a time: email → id. */
+async function createMailboxes(rig: Rig, plan: ScalePlan): Promise<Map<string, string>> {
+  const { control, sandbox, imap } = rig;
+  const connection = await control.deps.services.connections.create({
+    name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
+    clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
+  });
+  const emails = Array.from({ length: plan.mailboxes }, (_, i) => `scale-${i}@contoso.example`);
+  const idOf = new Map<string, string>();
+  const t = performance.now();
+  await pool(emails, CREATE_CONCURRENCY, async (email) => {
+    const mailbox = await control.deps.services.mailboxes.create({
+      connectionId: connection.id, email, pollIntervalSeconds: plan.intervalSeconds, ...sandbox.mailServers(), imap: { host: imap.host, port: imap.port, secure: true },
+    });
+    idOf.set(email, mailbox.id);
+  });
+  process.stdout.write(`  ${fmt(plan.mailboxes)} mailboxes created in ${fmt((performance.now() - t) / 1000, 1)} s\n`);
+  return idOf;
+}
+
+/** The worker, with IDLE and sessions kept, and the probe that reports its memory (and profiles it when asked). */
+function spawnWorker(rig: Rig, plan: ScalePlan, files: { memory: string; profile: string | undefined }): ReturnType<typeof spawnService> {
+  return spawnService({
+    ...rig.env,
+    ROLE: 'worker',
+    REDIS_PREFIX: rig.control.config.redis.prefix,
+    ENCRYPTION_KEY: rig.control.config.encryption.key.toString('base64'),
+    LOG_LEVEL: 'debug',
+    POLL_IDLE: 'true',
+    POLL_KEEP_SESSIONS_UNDER_SECONDS: String(plan.intervalSeconds),
+    IMAP_MAX_SESSIONS: String(plan.mailboxes + 100),
+    POLL_CONCURRENCY: '50',
+    NODE_OPTIONS: `--import ${join(import.meta.dirname, 'support', 'scale-probe.mjs')}`,
+    BENCH_MEMORY_FILE: files.memory,
+    ...(files.profile ? { BENCH_CPU_PROF_FILE: files.profile } : {}),
+    ...(plan.heapSnapshot ? { BENCH_HEAP_SNAPSHOT_FILE: plan.heapSnapshot } : {}),
+  });
+}
+
+/** Waits until every mailbox was polled once (its baseline taken, its session kept and idling), then until polls run on time. */
+async function warmUp(polls: () => PollLine[], rig: Rig, plan: ScalePlan, idling: Set<string>): Promise<void> {
+  let t = performance.now();
+  const warmDeadline = Date.now() + Math.max(600_000, plan.intervalSeconds * 5000);
+  for (;;) {
+    const polled = new Set(polls().map((p) => p.mailboxId)).size;
+    if (polled >= plan.mailboxes) break;
+    if (Date.now() > warmDeadline) throw new Error(`warm-up: ${polled} of ${plan.mailboxes} mailboxes polled`);
+    await sleep(1000);
+  }
+  process.stdout.write(`  every mailbox polled once after ${fmt((performance.now() - t) / 1000, 1)} s (${fmt(rig.imap.connections())} IMAP connections, ${fmt(idling.size)} mailboxes idling)\n`);
+  t = performance.now();
+  for (const deadline = Date.now() + plan.intervalSeconds * 2000 + 60_000; Date.now() < deadline;) {
+    const recent = polls().filter((p) => p.startedAt >= Date.now() - 10_000);
+    if (recent.length > 0 && recent.every((p) => p.lagMs < 1000)) {
+      process.stdout.write(`  polls on time after ${fmt((performance.now() - t) / 1000, 1)} s more; measuring ${plan.seconds} s…\n`);
+      return;
+    }
+    await sleep(1000);
+  }
+  process.stdout.write('  polls still late; measuring anyway\n');
+}
+
+interface Steady {
+  elapsed: number;
+  /** Worker CPU seconds, and this process's (the imitation and the receiver). */
+  cpu: number;
+  ownCpu: number;
+  polls: PollLine[];
+  rssMax: number;
+  rssMaxAt: number;
+  sessions: number;
+  sent: Map<string, { at: number; mailboxId: string }>;
+}
+
+/** The steady state: `plan.seconds` of polling while `plan.mails` mails land in random mailboxes, paced by the clock. */
+async function measureSteady(rig: Rig, plan: ScalePlan, pid: number, polls: () => PollLine[], idOf: Map<string, string>, profileFile: string | undefined): Promise<Steady> {
+  const from = Date.now();
+  const cpu0 = cpuSeconds(pid);
+  const ownCpu0 = process.cpuUsage();
+  if (profileFile) writeFileSync(`${profileFile}.start`, '');
+  let rssMax = rssBytes(pid);
+  let rssMaxAt = 0;
+  const sampler = setInterval(() => {
+    const rss = rssBytes(pid);
+    if (rss > rssMax) [rssMax, rssMaxAt] = [rss, Date.now() - from];
+  }, 1000);
+  const emails = [...idOf.keys()];
+  const sent = new Map<string, { at: number; mailboxId: string }>();
+  const mailWindow = plan.seconds * 1000 - IDLE_BOUND_MS;
+  for (let i = 0; i < plan.mails; i++) {
+    const email = emails[Math.floor(Math.random() * emails.length)]!;
+    const subject = `scale mail ${i}`;
+    sent.set(subject, { at: Date.now(), mailboxId: idOf.get(email)! });
+    rig.imap.deliver(email, rawMail(email, subject));
+    await sleep(from + ((i + 1) * mailWindow) / plan.mails - Date.now());
+  }
+  await sleep(from + plan.seconds * 1000 - Date.now());
+  clearInterval(sampler);
+  const elapsed = (Date.now() - from) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
+  const own = process.cpuUsage(ownCpu0);
+  if (profileFile) writeFileSync(`${profileFile}.stop`, '');
+  return {
+    elapsed, cpu, ownCpu: (own.user + own.system) / 1e6,
+    polls: polls().filter((p) => p.startedAt >= from && p.startedAt < from + elapsed * 1000),
+    rssMax, rssMaxAt, sessions: rig.imap.connections(), sent,
+  };
+}
+
+export async function runScale(plan: ScalePlan): Promise<void> {
+  const loadBefore = loadAverage();
+  const sandbox = await startSandbox();
+  const imap = await startLiteImap({ pki: sandbox.pki });
+  const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+  const control = await buildTestApp(sandbox.redis.url, env);
+  const rig: Rig = { sandbox, imap, control, env };
+  const receiver = await startReceiver();
   let worker: ReturnType<typeof spawnService> | undefined;
   try {
-    await control.app.inject({ method: 'POST', url: '/v1/webhooks', headers: control.auth, payload: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['message.received'] } });
+    await control.app.inject({ method: 'POST', url: '/v1/webhooks', headers: control.auth, payload: { url: receiver.url, events: ['message.received'] } });
     const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await control.deps.redis.info('memory'))![1]);
     const redisBefore = await usedMemory();
-    const connection = await control.deps.services.connections.create({
-      name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
-      clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
-    });
-    const emails = Array.from({ length: plan.mailboxes }, (_, i) => `scale-${i}@contoso.example`);
-    const idOf = new Map<string, string>();
-    let t = performance.now();
-    await pool(emails, CREATE_CONCURRENCY, async (email) => {
-      const mailbox = await control.deps.services.mailboxes.create({
-        connectionId: connection.id, email, pollIntervalSeconds: plan.intervalSeconds, ...sandbox.mailServers(), imap: { host: imap.host, port: imap.port, secure: true },
-      });
-      idOf.set(email, mailbox.id);
-    });
-    process.stdout.write(`  ${fmt(plan.mailboxes)} mailboxes created in ${fmt((performance.now() - t) / 1000, 1)} s\n`);
+    const idOf = await createMailboxes(rig, plan);
 
     const idling = new Set<string>();
     imap.events.on('idle', (user) => user && idling.add(user));
     const memoryFile = join(sandbox.dir, 'worker-memory.json');
     const profileFile = plan.cpuProfDir ? join(plan.cpuProfDir, `poll-scale-${Date.now()}.cpuprofile`) : undefined;
-    worker = spawnService({
-      ...env,
-      ROLE: 'worker',
-      REDIS_PREFIX: control.config.redis.prefix,
-      ENCRYPTION_KEY: control.config.encryption.key.toString('base64'),
-      LOG_LEVEL: 'debug',
-      POLL_IDLE: 'true',
-      POLL_KEEP_SESSIONS_UNDER_SECONDS: String(plan.intervalSeconds),
-      IMAP_MAX_SESSIONS: String(plan.mailboxes + 100),
-      POLL_CONCURRENCY: '50',
-      NODE_OPTIONS: `--import ${join(import.meta.dirname, 'support', 'scale-probe.mjs')}`,
-      BENCH_MEMORY_FILE: memoryFile,
-      ...(profileFile ? { BENCH_CPU_PROF_FILE: profileFile } : {}),
-      ...(plan.heapSnapshot ? { BENCH_HEAP_SNAPSHOT_FILE: plan.heapSnapshot } : {}),
-    });
+    worker = spawnWorker(rig, plan, { memory: memoryFile, profile: profileFile });
     await worker.waitForLog('workers started', 60_000);
     const pid = worker.child.pid!;
     // Before its first session: the worker's memory the sessions are measured against.
@@ -188,62 +285,15 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     for (let deadline = Date.now() + 10_000; (readMemory(memoryFile)?.at ?? 0) < spawnedAt && Date.now() < deadline;) await sleep(100);
     const base = { ...readMemory(memoryFile)!, rss: rssBytes(pid), sessions: imap.connections() };
     const polls = pollLog(worker);
+    await warmUp(polls, rig, plan, idling);
 
-    // Warm-up: every mailbox polled once (its baseline taken, its session kept and idling).
-    t = performance.now();
-    const warmDeadline = Date.now() + Math.max(600_000, plan.intervalSeconds * 5000);
-    for (;;) {
-      const polled = new Set(polls().map((p) => p.mailboxId)).size;
-      if (polled >= plan.mailboxes) break;
-      if (Date.now() > warmDeadline) throw new Error(`warm-up: ${polled} of ${plan.mailboxes} mailboxes polled`);
-      await sleep(1000);
-    }
-    process.stdout.write(`  every mailbox polled once after ${fmt((performance.now() - t) / 1000, 1)} s (${fmt(imap.connections())} IMAP connections, ${fmt(idling.size)} mailboxes idling)\n`);
-    t = performance.now();
-    let caughtUp = false;
-    for (const deadline = Date.now() + plan.intervalSeconds * 2000 + 60_000; Date.now() < deadline;) {
-      const recent = polls().filter((p) => p.startedAt >= Date.now() - 10_000);
-      if (recent.length > 0 && recent.every((p) => p.lagMs < 1000)) {
-        caughtUp = true;
-        break;
-      }
-      await sleep(1000);
-    }
-    process.stdout.write(caughtUp ? `  polls on time after ${fmt((performance.now() - t) / 1000, 1)} s more; measuring ${plan.seconds} s…\n` : '  polls still late; measuring anyway\n');
-
-    // The steady state.
-    const steadyFrom = Date.now();
-    const cpu0 = cpuSeconds(pid);
-    const ownCpu0 = process.cpuUsage();
-    if (profileFile) writeFileSync(`${profileFile}.start`, '');
-    let rssMax = rssBytes(pid);
-    let rssMaxAt = 0;
-    const sampler = setInterval(() => {
-      const rss = rssBytes(pid);
-      if (rss > rssMax) [rssMax, rssMaxAt] = [rss, Date.now() - steadyFrom];
-    }, 1000);
-    const sent = new Map<string, { at: number; mailboxId: string }>();
-    const mailWindow = plan.seconds * 1000 - IDLE_BOUND_MS;
-    for (let i = 0; i < plan.mails; i++) {
-      const email = emails[Math.floor(Math.random() * emails.length)]!;
-      const subject = `scale mail ${i}`;
-      sent.set(subject, { at: Date.now(), mailboxId: idOf.get(email)! });
-      imap.deliver(email, rawMail(email, subject));
-      await sleep(steadyFrom + ((i + 1) * mailWindow) / plan.mails - Date.now());
-    }
-    await sleep(steadyFrom + plan.seconds * 1000 - Date.now());
-    clearInterval(sampler);
-    const elapsed = (Date.now() - steadyFrom) / 1000;
-    const cpu = cpuSeconds(pid) - cpu0;
-    const own = process.cpuUsage(ownCpu0);
-    if (profileFile) writeFileSync(`${profileFile}.stop`, '');
-    const steadyPolls = polls().filter((p) => p.startedAt >= steadyFrom && p.startedAt < steadyFrom + elapsed * 1000);
-    const sessions = imap.connections();
+    const steady = await measureSteady(rig, plan, pid, polls, idOf, profileFile);
     await sleep(1500);
     const memory = { ...readMemory(memoryFile)!, rss: rssBytes(pid) };
     const redisAfter = await usedMemory();
     // Mails IDLE missed wait for the scheduled poll: up to an interval more.
-    for (const deadline = Date.now() + plan.intervalSeconds * 1000 + 5_000; Date.now() < deadline && [...sent.keys()].some((s) => !arrivals.has(s));) await sleep(500);
+    const { arrivals } = receiver;
+    for (const deadline = Date.now() + plan.intervalSeconds * 1000 + 5_000; Date.now() < deadline && [...steady.sent.keys()].some((s) => !arrivals.has(s));) await sleep(500);
     if (profileFile) for (let deadline = Date.now() + 30_000; !existsSync(profileFile) && Date.now() < deadline;) await sleep(500);
     if (plan.heapSnapshot) {
       writeFileSync(`${plan.heapSnapshot}.start`, '');
@@ -253,33 +303,33 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     await worker.exited;
     if (plan.workerLog) writeFileSync(plan.workerLog, worker.stdout());
 
-    const byIdle = announcedByIdle(sent, arrivals, polls(), plan.intervalSeconds * 1000);
-    const latencies = [...sent].filter(([s]) => byIdle.has(s)).map(([s, { at }]) => arrivals.get(s)! - at);
-    const lost = [...sent.keys()].filter((s) => !arrivals.has(s)).length;
-    const lags = steadyPolls.map((p) => p.lagMs);
+    const byIdle = announcedByIdle(steady.sent, arrivals, polls(), plan.intervalSeconds * 1000);
+    const latencies = [...steady.sent].filter(([s]) => byIdle.has(s)).map(([s, { at }]) => arrivals.get(s)! - at);
+    const lost = [...steady.sent.keys()].filter((s) => !arrivals.has(s)).length;
+    const lags = steady.polls.map((p) => p.lagMs);
     const kb = (bytes: number) => fmt(bytes / 1024, 1);
-    const perSession = (key: 'rss' | 'heapUsed' | 'external' | 'arrayBuffers') => kb((memory[key] - base[key]) / Math.max(1, sessions - base.sessions));
-    const loadAfter = loadAverage();
-    printTable(`bench/poll --phase scale: one worker process, light IMAP imitation (sandbox/lite-imap), 2 cores shared; load average ${loadBefore} before, ${loadAfter} after`, [
+    const perSession = (key: 'rss' | 'heapUsed' | 'external') => kb((memory[key] - base[key]) / Math.max(1, steady.sessions - base.sessions));
+    printTable(`bench/poll --phase scale: one worker process, light IMAP imitation (sandbox/lite-imap), 2 cores shared; load average ${loadBefore} before, ${loadAverage()} after`, [
       'phase', 'server', 'IMAP sessions', 'polls/s', 'worker CPU % of a core', 'worker CPU ms/poll', 'lag p50 / p99 ms', 'worker RSS MB (peak)',
       'per kept session KB: RSS / heap / external', 'Redis KB/mailbox', 'new mail → webhook p50 / p99 s (IDLE)', 'not announced by IDLE', 'lite IMAP + receiver CPU %',
     ], [[
       `${fmt(plan.mailboxes)} mailboxes, ${plan.intervalSeconds} s, sessions kept, IDLE`,
       'lite IMAP',
-      fmt(sessions),
-      fmt(steadyPolls.length / elapsed, 1),
-      fmt((cpu / elapsed) * 100),
-      fmt((cpu * 1000) / steadyPolls.length, 2),
+      fmt(steady.sessions),
+      fmt(steady.polls.length / steady.elapsed, 1),
+      fmt((steady.cpu / steady.elapsed) * 100),
+      fmt((steady.cpu * 1000) / steady.polls.length, 2),
       `${fmt(percentile(lags, 50))} / ${fmt(percentile(lags, 99))}`,
-      fmt(rssMax / 1024 / 1024),
+      fmt(steady.rssMax / 1024 / 1024),
       `${perSession('rss')} / ${perSession('heapUsed')} / ${perSession('external')}`,
       fmt((redisAfter - redisBefore) / plan.mailboxes / 1024, 2),
       `${fmt(percentile(latencies, 50) / 1000, 2)} / ${fmt(percentile(latencies, 99) / 1000, 2)} (${latencies.length} mails)`,
-      `${sent.size - byIdle.size} of ${sent.size}${lost ? ` (${lost} not announced at all)` : ''}`,
-      fmt(((own.user + own.system) / 1e6 / elapsed) * 100),
+      `${steady.sent.size - byIdle.size} of ${steady.sent.size}${lost ? ` (${lost} not announced at all)` : ''}`,
+      fmt((steady.ownCpu / steady.elapsed) * 100),
     ]]);
-    process.stdout.write(`\nWorker RSS peak ${fmt(rssMax / 1048576)} MB, ${fmt(rssMaxAt / 1000)} s into the steady state.\n`);
-    process.stdout.write(`Worker memory before its first session: RSS ${fmt(base.rss / 1048576)} MB, heap ${fmt(base.heapUsed / 1048576)} MB; at the steady state: RSS ${fmt(memory.rss / 1048576)} MB, heap ${fmt(memory.heapUsed / 1048576)} MB, external ${fmt(memory.external / 1048576)} MB (array buffers ${fmt(memory.arrayBuffers / 1048576)} MB), ${fmt(sessions)} sessions.\n`);
+    const mb = (bytes: number) => fmt(bytes / 1048576);
+    process.stdout.write(`\nWorker RSS peak ${mb(steady.rssMax)} MB, ${fmt(steady.rssMaxAt / 1000)} s into the steady state.\n`);
+    process.stdout.write(`Worker memory before its first session: RSS ${mb(base.rss)} MB, heap ${mb(base.heapUsed)} MB; at the steady state: RSS ${mb(memory.rss)} MB, heap ${mb(memory.heapUsed)} MB, external ${mb(memory.external)} MB (array buffers ${mb(memory.arrayBuffers)} MB), ${fmt(steady.sessions)} sessions.\n`);
     process.stdout.write('Goals (issue 19): lag p99 < 5 s, worker < 50 % of a core, RSS < 1 GB, Redis < 10 KB/mailbox; every mail announced by IDLE.\n');
     if (plan.heapSnapshot && existsSync(plan.heapSnapshot)) process.stdout.write(`Heap snapshot after the steady state: ${plan.heapSnapshot} (npx tsx bench/support/heap-summary.ts ${plan.heapSnapshot})\n`);
     if (profileFile && existsSync(profileFile)) process.stdout.write(`CPU profile of the steady state: ${profileFile} (npx tsx bench/support/profile-summary.ts ${profileFile})\n`);
