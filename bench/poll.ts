@@ -29,12 +29,23 @@
  *   npm run bench:poll -- --tracking     (10-12 minutes; with --quick 200 mailboxes at 20 s, about 3)
  *   npm run bench:poll -- --tracking --full-look   (the same, every tracked poll a full look: its cost)
  *
- * Options of the three phases (issue 19: one phase alone, at a size the machine allows, profiled):
- *   --phase kept|connect|idle   only that phase (and no backlog)
+ * `--phase scale` (issue 19's goal, bench/poll-scale.ts): 10,000 mailboxes on one worker, every 60 s,
+ * sessions kept and IDLE on INBOX, against the sandbox's light IMAP imitation (sandbox/lite-imap/)
+ * instead of Dovecot, which forks a process per connection and cannot hold 10,000 sessions here. It
+ * creates the mailboxes (32 at a time), waits until every one is polled and polls run on time, then
+ * measures the steady state (default 120 s, 200 mails injected): lag, worker CPU and RSS, memory per
+ * kept session (RSS, heap, external), Redis per mailbox, new mail → webhook by IDLE and the mails
+ * IDLE missed. `--mailboxes N --seconds S` make it small; with --quick 1,000 mailboxes for 60 s.
+ * Every other phase runs on the sandbox Dovecot.
+ *
+ * Options of the phases (issue 19: one phase alone, at a size the machine allows, profiled):
+ *   --phase kept|connect|idle|scale   only that phase (and no backlog)
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
  *   --worker-log FILE           the worker's log lines, to FILE
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
+ *   --heap-snapshot FILE        (scale) the worker writes a V8 heap snapshot to FILE after the steady state
+ *                               (read it with bench/support/heap-summary.ts)
  *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
  *                               (bench/support/cpu-profile.mjs; read it with bench/support/profile-summary.ts)
  * With --backlog-only, --cpu-prof, --monitor (its first 3 s) and --worker-log (at debug) cover the backlog.
@@ -59,6 +70,7 @@ import { spawnService } from '../test/support/service-process.js';
 import { watchInboxes, type IdleWatchers } from './support/idle-watchers.js';
 import { linkMaildirs, writeMaildir } from './support/maildir.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
+import { runScale, SCALE_DEFAULTS } from './poll-scale.js';
 
 interface Phase {
   name: string;
@@ -96,7 +108,7 @@ function option(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 const onlyPhase = option('phase');
-if (onlyPhase !== undefined && !['kept', 'connect', 'idle'].includes(onlyPhase)) throw new Error('--phase: kept, connect or idle');
+if (onlyPhase !== undefined && !['kept', 'connect', 'idle', 'scale'].includes(onlyPhase)) throw new Error('--phase: kept, connect, idle or scale');
 const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
 const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
 const cpuProfDir = option('cpu-prof');
@@ -689,6 +701,20 @@ async function runTracking(): Promise<void> {
     await control.close();
     await sandbox.stop();
   }
+}
+
+// --phase scale: its own run (bench/poll-scale.ts), on the light IMAP imitation.
+if (onlyPhase === 'scale') {
+  await runScale({
+    mailboxes: mailboxesOption ?? (quick ? 1_000 : SCALE_DEFAULTS.mailboxes),
+    intervalSeconds: SCALE_DEFAULTS.intervalSeconds,
+    seconds: secondsOption ?? (quick ? 60 : SCALE_DEFAULTS.seconds),
+    mails: quick ? 50 : SCALE_DEFAULTS.mails,
+    cpuProfDir,
+    workerLog: option('worker-log'),
+    heapSnapshot: option('heap-snapshot'),
+  });
+  process.exit(0);
 }
 
 const inotifyBefore = setInotify(4096);
