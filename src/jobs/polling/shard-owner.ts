@@ -88,13 +88,14 @@ export class ShardOwner {
     for (const worker of this.running.values()) worker.setConcurrency(concurrency);
     for (const shard of gained) this.running.set(shard, this.deps.startShard(shard, concurrency));
     if (gained.length === 0 && lost.length === 0) return;
-    this.deps.logger.info({ workerId: this.self, workers: new Set([...live, this.self]).size, gained, lost, owned: wanted.length }, 'poll shards changed');
-    const closing = lost.map((shard) => {
+    // Logged once the lost shards' workers closed (their running polls finished): from then on
+    // this process polls only the shards it names.
+    await Promise.all(lost.map((shard) => {
       const worker = this.running.get(shard)!;
       this.running.delete(shard);
       return worker.close();
-    });
-    await Promise.all(closing);
+    }));
+    this.deps.logger.info({ workerId: this.self, workers: new Set([...live, this.self]).size, gained, lost, owned: wanted.length }, 'poll shards changed');
     if (lost.length > 0) this.deps.gaveUp(lost);
   }
 }
