@@ -26,7 +26,7 @@ import { isId } from '../../domain/ids.js';
 import type { Logger } from '../../logging/logger.js';
 import { createKeySpace, type KeySpace } from '../../store/keys.js';
 import { RedisLock } from '../../store/lock.js';
-import { readPolls } from '../../store/poll-schedule.js';
+import { PollLayoutStore, type OldScheduleSets } from '../../store/poll-layout.js';
 import { allShards } from '../../store/poll-shards.js';
 import type { PollScheduler } from './scheduler.js';
 
@@ -44,31 +44,33 @@ export interface ShardMigrationDeps {
 
 export class PollShardMigration {
   private readonly locks: RedisLock;
+  private readonly layout: PollLayoutStore;
 
   constructor(private readonly deps: ShardMigrationDeps) {
     this.locks = new RedisLock(deps.redis);
+    this.layout = new PollLayoutStore(deps.redis, deps.keys);
   }
 
   /** Moves the schedule to this layout when Redis holds another; answers how many entries moved (0 when none had to). */
   async run(): Promise<number> {
-    const { redis, keys } = this.deps;
-    const stored = await redis.get(keys.pollLayout());
-    if (stored === String(keys.pollShards)) return 0;
+    const { keys } = this.deps;
+    const previous = await this.layout.stored();
+    if (previous === keys.pollShards) return 0;
     const lease = await this.locks.acquire(keys.pollLayoutLock(), LOCK_TTL_MS);
     if (!lease) return 0;
     try {
-      const previous = stored === null ? undefined : Number(stored);
-      let moved = await this.moveFrom(keys.legacyPoll.due(), keys.legacyPoll.overdueAt(), () => true);
+      let moved = await this.moveFrom({ due: keys.legacyPoll.due(), overdueAt: keys.legacyPoll.overdueAt() }, () => true);
       await this.deps.queueAt(keys.queuePrefix).obliterate({ force: true });
-      await redis.del(keys.legacyPoll.due(), keys.legacyPoll.overdueAt());
-      if (previous !== undefined && Number.isSafeInteger(previous) && previous > 0) {
+      await this.layout.dropLegacy();
+      if (previous !== undefined) {
         const old = createKeySpace(keys.prefix, { pollShards: previous });
         for (const shard of allShards(previous)) {
-          moved += await this.moveFrom(old.pollDue(shard), old.pollOverdueAt(shard), (id) => shard >= keys.pollShards || keys.pollShardOf(id) !== shard);
+          const sets = { due: old.pollDue(shard), overdueAt: old.pollOverdueAt(shard) };
+          moved += await this.moveFrom(sets, (id) => shard >= keys.pollShards || keys.pollShardOf(id) !== shard);
           if (shard >= keys.pollShards) await this.deps.queueAt(old.pollQueuePrefix(shard)).obliterate({ force: true });
         }
       }
-      await redis.set(keys.pollLayout(), String(keys.pollShards));
+      await this.layout.record(keys.pollShards);
       this.deps.logger.info({ from: previous ?? 'unsharded', to: keys.pollShards, moved }, 'poll schedule moved to its shards');
       return moved;
     } finally {
@@ -77,22 +79,21 @@ export class PollShardMigration {
   }
 
   /** Moves the entries of one old schedule set that `moves` picks; answers how many. */
-  private async moveFrom(dueKey: string, overdueKey: string, moves: (mailboxId: string) => boolean): Promise<number> {
-    const { redis, scheduler } = this.deps;
+  private async moveFrom(sets: OldScheduleSets, moves: (mailboxId: string) => boolean): Promise<number> {
+    const { scheduler } = this.deps;
     let moved = 0;
-    for (const { mailboxId, due } of readPolls(await redis.zrange(dueKey, '0', '-1', 'WITHSCORES'))) {
+    for (const entry of await this.layout.entries(sets)) {
+      const { mailboxId, due } = entry;
       if (!moves(mailboxId)) continue;
       if (!isId(mailboxId, 'mbx')) {
         // Not a mailbox id (no key may be made of it): dropped, as its poll could never run.
-        await redis.zrem(dueKey, mailboxId);
+        await this.layout.remove(sets, mailboxId);
         continue;
       }
-      const overdueAt = await redis.zscore(overdueKey, mailboxId);
       // The interval the old index knew; without it, the record's (schedule reads it).
-      const intervalMs = overdueAt === null ? undefined : Number(overdueAt) - due;
+      const intervalMs = await this.layout.intervalOf(sets, entry);
       if ((await scheduler.dueOf(mailboxId)) === undefined) await scheduler.schedule(mailboxId, due, intervalMs);
-      await redis.zrem(dueKey, mailboxId);
-      await redis.zrem(overdueKey, mailboxId);
+      await this.layout.remove(sets, mailboxId);
       moved += 1;
     }
     return moved;
