@@ -11,6 +11,7 @@
  * issue 19): any server that accepts the sandbox identity platform's XOAUTH2
  * tokens for `two-<i>@contoso.example`.
  */
+import { writeFileSync } from 'node:fs';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
 import { buildTestApp } from '../test/support/app.js';
 import { spawnService, type ServiceProcess } from '../test/support/service-process.js';
@@ -22,6 +23,8 @@ export interface TwoWorkersOptions {
   /** Steady state measured for this long before the kill (s). */
   steadySeconds: number;
   shards: number;
+  /** The survivor's log lines, to this file. */
+  workerLog?: string;
   /** Another IMAP server than the sandbox Dovecot (the seam for sandbox/lite-imap). */
   imap?: { host: string; port: number; secure: boolean };
 }
@@ -100,6 +103,7 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     }, 300_000);
     const allPolledAt = Math.max(...[...taken.values()].map((p) => p.start));
     const takeoverLags = pollsOf(a).filter((p) => p.start > killedAt && p.start <= allPolledAt).map((p) => p.lagMs);
+    if (options.workerLog) writeFileSync(options.workerLog, a.stdout());
     const shardsTakenAt = a.logs().filter((l) => l.msg === 'poll shards changed' && (l.time as number) > killedAt).at(0)?.time as number | undefined;
     return {
       server: options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',

@@ -637,6 +637,7 @@ if (onlyPhase === 'two-workers') {
       intervalSeconds: Number(option('interval') ?? (quick ? 15 : 30)),
       steadySeconds: secondsOption ?? (quick ? 20 : 60),
       shards: Number(option('shards') ?? 16),
+      ...(option('worker-log') ? { workerLog: option('worker-log')! } : {}),
       ...(imap ? { imap: { host: imap[0]!, port: Number(imap[1]), secure: imap[2] === 'tls' } } : {}),
     });
     printTable(`bench/poll two-workers: two worker processes by poll shards, one killed (SIGKILL); ${server}, 2 cores`, header, [row]);

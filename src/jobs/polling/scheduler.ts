@@ -34,7 +34,7 @@ export const pollJobId = (mailboxId: string, due: number): string => `p-${requir
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized']);
 
 export class PollScheduler {
-  readonly dues: PollSchedule;
+  private readonly dues: PollSchedule;
 
   constructor(
     redis: Redis,
