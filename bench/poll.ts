@@ -40,6 +40,9 @@
  *
  * Options of the phases (issue 19: one phase alone, at a size the machine allows, profiled):
  *   --phase kept|connect|idle|scale   only that phase (and no backlog)
+ *   --phase two-workers         two worker processes sharing the mailboxes by poll shards, one then killed
+ *                               (bench/poll-two-workers.ts; --mailboxes, --seconds of steady state,
+ *                               --interval S, --shards N, --imap HOST:PORT[:tls] for another IMAP server)
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
  *   --worker-log FILE           the worker's log lines, to FILE
@@ -68,6 +71,7 @@ import { buildTestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
 import { watchInboxes, type IdleWatchers } from './support/idle-watchers.js';
+import { runTwoWorkers } from './poll-two-workers.js';
 import { linkMaildirs, writeMaildir } from './support/maildir.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
 import { runScale, SCALE_DEFAULTS } from './poll-scale.js';
@@ -108,7 +112,7 @@ function option(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 const onlyPhase = option('phase');
-if (onlyPhase !== undefined && !['kept', 'connect', 'idle', 'scale'].includes(onlyPhase)) throw new Error('--phase: kept, connect, idle or scale');
+if (onlyPhase !== undefined && !['kept', 'connect', 'idle', 'scale', 'two-workers'].includes(onlyPhase)) throw new Error('--phase: kept, connect, idle, scale or two-workers');
 const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
 const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
 const cpuProfDir = option('cpu-prof');
@@ -718,6 +722,25 @@ if (onlyPhase === 'scale') {
 }
 
 const inotifyBefore = setInotify(4096);
+if (onlyPhase === 'two-workers') {
+  const imap = option('imap')?.split(':');
+  try {
+    const mailboxes = mailboxesOption ?? (quick ? 200 : 1000);
+    process.stdout.write(`running: two workers, ${mailboxes} mailboxes…\n`);
+    const { header, row, server } = await runTwoWorkers({
+      mailboxes,
+      intervalSeconds: Number(option('interval') ?? (quick ? 15 : 30)),
+      steadySeconds: secondsOption ?? (quick ? 20 : 60),
+      shards: Number(option('shards') ?? 16),
+      ...(option('worker-log') ? { workerLog: option('worker-log')! } : {}),
+      ...(imap ? { imap: { host: imap[0]!, port: Number(imap[1]), secure: imap[2] === 'tls' } } : {}),
+    });
+    printTable(`bench/poll two-workers: two worker processes by poll shards, one killed (SIGKILL); ${server}, 2 cores`, header, [row]);
+  } finally {
+    if (inotifyBefore !== undefined) setInotify(inotifyBefore);
+  }
+  process.exit(0);
+}
 const rows: (string | number)[][] = [];
 const backlogOnly = process.argv.includes('--backlog-only');
 if (process.argv.includes('--tracking')) {

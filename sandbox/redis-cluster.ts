@@ -1,5 +1,6 @@
 /**
- * A local Redis Cluster for tests: N masters (no replicas) from Debian's
+ * A local Redis Cluster for tests: N masters (and, when asked, one replica
+ * each, for failovers) from Debian's
  * `redis-server`, on free loopback ports in a temp dir, joined with
  * `redis-cli --cluster create`, ready once every node says `cluster_state:ok`.
  *
@@ -18,7 +19,15 @@ import { spawnTethered, type TetheredProcess } from './tethered.js';
 const run = promisify(execFile);
 
 export interface SandboxRedisCluster {
+  /** Every node, masters first (as created; a failover changes which is which). */
   nodes: { host: string; port: number }[];
+  /** Kills one node with SIGKILL (a master's failure: its replica, if any, takes over after the node timeout). */
+  kill(port: number): void;
+  /**
+   * Fails a master over to its replica (CLUSTER FAILOVER on the replica: the planned kind, as for
+   * an upgrade); settles with the replica's port once it is the master. Needs `replicas`.
+   */
+  failover(masterPort: number): Promise<number>;
   /** `127.0.0.1:p1,127.0.0.1:p2,…`: the value of REDIS_CLUSTER_NODES. */
   seeds: string;
   stop(): Promise<void>;
@@ -27,6 +36,8 @@ export interface SandboxRedisCluster {
 export interface StartRedisClusterOptions {
   /** @defaultValue 3 (the fewest masters Redis Cluster accepts) */
   masters?: number;
+  /** One replica per master (a failover test): twice the nodes. @defaultValue false */
+  replicas?: boolean;
   /** Extra `redis-server` arguments for every node, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
   args?: string[];
 }
@@ -57,7 +68,8 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   };
   try {
     const ports: number[] = [];
-    for (let i = 0; i < masters; i++) {
+    const count = options.replicas ? masters * 2 : masters;
+    for (let i = 0; i < count; i++) {
       const [port, bus] = [await freePort(), await freePort()];
       const nodeDir = join(dir, `node-${i}`);
       await mkdir(nodeDir);
@@ -70,10 +82,33 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       ports.push(port);
     }
     for (const port of ports) await waitFor(`node ${port} answering PING`, async () => (await cli(port, 'ping')).trim() === 'PONG');
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', options.replicas ? '1' : '0', '--cluster-yes'], { timeout: 30_000 });
     for (const port of ports) await waitFor(`node ${port} reporting cluster_state:ok`, async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'));
+    if (options.replicas) {
+      // Every master has its replica in sync before a test may fail one over.
+      for (const port of ports) {
+        await waitFor(`node ${port} a synced master or replica`, async () => {
+          const info = await cli(port, 'info', 'replication');
+          return info.includes('role:slave') ? info.includes('master_link_status:up') : /connected_slaves:1/.test(info);
+        });
+      }
+    }
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
-    return { nodes, seeds: nodes.map((n) => `${n.host}:${n.port}`).join(','), stop };
+    const kill = (port: number): void => {
+      const server = servers[ports.indexOf(port)];
+      if (server) process.kill(server.pid, 'SIGKILL');
+    };
+    const failover = async (masterPort: number): Promise<number> => {
+      const lines = (await cli(masterPort, 'cluster', 'nodes')).split('\n');
+      const masterId = lines.find((l) => l.includes('myself'))?.split(' ')[0];
+      const replica = lines.find((l) => masterId && l.includes(` ${masterId} `) && l.includes('slave'));
+      const port = Number(/:(\d+)@/.exec(replica ?? '')?.[1]);
+      if (!masterId || !Number.isInteger(port)) throw new Error(`redis cluster: no replica of the master on port ${masterPort}`);
+      await cli(port, 'cluster', 'failover');
+      await waitFor(`node ${port} promoted to master`, async () => (await cli(port, 'info', 'replication')).includes('role:master'));
+      return port;
+    };
+    return { nodes, kill, failover, seeds: nodes.map((n) => `${n.host}:${n.port}`).join(','), stop };
   } catch (err) {
     await stop();
     throw err;

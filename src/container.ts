@@ -81,7 +81,7 @@ export interface Dependencies {
 export function createDependencies(config: Config, logger: Logger): Dependencies {
   const redis = createRedis(config.redis, 'command', `${config.role}:command`);
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
-  const keys = createKeySpace(config.redis.prefix);
+  const keys = createKeySpace(config.redis.prefix, { pollShards: config.polling.shards });
   const metrics = createMetrics();
   const cipher = createCipher(config.encryption.key, config.encryption.previousKeys);
   const extraCa = loadExtraCa(config.outbound.extraCaFile);
@@ -120,7 +120,10 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     config, redis, keys, cipher, msal, network, tokenCache, connections: connections.services.connections, mailboxes: mailboxService, tokens, events, logger,
   });
   const mail = createMail({ config, redis, keys, metrics, mailboxes: mailboxService, mailboxTokens, trust, logger });
-  const operations = createOperations({ config, redis, keys, cipher, queues, queueNames, metrics, logger, readiness });
+  // The poll queue is one BullMQ queue per shard: its depth is the sum over them.
+  const pollCounts = { getJobCounts: (...states: string[]) => mailboxes.services.scheduler.jobCounts(...states) };
+  const countsOf = (name: string): { getJobCounts(...states: string[]): Promise<Record<string, number>> } | undefined => (name === POLL_QUEUE ? pollCounts : undefined);
+  const operations = createOperations({ config, redis, keys, cipher, queues, queueNames, countsOf, metrics, logger, readiness });
 
   // The order app.ts registers the routes in (and so the order of the OpenAPI document's paths).
   const capabilities: Capability[] = [operations, connections, mailboxes, oauth, mail, webhooks, sending, createConsole()];

@@ -40,7 +40,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const heartbeat = startHeartbeat({ redis: deps.redis, key: deps.keys.workers(), workerId, logger });
     // The BullMQ workers: readiness names a stopped one, and the runtime's watch starts it again.
     deps.readiness.push(heartbeat.readiness, deps.jobs.readiness);
-    await deps.jobs.startAll();
+    await deps.jobs.startAll({ workerId });
     logger.info({ workerId, modules: deps.jobs.names() }, 'workers started');
     closers.push(() => deps.jobs.stopAll(), () => heartbeat.stop());
   }

@@ -19,6 +19,7 @@ import {
   parseString,
   parseUrl,
 } from './env-spec.js';
+import { DEFAULT_POLL_SHARDS, MAX_POLL_SHARDS } from './poll-shards.js';
 import { loadActionsConfig, type ActionsConfig } from './actions-config.js';
 import { loadLoginConfig, type LoginConfig } from './login-config.js';
 import { loadMessagesConfig, type MessagesConfig } from './messages-config.js';
@@ -82,6 +83,10 @@ export interface Config {
     minIntervalSeconds: number;
     /** Polls one worker process runs at once. */
     concurrency: number;
+    /** Poll shards (POLL_SHARDS): the schedule, poll queues and poll locks are cut into this many, each under its own hash tag. */
+    shards: number;
+    /** How often a worker reads the live workers to see which poll shards it owns (ms). */
+    shardLookMs: number;
     /** Keep IMAP sessions open between polls for mailboxes polled at least this often (s); 0 disables. */
     keepSessionsUnderSeconds: number;
     /** Listen with IMAP IDLE on kept sessions, for new mail within about a second. */
@@ -185,6 +190,8 @@ export function loadConfig(env: Env): Config {
     polling: {
       minIntervalSeconds: read(env, 'POLL_MIN_INTERVAL_SECONDS', parseInteger(1, 86_400), 30),
       concurrency: read(env, 'POLL_CONCURRENCY', parseInteger(1, 1000), 50),
+      shards: read(env, 'POLL_SHARDS', parseInteger(1, MAX_POLL_SHARDS), DEFAULT_POLL_SHARDS),
+      shardLookMs: read(env, 'POLL_SHARD_LOOK_MS', parseInteger(100, 60_000), 2_000),
       keepSessionsUnderSeconds: read(env, 'POLL_KEEP_SESSIONS_UNDER_SECONDS', parseInteger(0, 3600), 300),
       idle: read(env, 'POLL_IDLE', parseBoolean, true),
       maxSessions: read(env, 'IMAP_MAX_SESSIONS', parseInteger(1, 100_000), 2000),

@@ -7,12 +7,18 @@
  * a failure logged), watches the workers for readiness (roles/worker-watch.ts)
  * and stops everything in order.
  *
+ * A module may also run workers it starts and stops itself while it runs
+ * (its `dynamicQueues`, through the WorkerControl it gets at start): polling
+ * runs one per poll shard the process owns (jobs/polling/shard-owner.ts).
+ * They are still made here, watched, and closed at stop.
+ *
  * Worker roles start it; API-only processes never do. At start it checks the
  * modules against the queues the service declares: a declared queue without
  * a handler, a handler for an undeclared queue, or two handlers for one
  * queue, and the process refuses to start (jobs would wait forever, or run
  * twice).
  */
+import { randomUUID } from 'node:crypto';
 import { Worker, type Job, type QueueFactory, type WorkerSettings } from '../adapters/queue/bullmq.js';
 import type { ReadinessCheck } from '../roles/readiness-check.js';
 import type { Logger } from '../logging/logger.js';
@@ -36,13 +42,32 @@ export interface Sweeper {
   failed(err: unknown): void;
 }
 
+/** A BullMQ worker a module started itself (WorkerControl.start). */
+export interface StartedWorker {
+  /** Jobs it runs at once from now on. */
+  setConcurrency(concurrency: number): void;
+  /** Stops taking jobs and lets its running ones finish. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a module gets at start to run the workers of its dynamic queues. */
+export interface WorkerControl {
+  /** This worker process's id, as its heartbeat names it (roles/heartbeat.ts). */
+  readonly workerId: string;
+  /** Starts a worker of one of the module's dynamic queues, under the queue prefix `prefix`. */
+  start(handler: JobHandler<never>, prefix: string): StartedWorker;
+}
+
 export interface JobModule {
   /** A stable name, for logs: the capability's. */
   readonly name: string;
+  /** Queues whose workers run from start to stop. */
   readonly handlers: readonly JobHandler<never>[];
+  /** Queues whose workers the module starts and stops itself while it runs (WorkerControl.start). */
+  readonly dynamicQueues?: readonly string[];
   readonly sweepers?: readonly Sweeper[];
-  /** Before its workers start. */
-  onStart?(): void;
+  /** Before its workers start (awaited: a module may start its first dynamic workers here). */
+  onStart?(control: WorkerControl): Promise<void> | void;
   /** First thing at stop, before its sweepers and workers stop (stop taking new work). */
   onStopping?(): Promise<void> | void;
   /** Last thing at stop, once its workers let their running jobs finish. */
@@ -60,6 +85,7 @@ export interface JobRuntimeOptions {
 
 interface Running {
   module: JobModule;
+  stopping: boolean;
   workers: Worker[];
   timers: NodeJS.Timeout[];
   sweeping: Set<Promise<void>>;
@@ -69,7 +95,8 @@ interface Running {
 export function checkHandlers(queueNames: readonly string[], modules: readonly JobModule[]): void {
   const owners = new Map<string, string[]>();
   for (const module of modules) {
-    for (const handler of module.handlers) owners.set(handler.queue, [...(owners.get(handler.queue) ?? []), module.name]);
+    const queues = [...module.handlers.map((h) => h.queue), ...(module.dynamicQueues ?? [])];
+    for (const queue of queues) owners.set(queue, [...(owners.get(queue) ?? []), module.name]);
   }
   const problems: string[] = [];
   const missing = queueNames.filter((name) => !owners.has(name));
@@ -114,11 +141,13 @@ export class JobRuntime {
     checkHandlers(this.options.queueNames, [...this.modules.values()]);
   }
 
-  async startAll(): Promise<void> {
+  /** `workerId`: this process's id in the worker heartbeats (a random one when it does not beat). */
+  async startAll(identity: { workerId?: string } = {}): Promise<void> {
     if (this.started) return;
     this.check();
     this.started = true;
-    for (const module of this.modules.values()) this.running.push(this.startModule(module));
+    const workerId = identity.workerId ?? `unlisted:${process.pid}:${randomUUID().slice(0, 8)}`;
+    for (const module of this.modules.values()) this.running.push(await this.startModule(module, workerId));
     // A stopped worker makes readiness fail, and is started again.
     this.watch = startWorkerWatch({
       workers: () => this.activeWorkers(),
@@ -136,17 +165,40 @@ export class JobRuntime {
     await Promise.all(running.map((r) => this.stopModule(r)));
   }
 
-  private startModule(module: JobModule): Running {
-    module.onStart?.();
+  private makeWorker(handler: JobHandler<never>, prefix?: string): Worker {
     const { queues, logger } = this.options;
-    const workers = module.handlers.map((handler) => {
-      const { queue, settings } = handler;
-      const worker = new Worker(queue, (job, token) => handler.process(job as Job<never>, token), queues.workerOptions(queue, settings));
-      worker.on('error', (err: Error) => logger.warn({ err, queue }, 'worker connection error'));
-      if (handler.failed) worker.on('failed', (job, err) => handler.failed?.(job as Job<never> | undefined, err));
-      return worker;
-    });
-    const running: Running = { module, workers, timers: [], sweeping: new Set() };
+    const { queue, settings } = handler;
+    const worker = new Worker(queue, (job, token) => handler.process(job as Job<never>, token), queues.workerOptions(queue, settings, prefix));
+    worker.on('error', (err: Error) => logger.warn({ err, queue, prefix }, 'worker connection error'));
+    if (handler.failed) worker.on('failed', (job, err) => handler.failed?.(job as Job<never> | undefined, err));
+    return worker;
+  }
+
+  private control(running: Running, workerId: string): WorkerControl {
+    return {
+      workerId,
+      start: (handler, prefix) => {
+        if (running.stopping) throw new Error(`job module ${running.module.name} is stopping: no worker of ${handler.queue} started`);
+        if (!(running.module.dynamicQueues ?? []).includes(handler.queue)) throw new Error(`queue ${handler.queue} is not a dynamic queue of ${running.module.name}`);
+        const worker = this.makeWorker(handler, prefix);
+        running.workers.push(worker);
+        return {
+          setConcurrency: (concurrency) => {
+            worker.concurrency = concurrency;
+          },
+          close: async () => {
+            await worker.close();
+            running.workers = running.workers.filter((w) => w !== worker);
+          },
+        };
+      },
+    };
+  }
+
+  private async startModule(module: JobModule, workerId: string): Promise<Running> {
+    const running: Running = { module, stopping: false, workers: [], timers: [], sweeping: new Set() };
+    await module.onStart?.(this.control(running, workerId));
+    running.workers.push(...module.handlers.map((handler) => this.makeWorker(handler)));
     for (const sweeper of module.sweepers ?? []) {
       let current: Promise<void> | undefined;
       const timer = setInterval(() => {
@@ -168,6 +220,7 @@ export class JobRuntime {
   }
 
   private async stopModule(running: Running): Promise<void> {
+    running.stopping = true;
     await running.module.onStopping?.();
     for (const timer of running.timers) clearInterval(timer);
     await Promise.all([...running.sweeping]);

@@ -25,6 +25,11 @@ export async function liveWorkers(redis: Redis, key: string, now: number = Date.
   return new WorkerHeartbeats(redis, key).beatingSince(now - WORKER_LIVE_MS);
 }
 
+/** The ids of the worker processes that beat within WORKER_LIVE_MS (poll shard ownership, jobs/polling/shard-owner.ts). */
+export async function liveWorkerIds(redis: Redis, key: string, now: number = Date.now()): Promise<string[]> {
+  return new WorkerHeartbeats(redis, key).beatingSinceIds(now - WORKER_LIVE_MS);
+}
+
 export interface HeartbeatOptions {
   redis: Redis;
   key: string;

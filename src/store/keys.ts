@@ -7,6 +7,12 @@
  * `{<prefix>}`; BullMQ's queues share the tag `{<prefix>:q}` so each queue's
  * keys stay together, as BullMQ requires on a cluster.
  *
+ * Polling is the exception, as it is most of the job traffic: each poll shard
+ * (store/poll-shards.ts) has its own tag `{<prefix>:poll:<shard>}` holding its
+ * BullMQ queue, its part of the schedule (due and overdue-at sets) and the poll
+ * locks of its mailboxes, so a script may take a mailbox's lock and its due
+ * together, and a cluster spreads the shards over its masters.
+ *
  * Every builder that takes a record's id checks its shape (domain/ids.ts) and
  * throws MalformedIdError (a not_found) for any other: `con_X:mailboxes` must
  * not name connection con_X's mailbox set. Callers check ids before they get
@@ -15,6 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { requireId } from '../domain/ids.js';
+import { DEFAULT_POLL_SHARDS, MAX_POLL_SHARDS, pollShardOf } from './poll-shards.js';
 
 export interface KeySpace {
   readonly prefix: string;
@@ -32,17 +39,29 @@ export interface KeySpace {
   connectionMailboxes(connectionId: string): string;
   /** Claims one address per connection (value: the mailbox id). */
   mailboxAddress(connectionId: string, email: string): string;
-  /** Sorted set: mailbox id → when its next poll is due (ms). The poll schedule's source of truth. */
-  pollDue(): string;
-  /** Sorted set: mailbox id → due time plus its poll interval (ms), past which it is overdue. Kept with pollDue. */
-  pollOverdueAt(): string;
+  /** How many poll shards the schedule, poll queues and poll locks are cut into (POLL_SHARDS). */
+  readonly pollShards: number;
+  /** The shard of a mailbox (store/poll-shards.ts). */
+  pollShardOf(mailboxId: string): number;
+  /** The prefix of one shard's BullMQ poll queue: the shard's hash tag. */
+  pollQueuePrefix(shard: number): string;
+  /** Sorted set: mailbox id → when its next poll is due (ms), for one shard. The poll schedule's source of truth. */
+  pollDue(shard: number): string;
+  /** Sorted set: mailbox id → due time plus its poll interval (ms), past which it is overdue. Kept with pollDue(shard). */
+  pollOverdueAt(shard: number): string;
+  /** The shard count the schedule in Redis is laid out for (jobs/polling/shard-migration.ts); absent before sharding. */
+  pollLayout(): string;
+  /** Held by the one process moving schedule entries between layouts. */
+  pollLayoutLock(): string;
+  /** The unsharded schedule of versions before poll shards: read once by the migration, then deleted. */
+  readonly legacyPoll: { due(): string; overdueAt(): string };
   /** Hash: mailbox state → how many mailboxes are in it, kept by the mailbox store's scripts. */
   mailboxStates(): string;
   /** Sorted set (scores 0): `<term>\0<created ms>\0<id>` per term of each mailbox, for filtered pages (store/record-pages.ts). */
   mailboxTerms(): string;
   /** The version of the mailbox terms index once every mailbox is in it (set after an upgrade's first build). */
   mailboxTermsBuilt(): string;
-  /** Held while one worker polls one mailbox. */
+  /** Held while one worker polls one mailbox: in the mailbox's poll shard's tag, beside its due time. */
   pollLock(mailboxId: string): string;
   /**
    * The tracked window of one watched folder of a mailbox (issue 16): one compact value (UIDs,
@@ -147,8 +166,19 @@ export interface SendKeys {
 /** An event id as a key part: its digest, so that any id (they are not all made here) names one key of one shape. */
 const eventKey = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, 32);
 
-export function createKeySpace(prefix: string): KeySpace {
+export interface KeySpaceOptions {
+  /** @defaultValue DEFAULT_POLL_SHARDS (16) */
+  pollShards?: number;
+}
+
+export function createKeySpace(prefix: string, options: KeySpaceOptions = {}): KeySpace {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) throw new Error(`invalid Redis prefix: ${prefix}`);
+  const shards = options.pollShards ?? DEFAULT_POLL_SHARDS;
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_POLL_SHARDS) throw new Error(`invalid poll shard count: ${shards}`);
+  const shardTag = (shard: number): string => {
+    if (!Number.isSafeInteger(shard) || shard < 0 || shard >= shards) throw new Error(`poll shard ${shard} out of 0..${shards - 1}`);
+    return `{${prefix}:poll:${shard}}`;
+  };
   const tag = `{${prefix}}`;
   const wh = `{${prefix}:wh}`;
   const snd = `{${prefix}:snd}`;
@@ -163,12 +193,19 @@ export function createKeySpace(prefix: string): KeySpace {
     connections: () => `${tag}:connections`,
     workers: () => `${tag}:workers`,
     mailbox: (id) => `${tag}:mailbox:${mbx(id)}`,
-    pollDue: () => `${tag}:poll:due`,
-    pollOverdueAt: () => `${tag}:poll:overdue-at`,
+    pollShards: shards,
+    pollShardOf: (mailboxId) => pollShardOf(mbx(mailboxId), shards),
+    pollQueuePrefix: (shard) => shardTag(shard),
+    // `schedule:` and `lock:` stay clear of BullMQ's `<tag>:poll:*` keys (the queue is named poll).
+    pollDue: (shard) => `${shardTag(shard)}:schedule:due`,
+    pollOverdueAt: (shard) => `${shardTag(shard)}:schedule:overdue-at`,
+    pollLayout: () => `${tag}:poll:layout`,
+    pollLayoutLock: () => `${tag}:poll:layout:lock`,
+    legacyPoll: { due: () => `${tag}:poll:due`, overdueAt: () => `${tag}:poll:overdue-at` },
     mailboxStates: () => `${tag}:mailboxes:states`,
     mailboxTerms: () => `${tag}:mailboxes:terms`,
     mailboxTermsBuilt: () => `${tag}:mailboxes:terms:built`,
-    pollLock: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:poll-lock`,
+    pollLock: (mailboxId) => `${shardTag(pollShardOf(mbx(mailboxId), shards))}:lock:${mailboxId}`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
     smtpSlots: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:smtp-slots`,
     // The folder is a user's string: its digest keeps the key short and free of odd characters.

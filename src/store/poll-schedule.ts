@@ -1,30 +1,50 @@
 /**
- * The poll schedule in Redis. `pollDue` (mailbox id → due time, ms) is the
- * schedule; `pollOverdueAt` (mailbox id → due time + the mailbox's poll
- * interval) is an index beside it, so "how many mailboxes are overdue by more
- * than one interval" is one ZCOUNT instead of a walk over every mailbox.
+ * The poll schedule in Redis, cut into poll shards (store/poll-shards.ts).
+ * Per shard, `pollDue` (mailbox id → due time, ms) is the schedule and
+ * `pollOverdueAt` (mailbox id → due time + the mailbox's poll interval) an
+ * index beside it, so "how many mailboxes are overdue by more than one
+ * interval" is one ZCOUNT per shard instead of a walk over every mailbox.
  *
  * The index is exact or absent: the scripts (store/lua/poll-*.lua) write it
  * only while it exists, and poll-build-overdue-index makes it from pollDue in
  * one step when it is absent (the first count after an upgrade, or after the
- * schedule emptied). Both keys and the mailbox records share the control
- * plane's hash tag, so on a cluster each script runs in one slot; a script
- * reads a mailbox's interval from its record only when the caller did not give it.
+ * shard emptied). A shard's keys share its hash tag, so each script runs in
+ * one slot; the mailbox records live under the control plane's tag, so a
+ * mailbox's interval is read from its record before a script runs, never in it.
  *
  * The BullMQ jobs that trigger each due time are jobs/polling/scheduler.ts's.
  */
 import type { Redis } from '../adapters/redis/redis.js';
 import type { KeySpace } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { allShards } from './poll-shards.js';
 
 /** The interval of a mailbox whose record is gone or lacks one (ms): the service's default. */
 export const FALLBACK_INTERVAL_MS = 60_000;
+/** Records read per MGET while building an overdue index. */
+const RECORDS_PER_READ = 500;
 
-const SCHEDULE = new LuaScript('poll-schedule-3');
+const SCHEDULE = new LuaScript('poll-schedule-2');
 const UNSCHEDULE = new LuaScript('poll-unschedule-2');
-const BUILD_OVERDUE_INDEX = new LuaScript('poll-build-overdue-index');
+const BUILD_OVERDUE_INDEX = new LuaScript('poll-build-overdue-index-2');
 
 const asDue = (score: unknown): number | undefined => (score === null || score === undefined ? undefined : Number(score));
+
+/** A stored mailbox record's poll interval (ms), or the fallback. */
+export function intervalOfRecord(raw: string | null | undefined): number {
+  if (!raw) return FALLBACK_INTERVAL_MS;
+  try {
+    const seconds = (JSON.parse(raw) as { pollIntervalSeconds?: unknown }).pollIntervalSeconds;
+    return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : FALLBACK_INTERVAL_MS;
+  } catch {
+    return FALLBACK_INTERVAL_MS;
+  }
+}
+
+export interface ScheduledPoll {
+  mailboxId: string;
+  due: number;
+}
 
 export class PollSchedule {
   constructor(
@@ -33,51 +53,79 @@ export class PollSchedule {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Makes `due` the mailbox's due time; answers the one it replaces. `intervalMs`, the mailbox's
-   * poll interval, dates when it becomes overdue; without it, it is read from the record.
-   */
-  async schedule(mailboxId: string, due: number, intervalMs?: number): Promise<number | undefined> {
-    const keys = [this.keys.pollDue(), this.keys.pollOverdueAt(), this.keys.mailbox(mailboxId)];
-    return asDue(await SCHEDULE.run(this.redis, keys, [mailboxId, due, intervalMs ?? '', FALLBACK_INTERVAL_MS]));
+  /** The mailbox's poll interval (ms) as its record states it: one GET on the control plane. */
+  async intervalOf(mailboxId: string): Promise<number> {
+    return intervalOfRecord(await this.redis.get(this.keys.mailbox(mailboxId)));
+  }
+
+  /** Makes `due` the mailbox's due time in its shard; answers the one it replaces. `intervalMs` dates when it becomes overdue. */
+  async schedule(mailboxId: string, due: number, intervalMs: number): Promise<number | undefined> {
+    const shard = this.keys.pollShardOf(mailboxId);
+    return asDue(await SCHEDULE.run(this.redis, [this.keys.pollDue(shard), this.keys.pollOverdueAt(shard)], [mailboxId, due, intervalMs]));
   }
 
   /** Takes the mailbox off the schedule; answers the due time it had. */
   async unschedule(mailboxId: string): Promise<number | undefined> {
-    return asDue(await UNSCHEDULE.run(this.redis, [this.keys.pollDue(), this.keys.pollOverdueAt()], [mailboxId]));
-  }
-
-  /** How many scheduled mailboxes are due more than one poll interval ago. */
-  async overdueCount(): Promise<number> {
-    await this.buildOverdueIndex();
-    return this.redis.zcount(this.keys.pollOverdueAt(), '-inf', `(${this.now()}`);
+    const shard = this.keys.pollShardOf(mailboxId);
+    return asDue(await UNSCHEDULE.run(this.redis, [this.keys.pollDue(shard), this.keys.pollOverdueAt(shard)], [mailboxId]));
   }
 
   /**
-   * The overdue index, made from the schedule when it is absent: once after an upgrade (the one
-   * read of the whole schedule), or when the schedule emptied. A schedule that changes meanwhile
-   * makes the build give up; it is read again, a few times at most.
+   * How many scheduled mailboxes are due more than one poll interval ago: the sum over the shards
+   * (one ZCOUNT each, sent together), plus the unsharded index of an older version until a worker
+   * has moved it (jobs/polling/shard-migration.ts).
    */
-  private async buildOverdueIndex(): Promise<void> {
+  async overdueCount(): Promise<number> {
+    const now = `(${this.now()}`;
+    const counts = await Promise.all([
+      ...allShards(this.keys.pollShards).map(async (shard) => {
+        await this.buildOverdueIndex(shard);
+        return this.redis.zcount(this.keys.pollOverdueAt(shard), '-inf', now);
+      }),
+      this.redis.zcount(this.keys.legacyPoll.overdueAt(), '-inf', now),
+    ]);
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * A shard's overdue index, made from its schedule when it is absent: once after an upgrade, or
+   * when the shard emptied. A schedule that changes meanwhile makes the build give up; it is read
+   * again, a few times at most.
+   */
+  private async buildOverdueIndex(shard: number): Promise<void> {
+    const index = this.keys.pollOverdueAt(shard);
     for (let attempt = 0; attempt < 3; attempt++) {
-      if ((await this.redis.exists(this.keys.pollOverdueAt())) === 1) return;
-      const ids = await this.redis.zrange(this.keys.pollDue(), '0', '-1');
-      if (ids.length === 0) return;
-      const keys = [this.keys.pollOverdueAt(), this.keys.pollDue(), ...ids.map((id) => this.keys.mailbox(id))];
+      if ((await this.redis.exists(index)) === 1) return;
+      const flat = await this.redis.zrange(this.keys.pollDue(shard), '0', '-1', 'WITHSCORES');
+      if (flat.length === 0) return;
+      const args: string[] = [];
+      for (let i = 0; i < flat.length; i += RECORDS_PER_READ * 2) {
+        const ids: string[] = [];
+        for (let j = i; j < Math.min(flat.length, i + RECORDS_PER_READ * 2); j += 2) ids.push(flat[j]!);
+        const records = await this.redis.mget(...ids.map((id) => this.keys.mailbox(id)));
+        ids.forEach((id, k) => {
+          const due = flat[i + k * 2 + 1]!;
+          args.push(id, due, String(Number(due) + intervalOfRecord(records[k])));
+        });
+      }
       // Sent as source (it runs once) and as one array: a hundred thousand spread arguments overflow the stack.
-      if ((await this.redis.eval(BUILD_OVERDUE_INDEX.source, keys.length, [...keys, String(FALLBACK_INTERVAL_MS), ...ids])) === 1) return;
+      if ((await this.redis.eval(BUILD_OVERDUE_INDEX.source, 2, [index, this.keys.pollDue(shard), ...args])) === 1) return;
     }
   }
 
   async dueOf(mailboxId: string): Promise<number | undefined> {
-    return asDue(await this.redis.zscore(this.keys.pollDue(), mailboxId));
+    return asDue(await this.redis.zscore(this.keys.pollDue(this.keys.pollShardOf(mailboxId)), mailboxId));
   }
 
-  /** Mailboxes due more than `graceMs` ago, earliest first, at most `limit`. */
-  async overdue(graceMs: number, limit: number): Promise<{ mailboxId: string; due: number }[]> {
-    const flat = await this.redis.zrangebyscore(this.keys.pollDue(), '-inf', String(this.now() - graceMs), 'WITHSCORES', 'LIMIT', '0', String(limit));
-    const overdue: { mailboxId: string; due: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) overdue.push({ mailboxId: flat[i]!, due: Number(flat[i + 1]) });
-    return overdue;
+  /** One shard's mailboxes due more than `graceMs` ago, earliest first, at most `limit`. */
+  async overdue(shard: number, graceMs: number, limit: number): Promise<ScheduledPoll[]> {
+    return readPolls(await this.redis.zrangebyscore(this.keys.pollDue(shard), '-inf', String(this.now() - graceMs), 'WITHSCORES', 'LIMIT', '0', String(limit)));
   }
+}
+
+/** ZRANGE … WITHSCORES as mailbox id and due pairs. */
+export function readPolls(flat: readonly string[]): ScheduledPoll[] {
+  const polls: ScheduledPoll[] = [];
+  for (let i = 0; i < flat.length; i += 2) polls.push({ mailboxId: flat[i]!, due: Number(flat[i + 1]) });
+  return polls;
 }

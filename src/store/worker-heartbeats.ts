@@ -19,6 +19,11 @@ export class WorkerHeartbeats {
     await this.redis.zrem(this.key, workerId);
   }
 
+  /** The ids of the workers that beat at `since` (ms) or later. */
+  async beatingSinceIds(since: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.key, String(since), '+inf');
+  }
+
   /** How many workers beat at `since` (ms) or later. */
   async beatingSince(since: number): Promise<number> {
     return this.redis.zcount(this.key, String(since), '+inf');

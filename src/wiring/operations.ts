@@ -16,7 +16,7 @@ import { healthRoutes, type ReadinessCheck } from '../http/routes/health.js';
 import { metricsRoute } from '../http/routes/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { queueDepthRefresher } from '../observability/queue-depth.js';
+import { queueDepthRefresher, type CountableQueue } from '../observability/queue-depth.js';
 import { redisMemoryRefresher } from '../observability/redis-memory.js';
 import { encryptionKeyCheck, type EncryptionKeyCheck } from '../roles/encryption-keys.js';
 import { redisMemoryReadiness } from '../roles/redis-memory-readiness.js';
@@ -33,6 +33,8 @@ export interface OperationsDeps {
   queues: QueueFactory;
   /** The queues whose depth /metrics shows. */
   queueNames: readonly string[];
+  /** A queue's counts where it is not one BullMQ queue of the service's prefix (the poll queue: one per shard). */
+  countsOf?: (name: string) => CountableQueue | undefined;
   metrics: Metrics;
   logger: Logger;
   /** Every check /health/ready runs: the container fills it (and a worker role adds its own). */
@@ -47,7 +49,7 @@ export interface Operations {
 export function createOperations(deps: OperationsDeps): Capability<Operations> {
   const { config, redis, keys, cipher, metrics } = deps;
   metrics.onScrape(queueDepthRefresher({
-    queue: (name) => deps.queues.queue(name),
+    queue: (name) => deps.countsOf?.(name) ?? deps.queues.queue(name),
     names: deps.queueNames,
     gauge: metrics.queueDepth,
   }));

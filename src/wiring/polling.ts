@@ -19,10 +19,11 @@ import { parseMessage } from '../adapters/mail/parse.js';
 import { PollCycle } from '../domain/polling/cycle.js';
 import { PollingJobs } from '../jobs/polling/poll-worker.js';
 import { POLL_QUEUE, PollScheduler, type PollJobData } from '../jobs/polling/scheduler.js';
+import { PollShardMigration } from '../jobs/polling/shard-migration.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { registerFleetGauges } from '../observability/fleet-gauges.js';
-import { liveWorkers } from '../roles/heartbeat.js';
+import { liveWorkerIds, liveWorkers } from '../roles/heartbeat.js';
 import type { KeySpace } from '../store/keys.js';
 import { RedisLock } from '../store/lock.js';
 import { RedisSemaphore } from '../store/semaphore.js';
@@ -55,7 +56,8 @@ export function createPolling(deps: PollingWiringDeps): Polling {
   const windows = new RedisTrackedWindows(deps.redis, (mailboxId, folder) => deps.keys.trackedWindow(mailboxId, folder), (err) => {
     deps.logger.warn({ err }, 'a tracked window could not be read: the folder takes a new baseline');
   });
-  const scheduler = new PollScheduler(deps.redis, deps.keys, () => deps.queues.queue<PollJobData>(POLL_QUEUE));
+  // One poll queue per shard, each under its shard's hash tag (store/keys.ts).
+  const scheduler = new PollScheduler(deps.redis, deps.keys, (shard) => deps.queues.queue<PollJobData>(POLL_QUEUE, undefined, deps.keys.pollQueuePrefix(shard)));
   // Schedules a poll and shows its due time on the mailbox until the poll itself sets the next one.
   const pollAt = async (m: MailboxRecord, due: number): Promise<void> => {
     await scheduler.schedule(m.id, due, m.pollIntervalSeconds * 1000);
@@ -117,10 +119,24 @@ export function createPolling(deps: PollingWiringDeps): Polling {
       trackFullLookSeconds: polling.trackFullLookSeconds,
     },
   });
+  const migration = new PollShardMigration({
+    redis: deps.redis, keys: deps.keys, scheduler,
+    queueAt: (prefix) => deps.queues.queue(POLL_QUEUE, undefined, prefix),
+    logger: deps.logger.child({ module: 'polling' }),
+  });
   const jobs = new PollingJobs({
     cycle,
     scheduler,
+    migration,
     sessions,
+    shards: {
+      count: deps.keys.pollShards,
+      of: (mailboxId) => deps.keys.pollShardOf(mailboxId),
+      queuePrefix: (shard) => deps.keys.pollQueuePrefix(shard),
+      liveWorkers: () => liveWorkerIds(deps.redis, deps.keys.workers()),
+      // A dead worker's shards are taken over within this of its heartbeat expiring (WORKER_LIVE_MS).
+      lookEveryMs: polling.shardLookMs,
+    },
     logger: deps.logger.child({ module: 'polling' }),
     concurrency: polling.concurrency,
     // A mailbox whose poll trigger was lost (a job BullMQ gave up on while Redis was unreachable,

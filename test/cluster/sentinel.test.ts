@@ -50,6 +50,7 @@ describe('behind Redis Sentinel', () => {
     const delivery = await sandbox.receiver.waitFor((d) => (d.body as { data?: { subject?: string } }).data?.subject === 'through the sentinel', 20_000);
     expect(delivery.verified).toBe(true);
     // BullMQ's queues are on the master too (its connections were not left at a default 127.0.0.1:6379).
-    expect(await t.deps.redis.exists(`${t.deps.keys.queuePrefix}:poll:meta`)).toBe(1);
+    const shard = t.deps.keys.pollShardOf(mailbox.json().id);
+    expect(await t.deps.redis.exists(`${t.deps.keys.pollQueuePrefix(shard)}:poll:meta`)).toBe(1);
   }, 60_000);
 });

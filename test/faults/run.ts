@@ -220,7 +220,7 @@ async function main(): Promise<number> {
       slots: run.slots, apis: run.apis, subscriptionId, traffic,
       // Read-only: where a mailbox that is active but not polled stands (its poll lock, its due time).
       explainIdle: async (ids) => (await Promise.all(ids.map(async (id) => {
-        const [lockTtl, due] = await Promise.all([inspector.pttl(keys.pollLock(id)), inspector.zscore(keys.pollDue(), id)]).catch(() => [undefined, undefined]);
+        const [lockTtl, due] = await Promise.all([inspector.pttl(keys.pollLock(id)), inspector.zscore(keys.pollDue(keys.pollShardOf(id)), id)]).catch(() => [undefined, undefined]);
         return `${id} poll lock ${typeof lockTtl === 'number' && lockTtl > 0 ? `held ${(lockTtl / 1000).toFixed(0)} s more` : 'free'}, due ${due ? `in ${((Number(due) - Date.now()) / 1000).toFixed(0)} s` : '-'}`;
       }))).join('; '),
     });

@@ -271,7 +271,7 @@ describe('polling', () => {
     });
     // Due now, with no job to trigger it: what a job dropped while Redis was unreachable leaves.
     const due = Date.now();
-    await t.deps.redis.zadd(t.deps.keys.pollDue(), String(due), id);
+    await t.deps.redis.zadd(t.deps.keys.pollDue(t.deps.keys.pollShardOf(id)), String(due), id);
     const polled = await waitUntil('a poll from the sweeper', async () => {
       const v = await view(id);
       return Date.parse(v.lastPollAt) > Date.parse(first.lastPollAt) ? v : undefined;

@@ -57,6 +57,10 @@ describe('the job runtime', () => {
     expect(() => checkHandlers(['a', 'b'], [module('one', ['a'])])).toThrow('no handler for queue b');
     expect(() => checkHandlers(['a'], [module('one', ['a', 'c'])])).toThrow('handler for undeclared queue c');
     expect(() => checkHandlers(['a'], [module('one', ['a']), module('two', ['a'])])).toThrow('queue a handled twice (one, two)');
+    // A dynamic queue (the poll shards a worker owns) counts as handled, once.
+    const dynamic: JobModule = { name: 'polling', handlers: [], dynamicQueues: ['poll'] };
+    expect(() => checkHandlers(['a', 'poll'], [module('one', ['a']), dynamic])).not.toThrow();
+    expect(() => checkHandlers(['poll'], [module('one', ['poll']), dynamic])).toThrow('queue poll handled twice (one, polling)');
   });
 
   it('does not start (no worker made) when a queue has no handler', async () => {

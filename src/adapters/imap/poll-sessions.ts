@@ -41,6 +41,11 @@ export class KeptPollSessions implements PollSessions {
     this.pool.drop(mailboxId);
   }
 
+  /** Closes the kept sessions of the mailboxes `drop` picks (the poll shards a worker gave up). */
+  dropWhere(drop: (mailboxId: string) => boolean): void {
+    for (const mailboxId of this.pool.keys()) if (drop(mailboxId)) this.pool.drop(mailboxId);
+  }
+
   listen(mailboxId: string, folder: string, onActivity: (kind: MailActivity) => void, uidNext?: number): boolean {
     const session = this.pool.peek(mailboxId);
     if (!session) return false;

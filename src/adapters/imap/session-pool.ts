@@ -108,6 +108,11 @@ export class SessionPool<S extends PoolableSession = PollSession> {
     return entry && !entry.busy ? entry.session : undefined;
   }
 
+  /** The keys that have a session (idle or in use). */
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
   drop(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;

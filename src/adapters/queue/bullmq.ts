@@ -3,7 +3,8 @@
  * says how a worker connects (the job runtime, jobs/runtime.ts, makes them).
  *
  * Every queue uses the key space's queue prefix (a hash tag, so each queue's
- * keys share a Redis Cluster slot) and, on one server or with Sentinel,
+ * keys share a Redis Cluster slot), or a prefix of its own (a poll shard's
+ * tag, so the shards spread over a cluster's masters) and, on one server or with Sentinel,
  * connection *options*, never a shared ioredis instance: BullMQ duplicates
  * connections for blocking commands and needs `maxRetriesPerRequest: null`.
  *
@@ -18,7 +19,7 @@ import { Queue, type ConnectionOptions, type JobsOptions, type WorkerOptions } f
 import type { Logger } from '../../logging/logger.js';
 import { closeRedis, createRedis, sentinelOptions, type Redis, type RedisTarget } from '../redis/redis.js';
 
-export type { Job, JobsOptions, Processor, WorkerOptions } from 'bullmq';
+export type { Job, JobsOptions, JobType, Processor, WorkerOptions } from 'bullmq';
 export { Queue, Worker, DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 
 export interface QueueFactoryOptions {
@@ -62,17 +63,21 @@ export class QueueFactory {
     return { url: target.url, maxRetriesPerRequest: null, connectionName };
   }
 
-  /** One Queue instance per name and process. */
-  queue<Data = unknown>(name: string, defaultJobOptions?: JobsOptions): Queue<Data> {
-    let queue = this.queues.get(name);
+  /**
+   * One Queue instance per name, prefix and process. `prefix`: the queue's own key prefix (a
+   * hash tag) instead of the service's queue prefix.
+   */
+  queue<Data = unknown>(name: string, defaultJobOptions?: JobsOptions, prefix: string = this.options.prefix): Queue<Data> {
+    const id = `${prefix}\0${name}`;
+    let queue = this.queues.get(id);
     if (!queue) {
       queue = new Queue(name, {
         connection: this.connection(`queue:${name}`),
-        prefix: this.options.prefix,
+        prefix,
         ...(defaultJobOptions ? { defaultJobOptions } : {}),
       });
-      queue.on('error', (err: Error) => this.options.logger.warn({ err, queue: name }, 'queue connection error'));
-      this.queues.set(name, queue);
+      queue.on('error', (err: Error) => this.options.logger.warn({ err, queue: name, prefix }, 'queue connection error'));
+      this.queues.set(id, queue);
     }
     return queue as unknown as Queue<Data>;
   }
@@ -81,10 +86,10 @@ export class QueueFactory {
    * What a worker of queue `name` is made with (its connection, the prefix, the settings). The
    * job runtime (jobs/runtime.ts) makes every worker from these; it closes them before close().
    */
-  workerOptions(name: string, settings: WorkerSettings): WorkerOptions {
+  workerOptions(name: string, settings: WorkerSettings, prefix: string = this.options.prefix): WorkerOptions {
     return {
       connection: this.connection(`worker:${name}`),
-      prefix: this.options.prefix,
+      prefix,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDurationMs ?? 30_000,
       autorun: settings.autorun ?? true,

@@ -61,6 +61,10 @@ export function clusterOptions(kind: RedisKind, name: string, auth: RedisAuth): 
     clusterNodeRetryStrategy: retryStrategy,
     // MOVED during a resharding or a failover: follow it rather than fail the command.
     maxRedirections: 16,
+    // A master that dies is retried by clusterNodeRetryStrategy forever and sends no MOVED: without
+    // reading the slot map again, its slots would stay on the dead node after its replica took over
+    // (seen in test/cluster/poll-shards.test.ts: a poll shard's mailboxes were never polled again).
+    slotsRefreshInterval: 5_000,
     redisOptions: { ...perNode, ...authOptions(auth) },
   };
 }

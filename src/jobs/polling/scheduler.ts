@@ -1,21 +1,24 @@
 /**
- * The poll schedule. A sorted set (mailbox id → due time) is the source of
- * truth; each due time also has one delayed BullMQ job that triggers it.
- * A job whose due time is no longer the mailbox's (rescheduled, paused,
- * deleted) does nothing when it fires. A sweeper re-adds the job of any
- * mailbox overdue by more than a grace period, so a job lost to a crash or
- * a Redis hiccup never leaves a mailbox unpolled. Beside the schedule, an
- * index of when each mailbox becomes overdue answers how many are overdue
- * with one ZCOUNT (GET /v1/mailboxes/summary, /metrics): what shows that no
- * worker polls. Both are kept in Redis by store/poll-schedule.ts; this class
- * keeps the jobs in step with them.
+ * The poll schedule. Per poll shard (store/poll-shards.ts), a sorted set
+ * (mailbox id → due time) is the source of truth; each due time also has one
+ * delayed BullMQ job, in its shard's queue, that triggers it. A job whose due
+ * time is no longer the mailbox's (rescheduled, paused, deleted) does nothing
+ * when it fires. A sweeper re-adds the job of any mailbox overdue by more than
+ * a grace period, in every shard, so a job lost to a crash, a Redis hiccup or
+ * a change of shard count never leaves a mailbox unpolled. Beside the
+ * schedule, an index of when each mailbox becomes overdue answers how many
+ * are overdue with one ZCOUNT per shard (GET /v1/mailboxes/summary, /metrics):
+ * what shows that no worker polls. Both are kept in Redis by
+ * store/poll-schedule.ts; this class keeps the jobs in step with them.
  */
-import type { Queue } from '../../adapters/queue/bullmq.js';
+import type { JobType, Queue } from '../../adapters/queue/bullmq.js';
 import type { Redis } from '../../adapters/redis/redis.js';
 import { requireId } from '../../domain/ids.js';
 import type { KeySpace } from '../../store/keys.js';
-import { PollSchedule } from '../../store/poll-schedule.js';
+import { PollSchedule, type ScheduledPoll } from '../../store/poll-schedule.js';
+import { allShards } from '../../store/poll-shards.js';
 
+/** The poll queue's name: one queue of this name per shard, each under its shard's prefix. */
 export const POLL_QUEUE = 'poll';
 
 export interface PollJobData {
@@ -27,33 +30,39 @@ export interface PollJobData {
 /** The job id is part of a BullMQ key: only a mailbox id of its shape may go in it (MalformedIdError otherwise). */
 export const pollJobId = (mailboxId: string, due: number): string => `p-${requireId(mailboxId, 'mbx')}-${due}`;
 
+/** Job states in which a trigger is alive: the sweeper leaves it alone. */
+const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized']);
+
 export class PollScheduler {
   private readonly dues: PollSchedule;
 
   constructor(
     redis: Redis,
-    keys: KeySpace,
-    /** Made on first use: building the scheduler opens no connection. */
-    private readonly queueOf: () => Queue<PollJobData>,
+    private readonly keys: KeySpace,
+    /** A shard's poll queue, made on first use: building the scheduler opens no connection. */
+    private readonly queueOf: (shard: number) => Queue<PollJobData>,
     private readonly now: () => number = Date.now,
   ) {
     this.dues = new PollSchedule(redis, keys, now);
   }
 
-  private get queue(): Queue<PollJobData> {
-    return this.queueOf();
+  /** The poll queue of a mailbox's shard. */
+  queueFor(mailboxId: string): Queue<PollJobData> {
+    return this.queueOf(this.keys.pollShardOf(mailboxId));
   }
 
   /**
    * Makes `due` the mailbox's next poll, replacing whatever was scheduled. `intervalMs`, the
-   * mailbox's poll interval, dates when it becomes overdue; without it, it is read from the record.
+   * mailbox's poll interval, dates when it becomes overdue; without it, it is read from the record
+   * first (one GET: the record lives under another hash tag than the schedule).
    * `running`: the due whose job is running now (a poll rescheduling itself): its job is not asked
    * to go, since a running job cannot be removed and is removed when it completes; that was one
    * script run per poll for nothing.
    */
   async schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void> {
-    const previous = await this.dues.schedule(mailboxId, due, intervalMs);
-    await this.queue.add('poll', { mailboxId, due }, {
+    const previous = await this.dues.schedule(mailboxId, due, intervalMs ?? await this.dues.intervalOf(mailboxId));
+    const queue = this.queueFor(mailboxId);
+    await queue.add('poll', { mailboxId, due }, {
       jobId: pollJobId(mailboxId, due),
       delay: Math.max(0, due - this.now()),
       removeOnComplete: true,
@@ -61,7 +70,7 @@ export class PollScheduler {
     });
     if (previous !== undefined && previous !== due && previous !== running) {
       // A job that is already running cannot be removed; it will find itself stale.
-      await this.queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
+      await queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
     }
   }
 
@@ -71,10 +80,10 @@ export class PollScheduler {
 
   async unschedule(mailboxId: string): Promise<void> {
     const previous = await this.dues.unschedule(mailboxId);
-    if (previous !== undefined) await this.queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
+    if (previous !== undefined) await this.queueFor(mailboxId).remove(pollJobId(mailboxId, previous)).catch(() => 0);
   }
 
-  /** How many scheduled mailboxes are due more than one poll interval ago: none while workers keep up. */
+  /** How many scheduled mailboxes are due more than one poll interval ago, over every shard: none while workers keep up. */
   async overdueCount(): Promise<number> {
     return this.dues.overdueCount();
   }
@@ -83,17 +92,37 @@ export class PollScheduler {
     return this.dues.dueOf(mailboxId);
   }
 
-  /** Re-adds the trigger of every mailbox overdue by more than `graceMs`; returns how many. */
+  /** Job counts by state summed over every shard's poll queue (`mailsync_queue_jobs{queue="poll"}`). */
+  async jobCounts(...states: string[]): Promise<Record<string, number>> {
+    const counts = await Promise.all(allShards(this.keys.pollShards).map((shard) => this.queueOf(shard).getJobCounts(...(states as JobType[]))));
+    const sum: Record<string, number> = {};
+    for (const byState of counts) for (const [state, n] of Object.entries(byState)) sum[state] = (sum[state] ?? 0) + n;
+    return sum;
+  }
+
+  /** Re-adds the trigger of every mailbox overdue by more than `graceMs`, in every shard; returns how many. */
   async sweep(graceMs: number, limit = 1000): Promise<number> {
     let readded = 0;
-    for (const { mailboxId, due } of await this.dues.overdue(graceMs, limit)) {
-      const job = await this.queue.getJob(pollJobId(mailboxId, due));
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized') continue;
-      if (job) await job.remove().catch(() => undefined);
-      await this.queue.add('poll', { mailboxId, due }, { jobId: pollJobId(mailboxId, due), removeOnComplete: true, removeOnFail: true });
-      readded += 1;
+    for (const shard of allShards(this.keys.pollShards)) readded += await this.sweepShard(shard, graceMs, limit);
+    return readded;
+  }
+
+  private async sweepShard(shard: number, graceMs: number, limit: number): Promise<number> {
+    let readded = 0;
+    const queue = this.queueOf(shard);
+    for (const { mailboxId, due } of await this.dues.overdue(shard, graceMs, limit)) {
+      if (await this.readd(queue, { mailboxId, due })) readded += 1;
     }
     return readded;
+  }
+
+  /** Adds the trigger of a scheduled poll unless a live one is there; true when added. */
+  private async readd(queue: Queue<PollJobData>, { mailboxId, due }: ScheduledPoll): Promise<boolean> {
+    const job = await queue.getJob(pollJobId(mailboxId, due));
+    const state = job ? await job.getState() : 'missing';
+    if (LIVE_STATES.has(state)) return false;
+    if (job) await job.remove().catch(() => undefined);
+    await queue.add('poll', { mailboxId, due }, { jobId: pollJobId(mailboxId, due), removeOnComplete: true, removeOnFail: true });
+    return true;
   }
 }
