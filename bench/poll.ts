@@ -28,6 +28,7 @@
  *   --phase kept|connect|idle   only that phase (and no backlog)
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
+ *   --mails N                   that many mails in each phase run (few: the steady state is mostly unchanged polls)
  *   --worker-log FILE           the worker's log lines, to FILE
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
  *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
@@ -37,7 +38,6 @@
  * waited for the safety net) apart from the latencies of those it did.
  */
 import { execFileSync } from 'node:child_process';
-import type { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,6 +51,7 @@ import { buildTestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
 import { linkMaildirs, writeMaildir } from './support/maildir.js';
+import { monitorRedis } from './support/redis-monitor.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
 
 interface Phase {
@@ -73,16 +74,6 @@ async function commandStats(redis: { info(section: string): Promise<string> }): 
   return out;
 }
 
-/** Every command Redis runs for `ms`, one line each (MONITOR), written to `file`: where a poll's round trips go. */
-async function monitorRedis(redis: { monitor(): Promise<EventEmitter & { disconnect(): void }> }, file: string, ms: number): Promise<void> {
-  const lines: string[] = [];
-  const monitor = await redis.monitor();
-  monitor.on('monitor', (time: string, args: string[]) => lines.push(`${time} ${args.map((a) => a.slice(0, 120)).join(' ')}`));
-  await new Promise((r) => setTimeout(r, ms));
-  monitor.disconnect();
-  writeFileSync(file, lines.join('\n'));
-}
-
 /** The value after `--name`, or undefined. */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -92,6 +83,7 @@ const onlyPhase = option('phase');
 if (onlyPhase !== undefined && !['kept', 'connect', 'idle'].includes(onlyPhase)) throw new Error('--phase: kept, connect or idle');
 const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
 const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
+const mailsOption = option('mails') === undefined ? undefined : Number(option('mails'));
 const cpuProfDir = option('cpu-prof');
 const monitorFile = option('monitor');
 
@@ -117,7 +109,7 @@ const PHASES: Phase[] = ALL_PHASES
   .map((phase) => {
     const mailboxes = mailboxesOption ?? phase.mailboxes;
     const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`);
-    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds };
+    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds, mails: mailsOption ?? phase.mails };
   });
 
 function setInotify(value: number): number | undefined {
@@ -199,7 +191,7 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
     const steadyFrom = Date.now();
     const steadyCpu = cpuSeconds(pid);
     const steadyCommands = await commandStats(control.deps.redis);
-    const monitoring = monitorFile ? monitorRedis(control.deps.redis as unknown as Parameters<typeof monitorRedis>[0], monitorFile, 10_000) : Promise.resolve();
+    const monitoring = monitorFile ? monitorRedis(sandbox.redis.url, monitorFile, 10_000) : Promise.resolve(0);
     for (let i = 0; i < phase.mails; i++) {
       const email = emails[Math.floor(Math.random() * emails.length)]!;
       const subject = `bench mail ${i}`;
