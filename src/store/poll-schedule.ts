@@ -22,6 +22,7 @@ export const FALLBACK_INTERVAL_MS = 60_000;
 
 const SCHEDULE = new LuaScript('poll-schedule-3');
 const UNSCHEDULE = new LuaScript('poll-unschedule-2');
+const RESCHEDULE = new LuaScript('poll-reschedule-2');
 const BUILD_OVERDUE_INDEX = new LuaScript('poll-build-overdue-index');
 
 const asDue = (score: unknown): number | undefined => (score === null || score === undefined ? undefined : Number(score));
@@ -40,6 +41,15 @@ export class PollSchedule {
   async schedule(mailboxId: string, due: number, intervalMs?: number): Promise<number | undefined> {
     const keys = [this.keys.pollDue(), this.keys.pollOverdueAt(), this.keys.mailbox(mailboxId)];
     return asDue(await SCHEDULE.run(this.redis, keys, [mailboxId, due, intervalMs ?? '', FALLBACK_INTERVAL_MS]));
+  }
+
+  /**
+   * A poll's own next due time: moves the mailbox from `running` (the trigger that ran) to `due`,
+   * only while `running` is still its due time; false when it is not (paused, deleted,
+   * rescheduled meanwhile: left as it is).
+   */
+  async reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean> {
+    return (await RESCHEDULE.run(this.redis, [this.keys.pollDue(), this.keys.pollOverdueAt()], [mailboxId, running, due, intervalMs])) === 1;
   }
 
   /** Takes the mailbox off the schedule; answers the due time it had. */
@@ -71,6 +81,12 @@ export class PollSchedule {
 
   async dueOf(mailboxId: string): Promise<number | undefined> {
     return asDue(await this.redis.zscore(this.keys.pollDue(), mailboxId));
+  }
+
+  /** The due times of these mailboxes, in order (ZMSCORE); undefined for one not scheduled. */
+  async duesOf(mailboxIds: readonly string[]): Promise<(number | undefined)[]> {
+    if (mailboxIds.length === 0) return [];
+    return (await this.redis.zmscore(this.keys.pollDue(), ...mailboxIds)).map(asDue);
   }
 
   /** Mailboxes due more than `graceMs` ago, earliest first, at most `limit`. */

@@ -114,8 +114,10 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
   }
   let healthy = false;
   try {
-    // Once per poll, not per message: the publisher answers from its cached subscriptions.
-    const wantsContent = (await ports.events.contentWanted?.(mailbox.id)) ?? false;
+    // Once per poll, not per message, and only by a folder with mail to announce: a poll that finds
+    // nothing new asks nothing (the publisher answers from its cached subscriptions, after a GET).
+    let asked: Promise<boolean> | undefined;
+    const wantsContent = (): Promise<boolean> => (asked ??= ports.events.contentWanted?.(mailbox.id) ?? Promise.resolve(false));
     let announced = 0;
     let changes = 0;
     let more = false;
@@ -198,7 +200,7 @@ async function announce(
 }
 
 async function pollFolder(
-  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
+  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: () => Promise<boolean> },
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean; uidValidity: number }> {
   const status = await session.status(path);
   const uidValidity = status.uidValidity;
@@ -226,9 +228,10 @@ async function pollFolder(
     cursor = plan.cursor;
     fromUid = plan.fromUid;
   }
+  const wantsContent = await options.wantsContent();
   let announced = 0;
   let contentBytes = 0;
-  const overBudget = (): boolean => options.wantsContent && contentBytes >= options.maxContentBytes;
+  const overBudget = (): boolean => wantsContent && contentBytes >= options.maxContentBytes;
   // Up to the UIDNEXT of this poll's STATUS: mail that arrives later gets a higher UID, the next poll's.
   const toUid = status.uidNext - 1;
   while (announced < options.maxMessagesPerFolder) {
@@ -237,7 +240,7 @@ async function pollFolder(
     if (uids.length > 0) {
       const batch = await fetchBatch(mailbox.id, folder, path, session, ports, cursor, uids);
       for (const envelope of batch) {
-        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, options.wantsContent);
+        contentBytes += await announce(mailbox, path, cursor.uidValidity, envelope, session, ports, wantsContent);
         cursor = advance(cursor, envelope.uid, status.uidNext);
         announced += 1;
         if (overBudget()) break;

@@ -65,6 +65,22 @@ export class PollScheduler {
     }
   }
 
+  /**
+   * A poll's own next poll: `due` replaces `running` (the due time whose job runs now) only while
+   * `running` is still the mailbox's due time, and only then gets its job; false otherwise (a
+   * pause, deletion, resume or "poll now" meanwhile won). The running job goes when it completes.
+   */
+  async reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean> {
+    if (!(await this.dues.reschedule(mailboxId, running, due, intervalMs))) return false;
+    await this.queue.add('poll', { mailboxId, due }, {
+      jobId: pollJobId(mailboxId, due),
+      delay: Math.max(0, due - this.now()),
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+    return true;
+  }
+
   async pollNow(mailboxId: string): Promise<void> {
     await this.schedule(mailboxId, this.now());
   }
