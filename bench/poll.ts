@@ -29,6 +29,7 @@
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
  *   --mails N                   that many mails in each phase run (few: the steady state is mostly unchanged polls)
+ *   --interval S                each mailbox polled every S seconds (more polls per second from as many sessions)
  *   --worker-log FILE           the worker's log lines, to FILE
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
  *   --cpu-prof DIR              the worker writes a V8 CPU profile of the phase's steady state into DIR
@@ -84,6 +85,7 @@ if (onlyPhase !== undefined && !['kept', 'connect', 'idle'].includes(onlyPhase))
 const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
 const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
 const mailsOption = option('mails') === undefined ? undefined : Number(option('mails'));
+const intervalOption = option('interval') === undefined ? undefined : Number(option('interval'));
 const cpuProfDir = option('cpu-prof');
 const monitorFile = option('monitor');
 
@@ -108,8 +110,8 @@ const PHASES: Phase[] = ALL_PHASES
   .filter((phase) => onlyPhase === undefined || kindOf(phase) === onlyPhase)
   .map((phase) => {
     const mailboxes = mailboxesOption ?? phase.mailboxes;
-    const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`);
-    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds, mails: mailsOption ?? phase.mails };
+    const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`) + (intervalOption ? `, every ${intervalOption} s` : '');
+    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds, mails: mailsOption ?? phase.mails, intervalSeconds: intervalOption ?? phase.intervalSeconds };
   });
 
 function setInotify(value: number): number | undefined {
