@@ -137,6 +137,15 @@ export class PollCycle {
     // trigger is no longer the mailbox's due time.
     if (lease === 'busy' || lease === 'stale') return lease;
     const kept = locks.keep(lease, settings.lockTtlMs);
+    let released: Promise<void> | undefined;
+    const hold: Hold = {
+      kept,
+      release: () => {
+        kept.stop();
+        released ??= locks.release(lease).then(() => undefined, () => undefined);
+        return released;
+      },
+    };
     try {
       // Read under the lock: the last poll's cursors are in it.
       const mailbox = await this.deps.mailboxes.find(mailboxId);
@@ -146,10 +155,9 @@ export class PollCycle {
         return 'gone';
       }
       if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') return mailbox.state;
-      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due, kept));
+      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due, hold));
     } finally {
-      kept.stop();
-      await locks.release(lease).catch(() => undefined);
+      await hold.release();
     }
   }
 
@@ -158,12 +166,12 @@ export class PollCycle {
     return this.now() + 1000 + Math.floor(Math.random() * 1000);
   }
 
-  private async pollAndReschedule(mailbox: MailboxRecord, due: number, kept: KeptLease): Promise<CycleOutcome> {
+  private async pollAndReschedule(mailbox: MailboxRecord, due: number, hold: Hold): Promise<CycleOutcome> {
     const log = this.deps.logger.child({ mailboxId: mailbox.id });
     const watch = { heard: false };
     this.polling.set(mailbox.id, watch);
     try {
-      const outcome = await this.pollAndRecord(mailbox, due, kept, log);
+      const outcome = await this.pollAndRecord(mailbox, due, hold, log);
       // Heard while polling: mail the poll did not see. Its reschedule is done: now poll again.
       if (outcome === 'ok' && watch.heard) await this.wake(mailbox.id);
       return outcome;
@@ -172,7 +180,8 @@ export class PollCycle {
     }
   }
 
-  private async pollAndRecord(mailbox: MailboxRecord, due: number, kept: KeptLease, log: Logger): Promise<CycleOutcome> {
+  private async pollAndRecord(mailbox: MailboxRecord, due: number, hold: Hold, log: Logger): Promise<CycleOutcome> {
+    const { kept } = hold;
     const started = this.now();
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
     // The record as the poll's last cursor write left it (the poll's own reads are of `mailbox`).
@@ -202,9 +211,12 @@ export class PollCycle {
     if (result.kind === 'ok' && hasNothingToClear(latest)) {
       // Nothing of the record changes. A pause, a deletion, a resume or a "poll now" while it polled
       // moved the due time or took it away: the reschedule then leaves the schedule as it is.
+      // The lock goes with them (one write; Redis runs them in order): the poll is over once the
+      // schedule has moved, and announces nothing.
       await Promise.all([
         this.deps.schedule.reschedule(mailbox.id, due, next, latest.pollIntervalSeconds * 1000),
         this.deps.marks.mark(mailbox.id, at),
+        hold.release(),
       ]);
       this.listen(latest);
       return 'ok';
@@ -424,6 +436,12 @@ export class PollCycle {
       this.waking.delete(mailboxId);
     }
   }
+}
+
+/** The poll lock as a poll holds it: kept alive, and given back once, as early as the poll allows. */
+interface Hold {
+  kept: KeptLease;
+  release(): Promise<void>;
 }
 
 /** Active without an error or failures to clear: a poll that went well changes nothing of the record. */
