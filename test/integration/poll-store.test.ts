@@ -55,6 +55,37 @@ describe('PollLocks.claim', () => {
   });
 });
 
+describe('PollLocks.claimThenRead', () => {
+  it('reads after the claim, sent with it; again when the claim had to load its script; never without the lock', async () => {
+    const keys = keySpace();
+    const schedule = new PollSchedule(redis, keys);
+    const locks = new PollLocks(redis, keys);
+    const id = newId('mbx');
+    await schedule.schedule(id, 1_000, 60_000);
+    const counter = `${keys.prefix}:reads`;
+    const read = () => redis.incr(counter);
+
+    // Redis runs the read after the claim: the one read answers.
+    const first = await locks.claimThenRead(id, 1_000, 15_000, read);
+    expect(first.claim).toMatchObject({ key: keys.pollLock(id) });
+    expect(first.value).toBe(1);
+    expect(await locks.claimThenRead(id, 1_000, 15_000, read)).toEqual({ claim: 'busy' });
+    await locks.release(first.claim as { key: string; token: string });
+
+    // Scripts flushed (a Redis restart): the claim goes as source after the read, which is sent again.
+    await redis.script('FLUSH');
+    const reloaded = await locks.claimThenRead(id, 1_000, 15_000, read);
+    expect(reloaded.claim).toMatchObject({ key: keys.pollLock(id) });
+    expect(reloaded.value).toBe(4);
+    await locks.release(reloaded.claim as { key: string; token: string });
+
+    // A failed read gives the lock back.
+    await expect(locks.claimThenRead(id, 1_000, 15_000, () => Promise.reject(new Error('read failed')))).rejects.toThrow('read failed');
+    expect(await redis.exists(keys.pollLock(id))).toBe(0);
+    expect(await locks.claimThenRead(id, 999, 15_000, read)).toEqual({ claim: 'stale' });
+  });
+});
+
 describe('PollSchedule.reschedule', () => {
   it('moves the running trigger to the next due time, and leaves a due time someone else set', async () => {
     const keys = keySpace();

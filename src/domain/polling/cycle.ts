@@ -132,7 +132,8 @@ export class PollCycle {
   /** Runs the poll that the trigger `due` of this mailbox asks for, if it is still the mailbox's. */
   async run(mailboxId: string, due: number): Promise<CycleOutcome> {
     const { locks, settings } = this.deps;
-    const lease = await locks.claim(mailboxId, due, settings.lockTtlMs);
+    // The record is read under the lock (the last poll's cursors are in it), sent with the claim.
+    const { claim: lease, value: mailbox } = await locks.claimThenRead(mailboxId, due, settings.lockTtlMs, () => this.deps.mailboxes.find(mailboxId));
     // Another worker is polling this mailbox (or a dead one's lock has not lapsed yet), or the
     // trigger is no longer the mailbox's due time.
     if (lease === 'busy' || lease === 'stale') return lease;
@@ -147,8 +148,6 @@ export class PollCycle {
       },
     };
     try {
-      // Read under the lock: the last poll's cursors are in it.
-      const mailbox = await this.deps.mailboxes.find(mailboxId);
       if (!mailbox) {
         this.deps.sessions.drop(mailboxId);
         await this.deps.schedule.unschedule(mailboxId);

@@ -33,6 +33,12 @@ export interface PollSchedulePort {
  */
 export interface MailboxLocks {
   claim(mailboxId: string, due: number, ttlMs: number): Promise<Lease | 'busy' | 'stale'>;
+  /**
+   * The claim, and `read` run after it (under the lock when it is taken), sent together where the
+   * store can keep their order; `value`, the read's answer, when the claim is a lease (a failed
+   * read gives the lock back and throws).
+   */
+  claimThenRead<T>(mailboxId: string, due: number, ttlMs: number, read: () => Promise<T>): Promise<{ claim: Lease | 'busy' | 'stale'; value?: T }>;
   keep(lease: Lease, ttlMs: number): KeptLease;
   release(lease: Lease): Promise<boolean>;
 }
