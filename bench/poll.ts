@@ -45,6 +45,8 @@
  *                               --interval S, --shards N, --imap HOST:PORT[:tls] for another IMAP server)
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
+ *   --mails N                   that many mails in each phase run (few: the steady state is mostly unchanged polls)
+ *   --interval S                each mailbox polled every S seconds (more polls per second from as many sessions)
  *   --worker-log FILE           the worker's log lines, to FILE
  *   --monitor FILE              every Redis command of 10 s of the steady state, to FILE (MONITOR)
  *   --heap-snapshot FILE        (scale) the worker writes a V8 heap snapshot to FILE after the steady state
@@ -57,7 +59,6 @@
  * waited for the safety net) apart from the latencies of those it did.
  */
 import { execFileSync } from 'node:child_process';
-import type { EventEmitter } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -73,6 +74,7 @@ import { spawnService } from '../test/support/service-process.js';
 import { watchInboxes, type IdleWatchers } from './support/idle-watchers.js';
 import { runTwoWorkers } from './poll-two-workers.js';
 import { linkMaildirs, writeMaildir } from './support/maildir.js';
+import { monitorRedis } from './support/redis-monitor.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
 import { runScale, SCALE_DEFAULTS } from './poll-scale.js';
 
@@ -96,16 +98,6 @@ async function commandStats(redis: { info(section: string): Promise<string> }): 
   return out;
 }
 
-/** Every command Redis runs for `ms`, one line each (MONITOR), written to `file`: where a poll's round trips go. */
-async function monitorRedis(redis: { monitor(): Promise<EventEmitter & { disconnect(): void }> }, file: string, ms: number): Promise<void> {
-  const lines: string[] = [];
-  const monitor = await redis.monitor();
-  monitor.on('monitor', (time: string, args: string[]) => lines.push(`${time} ${args.map((a) => a.slice(0, 120)).join(' ')}`));
-  await new Promise((r) => setTimeout(r, ms));
-  monitor.disconnect();
-  writeFileSync(file, lines.join('\n'));
-}
-
 /** The value after `--name`, or undefined. */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -115,6 +107,8 @@ const onlyPhase = option('phase');
 if (onlyPhase !== undefined && !['kept', 'connect', 'idle', 'scale', 'two-workers'].includes(onlyPhase)) throw new Error('--phase: kept, connect, idle, scale or two-workers');
 const mailboxesOption = option('mailboxes') === undefined ? undefined : Number(option('mailboxes'));
 const secondsOption = option('seconds') === undefined ? undefined : Number(option('seconds'));
+const mailsOption = option('mails') === undefined ? undefined : Number(option('mails'));
+const intervalOption = option('interval') === undefined ? undefined : Number(option('interval'));
 const cpuProfDir = option('cpu-prof');
 const monitorFile = option('monitor');
 
@@ -139,8 +133,8 @@ const PHASES: Phase[] = ALL_PHASES
   .filter((phase) => onlyPhase === undefined || kindOf(phase) === onlyPhase)
   .map((phase) => {
     const mailboxes = mailboxesOption ?? phase.mailboxes;
-    const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`);
-    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds };
+    const name = phase.name.replace(/^[\d,]+ mailboxes/, `${mailboxes.toLocaleString('en-US')} mailboxes`) + (intervalOption ? `, every ${intervalOption} s` : '');
+    return { ...phase, name, mailboxes, seconds: secondsOption ?? phase.seconds, mails: mailsOption ?? phase.mails, intervalSeconds: intervalOption ?? phase.intervalSeconds };
   });
 
 function setInotify(value: number): number | undefined {
@@ -232,7 +226,7 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
     const steadyFrom = Date.now();
     const steadyCpu = cpuSeconds(pid);
     const steadyCommands = await commandStats(control.deps.redis);
-    const monitoring = monitorFile ? monitorRedis(control.deps.redis as unknown as Parameters<typeof monitorRedis>[0], monitorFile, 10_000) : Promise.resolve();
+    const monitoring = monitorFile ? monitorRedis(sandbox.redis.url, monitorFile, 10_000) : Promise.resolve(0);
     for (let i = 0; i < phase.mails; i++) {
       const email = targets[i]!;
       const subject = `bench mail ${i}`;

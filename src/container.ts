@@ -65,7 +65,7 @@ export interface Dependencies {
   oauth: OAuth;
   /** Webhook subscriptions, the delivery log and the delivery schedule. */
   webhooks: Webhooks;
-  polling: Pick<Mailboxes, 'scheduler' | 'summary'>;
+  polling: Pick<Mailboxes, 'scheduler' | 'summary' | 'cycle'>;
   /** POST/GET /v1/send. */
   sending: Sending;
   /** Where producers announce domain events (delivered by webhook). */
@@ -145,7 +145,7 @@ export function createDependencies(config: Config, logger: Logger): Dependencies
     trust,
     oauth: oauth.services,
     webhooks: webhooks.services,
-    polling: { scheduler: mailboxes.services.scheduler, summary: mailboxes.services.summary },
+    polling: { scheduler: mailboxes.services.scheduler, summary: mailboxes.services.summary, cycle: mailboxes.services.cycle },
     sending: sending.services,
     events,
     readiness,

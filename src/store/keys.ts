@@ -61,8 +61,13 @@ export interface KeySpace {
   mailboxTerms(): string;
   /** The version of the mailbox terms index once every mailbox is in it (set after an upgrade's first build). */
   mailboxTermsBuilt(): string;
-  /** Held while one worker polls one mailbox: in the mailbox's poll shard's tag, beside its due time. */
+  /**
+   * Held while one worker polls one mailbox: in the mailbox's poll shard's tag, beside its due time,
+   * so one script takes it and checks the trigger is still the due time (store/poll-claim.ts).
+   */
   pollLock(mailboxId: string): string;
+  /** Hash: mailbox id → when its last poll started (ms): the view's lastPollAt, kept apart from the record (store/poll-marks.ts). */
+  pollLastAt(): string;
   /**
    * The tracked window of one watched folder of a mailbox (issue 16): one compact value (UIDs,
    * flag codes, Message-IDs), in the mailbox's slot so all of them go in one DEL.
@@ -206,6 +211,7 @@ export function createKeySpace(prefix: string, options: KeySpaceOptions = {}): K
     mailboxTerms: () => `${tag}:mailboxes:terms`,
     mailboxTermsBuilt: () => `${tag}:mailboxes:terms:built`,
     pollLock: (mailboxId) => `${shardTag(pollShardOf(mbx(mailboxId), shards))}:lock:${mailboxId}`,
+    pollLastAt: () => `${tag}:poll:last-at`,
     tenantPolls: (tenant) => `${prefix}:{tenant:${tenant}}:polls`,
     smtpSlots: (mailboxId) => `${prefix}:{mbx:${mbx(mailboxId)}}:smtp-slots`,
     // The folder is a user's string: its digest keeps the key short and free of odd characters.

@@ -44,6 +44,11 @@ export function loadLua(name: string, seen: readonly string[] = []): string {
 export class LuaScript {
   /** The number of keys the file name declares; undefined when the caller decides. */
   readonly numberOfKeys: number | undefined;
+  /**
+   * How many runs found the script not loaded (NOSCRIPT) and sent its source: such a run reaches
+   * Redis after commands sent after it (store/poll-claim.ts reads again then).
+   */
+  loads = 0;
   private loaded: { source: string; sha: string } | undefined;
 
   /** `name`: the file in store/lua/, without `.lua`. Reads nothing yet. */
@@ -82,6 +87,7 @@ export class LuaScript {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      this.loads += 1;
       return redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }

@@ -26,6 +26,7 @@ const RECORDS_PER_READ = 500;
 
 const SCHEDULE = new LuaScript('poll-schedule-2');
 const UNSCHEDULE = new LuaScript('poll-unschedule-2');
+const RESCHEDULE = new LuaScript('poll-reschedule-2');
 const BUILD_OVERDUE_INDEX = new LuaScript('poll-build-overdue-index-2');
 
 const asDue = (score: unknown): number | undefined => (score === null || score === undefined ? undefined : Number(score));
@@ -62,6 +63,16 @@ export class PollSchedule {
   async schedule(mailboxId: string, due: number, intervalMs: number): Promise<number | undefined> {
     const shard = this.keys.pollShardOf(mailboxId);
     return asDue(await SCHEDULE.run(this.redis, [this.keys.pollDue(shard), this.keys.pollOverdueAt(shard)], [mailboxId, due, intervalMs]));
+  }
+
+  /**
+   * A poll's own next due time: moves the mailbox from `running` (the trigger that ran) to `due`,
+   * only while `running` is still its due time; false when it is not (paused, deleted,
+   * rescheduled meanwhile: left as it is).
+   */
+  async reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean> {
+    const shard = this.keys.pollShardOf(mailboxId);
+    return (await RESCHEDULE.run(this.redis, [this.keys.pollDue(shard), this.keys.pollOverdueAt(shard)], [mailboxId, running, due, intervalMs])) === 1;
   }
 
   /** Takes the mailbox off the schedule; answers the due time it had. */
@@ -115,6 +126,24 @@ export class PollSchedule {
 
   async dueOf(mailboxId: string): Promise<number | undefined> {
     return asDue(await this.redis.zscore(this.keys.pollDue(this.keys.pollShardOf(mailboxId)), mailboxId));
+  }
+
+  /**
+   * The due times of these mailboxes, in order; undefined for one not scheduled: one ZMSCORE per
+   * shard they fall in, sent together.
+   */
+  async duesOf(mailboxIds: readonly string[]): Promise<(number | undefined)[]> {
+    const byShard = new Map<number, number[]>();
+    mailboxIds.forEach((id, i) => {
+      const shard = this.keys.pollShardOf(id);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), i]);
+    });
+    const dues: (number | undefined)[] = new Array<number | undefined>(mailboxIds.length).fill(undefined);
+    await Promise.all([...byShard].map(async ([shard, at]) => {
+      const scores = await this.redis.zmscore(this.keys.pollDue(shard), ...at.map((i) => mailboxIds[i]!));
+      scores.forEach((score, j) => (dues[at[j]!] = asDue(score)));
+    }));
+    return dues;
   }
 
   /** One shard's mailboxes due more than `graceMs` ago, earliest first, at most `limit`. */

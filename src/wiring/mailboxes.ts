@@ -18,11 +18,14 @@ import { mailboxPartition, type TokenService } from '../domain/tokens/token-serv
 import { mailboxPollingRoutes } from '../http/routes/mailbox-polling.js';
 import { mailboxSummaryRoute } from '../http/routes/mailbox-summary.js';
 import { mailboxRoutes } from '../http/routes/mailboxes.js';
+import type { PollCycle } from '../domain/polling/cycle.js';
 import type { PollScheduler } from '../jobs/polling/scheduler.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { JsonStore } from '../store/json-store.js';
 import type { KeySpace } from '../store/keys.js';
+import { PollMarks } from '../store/poll-marks.js';
+import { PollSchedule } from '../store/poll-schedule.js';
 import type { TokenCacheStore } from '../store/token-cache-store.js';
 import { nothingToClose, routesOf, type Capability } from './capability.js';
 import type { BounceHandler } from '../domain/polling/bounce-check.js';
@@ -52,12 +55,17 @@ export interface Mailboxes {
   /** A mailbox's token, with failures recorded on the mailbox (polling, sending and the doctor use it). */
   mailboxTokens: MailboxTokens;
   scheduler: PollScheduler;
+  /** One poll of one trigger, as a poll job runs it (tests and benches call it directly). */
+  cycle: PollCycle;
   /** GET /v1/mailboxes/summary: counts, overdue mailboxes, live workers (also gauges in /metrics). */
   summary: () => Promise<MailboxSummaryT>;
 }
 
 export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
   const { config, redis, keys, tokens } = deps;
+  // Polling keeps each mailbox's last poll (the marks) and next (the schedule) out of the record.
+  const marks = new PollMarks(redis, keys);
+  const dues = new PollSchedule(redis, keys);
   const mailboxes: MailboxService = new MailboxService({
     store: new JsonStore<MailboxRecord>({
       redis,
@@ -74,6 +82,12 @@ export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
     mailHosts: config.outbound.mailHosts,
     minPollIntervalSeconds: config.polling.minIntervalSeconds,
     connectionMailboxesKey: keys.connectionMailboxes,
+    pollTimes: {
+      of: async (ids) => {
+        const [last, next] = await Promise.all([marks.lastAt(ids), dues.duesOf(ids)]);
+        return ids.map((_, i) => ({ lastPollAt: last[i], nextPollAt: next[i] }));
+      },
+    },
     // A deleted mailbox's delegated sign-in goes with it.
     onDeleted: async (mailbox) => {
       tokens.forget(mailboxPartition(mailbox.id));
@@ -82,13 +96,13 @@ export function createMailboxes(deps: MailboxesDeps): Capability<Mailboxes> {
   });
   const polling = createPolling({
     config, redis, keys, queues: deps.queues, mailboxes, connections: deps.connections, tokens, events: deps.events,
-    metrics: deps.metrics, logger: deps.logger, ca: deps.ca, ...(deps.bounces ? { bounces: deps.bounces } : {}),
+    metrics: deps.metrics, logger: deps.logger, ca: deps.ca, marks, ...(deps.bounces ? { bounces: deps.bounces } : {}),
   });
   const mailboxTokens = new MailboxTokens({ mailboxes, tokens });
-  const { scheduler, summary } = polling;
+  const { scheduler, summary, cycle } = polling;
   return {
     name: 'mailboxes',
-    services: { mailboxes, mailboxTokens, scheduler, summary },
+    services: { mailboxes, mailboxTokens, scheduler, summary, cycle },
     jobs: polling.jobs,
     routes: {
       api: routesOf(

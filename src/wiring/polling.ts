@@ -25,7 +25,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { registerFleetGauges } from '../observability/fleet-gauges.js';
 import { liveWorkerIds, liveWorkers } from '../roles/heartbeat.js';
 import type { KeySpace } from '../store/keys.js';
-import { RedisLock } from '../store/lock.js';
+import { PollLocks } from '../store/poll-claim.js';
+import type { PollMarks } from '../store/poll-marks.js';
 import { RedisSemaphore } from '../store/semaphore.js';
 import { RedisTrackedWindows } from '../store/tracked-windows.js';
 
@@ -43,11 +44,15 @@ export interface PollingWiringDeps {
   ca: readonly string[];
   /** Delivery reports found among new mail, matched to their sends (the sending capability answers). */
   bounces?: BounceHandler;
+  /** When each mailbox's last poll was recorded (the views read it too: wiring/mailboxes.ts). */
+  marks: PollMarks;
 }
 
 export interface Polling {
   scheduler: PollScheduler;
   jobs: PollingJobs;
+  /** One poll of one trigger, as a poll job runs it (tests and benches call it directly). */
+  cycle: PollCycle;
   /** GET /v1/mailboxes/summary: counts, overdue mailboxes, live workers (also gauges in /metrics). */
   summary: () => Promise<MailboxSummaryT>;
 }
@@ -58,11 +63,8 @@ export function createPolling(deps: PollingWiringDeps): Polling {
   });
   // One poll queue per shard, each under its shard's hash tag (store/keys.ts).
   const scheduler = new PollScheduler(deps.redis, deps.keys, (shard) => deps.queues.queue<PollJobData>(POLL_QUEUE, undefined, deps.keys.pollQueuePrefix(shard)));
-  // Schedules a poll and shows its due time on the mailbox until the poll itself sets the next one.
-  const pollAt = async (m: MailboxRecord, due: number): Promise<void> => {
-    await scheduler.schedule(m.id, due, m.pollIntervalSeconds * 1000);
-    await deps.mailboxes.notePollDue(m.id, new Date(due));
-  };
+  // The views read a mailbox's next poll from the schedule: nothing to note on the record.
+  const pollAt = (m: MailboxRecord, due: number): Promise<void> => scheduler.schedule(m.id, due, m.pollIntervalSeconds * 1000).then(() => undefined);
   deps.mailboxes.listen({
     // Polls of mailboxes added together are spread over their interval.
     created: async (m) => {
@@ -78,6 +80,7 @@ export function createPolling(deps: PollingWiringDeps): Polling {
     deleted: async (m) => {
       await scheduler.unschedule(m.id);
       await windows.remove(m.id, m.folders);
+      await deps.marks.remove(m.id);
     },
   });
   const polling = deps.config.polling;
@@ -89,7 +92,8 @@ export function createPolling(deps: PollingWiringDeps): Polling {
   }, () => deps.metrics.imapLogins.inc({ purpose: 'poll' }));
   const cycle = new PollCycle({
     schedule: scheduler,
-    locks: new RedisLock(deps.redis),
+    locks: new PollLocks(deps.redis, deps.keys),
+    marks: deps.marks,
     permits: new RedisSemaphore(deps.redis),
     keys: deps.keys,
     sessions,
@@ -150,5 +154,5 @@ export function createPolling(deps: PollingWiringDeps): Polling {
   const overdue = (): Promise<number> => scheduler.overdueCount();
   registerFleetGauges(deps.metrics, { workers, overdue });
   const summary = (): Promise<MailboxSummaryT> => summarizeMailboxes({ counts: () => deps.mailboxes.counts(), overdue, workers });
-  return { scheduler, jobs, summary };
+  return { scheduler, jobs, summary, cycle };
 }

@@ -117,15 +117,32 @@ function headerValue(headers: Buffer, name: string, max: number): string | null 
 export class PollSession extends ImapSession {
   private folders: ImapFolder[] | undefined;
   private selected: string | undefined;
+  /** A folder selected here stays selected between polls: the session idles on it, or follows its changes. */
+  private keepSelected = false;
 
   /**
    * STATUS of a folder. On the folder this session has selected, a server may
    * answer STATUS from the session's own (stale) view: Dovecot does, and
-   * RFC 3501 warns against it. A NOOP first brings that view up to date.
+   * RFC 3501 warns against it. A session that keeps the folder selected (it
+   * idles on it, or follows its changes, which select it at every poll) sends
+   * a NOOP first, which brings that view up to date. One that selected it only
+   * to fetch new mail closes it instead (CLOSE of a folder opened read-only
+   * removes nothing): the same two commands once, and every later poll of the
+   * kept session is a STATUS alone instead of a NOOP and a STATUS (issue 19).
    */
   override async status(path: string): ReturnType<ImapSession['status']> {
-    if (this.selected === path) await this.run(`NOOP ${path}`, (client) => client.noop());
+    if (this.selected === path) {
+      if (this.keepSelected) await this.run(`NOOP ${path}`, (client) => client.noop());
+      else await this.unselect(path);
+    }
     return super.status(path);
+  }
+
+  /** Closes the selected folder (CLOSE: it was opened read-only); a NOOP when the server refuses. */
+  private async unselect(path: string): Promise<void> {
+    const closed = await this.run(`CLOSE ${path}`, (client) => client.mailboxClose());
+    if (closed) this.selected = undefined;
+    else await this.run(`NOOP ${path}`, (client) => client.noop());
   }
 
   /** The path of a folder given by name (`INBOX`, `Archive/2024`) or special use (`\Sent`). */
@@ -238,7 +255,9 @@ export class PollSession extends ImapSession {
     return source.pipe(out);
   }
 
-  private async select(client: ImapFlow, path: string): Promise<void> {
+  /** Selects `path` (read-only) unless it is; `keep`: the folder stays selected between polls (IDLE, tracking). */
+  private async select(client: ImapFlow, path: string, keep = false): Promise<void> {
+    this.keepSelected ||= keep;
     if (this.selected === path) return;
     await client.mailboxOpen(path, { readOnly: true });
     this.selected = path;
@@ -253,7 +272,7 @@ export class PollSession extends ImapSession {
    */
   async fetchNewestFlags(path: string, count: number, max: number): Promise<ObservedFlags[]> {
     return this.run(`FETCH ${path} FLAGS`, async (client) => {
-      await this.select(client, path);
+      await this.select(client, path, true);
       const exists = client.mailbox ? client.mailbox.exists : 0;
       if (!exists || count < 1) return [];
       const from = Math.max(1, exists - count + 1);
@@ -280,7 +299,7 @@ export class PollSession extends ImapSession {
    */
   async searchWindow(path: string, low: number): Promise<WindowSearch> {
     return this.run(`SEARCH ${path} window`, async (client) => {
-      await this.select(client, path);
+      await this.select(client, path, true);
       const search = async (criteria: Record<string, unknown>): Promise<number[]> => {
         const found = (await client.search({ ...criteria, uid: `${low}:*` }, { uid: true })) || [];
         if (found.length > MAX_WINDOW + MAX_UNASKED_ANSWERS) throw this.tooManyAnswers(`UID SEARCH UID ${low}:*`, MAX_WINDOW);
@@ -297,7 +316,7 @@ export class PollSession extends ImapSession {
   async fetchFlagsBetween(path: string, fromUid: number, toUid: number, max: number): Promise<ObservedFlags[]> {
     if (toUid < fromUid) return [];
     return this.run(`FETCH ${path} FLAGS`, async (client) => {
-      await this.select(client, path);
+      await this.select(client, path, true);
       const out: ObservedFlags[] = [];
       let read = 0;
       for await (const message of client.fetch(`${fromUid}:${toUid}`, { uid: true, flags: true }, { uid: true })) {
@@ -325,7 +344,7 @@ export class PollSession extends ImapSession {
     const out = new Map<number, string | null>();
     if (uids.length === 0) return out;
     return this.run(`FETCH ${path} MESSAGE-ID`, async (client) => {
-      await this.select(client, path);
+      await this.select(client, path, true);
       const sorted = [...new Set(uids)].sort((a, b) => a - b);
       for (let i = 0; i < sorted.length; i += HEADER_BATCH) {
         const batch = sorted.slice(i, i + HEADER_BATCH);
@@ -371,7 +390,7 @@ export class PollSession extends ImapSession {
   async idleOn(path: string, uidNext?: number): Promise<void> {
     await this.run(`IDLE ${path}`, async (client) => {
       const selecting = this.selected !== path;
-      await this.select(client, path);
+      await this.select(client, path, true);
       const now = client.mailbox ? Number(client.mailbox.uidNext) : 0;
       if (selecting && uidNext !== undefined && now > uidNext && this.activity?.path === path) this.activity.listener('mail');
       void client.idle().catch(() => undefined);

@@ -72,6 +72,18 @@ export interface MailboxServiceDeps {
   onDeleted?: (mailbox: MailboxRecord) => Promise<void>;
   /** Where access tokens may be sent: the IMAP and SMTP hosts allowed (MAIL_HOST_ALLOWLIST). */
   mailHosts: HostAllowlist;
+  /** When mailboxes were last polled and are due next (polling keeps both; the views show them). */
+  pollTimes?: PollTimes;
+}
+
+/**
+ * When each mailbox's last poll was recorded and when its next is due (ms), in the order asked;
+ * undefined where there is none (never polled; not scheduled: paused, waiting for a sign-in).
+ * Polling keeps them outside the records (the schedule, the poll marks), so a poll that changes
+ * nothing else writes nothing to the record (issue 19).
+ */
+export interface PollTimes {
+  of(ids: readonly string[]): Promise<{ lastPollAt: number | undefined; nextPollAt: number | undefined }[]>;
 }
 
 /**
@@ -134,19 +146,32 @@ export class MailboxService {
     for (const listener of this.listeners) await listener[event]?.(mailbox);
   }
 
-  /** The record as the listeners left it (polling notes when the next poll is due). */
+  /** The record as the listeners left it, with its poll times (polling schedules the next poll). */
   private async reread(record: MailboxRecord): Promise<MailboxRecord> {
-    return (await this.deps.store.get(record.id)) ?? record;
+    return this.withPollTimes((await this.deps.store.get(record.id)) ?? record);
   }
 
   /**
-   * Notes when a poll scheduled outside a poll (the first one, or one at once after a resume or
-   * a sign-in) is due, for the view; a poll that has run since, or a pause, has the last word.
+   * The records with lastPollAt and nextPollAt as polling keeps them: the last poll recorded (a
+   * record from before polls were marked keeps its own until its next poll), and the due time of
+   * the next, or null when none is scheduled.
    */
-  async notePollDue(id: string, at: Date): Promise<void> {
-    await this.deps.store.update(id, (current) => (current.nextPollAt === null && current.state !== 'paused' && current.state !== 'pending_authorization'
-      ? { ...current, nextPollAt: at.toISOString() }
-      : current));
+  private async withPollTimes(record: MailboxRecord): Promise<MailboxRecord>;
+  private async withPollTimes(records: MailboxRecord[]): Promise<MailboxRecord[]>;
+  private async withPollTimes(records: MailboxRecord | MailboxRecord[]): Promise<MailboxRecord | MailboxRecord[]> {
+    const list = Array.isArray(records) ? records : [records];
+    const { pollTimes } = this.deps;
+    if (!pollTimes || list.length === 0) return records;
+    const times = await pollTimes.of(list.map((r) => r.id));
+    const shown = list.map((record, i) => {
+      const { lastPollAt, nextPollAt } = times[i] ?? { lastPollAt: undefined, nextPollAt: undefined };
+      return {
+        ...record,
+        lastPollAt: lastPollAt === undefined ? record.lastPollAt : new Date(lastPollAt).toISOString(),
+        nextPollAt: nextPollAt === undefined ? null : new Date(nextPollAt).toISOString(),
+      };
+    });
+    return Array.isArray(records) ? shown : shown[0]!;
   }
 
   private checkInterval(seconds: number): void {
@@ -206,13 +231,14 @@ export class MailboxService {
     const { term, where } = mailboxFilter(query);
     const page = await this.deps.store.page({ limit: query.limit ?? DEFAULT_PAGE_LIMIT, cursor: query.cursor, term, where });
     if (page === 'invalid_cursor') throw invalidCursor();
-    return { items: page.records, nextCursor: page.nextCursor };
+    return { items: await this.withPollTimes(page.records), nextCursor: page.nextCursor };
   }
 
+  /** The mailbox as the views show it, its poll times included. */
   async get(id: string): Promise<MailboxRecord> {
     const record = await this.deps.store.get(id);
     if (!record) throw new NotFoundError('Mailbox', id);
-    return record;
+    return this.withPollTimes(record);
   }
 
   async update(id: string, patch: UpdateMailboxInput): Promise<MailboxRecord> {
@@ -233,7 +259,7 @@ export class MailboxService {
       if (!cleared) return next;
       return { ...next, state: current.state === 'auth_error' ? runningState(current) : current.state, lastError: null, failures: 0 };
     });
-    if (!cleared) return updated;
+    if (!cleared) return this.withPollTimes(updated);
     await this.notify('resumed', updated);
     return this.reread(updated);
   }
@@ -243,7 +269,7 @@ export class MailboxService {
     assertMailServersAllowed(mailbox, this.deps.mailHosts);
   }
 
-  /** Applies a change made by the service itself (state, cursors, sign-in). */
+  /** Applies a change made by the service itself (state, cursors, sign-in); answers the record as stored (no poll times). */
   async change(id: string, change: (current: MailboxRecord) => MailboxRecord): Promise<MailboxRecord> {
     const updated = await this.deps.store.update(id, (current) => ({ ...change(current), updatedAt: this.now().toISOString() }));
     if (!updated) throw new NotFoundError('Mailbox', id);
@@ -267,7 +293,7 @@ export class MailboxService {
   async pause(id: string): Promise<MailboxRecord> {
     const updated = await this.change(id, (current) => ({ ...current, state: 'paused', nextPollAt: null }));
     await this.notify('paused', updated);
-    return updated;
+    return this.withPollTimes(updated);
   }
 
   /** Polls again: active, or waiting for its user's sign-in when it has none. */
@@ -301,7 +327,7 @@ export class MailboxService {
     return this.deps.store.groupMembers(this.deps.connectionMailboxesKey(connectionId));
   }
 
-  /** The mailbox, or undefined when it is gone. */
+  /** The mailbox record as stored (no poll times: polling's own read), or undefined when it is gone. */
   async find(id: string): Promise<MailboxRecord | undefined> {
     return this.deps.store.get(id);
   }

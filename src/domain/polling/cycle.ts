@@ -1,10 +1,16 @@
 /**
  * One poll cycle of one mailbox, as a poll job triggers it: take the
- * mailbox's poll lock (no mailbox is polled by two workers at once), check
- * the trigger is still the mailbox's scheduled one, poll within the tenant's
- * concurrency and a deadline, record the outcome and state change, announce
- * state changes, and schedule the next poll (the interval, Exchange's
- * suggested back-off, or an exponential back-off after errors).
+ * mailbox's poll lock if the trigger is still the mailbox's scheduled one (no
+ * mailbox is polled by two workers at once; one script does both), poll
+ * within the tenant's concurrency and a deadline, record the outcome and state
+ * change, announce state changes, and schedule the next poll (the interval,
+ * Exchange's suggested back-off, or an exponential back-off after errors).
+ *
+ * A poll that went well for a mailbox with nothing to clear (active, no error,
+ * no failures) changes nothing in the mailbox record and writes nothing to
+ * it: its next due time goes in the schedule and its time in the poll marks,
+ * which is where the views read nextPollAt and lastPollAt (issue 19: the read
+ * and compare-and-set of the record were a third of a kept poll's Redis work).
  *
  * Sessions stay open between polls while the interval is short, and idle on
  * INBOX: new mail reported by IDLE triggers a poll at once, and so does a
@@ -14,7 +20,7 @@
  * (IDLE notifications can be lost).
  */
 import { classify } from '../../errors/classify.js';
-import { AppError, NotFoundError } from '../../errors/errors.js';
+import { AppError } from '../../errors/errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { KeptLease } from '../../store/lock.js';
@@ -29,7 +35,9 @@ import type { TokenService } from '../tokens/token-service.js';
 import type { BounceHandler } from './bounce-check.js';
 import type { ContentPorts } from './content.js';
 import { failureResult, pollMailbox, type PollResult, type PollerPorts } from './poller.js';
-import type { MailboxLocks, PollMailSession, PollSchedulePort, PollSessions, TenantPermits, TrackedWindows } from './ports.js';
+import type {
+  MailboxLocks, PollMailSession, PollMarksPort, PollSchedulePort, PollSessions, TenantPermits, TrackedWindows,
+} from './ports.js';
 import { backoffDelayMs, nextPollAt, throttleDelayMs } from './schedule.js';
 import { transition } from './transitions.js';
 import { wakePeers } from './wake-peers.js';
@@ -63,9 +71,11 @@ export interface PollCycleSettings {
 export interface PollCycleDeps {
   schedule: PollSchedulePort;
   locks: MailboxLocks;
+  /** When each mailbox's last poll was recorded (lastPollAt). */
+  marks: PollMarksPort;
   permits: TenantPermits;
-  /** Where the lock and the permits are kept (store/keys.ts). */
-  keys: { pollLock(mailboxId: string): string; tenantPolls(tenant: string): string };
+  /** Where the permits are kept (store/keys.ts). */
+  keys: { tenantPolls(tenant: string): string };
   sessions: PollSessions;
   mailboxes: MailboxService;
   connections: Pick<ConnectionService, 'record'>;
@@ -121,26 +131,32 @@ export class PollCycle {
 
   /** Runs the poll that the trigger `due` of this mailbox asks for, if it is still the mailbox's. */
   async run(mailboxId: string, due: number): Promise<CycleOutcome> {
-    const lease = await this.deps.locks.acquire(this.deps.keys.pollLock(mailboxId), this.deps.settings.lockTtlMs);
-    // Another worker is polling this mailbox, or a dead one's lock has not lapsed yet.
-    if (!lease) return 'busy';
-    const kept = this.deps.locks.keep(lease, this.deps.settings.lockTtlMs);
+    const { locks, settings } = this.deps;
+    // The record is read under the lock (the last poll's cursors are in it), sent with the claim.
+    const { claim: lease, value: mailbox } = await locks.claimThenRead(mailboxId, due, settings.lockTtlMs, () => this.deps.mailboxes.find(mailboxId));
+    // Another worker is polling this mailbox (or a dead one's lock has not lapsed yet), or the
+    // trigger is no longer the mailbox's due time.
+    if (lease === 'busy' || lease === 'stale') return lease;
+    const kept = locks.keep(lease, settings.lockTtlMs);
+    let released: Promise<void> | undefined;
+    const hold: Hold = {
+      kept,
+      release: () => {
+        kept.stop();
+        released ??= locks.release(lease).then(() => undefined, () => undefined);
+        return released;
+      },
+    };
     try {
-      if ((await this.deps.schedule.dueOf(mailboxId)) !== due) return 'stale';
-      let mailbox: MailboxRecord;
-      try {
-        mailbox = await this.deps.mailboxes.get(mailboxId);
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
+      if (!mailbox) {
         this.deps.sessions.drop(mailboxId);
         await this.deps.schedule.unschedule(mailboxId);
         return 'gone';
       }
       if (mailbox.state === 'paused' || mailbox.state === 'pending_authorization') return mailbox.state;
-      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due, kept));
+      return await this.withinTenantLimit(mailbox, () => this.pollAndReschedule(mailbox, due, hold));
     } finally {
-      kept.stop();
-      await this.deps.locks.release(lease).catch(() => undefined);
+      await hold.release();
     }
   }
 
@@ -149,12 +165,12 @@ export class PollCycle {
     return this.now() + 1000 + Math.floor(Math.random() * 1000);
   }
 
-  private async pollAndReschedule(mailbox: MailboxRecord, due: number, kept: KeptLease): Promise<CycleOutcome> {
+  private async pollAndReschedule(mailbox: MailboxRecord, due: number, hold: Hold): Promise<CycleOutcome> {
     const log = this.deps.logger.child({ mailboxId: mailbox.id });
     const watch = { heard: false };
     this.polling.set(mailbox.id, watch);
     try {
-      const outcome = await this.pollAndRecord(mailbox, due, kept, log);
+      const outcome = await this.pollAndRecord(mailbox, due, hold, log);
       // Heard while polling: mail the poll did not see. Its reschedule is done: now poll again.
       if (outcome === 'ok' && watch.heard) await this.wake(mailbox.id);
       return outcome;
@@ -163,10 +179,13 @@ export class PollCycle {
     }
   }
 
-  private async pollAndRecord(mailbox: MailboxRecord, due: number, kept: KeptLease, log: Logger): Promise<CycleOutcome> {
+  private async pollAndRecord(mailbox: MailboxRecord, due: number, hold: Hold, log: Logger): Promise<CycleOutcome> {
+    const { kept } = hold;
     const started = this.now();
     this.deps.metrics.pollLag.observe(Math.max(0, started - due) / 1000);
-    const result = await this.boundedPoll(mailbox, log, kept.lost);
+    // The record as the poll's last cursor write left it (the poll's own reads are of `mailbox`).
+    let latest = mailbox;
+    const result = await this.boundedPoll(mailbox, log, kept, (saved) => (latest = saved));
     if (kept.isLost()) {
       // Another worker holds the mailbox now: it records and reschedules. If it has not rescheduled
       // yet, poll again in a second or two (under the lock, as always) rather than wait for the sweeper.
@@ -187,8 +206,21 @@ export class PollCycle {
     if (result.kind !== 'ok' && result.error.code === 'storage_full') return this.afterStorageFull(mailbox);
 
     const next = this.nextDue(mailbox, due, result);
-    const at = new Date(this.now()).toISOString();
-    const failure = result.kind === 'ok' ? null : await this.describeFailure(mailbox, result, at);
+    const at = this.now();
+    if (result.kind === 'ok' && hasNothingToClear(latest)) {
+      // Nothing of the record changes. A pause, a deletion, a resume or a "poll now" while it polled
+      // moved the due time or took it away: the reschedule then leaves the schedule as it is.
+      // The lock goes with them (one write; Redis runs them in order): the poll is over once the
+      // schedule has moved, and announces nothing.
+      await Promise.all([
+        this.deps.schedule.reschedule(mailbox.id, due, next, latest.pollIntervalSeconds * 1000),
+        this.deps.marks.mark(mailbox.id, at),
+        hold.release(),
+      ]);
+      this.listen(latest);
+      return 'ok';
+    }
+    const failure = result.kind === 'ok' ? null : await this.describeFailure(mailbox, result, new Date(at).toISOString());
     const outcome = result.kind === 'ok' ? { kind: 'ok' as const } : { kind: result.kind, error: result.error };
     let change = transition(mailbox.state, outcome);
     const updated = await this.deps.mailboxes.change(mailbox.id, (current) => {
@@ -198,13 +230,15 @@ export class PollCycle {
       return {
         ...current,
         state,
-        lastPollAt: at,
-        nextPollAt: new Date(next).toISOString(),
         failures: result.kind === 'ok' ? 0 : (current.failures ?? 0) + 1,
         lastError: failure ?? (state === 'active' ? null : current.lastError),
       };
     });
-    if (updated.state !== 'paused' && updated.state !== 'pending_authorization') await this.deps.schedule.schedule(mailbox.id, next, updated.pollIntervalSeconds * 1000, due);
+    const schedulable = updated.state !== 'paused' && updated.state !== 'pending_authorization';
+    await Promise.all([
+      schedulable ? this.deps.schedule.reschedule(mailbox.id, due, next, updated.pollIntervalSeconds * 1000) : undefined,
+      this.deps.marks.mark(mailbox.id, at),
+    ]);
     await this.announce(updated, change.event);
     if (change.event?.type === 'mailbox.recovered' && mailbox.lastError) await this.wakePeersOf(mailbox, mailbox.lastError.code, log);
     if (result.kind === 'ok') this.listen(updated);
@@ -242,7 +276,7 @@ export class PollCycle {
    * the command in flight (the poll then cleans up as after any IMAP error),
    * and the poll counts as failed at once.
    */
-  private async boundedPoll(mailbox: MailboxRecord, log: Logger, lockLost: Promise<void>): Promise<PollResult> {
+  private async boundedPoll(mailbox: MailboxRecord, log: Logger, kept: KeptLease, saved: (record: MailboxRecord) => void): Promise<PollResult> {
     const limitMs = this.deps.settings.pollTimeoutMs;
     const sessions: PollMailSession[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -256,12 +290,12 @@ export class PollCycle {
       }, limitMs);
     });
     // A lost lock ends the poll as the deadline does: its sessions close, its command fails.
-    void lockLost.then(() => {
+    kept.onLost(() => {
       for (const session of sessions) session.close();
     });
     try {
       return await Promise.race([
-        pollMailbox(mailbox, this.ports(mailbox, log, (session) => void (sessions.includes(session) || sessions.push(session))), {
+        pollMailbox(mailbox, this.ports(mailbox, log, (session) => void (sessions.includes(session) || sessions.push(session)), saved), {
           maxMessagesPerFolder: this.deps.settings.maxMessagesPerFolder,
           batchSize: 100,
           maxContentBytes: this.deps.settings.maxContentBytes,
@@ -340,8 +374,11 @@ export class PollCycle {
     return mailbox.pollIntervalSeconds <= this.deps.settings.keepSessionsUnderSeconds && !this.stopping;
   }
 
-  /** `using` is told every session the poll works with, new or pooled, as soon as it exists (for the deadline). */
-  private ports(mailbox: MailboxRecord, log: Logger, using: (session: PollMailSession) => void): PollerPorts {
+  /**
+   * `using` is told every session the poll works with, new or pooled, as soon as it exists (for the
+   * deadline); `saved`, the record as each cursor write leaves it.
+   */
+  private ports(mailbox: MailboxRecord, log: Logger, using: (session: PollMailSession) => void, saved: (record: MailboxRecord) => void): PollerPorts {
     return {
       token: async (m) => {
         // No token goes to an IMAP server off MAIL_HOST_ALLOWLIST.
@@ -357,9 +394,9 @@ export class PollCycle {
       },
       saveCursor: async (mailboxId, folder, cursor) => {
         // A folder no longer watched (a PATCH while this poll ran) keeps no cursor: watching it again starts afresh.
-        await this.deps.mailboxes.change(mailboxId, (current) => (current.folders.includes(folder)
+        saved(await this.deps.mailboxes.change(mailboxId, (current) => (current.folders.includes(folder)
           ? { ...current, folderState: { ...current.folderState, [folder]: cursor } }
-          : current));
+          : current)));
       },
       events: this.deps.events,
       ...(this.deps.windows ? { windows: this.deps.windows } : {}),
@@ -398,4 +435,15 @@ export class PollCycle {
       this.waking.delete(mailboxId);
     }
   }
+}
+
+/** The poll lock as a poll holds it: kept alive, and given back once, as early as the poll allows. */
+interface Hold {
+  kept: KeptLease;
+  release(): Promise<void>;
+}
+
+/** Active without an error or failures to clear: a poll that went well changes nothing of the record. */
+function hasNothingToClear(mailbox: MailboxRecord): boolean {
+  return mailbox.state === 'active' && !mailbox.lastError && !mailbox.failures;
 }

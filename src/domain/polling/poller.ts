@@ -116,8 +116,10 @@ export async function pollMailbox(mailbox: MailboxRecord, ports: PollerPorts, op
   }
   let healthy = false;
   try {
-    // Once per poll, not per message: the publisher answers from its cached subscriptions.
-    const wantsContent = (await ports.events.contentWanted?.(mailbox.id)) ?? false;
+    // Once per poll, not per message, and only by a folder with mail to announce: a poll that finds
+    // nothing new asks nothing (the publisher answers from its cached subscriptions, after a GET).
+    let asked: Promise<boolean> | undefined;
+    const wantsContent = (): Promise<boolean> => (asked ??= ports.events.contentWanted?.(mailbox.id) ?? Promise.resolve(false));
     let announced = 0;
     let changes = 0;
     let more = false;
@@ -186,7 +188,7 @@ async function envelopesOf(
 }
 
 async function pollFolder(
-  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: boolean },
+  mailbox: MailboxRecord, folder: string, path: string, session: MailSession, ports: PollerPorts, options: PollOptions & { wantsContent: () => Promise<boolean> },
 ): Promise<{ announced: number; more: boolean; rebaselined: boolean; uidValidity: number }> {
   const status = await session.status(path);
   const uidValidity = status.uidValidity;
@@ -215,7 +217,7 @@ async function pollFolder(
     fromUid = plan.fromUid;
   }
   const poll: FolderPoll = {
-    mailbox, folder, session, ports, options, toUid: status.uidNext - 1, uidNext: status.uidNext,
+    mailbox, folder, session, ports, options: { ...options, wantsContent: await options.wantsContent() }, toUid: status.uidNext - 1, uidNext: status.uidNext,
     target: { mailbox, path, uidValidity: cursor.uidValidity, session },
   };
   let state: RoundState = { cursor, announced: 0, contentBytes: 0 };

@@ -17,15 +17,35 @@ export interface PollSchedulePort {
   dueOf(mailboxId: string): Promise<number | undefined>;
   /** `running`: the due of the poll running now, which reschedules itself (its trigger goes when it ends). */
   schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void>;
+  /**
+   * A poll's own next poll: `due` replaces `running` (the trigger that ran) only while `running` is
+   * still the mailbox's due time; false when a pause, a deletion, a resume or "poll now" came first.
+   */
+  reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean>;
   unschedule(mailboxId: string): Promise<void>;
   pollNow(mailboxId: string): Promise<void>;
 }
 
-/** One holder per key across every worker, for a while; kept alive while held. */
+/**
+ * One poller per mailbox across every worker: the mailbox's poll lock, taken for one trigger of
+ * its schedule only while that trigger is still its due time (`stale` otherwise, `busy` while
+ * another worker holds it), kept alive while held.
+ */
 export interface MailboxLocks {
-  acquire(key: string, ttlMs: number): Promise<Lease | undefined>;
+  claim(mailboxId: string, due: number, ttlMs: number): Promise<Lease | 'busy' | 'stale'>;
+  /**
+   * The claim, and `read` run after it (under the lock when it is taken), sent together where the
+   * store can keep their order; `value`, the read's answer, when the claim is a lease (a failed
+   * read gives the lock back and throws).
+   */
+  claimThenRead<T>(mailboxId: string, due: number, ttlMs: number, read: () => Promise<T>): Promise<{ claim: Lease | 'busy' | 'stale'; value?: T }>;
   keep(lease: Lease, ttlMs: number): KeptLease;
   release(lease: Lease): Promise<boolean>;
+}
+
+/** When each mailbox's last poll was recorded (the view's lastPollAt; store/poll-marks.ts). */
+export interface PollMarksPort {
+  mark(mailboxId: string, at: number): Promise<void>;
 }
 
 /** At most `limit` holders per key across every worker. */

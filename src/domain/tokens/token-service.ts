@@ -9,7 +9,12 @@
  *   `organizations`), partition and single flight.
  * - Delegated: one cache partition per mailbox, holding the user's refresh token.
  * - A process keeps tokens in memory until five minutes before expiry (the
- *   margin MSAL itself uses), so a poll costs no Redis round trip for its token.
+ *   margin MSAL itself uses), so a poll costs no Redis round trip for its token:
+ *   a token in memory is answered before the connection is read (its partition
+ *   is known: a delegated one is the mailbox's; an app-only one is remembered per
+ *   connection and tenant, from facts a connection never changes: its authority
+ *   host, tenant and client id). Only a miss reads the connection, decrypts its
+ *   credential and asks MSAL, whose cache (encrypted in Redis) stays the source.
  * - Acquisitions are single-flight per partition, across processes: N workers
  *   needing a token at once cause one request to Microsoft.
  */
@@ -74,6 +79,12 @@ export const mailboxPartition = (mailboxId: string): string => `mbx:${mailboxId}
 
 export class TokenService {
   private readonly memory = new Map<string, AccessToken>();
+  /**
+   * The app-only partition of a connection and the tenant asked for (`<connection id>\n<tenant>`):
+   * made from the connection's authority host, tenant and client id, which no update changes
+   * (a credential rotation keeps them, and the tokens: see ConnectionService.update).
+   */
+  private readonly appPartitions = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly deps: TokenServiceDeps) {
@@ -81,10 +92,16 @@ export class TokenService {
   }
 
   private remember(partition: string, token: AccessToken): AccessToken {
-    this.memory.delete(partition);
-    if (this.memory.size >= MEMORY_ENTRIES_MAX) this.memory.delete(this.memory.keys().next().value as string);
-    this.memory.set(partition, token);
+    remember(this.memory, partition, token);
     return token;
+  }
+
+  /** A token this process holds with more than the renewal margin to live, counted as a hit; undefined otherwise. */
+  private fromMemory(partition: string | undefined): AccessToken | undefined {
+    const cached = partition === undefined ? undefined : this.fresh(partition);
+    if (!cached) return undefined;
+    this.count('hit');
+    return { ...cached, fromCache: true };
   }
 
   private fresh(partition: string): AccessToken | undefined {
@@ -121,11 +138,8 @@ export class TokenService {
   }
 
   private async acquire(partition: string, fetch: () => Promise<TokenResult>): Promise<AccessToken> {
-    const cached = this.fresh(partition);
-    if (cached) {
-      this.count('hit');
-      return { ...cached, fromCache: true };
-    }
+    const cached = this.fromMemory(partition);
+    if (cached) return cached;
     return this.deps.singleFlight.run(this.deps.keys.tokenLock(partition), async () => this.fresh(partition) ?? this.fetch(partition, fetch));
   }
 
@@ -135,12 +149,18 @@ export class TokenService {
    * every cache: the doctor's "acquire now".
    */
   async appToken(connectionId: string, options: { fresh?: boolean; tenantId?: string | null } = {}): Promise<AccessToken> {
+    const known = `${connectionId}\n${options.tenantId ?? ''}`;
+    if (!options.fresh) {
+      const cached = this.fromMemory(this.appPartitions.get(known));
+      if (cached) return cached;
+    }
     const { connection, credential } = await this.deps.credentials(connectionId);
     if (connection.flow !== 'app_only') {
       throw new AppError('conflict', `Connection ${connectionId} is delegated: its tokens belong to signed-in mailboxes.`);
     }
     const tenantId = appTenant(connection, options.tenantId);
     const partition = appPartition({ ...connection, tenantId });
+    remember(this.appPartitions, known, partition);
     const app = { ...appCredentials(connection, credential), authority: authorityOf({ authorityHost: connection.authorityHost, tenantId }) };
     if (options.fresh) return this.fetch(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE], true));
     return this.acquire(partition, () => this.deps.gateway.clientCredentials(app, partition, [APP_ONLY_SCOPE]));
@@ -154,11 +174,22 @@ export class TokenService {
         step: 'user_sign_in',
       });
     }
-    const { connection, credential } = await this.deps.credentials(connectionId);
     const partition = mailboxPartition(mailboxId);
     if (options.forceRefresh) this.forget(partition);
+    else {
+      const cached = this.fromMemory(partition);
+      if (cached) return cached;
+    }
+    const { connection, credential } = await this.deps.credentials(connectionId);
     return this.acquire(partition, () =>
       this.deps.gateway.silent(appCredentials(connection, credential), partition, account.homeAccountId, DELEGATED_SCOPES, options.forceRefresh),
     );
   }
+}
+
+/** Sets `key` in a map kept under MEMORY_ENTRIES_MAX entries: the oldest set goes first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= MEMORY_ENTRIES_MAX) map.delete(map.keys().next().value as string);
+  map.set(key, value);
 }

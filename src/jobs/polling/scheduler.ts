@@ -21,6 +21,9 @@ import { allShards } from '../../store/poll-shards.js';
 /** The poll queue's name: one queue of this name per shard, each under its shard's prefix. */
 export const POLL_QUEUE = 'poll';
 
+/** A job due this far away cannot run before a schedule change sent with it lands (ms). */
+const RACE_FREE_DELAY_MS = 1_000;
+
 export interface PollJobData {
   mailboxId: string;
   /** The due time (ms) this job triggers. */
@@ -72,6 +75,29 @@ export class PollScheduler {
       // A job that is already running cannot be removed; it will find itself stale.
       await queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
     }
+  }
+
+  /**
+   * A poll's own next poll: `due` replaces `running` (the due time whose job runs now) only while
+   * `running` is still the mailbox's due time; false otherwise (a pause, deletion, resume or "poll
+   * now" meanwhile won). The running job goes when it completes.
+   *
+   * A due time a second or more away gets its job at once, beside the schedule's change (the
+   * queue has a connection of its own: one round trip instead of two); if the change is refused,
+   * that job finds itself stale when it fires and does nothing. A due time sooner gets its job
+   * only once the schedule has it, or the job could run first, find itself stale, and the mailbox
+   * would wait for the sweeper.
+   */
+  async reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean> {
+    const delay = Math.max(0, due - this.now());
+    const trigger = (): Promise<unknown> => this.queueFor(mailboxId).add('poll', { mailboxId, due }, {
+      jobId: pollJobId(mailboxId, due), delay, removeOnComplete: true, removeOnFail: true,
+    });
+    const moved = this.dues.reschedule(mailboxId, running, due, intervalMs);
+    if (delay >= RACE_FREE_DELAY_MS) return (await Promise.all([moved, trigger()]))[0];
+    if (!(await moved)) return false;
+    await trigger();
+    return true;
   }
 
   async pollNow(mailboxId: string): Promise<void> {
