@@ -287,7 +287,15 @@ export async function runScale(plan: ScalePlan): Promise<void> {
     const polls = pollLog(worker);
     await warmUp(polls, rig, plan, idling);
 
+    const redisCpu = async () => {
+      const cpu = await control.deps.redis.info('cpu');
+      const stats = await control.deps.redis.info('stats');
+      const field = (text: string, name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)![1]);
+      return { cpu: field(cpu, 'used_cpu_user') + field(cpu, 'used_cpu_sys'), commands: field(stats, 'total_commands_processed') };
+    };
+    const redis0 = await redisCpu();
     const steady = await measureSteady(rig, plan, pid, polls, idOf, profileFile);
+    const redis1 = await redisCpu();
     await sleep(1500);
     const memory = { ...readMemory(memoryFile)!, rss: rssBytes(pid) };
     const redisAfter = await usedMemory();
@@ -328,7 +336,10 @@ export async function runScale(plan: ScalePlan): Promise<void> {
       fmt((steady.ownCpu / steady.elapsed) * 100),
     ]]);
     const mb = (bytes: number) => fmt(bytes / 1048576);
-    process.stdout.write(`\nWorker RSS peak ${mb(steady.rssMax)} MB, ${fmt(steady.rssMaxAt / 1000)} s into the steady state.\n`);
+    // The capacity model's figure (README): Redis CPU and commands per poll, the whole server's (other users of this Redis count too).
+    const redisMsPerPoll = ((redis1.cpu - redis0.cpu) * 1000) / Math.max(1, steady.polls.length);
+    process.stdout.write(`\nRedis (the whole server, over the steady state): ${fmt(redisMsPerPoll, 3)} ms of CPU and ${fmt((redis1.commands - redis0.commands) / Math.max(1, steady.polls.length), 1)} commands per poll, ${fmt(((redis1.cpu - redis0.cpu) / steady.elapsed) * 100)} % of a core: one Redis core carries about ${fmt(1000 / redisMsPerPoll)} polls/s of this kind.\n`);
+    process.stdout.write(`Worker RSS peak ${mb(steady.rssMax)} MB, ${fmt(steady.rssMaxAt / 1000)} s into the steady state.\n`);
     process.stdout.write(`Worker memory before its first session: RSS ${mb(base.rss)} MB, heap ${mb(base.heapUsed)} MB; at the steady state: RSS ${mb(memory.rss)} MB, heap ${mb(memory.heapUsed)} MB, external ${mb(memory.external)} MB (array buffers ${mb(memory.arrayBuffers)} MB), ${fmt(steady.sessions)} sessions.\n`);
     process.stdout.write('Goals (issue 19): lag p99 < 5 s, worker < 50 % of a core, RSS < 1 GB, Redis < 10 KB/mailbox; every mail announced by IDLE.\n');
     if (plan.heapSnapshot && existsSync(plan.heapSnapshot)) process.stdout.write(`Heap snapshot after the steady state: ${plan.heapSnapshot} (npx tsx bench/support/heap-summary.ts ${plan.heapSnapshot})\n`);
