@@ -378,8 +378,13 @@ describe('outages', () => {
 
   it('slow: the client times out on the headers', async () => {
     const impatient = createMsalNetworkClient({ caPem: [fx.pki.caCertPem], timeoutMs: 200 });
-    fx.identity.setOutage({ kind: 'slow', delayMs: 1000 });
     try {
+      // The connection is made first (kept alive, then reused): on a loaded machine a TLS handshake
+      // alone can take longer than 200 ms, which would time out the connect, not the headers.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        if (await impatient.sendGetRequestAsync(`${fx.identity.url}/${TENANT_A}/discovery/v2.0/keys`).then(() => true, () => false)) break;
+      }
+      fx.identity.setOutage({ kind: 'slow', delayMs: 5000 });
       const err = await rejection(() => impatient.sendGetRequestAsync(`${fx.identity.url}/${TENANT_A}/discovery/v2.0/keys`));
       expect(err).toMatchObject({ kind: 'timeout' });
       expect(causeCode(err)).toBe('UND_ERR_HEADERS_TIMEOUT');
