@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type SandboxRedis } from '../../sandbox/redis.js';
-import { QueueFactory, type Queue } from '../../src/adapters/queue/bullmq.js';
+import { QUEUE_EVENTS_KEPT, QueueFactory, type Queue } from '../../src/adapters/queue/bullmq.js';
 import { createRedis, type Redis } from '../../src/adapters/redis/redis.js';
 import { POLL_QUEUE, PollScheduler, pollJobId, type PollJobData } from '../../src/jobs/polling/scheduler.js';
 import { PollShardMigration } from '../../src/jobs/polling/shard-migration.js';
@@ -189,5 +189,20 @@ describe('moving the schedule between layouts', () => {
     await l.scheduler.schedule(id, NOW + 30_000, 60_000);
     await l.migration.run();
     expect(await l.scheduler.dueOf(id)).toBe(NOW + 30_000);
+  });
+});
+
+describe('queue event streams', () => {
+  it('keeps about QUEUE_EVENTS_KEPT events per queue, not BullMQ\'s 10,000 (nothing reads them)', async () => {
+    const { keys, scheduler, queueOf } = layout(newPrefix(), 1);
+    // Each schedule adds a delayed job: an "added" and a "delayed" event in the shard queue's stream.
+    for (let n = 0; n < 1_000; n++) await scheduler.schedule(`mbx_${n.toString(36).padStart(16, '0')}`, NOW + 60_000 + n, 60_000);
+    const queue = queueOf(0);
+    const stream = `${keys.pollQueuePrefix(0)}:${POLL_QUEUE}:events`;
+    expect(await queue.count()).toBe(1_000);
+    // XTRIM MAXLEN ~ trims whole stream nodes (100 entries each by default): at most a node more.
+    const length = await redis.xlen(stream);
+    expect(length).toBeGreaterThan(0);
+    expect(length).toBeLessThanOrEqual(QUEUE_EVENTS_KEPT + 100);
   });
 });

@@ -19,6 +19,9 @@ import { Queue, type ConnectionOptions, type JobsOptions, type WorkerOptions } f
 import type { Logger } from '../../logging/logger.js';
 import { closeRedis, createRedis, sentinelOptions, type Redis, type RedisTarget } from '../redis/redis.js';
 
+/** Events kept in each queue's event stream (BullMQ trims it to about this many; its default is 10,000). */
+export const QUEUE_EVENTS_KEPT = 100;
+
 export type { Job, JobsOptions, JobType, Processor, WorkerOptions } from 'bullmq';
 export { Queue, Worker, DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 
@@ -74,6 +77,10 @@ export class QueueFactory {
       queue = new Queue(name, {
         connection: this.connection(`queue:${name}`),
         prefix,
+        // Nothing here reads a queue's event stream (no QueueEvents): BullMQ's default keeps 10,000
+        // events per queue, about 1.5 MB each, and with a queue per poll shard that was a third of
+        // Redis's memory per mailbox at 10,000 mailboxes (bench/poll --phase scale).
+        streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
         ...(defaultJobOptions ? { defaultJobOptions } : {}),
       });
       queue.on('error', (err: Error) => this.options.logger.warn({ err, queue: name, prefix }, 'queue connection error'));
