@@ -300,6 +300,26 @@ describe('lite IMAP: mailsync against it', () => {
     }
   });
 
+  it('a poll session leaves COMPRESS=DEFLATE alone (zlib\'s state would cost about 300 KB per kept session); a plain session asks for it', async () => {
+    const other = await startLiteImap({ pki: sandbox.pki, capabilities: ['IMAP4rev1', 'AUTH=XOAUTH2', 'SASL-IR', 'IDLE', 'COMPRESS=DEFLATE'] });
+    const user = 'compress@contoso.example';
+    const login = { host: '127.0.0.1', port: other.port, secure: true, user, accessToken: await appToken(), ca: [sandbox.pki.caCertPem], logger: t.deps.logger };
+    const session = createPollSession(login);
+    // The imitation does not know COMPRESS: a session that asks for it gets BAD (and goes on uncompressed).
+    const plain = createPollSession({ ...login, compress: true });
+    try {
+      await session.connect();
+      expect(await session.status('INBOX')).toMatchObject({ messages: 0 });
+      expect(other.stats().bad).toBe(0);
+      await plain.connect();
+      expect(other.stats().bad).toBe(1);
+    } finally {
+      await session.logout();
+      await plain.logout();
+      await other.stop();
+    }
+  });
+
   it('has a mailbox polled through the app announce new mail by IDLE, on one kept session', async () => {
     await t.deps.jobs.startAll();
     const hook = await t.app.inject({ method: 'POST', url: '/v1/webhooks', headers: t.auth, payload: { url: `${sandbox.receiver.url}/hooks`, events: ['message.received'] } });
