@@ -52,8 +52,8 @@ export interface ImapSessionOptions {
   /**
    * Use COMPRESS=DEFLATE when the server offers it (Exchange does not; Dovecot with its zlib plugin
    * does). zlib's state is about 300 KB per connection (deflate 256 KB at windowBits 15 and memLevel 8,
-   * inflate 32 KB): three times what a whole kept poll session costs otherwise, for answers of a few
-   * hundred bytes. @defaultValue true
+   * inflate 32 KB): about four times what a whole kept poll session costs otherwise, for answers of a
+   * few hundred bytes. @defaultValue true
    */
   compress?: boolean | undefined;
 }
@@ -158,8 +158,9 @@ export class ImapSession {
   }
 
   /**
-   * The session's logger (component imap, its host), made when it first logs: a pino child costs
-   * about a kilobyte of closures and bindings, and a kept session that never fails never logs.
+   * The session's logger (component imap, its host), made when it first logs: a pino child holds its
+   * own serialised bindings and level methods for as long as the session lives, and a kept session
+   * that never fails never logs.
    */
   private get log(): Logger {
     return (this.childLog ??= this.logger.child(this.bindings()));
