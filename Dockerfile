@@ -30,4 +30,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# A worker role (worker, all) sets V8's --heap-growing-percent itself at start (src/lifecycle/worker-heap.ts):
+# Node refuses that flag in NODE_OPTIONS. To choose another value, put it here before dist/main.js.
 CMD ["node", "dist/main.js"]

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Env } from './config/config.js';
 import { ConfigError } from './errors/errors.js';
 import { installShutdown } from './lifecycle/shutdown.js';
+import { limitWorkerHeapGrowth } from './lifecycle/worker-heap.js';
 import { createLogger } from './logging/logger.js';
 import { startService } from './server.js';
 
@@ -29,6 +30,8 @@ export async function main(env: Env): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Before the workers hold their sessions: a worker's heap grows by a bounded factor (lifecycle/worker-heap.ts).
+  if (config.role !== 'api') limitWorkerHeapGrowth();
   try {
     const service = await startService(config, logger);
     installShutdown({ close: service.close, timeoutMs: config.shutdownTimeoutMs, logger });

@@ -46,6 +46,21 @@ export function oauthSecrets(user: string, accessToken: string): string[] {
   return [accessToken, Buffer.from(sasl).toString('base64'), Buffer.from(accessToken).toString('base64')].filter((s) => s.length >= 8);
 }
 
+/** The secrets to cut out of a library's entries, or how to make them when the first entry is logged. */
+export type ScrubSecrets = readonly string[] | (() => readonly string[]);
+
+/**
+ * oauthSecrets, made when first asked for and then remembered. A kept IMAP session holds its
+ * library logger for as long as it lives, and the base64 forms are about 3 KB per session (the SASL
+ * one names the user, so it cannot be shared between the mailboxes of one app token): 30 MB at
+ * 10,000 kept sessions, for entries that are only written at trace level. The token and the user
+ * are held by reference (the token is one string for every session that uses it).
+ */
+export function lazyOAuthSecrets(user: string, accessToken: string): () => readonly string[] {
+  let secrets: readonly string[] | undefined;
+  return () => (secrets ??= oauthSecrets(user, accessToken));
+}
+
 function scrubString(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
@@ -76,16 +91,23 @@ export function scrubValue(value: unknown, secrets: readonly string[], depth = 0
   return out;
 }
 
-export function libraryLogger(logger: Logger, secrets: readonly string[]): LibraryLogger {
+/**
+ * `bindings` are written into each entry, as a child logger's would be: a kept IMAP session passes
+ * its parent logger and its bindings instead of a pino child it would hold for its whole life.
+ */
+export function libraryLogger(logger: Logger, scrub: ScrubSecrets, bindings?: Readonly<Record<string, unknown>>): LibraryLogger {
   const at = (level: 'trace'): Method => (...args: unknown[]) => {
-    // Cheap when trace is off, which is the normal case: nothing is copied.
+    // Cheap when trace is off, which is the normal case: nothing is copied, no secret is made.
     if (!logger.isLevelEnabled(level)) return;
+    const secrets = typeof scrub === 'function' ? scrub() : scrub;
     const [first, ...rest] = args.map((arg) => scrubValue(arg, secrets));
     if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
       // nodemailer stamps its own `component` (smtp-connection): keep ours, which says which adapter.
       const { component, ...entry } = first as Record<string, unknown>;
       if (component !== undefined) entry.libraryComponent = component;
-      (logger[level] as (obj: object, ...more: unknown[]) => void)(entry, ...rest);
+      (logger[level] as (obj: object, ...more: unknown[]) => void)({ ...bindings, ...entry }, ...rest);
+    } else if (bindings) {
+      (logger[level] as (obj: object, ...more: unknown[]) => void)({ ...bindings }, ...(first === undefined ? [] : [first]), ...rest);
     } else {
       (logger[level] as (...more: unknown[]) => void)(first, ...rest);
     }

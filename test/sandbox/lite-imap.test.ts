@@ -16,7 +16,9 @@ import { ImapLineTooLong, ImapSyntaxError, LineReader, parseCommand } from '../.
 import { startLiteImap, type LiteImap } from '../../sandbox/lite-imap/server.js';
 import { mintAppToken, mintUserToken } from '../../sandbox/tokens.js';
 import { createPollSession } from '../../src/adapters/imap/poll-session.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { useSandbox, useTestApp } from '../support/fixtures.js';
+import { captureLogs } from '../support/logs.js';
 import { nextSecond, rawMail, waitUntil } from '../support/mail.js';
 
 const sandbox = useSandbox();
@@ -296,6 +298,34 @@ describe('lite IMAP: mailsync against it', () => {
       expect(other.stats().bad).toBe(0);
     } finally {
       await session.logout();
+      await other.stop();
+    }
+  });
+
+  it('a poll session leaves COMPRESS=DEFLATE alone (zlib\'s state would cost about 300 KB per kept session); a plain session asks for it', async () => {
+    const other = await startLiteImap({ pki: sandbox.pki, capabilities: ['IMAP4rev1', 'AUTH=XOAUTH2', 'SASL-IR', 'IDLE', 'COMPRESS=DEFLATE'] });
+    const user = 'compress@contoso.example';
+    const accessToken = await appToken();
+    // imapflow's own log of the commands it sends, at trace, through the session's library logger.
+    const polled = captureLogs();
+    const plained = captureLogs();
+    const login = { host: '127.0.0.1', port: other.port, secure: true, user, accessToken, ca: [sandbox.pki.caCertPem] };
+    const session = createPollSession({ ...login, logger: createLogger({ level: 'trace' }, polled.stream) });
+    // The imitation does not know COMPRESS: a session that asks for it is refused and goes on uncompressed.
+    const plain = createPollSession({ ...login, logger: createLogger({ level: 'trace' }, plained.stream), compress: true });
+    try {
+      await session.connect();
+      await plain.connect();
+      expect(await session.status('INBOX')).toMatchObject({ messages: 0 });
+      expect(await plain.status('INBOX')).toMatchObject({ messages: 0 });
+      expect(polled.text()).not.toContain('COMPRESS DEFLATE');
+      expect(plained.text()).toContain('COMPRESS DEFLATE');
+      // The library's entries carry the session's bindings, and never the token.
+      expect(polled.records().some((r) => r.component === 'imap' && r.imapHost === `127.0.0.1:${other.port}`)).toBe(true);
+      for (const logs of [polled, plained]) expect(logs.text()).not.toContain(accessToken.slice(0, 40));
+    } finally {
+      await session.logout();
+      await plain.logout();
       await other.stop();
     }
   });

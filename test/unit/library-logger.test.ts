@@ -1,6 +1,6 @@
 /** The mail libraries' logger: pino at trace, and no token at any depth. */
 import { describe, expect, it } from 'vitest';
-import { libraryLogger, oauthSecrets } from '../../src/logging/library-logger.js';
+import { lazyOAuthSecrets, libraryLogger, oauthSecrets } from '../../src/logging/library-logger.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { captureLogs } from '../support/logs.js';
 
@@ -44,5 +44,41 @@ describe('libraryLogger', () => {
     expect(setup('debug').log.isLevelEnabled('warn')).toBe(true);
     expect(setup('trace').log.isLevelEnabled('trace')).toBe(true);
     expect(setup('trace').log.isLevelEnabled('debug')).toBe(true);
+  });
+
+  it('makes the secrets only when trace writes an entry, once, and still cuts them out', () => {
+    let made = 0;
+    const lazy = lazyOAuthSecrets(USER, TOKEN);
+    const counted = () => {
+      made += 1;
+      return lazy();
+    };
+    const quiet = libraryLogger(createLogger({ level: 'debug' }, captureLogs().stream), counted);
+    quiet.info({ msg: `2 AUTHENTICATE XOAUTH2 ${oauthSecrets(USER, TOKEN)[1]}` });
+    expect(made).toBe(0);
+
+    const logs = captureLogs();
+    const log = libraryLogger(createLogger({ level: 'trace' }, logs.stream), counted);
+    const sasl = oauthSecrets(USER, TOKEN)[1]!;
+    log.info({ msg: `2 AUTHENTICATE XOAUTH2 ${sasl}` });
+    log.error({ err: new Error(`failed with ${Buffer.from(TOKEN).toString('base64')}`) }, 'said %s', TOKEN);
+    expect(made).toBe(2);
+    expect(lazy()).toBe(lazy()); // made once, then remembered
+    expect(lazy()).toEqual(oauthSecrets(USER, TOKEN));
+    expect(logs.text()).not.toContain(TOKEN.slice(0, 40));
+    expect(logs.text()).not.toContain(sasl);
+    expect(logs.text()).not.toContain(Buffer.from(TOKEN).toString('base64').slice(0, 40));
+    expect(logs.records()[0]).toMatchObject({ msg: '2 AUTHENTICATE XOAUTH2 [REDACTED]' });
+  });
+
+  it('writes the bindings it is given into each entry, as a child logger would, keeping a library\'s own component apart', () => {
+    const logs = captureLogs();
+    const log = libraryLogger(createLogger({ level: 'trace' }, logs.stream), lazyOAuthSecrets(USER, TOKEN), { component: 'imap', imapHost: 'imap.example:993' });
+    log.debug({ component: 'smtp-connection', msg: `token ${TOKEN}` });
+    log.warn('plain %s', TOKEN);
+    const [first, second] = logs.records();
+    expect(first).toMatchObject({ component: 'imap', imapHost: 'imap.example:993', libraryComponent: 'smtp-connection', msg: 'token [REDACTED]' });
+    expect(second).toMatchObject({ component: 'imap', imapHost: 'imap.example:993', msg: 'plain [REDACTED]' });
+    expect(logs.text()).not.toContain(TOKEN.slice(0, 40));
   });
 });

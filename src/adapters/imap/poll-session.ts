@@ -400,6 +400,7 @@ export class PollSession extends ImapSession {
 
 const validUid = (uid: unknown): uid is number => typeof uid === 'number' && Number.isInteger(uid) && uid > 0 && uid <= 4_294_967_295;
 
+/** A poll session: bounded like reading, and without COMPRESS, as it is kept for as long as its token lives (see ImapSessionOptions.compress). */
 export function createPollSession(options: ImapSessionOptions): PollSession {
-  return new PollSession({ limits: BOUNDED_RESPONSES, ...options });
+  return new PollSession({ limits: BOUNDED_RESPONSES, compress: false, ...options });
 }

@@ -30,7 +30,7 @@ import { secureContextFor } from '../tls-context.js';
 import { createHash } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import type { Logger } from '../../logging/logger.js';
-import { libraryLogger, oauthSecrets } from '../../logging/library-logger.js';
+import { lazyOAuthSecrets, libraryLogger } from '../../logging/library-logger.js';
 import { scrubText } from '../../logging/redaction.js';
 import { AppError } from '../../errors/errors.js';
 import { SMTP_CONNECTIONS_RETRY_MS, SMTP_HINTS, smtpError, type SmtpFailureContext } from './failure.js';
@@ -340,7 +340,7 @@ export class SmtpSendPool {
       socketTimeout: this.timeouts.socketMs,
       dnsTimeout: this.timeouts.dnsMs,
       // nodemailer's own log lines, at debug, with the token cut out; never the SMTP transcript.
-      logger: log ? libraryLogger(log, oauthSecrets(target.user, token.accessToken)) : false,
+      logger: log ? libraryLogger(log, lazyOAuthSecrets(target.user, token.accessToken)) : false,
       debug: false,
       transactionLog: false,
     });
