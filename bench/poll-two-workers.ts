@@ -11,7 +11,8 @@
  * issue 19): any server that accepts the sandbox identity platform's XOAUTH2
  * tokens for `two-<i>@contoso.example`.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { Redis as IORedis } from 'ioredis';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
 import { buildTestApp } from '../test/support/app.js';
 import { spawnService, type ServiceProcess } from '../test/support/service-process.js';
@@ -25,6 +26,8 @@ export interface TwoWorkersOptions {
   shards: number;
   /** The survivor's log lines, to this file. */
   workerLog?: string;
+  /** Each shard's poll queue states, every second from the kill until the survivor polled every mailbox, to this file (JSON lines). */
+  queueLog?: string;
   /** Another IMAP server than the sandbox Dovecot (the seam for sandbox/lite-imap). */
   imap?: { host: string; port: number; secure: boolean };
 }
@@ -95,15 +98,20 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     // The kill: how long until the survivor polled every mailbox, and its largest lag meanwhile.
     const killedAt = Date.now();
     b.child.kill('SIGKILL');
+    const sampler = options.queueLog ? sampleQueues(sandbox.redis.url, control.config.redis.prefix, shards, killedAt, options.queueLog) : undefined;
     await b.exited;
     const taken = await waitFor('every mailbox polled by the survivor', () => {
       const first = new Map<string, Poll>();
       for (const p of pollsOf(a).filter((x) => x.start > killedAt).sort((x, y) => x.start - y.start)) if (!first.has(p.mailboxId)) first.set(p.mailboxId, p);
       return first.size >= mailboxes ? first : undefined;
     }, 300_000);
+    sampler?.stop();
     const allPolledAt = Math.max(...[...taken.values()].map((p) => p.start));
     const takeoverLags = pollsOf(a).filter((p) => p.start > killedAt && p.start <= allPolledAt).map((p) => p.lagMs);
-    if (options.workerLog) writeFileSync(options.workerLog, a.stdout());
+    if (options.workerLog) {
+      writeFileSync(options.workerLog, a.stdout());
+      writeFileSync(`${options.workerLog}.killed`, b.stdout());
+    }
     const shardsTakenAt = a.logs().filter((l) => l.msg === 'poll shards changed' && (l.time as number) > killedAt).at(0)?.time as number | undefined;
     return {
       server: options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',
@@ -125,4 +133,28 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     await control.close();
     await sandbox.stop();
   }
+}
+
+/**
+ * Every second, each shard's poll queue: jobs waiting, active, delayed, delayed and already due
+ * (their time passed but no worker moved them), and the marker a blocked worker waits on.
+ */
+function sampleQueues(url: string, prefix: string, shards: number, from: number, file: string): { stop(): void } {
+  const redis = new IORedis(url);
+  writeFileSync(file, '');
+  const timer = setInterval(() => {
+    void (async () => {
+      const now = Date.now();
+      const rows = await Promise.all(Array.from({ length: shards }, async (_, n) => {
+        const q = `{${prefix}:poll:${n}}:poll`;
+        const [wait, active, delayed, due, marker] = await Promise.all([
+          redis.llen(`${q}:wait`), redis.llen(`${q}:active`), redis.zcard(`${q}:delayed`),
+          redis.zcount(`${q}:delayed`, '-inf', String(now * 0x1000)), redis.zrange(`${q}:marker`, '0', '-1', 'WITHSCORES'),
+        ]);
+        return { shard: n, wait, active, delayed, due, marker: marker.length ? marker : undefined };
+      }));
+      appendFileSync(file, `${JSON.stringify({ t: (now - from) / 1000, rows })}\n`);
+    })().catch(() => undefined);
+  }, 1000);
+  return { stop: () => { clearInterval(timer); redis.disconnect(); } };
 }

@@ -727,6 +727,7 @@ if (onlyPhase === 'two-workers') {
       steadySeconds: secondsOption ?? (quick ? 20 : 60),
       shards: Number(option('shards') ?? 16),
       ...(option('worker-log') ? { workerLog: option('worker-log')! } : {}),
+      ...(option('queue-log') ? { queueLog: option('queue-log')! } : {}),
       ...(imap ? { imap: { host: imap[0]!, port: Number(imap[1]), secure: imap[2] === 'tls' } } : {}),
     });
     printTable(`bench/poll two-workers: two worker processes by poll shards, one killed (SIGKILL); ${server}, 2 cores`, header, [row]);
