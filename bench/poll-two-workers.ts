@@ -14,6 +14,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { Redis as IORedis } from 'ioredis';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
+import { startLiteImap, type LiteImap } from '../sandbox/lite-imap/server.js';
 import { buildTestApp } from '../test/support/app.js';
 import { spawnService, type ServiceProcess } from '../test/support/service-process.js';
 import { cpuSeconds, fmt, percentile, rssBytes } from './support/stats.js';
@@ -28,6 +29,8 @@ export interface TwoWorkersOptions {
   workerLog?: string;
   /** Each shard's poll queue states, every second from the kill until the survivor polled every mailbox, to this file (JSON lines). */
   queueLog?: string;
+  /** The light IMAP imitation (sandbox/lite-imap), in this process, on the sandbox's PKI, instead of Dovecot. */
+  liteImap?: boolean;
   /** Another IMAP server than the sandbox Dovecot (the seam for sandbox/lite-imap). */
   imap?: { host: string; port: number; secure: boolean };
 }
@@ -53,7 +56,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: n
 /** The table's header and one row. */
 export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ header: string[]; row: (string | number)[]; server: string }> {
   const { mailboxes, intervalSeconds, shards } = options;
-  const sandbox = await startSandbox({ imapConnections: mailboxes + 200 });
+  const sandbox = await startSandbox(options.liteImap ? {} : { imapConnections: mailboxes + 200 });
+  const lite: LiteImap | undefined = options.liteImap ? await startLiteImap({ pki: sandbox.pki }) : undefined;
   const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', POLL_SHARDS: String(shards) };
   const control = await buildTestApp(sandbox.redis.url, env);
   const workers: ServiceProcess[] = [];
@@ -62,7 +66,8 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
       name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
       clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
     });
-    const servers = { ...sandbox.mailServers(), ...(options.imap ? { imap: options.imap } : {}) };
+    const other = lite ? { host: lite.host, port: lite.port, secure: true } : options.imap;
+    const servers = { ...sandbox.mailServers(), ...(other ? { imap: other } : {}) };
     const ids: string[] = [];
     for (let i = 0; i < mailboxes; i++) {
       ids.push((await control.deps.services.mailboxes.create({ connectionId: connection.id, email: `two-${i}@contoso.example`, pollIntervalSeconds: intervalSeconds, ...servers })).id);
@@ -114,7 +119,7 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     }
     const shardsTakenAt = a.logs().filter((l) => l.msg === 'poll shards changed' && (l.time as number) > killedAt).at(0)?.time as number | undefined;
     return {
-      server: options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',
+      server: lite ? 'light IMAP imitation (sandbox/lite-imap, in the bench process)' : options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',
       header: ['mailboxes', 'shards', 'interval s', 'share A / B (of the mailboxes polled in the steady window)', 'polled by both', 'steady lag p50 / p99 ms', 'worker CPU % A / B', 'RSS MB A / B', 'shards taken after s', 'all polled by the survivor after s', 'lag during takeover p99 / max s'],
       row: [
         mailboxes, shards, intervalSeconds,
@@ -131,6 +136,7 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     await control.close();
+    await lite?.stop();
     await sandbox.stop();
   }
 }
