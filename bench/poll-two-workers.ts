@@ -11,8 +11,10 @@
  * issue 19): any server that accepts the sandbox identity platform's XOAUTH2
  * tokens for `two-<i>@contoso.example`.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { Redis as IORedis } from 'ioredis';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox } from '../sandbox/index.js';
+import { startLiteImap, type LiteImap } from '../sandbox/lite-imap/server.js';
 import { buildTestApp } from '../test/support/app.js';
 import { spawnService, type ServiceProcess } from '../test/support/service-process.js';
 import { cpuSeconds, fmt, percentile, rssBytes } from './support/stats.js';
@@ -25,6 +27,10 @@ export interface TwoWorkersOptions {
   shards: number;
   /** The survivor's log lines, to this file. */
   workerLog?: string;
+  /** Each shard's poll queue states, every second from the kill until the survivor polled every mailbox, to this file (JSON lines). */
+  queueLog?: string;
+  /** The light IMAP imitation (sandbox/lite-imap), in this process, on the sandbox's PKI, instead of Dovecot. */
+  liteImap?: boolean;
   /** Another IMAP server than the sandbox Dovecot (the seam for sandbox/lite-imap). */
   imap?: { host: string; port: number; secure: boolean };
 }
@@ -50,7 +56,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: n
 /** The table's header and one row. */
 export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ header: string[]; row: (string | number)[]; server: string }> {
   const { mailboxes, intervalSeconds, shards } = options;
-  const sandbox = await startSandbox({ imapConnections: mailboxes + 200 });
+  const sandbox = await startSandbox(options.liteImap ? {} : { imapConnections: mailboxes + 200 });
+  const lite: LiteImap | undefined = options.liteImap ? await startLiteImap({ pki: sandbox.pki }) : undefined;
   const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', POLL_SHARDS: String(shards) };
   const control = await buildTestApp(sandbox.redis.url, env);
   const workers: ServiceProcess[] = [];
@@ -59,7 +66,8 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
       name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
       clientSecret: SANDBOX_APP_ONLY.secret, authorityHost: sandbox.identity.url,
     });
-    const servers = { ...sandbox.mailServers(), ...(options.imap ? { imap: options.imap } : {}) };
+    const other = lite ? { host: lite.host, port: lite.port, secure: true } : options.imap;
+    const servers = { ...sandbox.mailServers(), ...(other ? { imap: other } : {}) };
     const ids: string[] = [];
     for (let i = 0; i < mailboxes; i++) {
       ids.push((await control.deps.services.mailboxes.create({ connectionId: connection.id, email: `two-${i}@contoso.example`, pollIntervalSeconds: intervalSeconds, ...servers })).id);
@@ -77,10 +85,11 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     const [a, b] = [await start(), await start()];
     const split = await waitFor('the shards split', () => (shardCount(a) === shards / 2 && shardCount(b) === shards / 2 ? Date.now() : undefined), 60_000);
     // Warm-up: every mailbox polled once after the split (its session opened in its owner), then a steady window.
+    // Every mailbox is due at once when created: the first round is a backlog of fresh logins (about 110 s at 10,000).
     await waitFor('every mailbox polled after the split', () => {
       const polled = new Set([...pollsOf(a), ...pollsOf(b)].filter((p) => p.start > split).map((p) => p.mailboxId));
       return polled.size >= mailboxes ? true : undefined;
-    }, (intervalSeconds + 120) * 1000);
+    }, (intervalSeconds + 120 + mailboxes / 50) * 1000);
     const steadyFrom = Date.now();
     const cpu0 = [cpuSeconds(a.child.pid!), cpuSeconds(b.child.pid!)];
     await sleep(options.steadySeconds * 1000);
@@ -95,18 +104,23 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
     // The kill: how long until the survivor polled every mailbox, and its largest lag meanwhile.
     const killedAt = Date.now();
     b.child.kill('SIGKILL');
+    const sampler = options.queueLog ? sampleQueues(sandbox.redis.url, control.config.redis.prefix, shards, killedAt, options.queueLog) : undefined;
     await b.exited;
     const taken = await waitFor('every mailbox polled by the survivor', () => {
       const first = new Map<string, Poll>();
       for (const p of pollsOf(a).filter((x) => x.start > killedAt).sort((x, y) => x.start - y.start)) if (!first.has(p.mailboxId)) first.set(p.mailboxId, p);
       return first.size >= mailboxes ? first : undefined;
     }, 300_000);
+    sampler?.stop();
     const allPolledAt = Math.max(...[...taken.values()].map((p) => p.start));
     const takeoverLags = pollsOf(a).filter((p) => p.start > killedAt && p.start <= allPolledAt).map((p) => p.lagMs);
-    if (options.workerLog) writeFileSync(options.workerLog, a.stdout());
+    if (options.workerLog) {
+      writeFileSync(options.workerLog, a.stdout());
+      writeFileSync(`${options.workerLog}.killed`, b.stdout());
+    }
     const shardsTakenAt = a.logs().filter((l) => l.msg === 'poll shards changed' && (l.time as number) > killedAt).at(0)?.time as number | undefined;
     return {
-      server: options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',
+      server: lite ? 'light IMAP imitation (sandbox/lite-imap, in the bench process)' : options.imap ? `IMAP at ${options.imap.host}:${options.imap.port}` : 'sandbox Dovecot',
       header: ['mailboxes', 'shards', 'interval s', 'share A / B (of the mailboxes polled in the steady window)', 'polled by both', 'steady lag p50 / p99 ms', 'worker CPU % A / B', 'RSS MB A / B', 'shards taken after s', 'all polled by the survivor after s', 'lag during takeover p99 / max s'],
       row: [
         mailboxes, shards, intervalSeconds,
@@ -123,6 +137,31 @@ export async function runTwoWorkers(options: TwoWorkersOptions): Promise<{ heade
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     await control.close();
+    await lite?.stop();
     await sandbox.stop();
   }
+}
+
+/**
+ * Every second, each shard's poll queue: jobs waiting, active, delayed, delayed and already due
+ * (their time passed but no worker moved them), and the marker a blocked worker waits on.
+ */
+function sampleQueues(url: string, prefix: string, shards: number, from: number, file: string): { stop(): void } {
+  const redis = new IORedis(url);
+  writeFileSync(file, '');
+  const timer = setInterval(() => {
+    void (async () => {
+      const now = Date.now();
+      const rows = await Promise.all(Array.from({ length: shards }, async (_, n) => {
+        const q = `{${prefix}:poll:${n}}:poll`;
+        const [wait, active, delayed, due, marker] = await Promise.all([
+          redis.llen(`${q}:wait`), redis.llen(`${q}:active`), redis.zcard(`${q}:delayed`),
+          redis.zcount(`${q}:delayed`, '-inf', String(now * 0x1000)), redis.zrange(`${q}:marker`, '0', '-1', 'WITHSCORES'),
+        ]);
+        return { shard: n, wait, active, delayed, due, marker: marker.length ? marker : undefined };
+      }));
+      appendFileSync(file, `${JSON.stringify({ t: (now - from) / 1000, rows })}\n`);
+    })().catch(() => undefined);
+  }, 1000);
+  return { stop: () => { clearInterval(timer); redis.disconnect(); } };
 }

@@ -42,7 +42,9 @@
  *   --phase kept|connect|idle|scale   only that phase (and no backlog)
  *   --phase two-workers         two worker processes sharing the mailboxes by poll shards, one then killed
  *                               (bench/poll-two-workers.ts; --mailboxes, --seconds of steady state,
- *                               --interval S, --shards N, --imap HOST:PORT[:tls] for another IMAP server)
+ *                               --interval S, --shards N, --imap HOST:PORT[:tls] for another IMAP server,
+ *                               --lite-imap for the light IMAP imitation in the bench process, --queue-log FILE
+ *                               for each shard's queue every second after the kill)
  *   --mailboxes N               that many mailboxes in each phase run
  *   --seconds S                 each phase runs S seconds
  *   --mails N                   that many mails in each phase run (few: the steady state is mostly unchanged polls)
@@ -727,6 +729,8 @@ if (onlyPhase === 'two-workers') {
       steadySeconds: secondsOption ?? (quick ? 20 : 60),
       shards: Number(option('shards') ?? 16),
       ...(option('worker-log') ? { workerLog: option('worker-log')! } : {}),
+      ...(option('queue-log') ? { queueLog: option('queue-log')! } : {}),
+      ...(process.argv.includes('--lite-imap') ? { liteImap: true } : {}),
       ...(imap ? { imap: { host: imap[0]!, port: Number(imap[1]), secure: imap[2] === 'tls' } } : {}),
     });
     printTable(`bench/poll two-workers: two worker processes by poll shards, one killed (SIGKILL); ${server}, 2 cores`, header, [row]);
