@@ -297,6 +297,13 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
     const serverDelays = [...notices].map(([s, notice]) => notice - sent.get(s)!);
     const afterNotice = [...notices].filter(([s]) => byIdle.has(s)).map(([s, notice]) => arrivals.get(s)! - notice);
     if (phase.idle) {
+      // The slowest after the notice, with the polls of their mailbox around it: where the time went.
+      const slowest = [...notices].filter(([s]) => byIdle.has(s)).sort((a, b) => (arrivals.get(b[0])! - b[1]) - (arrivals.get(a[0])! - a[1])).slice(0, 3);
+      for (const [subject, notice] of slowest) {
+        const around = finished.filter((l) => l.mailboxId === idOf.get(mailboxOf.get(subject)!) && Math.abs((l.startedAt as number) - notice) < 5_000)
+          .map((l) => `started ${fmt((l.startedAt as number) - notice)} ms after the notice, due ${fmt((l.startedAt as number) - (l.lagMs as number) - notice)}, took ${fmt(l.durationMs as number)} ms`);
+        process.stdout.write(`  slow after the notice: ${subject}, event ${fmt(arrivals.get(subject)! - notice)} ms after it; polls of its mailbox: ${around.join('; ') || 'none within 5 s'}\n`);
+      }
       process.stdout.write(`  server's own IDLE notice (bare client, ${notices.size}/${sent.size} heard): p50 ${fmt(percentile(serverDelays, 50) / 1000, 2)} s, p99 ${fmt(percentile(serverDelays, 99) / 1000, 2)} s; `
         + `webhook after the notice: p50 ${fmt(percentile(afterNotice, 50) / 1000, 2)} s, p99 ${fmt(percentile(afterNotice, 99) / 1000, 2)} s\n`);
     }
