@@ -126,7 +126,9 @@ describe('the console in a browser', () => {
       // The mailbox: wait for its first poll (the baseline), then a customer writes.
       await page.getByRole('link', { name: 'Mailboxes' }).click();
       await page.getByRole('link', { name: SANDBOX_USERS.support }).click();
-      await page.waitForFunction("[...document.querySelectorAll('td')].some((td) => /^\\d+$/.test(td.textContent) && td.cellIndex === 3)", undefined, { timeout: UI_TIMEOUT_MS });
+      // A locator, not waitForFunction with a string: the console's CSP forbids eval, which Playwright
+      // uses to poll a string predicate once the first look found nothing (the poll not yet done).
+      await page.locator('td:nth-child(4)').filter({ hasText: /^\d+$/ }).first().waitFor({ timeout: UI_TIMEOUT_MS });
       await sandbox.dovecot.deliver(SANDBOX_USERS.support,
         `From: Customer <customer@example.org>\r\nTo: ${SANDBOX_USERS.support}\r\nSubject: My order has not arrived\r\nMessage-ID: <console-1@example.org>\r\n\r\nHello?\r\n`);
       await page.getByRole('cell', { name: 'My order has not arrived' }).waitFor({ timeout: 60_000 });
