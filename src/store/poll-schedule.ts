@@ -136,7 +136,9 @@ export class PollSchedule {
     const byShard = new Map<number, number[]>();
     mailboxIds.forEach((id, i) => {
       const shard = this.keys.pollShardOf(id);
-      byShard.set(shard, [...(byShard.get(shard) ?? []), i]);
+      const at = byShard.get(shard);
+      if (at) at.push(i);
+      else byShard.set(shard, [i]);
     });
     const dues: (number | undefined)[] = new Array<number | undefined>(mailboxIds.length).fill(undefined);
     await Promise.all([...byShard].map(async ([shard, at]) => {

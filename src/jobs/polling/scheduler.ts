@@ -65,12 +65,7 @@ export class PollScheduler {
   async schedule(mailboxId: string, due: number, intervalMs?: number, running?: number): Promise<void> {
     const previous = await this.dues.schedule(mailboxId, due, intervalMs ?? await this.dues.intervalOf(mailboxId));
     const queue = this.queueFor(mailboxId);
-    await queue.add('poll', { mailboxId, due }, {
-      jobId: pollJobId(mailboxId, due),
-      delay: Math.max(0, due - this.now()),
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    await this.trigger(queue, { mailboxId, due });
     if (previous !== undefined && previous !== due && previous !== running) {
       // A job that is already running cannot be removed; it will find itself stale.
       await queue.remove(pollJobId(mailboxId, previous)).catch(() => 0);
@@ -89,12 +84,9 @@ export class PollScheduler {
    * would wait for the sweeper.
    */
   async reschedule(mailboxId: string, running: number, due: number, intervalMs: number): Promise<boolean> {
-    const delay = Math.max(0, due - this.now());
-    const trigger = (): Promise<unknown> => this.queueFor(mailboxId).add('poll', { mailboxId, due }, {
-      jobId: pollJobId(mailboxId, due), delay, removeOnComplete: true, removeOnFail: true,
-    });
+    const trigger = (): Promise<unknown> => this.trigger(this.queueFor(mailboxId), { mailboxId, due });
     const moved = this.dues.reschedule(mailboxId, running, due, intervalMs);
-    if (delay >= RACE_FREE_DELAY_MS) return (await Promise.all([moved, trigger()]))[0];
+    if (due - this.now() >= RACE_FREE_DELAY_MS) return (await Promise.all([moved, trigger()]))[0];
     if (!(await moved)) return false;
     await trigger();
     return true;
@@ -148,7 +140,14 @@ export class PollScheduler {
     const state = job ? await job.getState() : 'missing';
     if (LIVE_STATES.has(state)) return false;
     if (job) await job.remove().catch(() => undefined);
-    await queue.add('poll', { mailboxId, due }, { jobId: pollJobId(mailboxId, due), removeOnComplete: true, removeOnFail: true });
+    await this.trigger(queue, { mailboxId, due });
     return true;
+  }
+
+  /** The job that fires a scheduled poll at its due time (at once when due already); its id names the due time. */
+  private async trigger(queue: Queue<PollJobData>, { mailboxId, due }: ScheduledPoll): Promise<void> {
+    await queue.add('poll', { mailboxId, due }, {
+      jobId: pollJobId(mailboxId, due), delay: Math.max(0, due - this.now()), removeOnComplete: true, removeOnFail: true,
+    });
   }
 }
