@@ -20,14 +20,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SANDBOX_APP_ONLY, SANDBOX_TENANT, startSandbox, type Sandbox } from '../sandbox/index.js';
 import { startLiteImap, type LiteImap } from '../sandbox/lite-imap/server.js';
 import { buildTestApp, type TestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
+import { startSubjectReceiver } from './support/subject-receiver.js';
 import { cpuSeconds, fmt, percentile, printTable, rssBytes } from './support/stats.js';
 
 export interface ScalePlan {
@@ -124,22 +123,6 @@ function announcedByIdle(sent: Map<string, { at: number; mailboxId: string }>, a
     else process.stdout.write(`  not announced by IDLE: ${subject} at ${new Date(at).toISOString()}, ${arrival === undefined ? 'not announced' : `announced after ${fmt((arrival - at) / 1000, 1)} s`}\n`);
   }
   return byIdle;
-}
-
-/** The webhook receiver: when each subject's first `message.received` came. */
-async function startReceiver(): Promise<{ arrivals: Map<string, number>; url: string; close(): void }> {
-  const arrivals = new Map<string, number>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const subject = (JSON.parse(body) as { data: { subject?: string } }).data.subject;
-      if (subject && !arrivals.has(subject)) arrivals.set(subject, performance.timeOrigin + performance.now());
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { arrivals, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
 }
 
 interface Rig {
@@ -265,7 +248,7 @@ export async function runScale(plan: ScalePlan): Promise<void> {
   const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
   const control = await buildTestApp(sandbox.redis.url, env);
   const rig: Rig = { sandbox, imap, control, env };
-  const receiver = await startReceiver();
+  const receiver = await startSubjectReceiver();
   let worker: ReturnType<typeof spawnService> | undefined;
   try {
     await control.app.inject({ method: 'POST', url: '/v1/webhooks', headers: control.auth, payload: { url: receiver.url, events: ['message.received'] } });

@@ -73,6 +73,7 @@ import { decodeWindow, encodeWindow } from '../src/store/tracked-windows.js';
 import { buildTestApp } from '../test/support/app.js';
 import { rawMail } from '../test/support/mail.js';
 import { spawnService } from '../test/support/service-process.js';
+import { startSubjectReceiver } from './support/subject-receiver.js';
 import { watchInboxes, type IdleWatchers } from './support/idle-watchers.js';
 import { runTwoWorkers } from './poll-two-workers.js';
 import { linkMaildirs, writeMaildir } from './support/maildir.js';
@@ -155,19 +156,10 @@ async function runPhase(phase: Phase): Promise<(string | number)[]> {
   const env = { ...sandbox.serviceEnv(), WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
   const control = await buildTestApp(sandbox.redis.url, env);
   let watchers: IdleWatchers | undefined;
-  const arrivals = new Map<string, number>();
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const subject = (JSON.parse(body) as { data: { subject?: string } }).data.subject;
-      if (subject && !arrivals.has(subject)) arrivals.set(subject, performance.timeOrigin + performance.now());
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const receiver = await startSubjectReceiver();
+  const { arrivals } = receiver;
   try {
-    await control.app.inject({ method: 'POST', url: '/v1/webhooks', headers: control.auth, payload: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['message.received'] } });
+    await control.app.inject({ method: 'POST', url: '/v1/webhooks', headers: control.auth, payload: { url: receiver.url, events: ['message.received'] } });
     const redisBefore = Number(/used_memory:(\d+)/.exec(await control.deps.redis.info('memory'))![1]);
     const connection = await control.deps.services.connections.create({
       name: 'bench', flow: 'app_only', tenantId: SANDBOX_TENANT.id, clientId: SANDBOX_APP_ONLY.clientId,
